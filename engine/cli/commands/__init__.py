@@ -1,0 +1,1 @@
+"""One module per `cadis` subcommand (see engine/cli/__init__.py for the protocol)."""
