@@ -15,6 +15,8 @@ from engine.atomic import atomic_write_bytes
 
 # Refuse absurd declared sizes before decoding (decompression bombs).
 MAX_PIXELS = 16384 * 16384
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk type and its CRC
 
 
 class ImageReadError(ValueError):
@@ -56,6 +58,9 @@ def _decode(path: Path, flags: int) -> np.ndarray:
     size = png_size(path)
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise ImageReadError(path, f"declared size {size[0]}x{size[1]} is too large")
+    if data[:8] == _PNG_SIGNATURE and _PNG_END not in data[-4096:]:
+        # checked here so libpng does not print its own error to stderr for a cut-off file
+        raise ImageReadError(path, "truncated PNG (the file ends before its last chunk)")
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if arr is None:
         raise ImageReadError(path, "not a readable image (corrupt, truncated or not an image format)")
