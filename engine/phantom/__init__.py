@@ -1,0 +1,15 @@
+"""The procedural "phantom" sample: a deterministic, seeded generator of cartoon cataract-surgery frames whose
+labels are exact (the label is drawn from geometry first; the image is rendered from it).
+
+    image, label = render_frame(seed, width=960, height=540)
+    paths = generate_dataset(root, videos=3, frames_per_video=8, seed=0, ctx=None)
+
+`generate_dataset` writes the real CaDIS layout (`Video01/Images/Video1_frame000000.png`, ...).
+"""
+from engine.phantom.dataset import FRAME_STEP, PHANTOM_VERSION, PhantomExistsError, check_request, generate_dataset
+from engine.phantom.frame import VideoRenderer, render_frame
+
+__all__ = [
+    "render_frame", "generate_dataset", "check_request", "VideoRenderer", "PhantomExistsError", "PHANTOM_VERSION",
+    "FRAME_STEP",
+]
