@@ -20,6 +20,16 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _default_mode(path: Path) -> int:
+    """Keep an existing file's mode; a new file gets the usual 0o666 minus the umask (mkstemp gives 0o600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically; returns the path."""
     path = Path(path)
@@ -30,6 +40,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
