@@ -20,14 +20,21 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it; done once at import, before any threads write
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def _default_mode(path: Path) -> int:
     """Keep an existing file's mode; a new file gets the usual 0o666 minus the umask (mkstemp gives 0o600)."""
     try:
         return path.stat().st_mode & 0o777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
