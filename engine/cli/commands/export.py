@@ -1,0 +1,74 @@
+"""`cadis export PROJECT_OR_DATASET OUT_DIR`: write a CaDIS-layout dataset with a manifest."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.cli import CliError
+from engine.cli.progress import tqdm_context
+from engine.dataset import NotCadisError, open_dataset
+from engine.export import INCLUDE_CHOICES, SPLIT_CHOICES, export_cadis
+from engine.project import STATUSES, Project, is_project_dir
+
+NAME = "export"
+HELP = "export a project's finished frames (or a whole dataset) in the CaDIS layout with a manifest"
+DESCRIPTION = (HELP + ". Given a project folder, exports the frames whose review status is one of --status, "
+               "with the project's edited labels. Given a dataset or frame folder, exports its labelled frames "
+               "as they are (useful with --experiment). The export is written to a temporary folder and renamed "
+               "into place when complete.")
+
+
+def _csv(choices: tuple[str, ...], what: str):
+    def parse(text: str) -> tuple[str, ...]:
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        bad = [v for v in values if v not in choices]
+        if bad or not values:
+            raise argparse.ArgumentTypeError(f"{what} must be a comma-separated list of {', '.join(choices)}")
+        return values
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="PROJECT_OR_DATASET",
+                        help="a project folder (*.cadis-project), a CaDIS dataset root or a folder of frames")
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="where to write the export (must be empty or new)")
+    parser.add_argument("--experiment", choices=("1", "2", "3"), default=None,
+                        help="remap labels to this benchmark class set (default: the 36 original classes)")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="all", help="official split to export")
+    parser.add_argument("--status", type=_csv(STATUSES, "--status"), default=("done",),
+                        help="project frames to export by review status, comma-separated (default: done)")
+    parser.add_argument("--include", type=_csv(INCLUDE_CHOICES, "--include"), default=("real",),
+                        help="real frames and/or accepted synthetic pairs, e.g. real,synthetic (default: real)")
+    parser.add_argument("--previews", action="store_true", help="also write colour previews in VideoNN/Previews/")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT_DIR")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    source_path = Path(args.source).expanduser()
+    if not source_path.exists():
+        raise CliError(f"{source_path} does not exist")
+    project = None
+    if is_project_dir(source_path):
+        project = Project.open_or_create(source_path)
+        source = project
+    else:
+        try:
+            source = open_dataset(source_path)
+        except NotCadisError as exc:
+            raise CliError(str(exc)) from None
+    ctx, bar = tqdm_context("export", disable=args.no_progress)
+    try:
+        result = export_cadis(source, args.out_dir, experiment=args.experiment, split=args.split,
+                              statuses=args.status, previews=args.previews, include=args.include,
+                              overwrite=args.overwrite, ctx=ctx)
+    finally:
+        bar.close()
+        if project is not None:
+            project.close()
+    print(f"exported {result.frames} frames and {result.synthetic} synthetic pairs to {result.out_dir}")
+    for key, reason in result.skipped[:20]:
+        print(f"skipped {key}: {reason}")
+    if len(result.skipped) > 20:
+        print(f"... and {len(result.skipped) - 20} more skipped (see manifest.json)")
+    return 0

@@ -1,0 +1,323 @@
+"""Export a project (or a dataset) as a CaDIS-layout dataset with a manifest.
+
+    <out>/Video01/Images/Video1_frame000090.png    the frame (PNG bytes copied as they are)
+    <out>/Video01/Labels/Video1_frame000090.png    index PNG label, remapped to an experiment on request
+    <out>/Video01/Previews/Video1_frame000090.png  colour preview (optional)
+    <out>/Synthetic01/Images|Labels/Synthetic1_frame000007.png   accepted synthetic pairs (train only)
+    <out>/manifest.json
+
+Frames of a plain frame folder (no video number) go to `Video00/` (outside the official split) numbered in
+dataset order; the manifest maps each exported file back to its frame key. The export is atomic: it is
+written into `<out>.tmp-XXXX` next to the target and renamed into place only when complete, so a kill or a
+cancel never leaves a half export under the target name.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from glob import escape as glob_escape
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from engine.dataset import DatasetIndex, frame_file_name, video_dir_name
+from engine.export.manifest import MANIFEST_NAME, ClassCounter, build_manifest, dumps, frame_entry
+from engine.imageio import ImageReadError, encode_png, png_size, read_image, read_label
+from engine.jobs import JobContext, as_context
+from engine.project import Project
+from engine.project.paths import is_inside
+from engine.taxonomy import IGNORE, NUM_CLASSES, ClassSet, colorize, get_class_set
+
+SPLIT_CHOICES = ("train", "val", "test", "all")
+INCLUDE_CHOICES = ("real", "synthetic")
+UNASSIGNED_VIDEO = 0
+SYNTHETIC_DIR = "Synthetic01"
+
+
+class ExportError(ValueError):
+    """The export was refused or found nothing to export; the message says what to change."""
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    out_dir: Path
+    frames: int
+    synthetic: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
+    manifest_path: Path | None = None
+    class_pixels: dict[int, int] = field(default_factory=dict)  # exported class ID -> pixels
+
+
+@dataclass
+class _Item:
+    """One frame or pair to export: where it comes from and where it goes."""
+
+    key: str | None
+    image_src: Path
+    load_label: Callable[[], np.ndarray]
+    folder: str
+    name: str
+    split: str
+    source: str
+    provenance: dict
+    extra: dict
+
+
+def _real_items(source: Project | DatasetIndex, split: str, statuses: Sequence[str],
+                skipped: list[tuple[str, str]]) -> list[_Item]:
+    is_project = isinstance(source, Project)
+    dataset = source.dataset if is_project else source
+    if is_project:
+        status_of = source.statuses()
+        wanted = set(statuses)
+        keys = [k for k, s in status_of.items() if s in wanted]
+    else:
+        keys = [f.key for f in dataset.frames]
+    items: list[_Item] = []
+    unassigned = 0
+    for key in keys:
+        rec = dataset.by_key(key)
+        if split != "all" and rec.split != split:
+            continue
+        edited = is_project and source.has_saved_label(key)
+        if not edited and rec.label_path is None:
+            skipped.append((key, "no label (neither saved in the project nor in the dataset)"))
+            continue
+        if rec.video is not None and rec.frame is not None:
+            video, frame = rec.video, rec.frame
+        else:
+            unassigned += 1
+            video, frame = UNASSIGNED_VIDEO, unassigned
+        loader = (lambda k=key: source.load_label(k)) if is_project else (lambda p=rec.label_path: read_label(p))
+        prov = {"dataset": dataset.root.name, "edited": bool(edited)}
+        extra = {"status": status_of[key]} if is_project else {}
+        items.append(_Item(key, rec.image_path, loader, video_dir_name(video), frame_file_name(video, frame),
+                           rec.split, "real", prov, extra))
+    return items
+
+
+def _synthetic_items(project: Project) -> list[_Item]:
+    items = []
+    for rec in project.pairs(status="accepted"):
+        prov = dict(rec.provenance)
+        if rec.parent_key:
+            prov.setdefault("parent_key", rec.parent_key)
+        items.append(_Item(None, rec.image_path, lambda p=rec.label_path: read_label(p), SYNTHETIC_DIR,
+                           f"Synthetic1_frame{rec.id:06d}.png", "train", rec.source, prov, {"pair_id": rec.id}))
+    return items
+
+
+def _check_out_dir(out_dir: Path, source: Project | DatasetIndex, overwrite: bool) -> None:
+    dataset = source.dataset if isinstance(source, Project) else source
+    protected = [("dataset", dataset.root)]
+    if isinstance(source, Project):
+        protected.append(("project", source.root))
+    for what, folder in protected:
+        if is_inside(out_dir, folder) or is_inside(folder, out_dir):
+            raise ExportError(f"the export folder {out_dir} overlaps the {what} folder {folder}; "
+                              "choose a folder outside it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file; choose a folder for the export")
+    if out_dir.is_dir() and any(os.scandir(out_dir)) and not overwrite:
+        raise ExportError(f"{out_dir} is not empty; choose an empty folder or allow overwriting (--overwrite)")
+
+
+def _check_label(label: np.ndarray, image_src: Path) -> str | None:
+    """Why a label cannot be exported, or None."""
+    bad = (label >= NUM_CLASSES) & (label != IGNORE)
+    if bad.any():
+        return f"class IDs outside 0..{NUM_CLASSES - 1}: {sorted(set(np.unique(label[bad]).tolist()))[:8]}"
+    size = png_size(image_src)
+    if size is not None and (size[1], size[0]) != label.shape:
+        return f"label is {label.shape[1]}x{label.shape[0]} but the image is {size[0]}x{size[1]}"
+    return None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def _copy_image(src: Path, dst: Path) -> tuple[int, int]:
+    """Copy a PNG frame byte for byte (re-encode other formats as PNG); returns (width, height)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    size = png_size(src)
+    if size is not None:
+        shutil.copyfile(src, dst)
+        return size
+    image = read_image(src)
+    _write_file(dst, encode_png(image))
+    return image.shape[1], image.shape[0]
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder of the finished export to disk before it is renamed into place.
+
+    On Linux one `sync()` (which waits for the writes) replaces thousands of per-file fsyncs; elsewhere
+    each file and folder is fsynced."""
+    if sys.platform.startswith("linux") and hasattr(os, "sync"):
+        os.sync()
+        return
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _source_info(source: Project | DatasetIndex) -> dict:
+    if isinstance(source, Project):
+        return {"kind": "project", "name": source.name, "dataset": source.dataset.root.name,
+                "dataset_kind": source.dataset.kind}
+    return {"kind": "dataset", "name": source.root.name, "dataset": source.root.name, "dataset_kind": source.kind}
+
+
+def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split: str = "all",
+                 statuses: Sequence[str] = ("done",), previews: bool = False, include: Sequence[str] = ("real",),
+                 overwrite: bool = False, ctx: JobContext | None = None) -> ExportResult:
+    """Export frames (and accepted synthetic pairs) in the CaDIS layout with a manifest; see the module doc.
+
+    `statuses` selects a project's frames by review status (ignored for a dataset, whose labelled frames
+    are all exported). `include` holds "real" and/or "synthetic"; synthetic pairs are training data and are
+    exported only when `split` is "train" or "all"."""
+    ctx = as_context(ctx=ctx)
+    if split not in SPLIT_CHOICES:
+        raise ExportError(f"unknown split {split!r}: use one of {', '.join(SPLIT_CHOICES)}")
+    include = tuple(include)
+    if not include or set(include) - set(INCLUDE_CHOICES):
+        raise ExportError(f"include must name real and/or synthetic, got {', '.join(include) or 'nothing'}")
+    is_project = isinstance(source, Project)
+    if is_project:
+        from engine.project import STATUSES
+
+        unknown = set(statuses) - set(STATUSES)
+        if unknown or not statuses:
+            raise ExportError(f"unknown status {sorted(unknown)}: use {', '.join(STATUSES)}")
+    elif not isinstance(source, DatasetIndex):
+        raise ExportError(f"export_cadis takes a Project or a DatasetIndex, got {type(source).__name__}")
+    class_set: ClassSet = get_class_set(experiment)
+    out_dir = Path(out_dir).expanduser().resolve()
+    restore_interrupted_export(out_dir)
+    _check_out_dir(out_dir, source, overwrite)
+
+    skipped: list[tuple[str, str]] = []
+    items: list[_Item] = []
+    if "real" in include:
+        items += _real_items(source, split, statuses, skipped)
+    if "synthetic" in include and is_project and split in ("all", "train"):
+        items += _synthetic_items(source)
+    if not items:
+        what = f"frames with status {'/'.join(statuses)}" if is_project else "labelled frames"
+        raise ExportError(f"nothing to export: no {what} in split {split!r}"
+                          + (" (mark frames done, or choose other statuses)" if is_project else ""))
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx)
+        manifest = build_manifest(
+            source=_source_info(source), class_set=class_set,
+            filters={"split": split, "statuses": list(statuses) if is_project else None, "include": list(include),
+                     "previews": bool(previews)},
+            frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
+        _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
+        ctx.report(0.99, "flushing to disk")
+        _fsync_tree(tmp)
+        _move_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    ctx.report(1.0, "done")
+    return ExportResult(
+        out_dir=out_dir, frames=manifest["counts"]["frames"], synthetic=manifest["counts"]["synthetic"],
+        skipped=skipped, manifest_path=out_dir / MANIFEST_NAME,
+        class_pixels={i: int(counter.pixels[i]) for i in range(class_set.num_classes) if counter.pixels[i]})
+
+
+def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: bool,
+                 skipped: list[tuple[str, str]], ctx: JobContext) -> tuple[list[dict], ClassCounter]:
+    counter = ClassCounter()
+    frames: list[dict] = []
+    remap = class_set.key != "full"
+    for n, item in enumerate(items):
+        ctx.check()
+        ctx.report(0.98 * n / len(items), item.key or item.name)
+        ident = item.key or f"pair {item.extra.get('pair_id')}"
+        try:
+            label = item.load_label()
+        except (ImageReadError, ValueError) as exc:
+            skipped.append((ident, f"label unreadable: {exc}"))
+            continue
+        problem = _check_label(label, item.image_src)
+        if problem:
+            skipped.append((ident, problem))
+            continue
+        out_label = class_set.lut[label] if remap else label
+        image_rel = f"{item.folder}/Images/{item.name}"
+        label_rel = f"{item.folder}/Labels/{item.name}"
+        preview_rel = f"{item.folder}/Previews/{item.name}" if previews else None
+        try:
+            width, height = _copy_image(item.image_src, tmp / image_rel)
+        except ImageReadError as exc:
+            skipped.append((ident, f"image unreadable: {exc}"))
+            continue
+        _write_file(tmp / label_rel, encode_png(out_label))
+        if preview_rel:
+            _write_file(tmp / preview_rel, encode_png(colorize(out_label, class_set)))
+        counter.add(out_label)
+        frames.append(frame_entry(image_rel, label_rel, preview_rel, item.split, item.source, item.key,
+                                  width, height, item.provenance, **item.extra))
+    return frames, counter
+
+
+def restore_interrupted_export(out_dir) -> bool:
+    """If an overwriting export was killed after moving the previous export aside (`<out>.old-XXXX`) but
+    before renaming the new one into place, put the previous export back. Returns True if it did."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() or not out_dir.parent.is_dir():
+        return False
+    olds = sorted(out_dir.parent.glob(f"{glob_escape(out_dir.name)}.old-*"), key=lambda p: p.stat().st_mtime)
+    for old in reversed(olds):
+        if (old / MANIFEST_NAME).is_file():
+            os.rename(old, out_dir)
+            return True
+    return False
+
+
+def _move_into_place(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished export onto `out_dir`; an existing folder is moved aside first, then removed."""
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{out_dir.name}.old-", dir=out_dir.parent))
+        os.rmdir(old)
+        os.rename(out_dir, old)
+    try:
+        os.rename(tmp, out_dir)
+    except BaseException:
+        if old is not None:
+            os.rename(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        fd = os.open(out_dir.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

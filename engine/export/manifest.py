@@ -1,0 +1,123 @@
+"""`manifest.json` of an export: what was exported, from where, with which class set, and how often each
+class occurs.
+
+Every path in a manifest is relative to the export folder (forward slashes, no `..`, never absolute) and
+is validated again when a manifest is read, so a manifest cannot point a reader outside its folder.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine import __version__
+from engine.project.paths import check_relpath
+from engine.taxonomy import IGNORE, ClassSet
+
+MANIFEST_NAME = "manifest.json"
+FORMAT = "cadis-studio-export"
+VERSION = 1
+_PATH_FIELDS = ("image", "label", "preview")
+
+
+@dataclass
+class ClassCounter:
+    """Pixel and frame counts per class ID of the exported (possibly remapped) labels."""
+
+    pixels: np.ndarray = field(default_factory=lambda: np.zeros(256, np.int64))
+    frames: np.ndarray = field(default_factory=lambda: np.zeros(256, np.int64))
+
+    def add(self, label: np.ndarray) -> None:
+        counts = np.bincount(label.ravel(), minlength=256)
+        self.pixels += counts
+        self.frames += counts > 0
+
+    def table(self, class_set: ClassSet) -> list[dict]:
+        """One row per class of the set: id, name, pixels, frames, fraction of labelled pixels."""
+        labelled = int(self.pixels[: class_set.num_classes].sum())
+        return [
+            {"id": i, "name": name, "pixels": int(self.pixels[i]), "frames": int(self.frames[i]),
+             "fraction": (int(self.pixels[i]) / labelled) if labelled else 0.0}
+            for i, name in enumerate(class_set.names)
+        ]
+
+
+def frame_entry(image: str, label: str, preview: str | None, split: str, source: str, key: str | None,
+                width: int, height: int, provenance: dict, **extra) -> dict:
+    """One exported frame as it appears in the manifest (paths validated)."""
+    entry = {"image": check_relpath(image, "image path"), "label": check_relpath(label, "label path"),
+             "preview": check_relpath(preview, "preview path") if preview else None,
+             "key": key, "split": split, "source": source, "width": int(width), "height": int(height),
+             "provenance": provenance}
+    entry.update(extra)
+    return entry
+
+
+def build_manifest(*, source: dict, class_set: ClassSet, filters: dict, frames: list[dict],
+                   skipped: list[dict], counter: ClassCounter) -> dict:
+    """The whole manifest as a JSON-ready dict."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool": f"cadis-studio {__version__}",
+        "source": source,
+        "filters": filters,
+        "class_set": {"key": class_set.key, "names": list(class_set.names),
+                      "groups": [list(g) for g in class_set.groups], "ignore": IGNORE},
+        "counts": {"frames": sum(f["source"] == "real" for f in frames),
+                   "synthetic": sum(f["source"] != "real" for f in frames), "skipped": len(skipped)},
+        "class_frequency": counter.table(class_set),
+        "ignore_pixels": int(counter.pixels[IGNORE]),
+        "frames": frames,
+        "skipped": skipped,
+    }
+
+
+def dumps(manifest: dict) -> str:
+    """JSON text with one top-level key per line and one list element (frame, class row) per line:
+    readable, diff-friendly, and still plain JSON."""
+    def one(value) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    lines = []
+    for key, value in manifest.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            body = ",\n".join(f"  {one(v)}" for v in value)
+            lines.append(f" {one(key)}: [\n{body}\n ]")
+        else:
+            lines.append(f" {one(key)}: {one(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def read_manifest(path: str | Path) -> dict:
+    """Read and check a manifest (a file or the export folder holding it); ValueError with the reason if bad."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no manifest here (not a CaDIS Studio export?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable manifest ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a CaDIS Studio export manifest")
+    if int(data.get("version", 0)) > VERSION:
+        raise ValueError(f"{path}: manifest version {data.get('version')} is newer than this app reads ({VERSION})")
+    frames = data.get("frames")
+    if not isinstance(frames, list):
+        raise ValueError(f"{path}: manifest has no frame list")
+    for n, entry in enumerate(frames):
+        for name in _PATH_FIELDS:
+            value = entry.get(name) if isinstance(entry, dict) else None
+            if value is None and name == "preview":
+                continue
+            try:
+                check_relpath(value, f"frame {n} {name}")
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+    return data

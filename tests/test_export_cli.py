@@ -1,0 +1,69 @@
+"""`cadis export`: project and dataset sources, options, one-line errors with exit code 2."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.cli import main
+from engine.dataset import open_dataset
+from engine.export import read_manifest
+from engine.imageio import read_label
+from engine.project import Project
+from engine.taxonomy import get_class_set
+
+from test_project_store import make_cadis
+
+
+@pytest.fixture
+def project_root(tmp_path):
+    with Project.open_or_create(make_cadis(tmp_path / "cadis", videos=(1, 5), frames=(3, 4))) as p:
+        for n, key in enumerate(p.frame_keys()):
+            label = p.load_label(key)
+            label[1:4, 1:4] = 20 + n
+            p.save_label(key, label)
+            p.set_status(key, "done" if n < 3 else "flagged")
+        return p.root
+
+
+def test_export_project_with_options(project_root, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["export", str(project_root), str(out), "--experiment", "3", "--split", "train", "--previews",
+                 "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert "exported 2 frames" in capsys.readouterr().out
+    back = open_dataset(out)
+    assert back.videos() == [1] and len(back.frames) == 2
+    with Project.open_or_create(project_root) as p:
+        for rec in back.frames:
+            assert np.array_equal(read_label(rec.label_path), get_class_set(3).lut[p.load_label(rec.key)])
+    assert (out / "Video01" / "Previews" / "Video1_frame000003.png").is_file()
+    m = read_manifest(out)
+    assert m["filters"] == {"split": "train", "statuses": ["done"], "include": ["real"], "previews": True}
+
+
+def test_status_list_and_overwrite(project_root, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["export", str(project_root), str(out), "--status", "done,flagged", "--no-progress"]) == 0
+    assert len(open_dataset(out).frames) == 4
+    assert main(["export", str(project_root), str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cadis export:") and "--overwrite" in err and "\n" not in err
+    assert main(["export", str(project_root), str(out), "--overwrite", "--no-progress"]) == 0
+    assert len(open_dataset(out).frames) == 3
+
+
+def test_export_dataset_root(tmp_path, capsys):
+    ds = make_cadis(tmp_path / "cadis", videos=(2,), frames=(1, 2))
+    assert main(["export", str(ds), str(tmp_path / "out"), "--no-progress"]) == 0
+    assert read_manifest(tmp_path / "out")["source"]["kind"] == "dataset"
+    assert not (tmp_path / "cadis.cadis-project").exists()  # exporting a dataset creates no project
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["export", str(tmp_path / "empty"), str(tmp_path / "out")]) == 2
+    assert "no Video" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", str(tmp_path), str(tmp_path / "out"), "--status", "finished"])
