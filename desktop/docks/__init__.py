@@ -1,0 +1,1 @@
+"""Dock widgets of the main window: frame browser, class palette, tool options, jobs panel."""

@@ -1,0 +1,232 @@
+"""The frame browser: frames grouped by video with thumbnails and a status badge, filters by status and
+split, and "next unfinished". Thumbnails are decoded by a background job and arrive one by one."""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import cv2
+import numpy as np
+import qtawesome as qta
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from desktop.qt_image import rgb_to_qimage
+
+STATUS_STYLE: dict[str, tuple[str, str, str]] = {  # status -> (colour, icon, text)
+    "unlabelled": ("#7a808a", "mdi6.circle-outline", "Unlabelled"),
+    "in_progress": ("#4aa3ff", "mdi6.progress-pencil", "In progress"),
+    "done": ("#3fb950", "mdi6.check-circle", "Done"),
+    "flagged": ("#e3b341", "mdi6.flag", "Flagged"),
+    "rejected": ("#f85149", "mdi6.close-octagon", "Rejected"),
+}
+STATUS_FILTERS = (("", "All statuses"), ("unfinished", "Unfinished"), ("unlabelled", "Unlabelled"),
+                  ("in_progress", "In progress"), ("done", "Done"), ("flagged", "Flagged"), ("rejected", "Rejected"))
+SPLIT_FILTERS = (("", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"),
+                 ("unassigned", "Unassigned"))
+THUMB_W, THUMB_H = 96, 54
+KEY_ROLE = Qt.ItemDataRole.UserRole
+
+
+def status_icon(status: str) -> QIcon:
+    colour, icon, _ = STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])
+    return qta.icon(icon, color=colour)
+
+
+def make_thumbnail(image: np.ndarray) -> np.ndarray:
+    """Shrink an RGB frame to the browser's thumbnail width (area filter, aspect kept)."""
+    h, w = image.shape[:2]
+    tw = THUMB_W
+    th = max(1, round(h * tw / max(w, 1)))
+    return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
+
+
+class ThumbnailSink(QObject):
+    """Carries thumbnails from the loader thread to the GUI thread (queued signal)."""
+
+    ready = Signal(str, object)  # key, HxWx3 uint8
+
+
+def load_thumbnails(ctx, jobs: list[tuple[str, str]], sink: ThumbnailSink) -> int:
+    """Background job: decode each (key, image path), shrink it and emit it; returns how many loaded.
+
+    Unreadable frames are skipped here (validation reports them)."""
+    from engine.imageio import ImageReadError, read_image
+
+    done = 0
+    for i, (key, path) in enumerate(jobs):
+        ctx.check()
+        try:
+            sink.ready.emit(key, make_thumbnail(read_image(path)))
+            done += 1
+        except ImageReadError:
+            pass
+        ctx.report((i + 1) / max(1, len(jobs)), f"{i + 1}/{len(jobs)} thumbnails")
+    return done
+
+
+class FrameBrowser(QWidget):
+    """Frames by video; double-click or select to open one."""
+
+    frameActivated = Signal(str)
+    nextUnfinishedRequested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._meta: dict[str, tuple[str, str]] = {}  # key -> (status, split)
+        self._thumbs: dict[str, QPixmap] = {}
+        self._current: Optional[str] = None
+        self.sink = ThumbnailSink(self)
+        self.sink.ready.connect(self.set_thumbnail, Qt.ConnectionType.QueuedConnection)
+        self.status_filter = QComboBox()
+        for key, text in STATUS_FILTERS:
+            self.status_filter.addItem(text, key)
+        self.split_filter = QComboBox()
+        for key, text in SPLIT_FILTERS:
+            self.split_filter.addItem(text, key)
+        self.status_filter.currentIndexChanged.connect(self.apply_filters)
+        self.split_filter.currentIndexChanged.connect(self.apply_filters)
+        self.next_button = QPushButton(qta.icon("mdi6.debug-step-over", color="#c8ccd4"), "Next unfinished")
+        self.next_button.setToolTip("Jump to the next unlabelled or in-progress frame (N)")
+        self.next_button.clicked.connect(self.nextUnfinishedRequested.emit)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Frame", ""])
+        self.tree.setIconSize(QSize(THUMB_W, THUMB_H))
+        self.tree.setIndentation(10)
+        head = self.tree.header()
+        head.setStretchLastSection(False)
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        head.resizeSection(1, 28)
+        self.tree.itemActivated.connect(self._on_activated)
+        self.tree.itemClicked.connect(self._on_activated)
+        self.summary = QLabel("No project open")
+        self.summary.setObjectName("hint")
+        filters = QHBoxLayout()
+        filters.addWidget(self.status_filter, 1)
+        filters.addWidget(self.split_filter, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(filters)
+        lay.addWidget(self.tree, 1)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.next_button)
+
+    # -- content -----------------------------------------------------------------------------------
+    def set_frames(self, frames: Iterable, statuses: dict[str, str]) -> None:
+        """Fill the tree from FrameRecords (key, video, frame, split) and their statuses."""
+        self.tree.clear()
+        self._items.clear()
+        self._meta.clear()
+        self._thumbs.clear()
+        groups: dict[object, QTreeWidgetItem] = {}
+        blank = self._blank_thumbnail()
+        for rec in frames:
+            if rec.video not in groups:
+                title = f"Video {rec.video:02d}" if rec.video is not None else "Frames"
+                group = QTreeWidgetItem([title, ""])
+                group.setFirstColumnSpanned(False)
+                group.setData(0, KEY_ROLE, None)
+                group.setData(1, KEY_ROLE, rec.video)
+                group.setSizeHint(0, QSize(10, 26))
+                self.tree.addTopLevelItem(group)
+                groups[rec.video] = group
+            name = f"frame {rec.frame:06d}" if rec.frame is not None else rec.key.rsplit("/", 1)[-1]
+            item = QTreeWidgetItem([name, ""])
+            item.setData(0, KEY_ROLE, rec.key)
+            item.setToolTip(0, rec.key)
+            item.setIcon(0, blank)
+            item.setSizeHint(0, QSize(THUMB_W, THUMB_H + 6))
+            groups[rec.video].addChild(item)
+            self._items[rec.key] = item
+            self._meta[rec.key] = (statuses.get(rec.key, "unlabelled"), rec.split)
+            self._paint_status(rec.key)
+        for group in groups.values():
+            group.setExpanded(True)
+        self.apply_filters()
+
+    def keys(self) -> list[str]:
+        return list(self._items)
+
+    def visible_keys(self) -> list[str]:
+        return [k for k, it in self._items.items() if not it.isHidden()]
+
+    def set_status(self, key: str, status: str) -> None:
+        if key in self._meta:
+            self._meta[key] = (status, self._meta[key][1])
+            self._paint_status(key)
+            self.apply_filters()
+
+    def status_of(self, key: str) -> str:
+        return self._meta[key][0]
+
+    def set_current(self, key: Optional[str]) -> None:
+        self._current = key
+        item = self._items.get(key) if key else None
+        if item is not None:
+            self.tree.blockSignals(True)
+            self.tree.setCurrentItem(item)
+            self.tree.blockSignals(False)
+            self.tree.scrollToItem(item)
+
+    def set_thumbnail(self, key: str, thumb: np.ndarray) -> None:
+        item = self._items.get(key)
+        if item is None:
+            return
+        pm = QPixmap(THUMB_W, THUMB_H)
+        pm.fill(QColor("#15171b"))
+        img = QPixmap.fromImage(rgb_to_qimage(thumb))
+        p = QPainter(pm)
+        p.drawPixmap((THUMB_W - img.width()) // 2, (THUMB_H - img.height()) // 2, img)
+        p.end()
+        self._thumbs[key] = pm
+        item.setIcon(0, QIcon(pm))
+
+    def has_thumbnail(self, key: str) -> bool:
+        return key in self._thumbs
+
+    # -- filters -----------------------------------------------------------------------------------
+    def apply_filters(self, *_):
+        want_status = self.status_filter.currentData()
+        want_split = self.split_filter.currentData()
+        shown = 0
+        counts = {s: 0 for s in STATUS_STYLE}
+        for key, item in self._items.items():
+            status, split = self._meta[key]
+            counts[status] = counts.get(status, 0) + 1
+            ok_status = (not want_status or status == want_status
+                         or (want_status == "unfinished" and status in ("unlabelled", "in_progress")))
+            ok = ok_status and (not want_split or split == want_split)
+            item.setHidden(not ok)
+            shown += ok
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            kids = [group.child(j) for j in range(group.childCount())]
+            group.setHidden(all(k.isHidden() for k in kids))
+            done = sum(self._meta[k.data(0, KEY_ROLE)][0] == "done" for k in kids)
+            split = self._meta[kids[0].data(0, KEY_ROLE)][1] if kids else ""
+            base = group.text(0).split("  ")[0]
+            group.setText(0, f"{base}  ·  {split}  ·  {done}/{len(kids)}")
+            group.setToolTip(0, f"{done} of {len(kids)} frames done")
+        total = len(self._items)
+        self.summary.setText(f"{shown} of {total} frames shown  ·  {counts.get('done', 0)} done  ·  "
+                             f"{counts.get('flagged', 0)} flagged" if total else "No frames")
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _paint_status(self, key: str) -> None:
+        status = self._meta[key][0]
+        item = self._items[key]
+        item.setIcon(1, status_icon(status))
+        item.setToolTip(1, STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])[2])
+
+    def _blank_thumbnail(self) -> QIcon:
+        pm = QPixmap(THUMB_W, THUMB_H)
+        pm.fill(QColor("#22252b"))
+        return QIcon(pm)
+
+    def _on_activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
+        key = item.data(0, KEY_ROLE)
+        if key and key != self._current:
+            self.frameActivated.emit(key)

@@ -1,0 +1,355 @@
+"""The main window: wires the canvas, the docks, the actions and the document together. No data logic:
+edits, saving and recovery live in `desktop.document`, background work in `desktop.workers`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow
+
+from desktop.canvas.view import CanvasView
+from desktop.dialogs import ExportDialog, ProblemsDialog, ask_recovery
+from desktop.docks.class_palette import ClassPalette
+from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails
+from desktop.docks.jobs_panel import JobsPanel
+from desktop.docks.tool_options import ToolOptions
+from desktop.document import Document
+from desktop.settings import Settings
+from desktop.shortcuts import DIGIT_CLASSES, DIGIT_KEYS
+from desktop.window_chrome import (TOOL_NAMES, add_dock, build_actions, build_menus, build_status_fields,
+                                   build_toolbar)
+from desktop.workers import JobRunner
+from engine import edits
+from engine.taxonomy import CLASS_NAMES, IGNORE
+
+_MODES = {"all": "everywhere", "unlabelled": "over_unlabelled", "only": "over_class"}
+_OVERLAY_CYCLE = {"fill": "contour", "contour": "hidden", "hidden": "fill"}
+
+
+class MainWindow(QMainWindow):
+    """CaDIS Studio's window. `open_source(path)` opens a dataset, frame folder or project."""
+
+    def __init__(self, settings: Settings, runner: Optional[JobRunner] = None):
+        super().__init__()
+        self.settings = settings
+        self.runner = runner or JobRunner(parent=self)
+        self.doc = Document(autosave_ms=settings.autosave_ms, parent=self)
+        self.problems_dialog: Optional[ProblemsDialog] = None
+        self.last_error = ""
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self.canvas)
+        self.frames, self.palette = FrameBrowser(), ClassPalette()
+        self.tool_options, self.jobs_panel = ToolOptions(), JobsPanel(self.runner)
+        self.docks = {
+            "frames": add_dock(self, "Frames", self.frames, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "tools": add_dock(self, "Tool options", self.tool_options, Qt.DockWidgetArea.RightDockWidgetArea),
+            "classes": add_dock(self, "Classes", self.palette, Qt.DockWidgetArea.RightDockWidgetArea),
+            "jobs": add_dock(self, "Jobs", self.jobs_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+        }
+        self._laid_out = False
+        self.actions = self._build_actions()
+        self.apply_keymap(settings.keymap())
+        self.recent_menu = build_menus(self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.status_badge, self.note_edit = build_toolbar(self)
+        self.note_edit.editingFinished.connect(lambda: self.doc.set_note(self.note_edit.text()))
+        self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
+            build_status_fields(self.statusBar())
+        self._connect()
+        self.canvas.viewport().installEventFilter(self)  # wheel zoom -> zoom field
+        self.canvas.set_brush_radius(self.tool_options.brush_radius())
+        self.canvas.set_opacity(self.tool_options.opacity.value() / 100)
+        self.refresh_title()
+
+    # -- building ----------------------------------------------------------------------------------
+    def _build_actions(self) -> dict[str, QAction]:
+        handlers = {
+            **{f"tool.{t}": (lambda _=False, t=t: self.set_tool(t))
+               for t in TOOL_NAMES},
+            "brush.smaller": lambda: self._step_brush(-1), "brush.larger": lambda: self._step_brush(1),
+            "edit.undo": self.doc.undo, "edit.redo": self.doc.redo, "edit.redo_alt": self.doc.redo,
+            "status.done": lambda: self.set_status("done"), "status.flagged": lambda: self.set_status("flagged"),
+            "status.rejected": lambda: self.set_status("rejected"),
+            "nav.next_unfinished": self.next_unfinished, "nav.prev": lambda: self._step_frame(-1),
+            "nav.next": lambda: self._step_frame(1), "file.save": self.doc.save,
+            "view.fit": self.canvas.fit, "view.actual": self.canvas.actual_size,
+            "view.toggle_overlay": lambda: self.tool_options.set_overlay_mode(
+                _OVERLAY_CYCLE[self.tool_options.overlay_mode()]),
+        }
+        extra = {"file.open": ("Open dataset or frame folder…", "mdi6.folder-open-outline", self.choose_source),
+                 "file.open_project": ("Open project…", "mdi6.folder-cog-outline", self.choose_project),
+                 "file.phantom": ("Open phantom sample", "mdi6.eye-circle-outline", self.open_phantom),
+                 "file.export": ("Export…", "mdi6.export", self.export),
+                 "file.preferences": ("Preferences…", "mdi6.cog-outline", self.preferences),
+                 "file.quit": ("Quit", "mdi6.exit-to-app", self.close)}
+        return build_actions(self, handlers, self.palette.set_current_class, extra)
+
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        """Bind each action to its key (from the settings / the preferences dialog)."""
+        for action_id, key in keymap.items():
+            if action_id in self.actions:
+                self.actions[action_id].setShortcut(QKeySequence(key))
+        self.palette.set_key_hints({c: keymap.get(f"class.{k}", "") for c, k in zip(DIGIT_CLASSES, DIGIT_KEYS)})
+
+    def _connect(self) -> None:
+        c, d, p, t, f = self.canvas, self.doc, self.palette, self.tool_options, self.frames
+        c.strokeFinished.connect(self._on_stroke)
+        c.cursorMoved.connect(self._on_cursor)
+        c.classPicked.connect(p.set_current_class)
+        c.brushRadiusChanged.connect(self._on_radius)
+        p.currentClassChanged.connect(c.set_current_class)
+        p.hiddenChanged.connect(c.set_hidden_classes)
+        p.lockedChanged.connect(self._update_policy)
+        p.classSetChanged.connect(c.set_class_set)
+        t.toolChanged.connect(c.set_tool)
+        t.brushRadiusChanged.connect(c.set_brush_radius)
+        t.paintModeChanged.connect(self._update_policy)
+        t.overlayModeChanged.connect(c.set_overlay_mode)
+        t.opacityChanged.connect(c.set_opacity)
+        t.repairRequested.connect(self.repair)
+        f.frameActivated.connect(self.show_frame)
+        f.nextUnfinishedRequested.connect(self.next_unfinished)
+        d.frameChanged.connect(self._on_frame)
+        d.labelEdited.connect(self._on_label_edited)
+        d.dirtyChanged.connect(lambda _d: self.refresh_title())
+        d.statusChanged.connect(self._on_status)
+        d.saved.connect(lambda key: self.saved_label.setText("Saved"))
+        d.undoStateChanged.connect(self._on_undo_state)
+        d.errorOccurred.connect(self.show_error)
+
+    # -- opening -----------------------------------------------------------------------------------
+    def open_source(self, source, project_dir=None, recovery: Optional[str] = None) -> bool:
+        """Open a dataset / frame folder / project. `recovery`: "ask" (default from the settings),
+        "recover", "discard" or "skip" (leave the journal for later, e.g. for --screenshot)."""
+        from engine.project import Project
+
+        if not self.doc.close_project():
+            return False
+        try:
+            project = Project.open_or_create(source, project_dir)
+        except Exception as exc:  # noqa: BLE001 - a broken dataset is a message, never a crash
+            self.show_problems(f"Cannot open {source}", f"{exc}", [])
+            return False
+        self.doc.open_project(project)
+        self.settings.add_recent(project.root)
+        self.frames.set_frames(project.dataset.frames, project.statuses())
+        self._offer_recovery(recovery or self.settings.recovery_policy)
+        keys = project.frame_keys()
+        first = project.next_unfinished()
+        for key in dict.fromkeys(([first] if first else []) + keys[:50]):  # skip frames that cannot be read
+            if self.show_frame(key):
+                break
+        self._start_background_checks(project)
+        self.refresh_title()
+        self.statusBar().showMessage(f"Opened {project.name}: {len(project.frame_keys())} frames "
+                                     f"(project {project.root.name})", 15000)
+        return True
+
+    def _offer_recovery(self, policy: str) -> None:
+        pending = self.doc.pending_recovery()
+        if not pending or policy == "skip":
+            return
+        if policy == "recover" or (policy == "ask" and ask_recovery(self, pending)):
+            done = self.doc.recover()
+            self.statusBar().showMessage(f"Recovered unsaved strokes on {len(done)} frame(s)", 8000)
+        else:
+            self.doc.discard_recovery()
+
+    def _start_background_checks(self, project) -> None:
+        from engine.dataset import validate
+
+        dataset = project.dataset
+        self.runner.submit(f"Check {dataset.root.name}", lambda ctx: validate(dataset, ctx), group="validate",
+                           on_result=lambda report: self._on_validated(report, dataset.root))
+        todo = [(r.key, str(r.image_path)) for r in dataset.frames]
+        self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, todo, self.frames.sink),
+                           group="thumbnails")
+
+    def _on_validated(self, report, root: Path) -> None:
+        if report.problems:
+            n = len(report.problems)
+            self.show_problems("Problems in the dataset", f"{n} problem{'s' if n != 1 else ''} found in "
+                               f"{root}. The files listed cannot be used until they are "
+                               "fixed (re-export or re-download them); all other frames can be edited.",
+                               report.problems)
+
+    def show_problems(self, title: str, intro: str, problems: list) -> None:
+        self.problems_dialog = ProblemsDialog(title, intro, problems, self)
+        self.problems_dialog.show()
+
+    def show_error(self, message: str) -> None:
+        self.last_error = message
+        self.statusBar().showMessage(message, 15000)
+
+    def choose_source(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a CaDIS dataset or a folder of frames")
+        if folder:
+            self.open_source(folder)
+
+    def choose_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a CaDIS Studio project (.cadis-project)")
+        if folder:
+            self.open_source(folder)
+
+    def open_phantom(self) -> None:
+        from desktop.app import ensure_phantom
+
+        self.runner.submit("Generate phantom sample", ensure_phantom, group="phantom",
+                           on_result=lambda root: self.open_source(root))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_projects() or []:
+            self.recent_menu.addAction(path, lambda p=path: self.open_source(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_projects()))
+
+    # -- frames and review -------------------------------------------------------------------------
+    def show_frame(self, key: str) -> bool:
+        """Switch frames (the current one is saved first, with a note typed but not yet confirmed)."""
+        if self.note_edit.isModified():
+            self.doc.set_note(self.note_edit.text())
+        return self.doc.set_frame(key)
+
+    def _step_frame(self, offset: int) -> None:
+        key = self.doc.neighbour(offset)
+        if key is not None:
+            self.show_frame(key)
+
+    def next_unfinished(self) -> None:
+        key = self.doc.next_unfinished()
+        if key is None:
+            self.statusBar().showMessage("Every other frame is done, flagged or rejected", 5000)
+        else:
+            self.show_frame(key)
+
+    def set_status(self, status: str) -> None:
+        if self.doc.set_status(status, self.note_edit.text()):
+            self.statusBar().showMessage(f"{self.doc.key}: {STATUS_STYLE[status][2]}", 3000)
+
+    def set_tool(self, name: str) -> None:
+        self.canvas.set_tool(name)
+        self.tool_options.set_tool(name)
+
+    def _step_brush(self, direction: int) -> None:
+        r = self.canvas.brush_radius()
+        self.canvas.set_brush_radius(r + direction * max(1, round(r * 0.15)))
+
+    def _update_policy(self, *_) -> None:
+        mode, target = self.tool_options.paint_mode()
+        self.canvas.set_policy(edits.PaintPolicy(_MODES[mode], target if mode == "only" else None,
+                                                 frozenset(self.palette.locked_classes())))
+
+    def repair(self, op: str, params: dict) -> None:
+        """Run a repair op on the current frame (selected class or all classes) as one undo step."""
+        selected = self.palette.current_class() if params.get("scope") == "selected" else None
+        try:
+            rec = self.doc.repair(op, params, selected, self.canvas.policy())
+        except ValueError as exc:
+            self.show_error(f"Repair failed: {exc}")
+            return
+        self.statusBar().showMessage("Nothing to repair" if rec is None else f"Repair changed "
+                                     f"{int(rec.changed().sum()):,} pixels (Ctrl+Z undoes it)", 5000)
+
+    # -- export and preferences --------------------------------------------------------------------
+    def export(self, values: Optional[dict] = None):
+        """Export as a background job; `values` skips the dialog (tests, scripts)."""
+        project = self.doc.project
+        if project is None:
+            return None
+        if values is None:
+            dlg = ExportDialog(str(project.dataset.root.parent / f"{project.dataset.root.name}-export"), self)
+            if not dlg.exec():
+                return None
+            values = dlg.values()
+        self.doc.save()
+
+        def job(ctx):
+            from engine.export import export_cadis
+
+            return export_cadis(project, values["out_dir"], experiment=values["experiment"], split=values["split"],
+                                statuses=values.get("statuses", ("done",)), previews=values["previews"], ctx=ctx)
+        return self.runner.submit(f"Export to {Path(values['out_dir']).name}", job, group="export",
+                                  on_result=lambda r: self.statusBar().showMessage(
+                                      f"Exported {r.frames} frames to {r.out_dir}", 8000))
+
+    def preferences(self) -> None:
+        from desktop.preferences import PreferencesDialog
+
+        dlg = PreferencesDialog(self.settings, self)
+        if dlg.exec():
+            self.apply_keymap(self.settings.keymap())
+
+    # -- reactions ---------------------------------------------------------------------------------
+    def _on_stroke(self, rec) -> None:
+        self.doc.record_edit(rec)
+        self.palette.set_counts(self.doc.label)
+
+    def _on_frame(self, key: str) -> None:
+        self.canvas.set_frame(self.doc.image, self.doc.label)
+        self.palette.set_counts(self.doc.label)
+        self.frames.set_current(key)
+        self.note_edit.setText(self.doc.note())
+        self._on_status(key, self.doc.status())
+        self.refresh_title()
+
+    def _on_label_edited(self, rect) -> None:
+        self.canvas.refresh(rect)
+        self.palette.set_counts(self.doc.label)
+
+    def _on_status(self, key: str, status: str) -> None:
+        self.frames.set_status(key, status)
+        if key == self.doc.key:
+            colour, _icon, text = STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])
+            self.status_badge.setText(f"  ●  {text}  ")
+            self.status_badge.setStyleSheet(f"color: {colour};")
+
+    def _on_undo_state(self, can_undo: bool, can_redo: bool) -> None:
+        self.actions["edit.undo"].setEnabled(can_undo)
+        self.actions["edit.redo"].setEnabled(can_redo)
+        self.actions["edit.redo_alt"].setEnabled(can_redo)
+
+    def _on_cursor(self, x: int, y: int, cls: int) -> None:
+        self.pos_label.setText(f"x {x}  y {y}" if cls >= 0 else "–")
+        name = "Unlabelled" if cls == IGNORE else (CLASS_NAMES[cls] if 0 <= cls < len(CLASS_NAMES) else "")
+        self.class_label.setText(name)
+        self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
+
+    def _on_radius(self, r: int) -> None:
+        self.tool_options.set_brush_radius(r)
+        self.brush_label.setText(f"Brush {r} px")
+
+    def refresh_title(self) -> None:
+        parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]
+        self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
+        self.saved_label.setText("Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else ""))
+        self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
+        self.brush_label.setText(f"Brush {self.canvas.brush_radius()} px")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.Wheel:
+            QTimer.singleShot(0, self.refresh_title)  # after the canvas applied the zoom
+        return super().eventFilter(obj, event)
+
+    def default_layout(self) -> None:
+        """Dock sizes of a fresh window: narrow side panels, the canvas gets the rest."""
+        d = self.docks
+        self.resizeDocks([d["frames"], d["tools"]], [250, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["frames"], d["jobs"]], [max(300, self.height() - 330), 150], Qt.Orientation.Vertical)
+        self.resizeDocks([d["tools"], d["classes"]], [330, max(300, self.height() - 430)], Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if not self._laid_out:
+            self._laid_out = True
+            self.default_layout()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
+        if not self.doc.close_project():
+            event.ignore()  # the save failed; the error is in the status bar and the journal keeps the strokes
+            return
+        self.runner.shutdown()
+        self.settings.set_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        event.accept()

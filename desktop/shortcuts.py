@@ -1,0 +1,96 @@
+"""The default keymap of the app, the actions it names, and conflict detection.
+
+An action id (e.g. "tool.brush", "status.done", "class.1") maps to one key sequence in Qt's portable text
+form ("B", "Ctrl+Shift+Z", "PgUp"). Users change keys in Preferences; `desktop.settings` stores only the
+keys that differ from these defaults.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QKeySequence
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One user-visible command: id, menu text, qtawesome icon name, default key."""
+
+    id: str
+    text: str
+    icon: str
+    key: str
+    tip: str = ""
+
+
+# Digits 1..9, 0 select these classes: the seven anatomy classes and the three most frequent instruments.
+DIGIT_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 13, 15, 17)
+DIGIT_KEYS: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0")
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("tool.brush", "Brush", "mdi6.brush", "B", "Paint the current class"),
+    ActionSpec("tool.eraser", "Eraser", "mdi6.eraser", "E", "Erase to unlabelled (255)"),
+    ActionSpec("tool.fill", "Flood fill", "mdi6.format-color-fill", "F", "Fill a connected region"),
+    ActionSpec("tool.polygon", "Polygon", "mdi6.vector-polygon", "P", "Click vertices, double-click to fill"),
+    ActionSpec("tool.lasso", "Lasso", "mdi6.lasso", "L", "Freehand filled region"),
+    ActionSpec("tool.picker", "Class picker", "mdi6.eyedropper", "I", "Pick the class under the cursor"),
+    ActionSpec("brush.smaller", "Smaller brush", "mdi6.minus-circle-outline", "[", ""),
+    ActionSpec("brush.larger", "Larger brush", "mdi6.plus-circle-outline", "]", ""),
+    ActionSpec("edit.undo", "Undo", "mdi6.undo", "Ctrl+Z", ""),
+    ActionSpec("edit.redo", "Redo", "mdi6.redo", "Ctrl+Shift+Z", ""),
+    ActionSpec("edit.redo_alt", "Redo (alternative)", "mdi6.redo", "Ctrl+Y", ""),
+    ActionSpec("status.done", "Done", "mdi6.check-circle", "D", "Mark the frame reviewed and done"),
+    ActionSpec("status.flagged", "Flag", "mdi6.flag", "G", "Flag the frame for a second look"),
+    ActionSpec("status.rejected", "Reject", "mdi6.close-octagon", "R", "Reject the frame (unusable)"),
+    ActionSpec("nav.next_unfinished", "Next unfinished", "mdi6.debug-step-over", "N", ""),
+    ActionSpec("nav.prev", "Previous frame", "mdi6.chevron-left", "PgUp", ""),
+    ActionSpec("nav.next", "Next frame", "mdi6.chevron-right", "PgDown", ""),
+    ActionSpec("file.save", "Save", "mdi6.content-save", "Ctrl+S", ""),
+    ActionSpec("view.fit", "Fit to window", "mdi6.fit-to-screen-outline", "Ctrl+0", ""),
+    ActionSpec("view.actual", "Actual size", "mdi6.magnify-plus-outline", "Ctrl+1", ""),
+    ActionSpec("view.toggle_overlay", "Cycle overlay fill/contour/hidden", "mdi6.layers-outline", "O", ""),
+) + tuple(
+    ActionSpec(f"class.{k}", f"Class key {k}", "mdi6.palette", k, "") for k in DIGIT_KEYS
+)
+
+ACTION_BY_ID: dict[str, ActionSpec] = {a.id: a for a in ACTIONS}
+DEFAULT_KEYMAP: dict[str, str] = {a.id: a.key for a in ACTIONS}
+
+
+def digit_class(action_id: str) -> int | None:
+    """The class ID a "class.<digit>" action selects, or None for other actions."""
+    if not action_id.startswith("class."):
+        return None
+    return DIGIT_CLASSES[DIGIT_KEYS.index(action_id.split(".", 1)[1])]
+
+
+def normalize(key: str) -> str:
+    """Qt's portable text of a key sequence ("ctrl+z" -> "Ctrl+Z", "Page Up" stays readable)."""
+    return QKeySequence(key).toString(QKeySequence.SequenceFormat.PortableText) if key else ""
+
+
+def find_conflicts(keymap: dict[str, str]) -> dict[str, list[str]]:
+    """{key: [action ids]} for every non-empty key bound to more than one action."""
+    by_key: dict[str, list[str]] = {}
+    for action_id, key in keymap.items():
+        k = normalize(key)
+        if k:
+            by_key.setdefault(k, []).append(action_id)
+    return {k: sorted(ids) for k, ids in by_key.items() if len(ids) > 1}
+
+
+def describe_conflicts(conflicts: dict[str, list[str]]) -> list[str]:
+    """Plain sentences for the preferences dialog."""
+    out = []
+    for key, ids in sorted(conflicts.items()):
+        names = " and ".join(ACTION_BY_ID[i].text if i in ACTION_BY_ID else i for i in ids)
+        out.append(f"{key} is used by {names}: give one of them another key.")
+    return out
+
+
+def merged_keymap(overrides: dict[str, str] | None) -> dict[str, str]:
+    """Defaults with the user's overrides for known actions (unknown ids are ignored)."""
+    keymap = dict(DEFAULT_KEYMAP)
+    for action_id, key in (overrides or {}).items():
+        if action_id in keymap:
+            keymap[action_id] = normalize(key)
+    return keymap

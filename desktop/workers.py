@@ -1,0 +1,246 @@
+"""The one background-job mechanism of the desktop: QThreadPool + QRunnable with signals.
+
+`JobRunner.submit(title, fn, group=..., on_result=..., on_error=...)` runs `fn(ctx)` off the GUI thread,
+where `ctx` is an `engine.jobs.JobContext`. The returned `JobHandle` lives in the GUI thread and
+re-emits progress and the end of the job there, so widgets may connect to it directly.
+
+- progress: `ctx.report(fraction, message)` -> `JobHandle.progressChanged` (throttled to ~30 Hz).
+- cancel: `handle.cancel()` makes the next `ctx.check()` raise `JobCancelled`; the job ends as
+  "cancelled" and its callbacks are not called.
+- latest request wins: a new submit in the same `group` cancels the older jobs of that group; an older
+  job's result is dropped even if it finished before noticing.
+- errors: an exception becomes `handle.error` (a one-line message) and state "failed"; `on_error` is
+  called with that message. Nothing propagates into the Qt event loop.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+
+from engine.jobs import JobCancelled, JobContext
+
+JobFn = Callable[[JobContext], Any]
+
+QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
+FINAL_STATES = (DONE, CANCELLED, FAILED)
+_PROGRESS_INTERVAL_S = 1.0 / 30.0
+
+
+def error_message(exc: BaseException) -> str:
+    """A one-line message for the user from an exception (type name when the text is empty)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    if isinstance(exc, (ValueError, FileNotFoundError, OSError, RuntimeError)) and text:
+        return text
+    return f"{name}: {text}" if text else name
+
+
+class _Bridge(QObject):
+    """Lives in the GUI thread; emitted from worker threads and delivered to the runner by queued
+    connections, so every handle update and callback happens in the GUI thread."""
+
+    progress = Signal(int, float, str)     # job id, fraction, message
+    started = Signal(int)                  # job id
+    finished = Signal(int, str, object, str)  # job id, state, result, error text
+
+
+class JobHandle(QObject):
+    """A submitted job as seen from the GUI thread."""
+
+    progressChanged = Signal(float, str)
+    stateChanged = Signal(str)
+    finished = Signal(str)  # final state
+
+    def __init__(self, job_id: int, title: str, group: Optional[str], parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.id = job_id
+        self.title = title
+        self.group = group
+        self.state = QUEUED
+        self.fraction = 0.0
+        self.message = ""
+        self.error = ""
+        self.result: Any = None
+        self.traceback = ""
+        self._cancel = threading.Event()
+        self._superseded = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def superseded(self) -> bool:
+        """True when a newer job of the same group replaced this one."""
+        return self._superseded
+
+    def is_finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next `ctx.check()`; its result will be dropped."""
+        self._cancel.set()
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: JobFn, handle: JobHandle, bridge: _Bridge):
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn = fn
+        self._handle = handle
+        self._bridge = bridge
+        self._last_emit = 0.0
+
+    def _progress(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if fraction >= 1.0 or now - self._last_emit >= _PROGRESS_INTERVAL_S:
+            self._last_emit = now
+            self._bridge.progress.emit(self._handle.id, float(fraction), message)
+
+    def run(self) -> None:  # worker thread
+        handle, bridge, jid = self._handle, self._bridge, self._handle.id
+        if handle.cancelled:
+            bridge.finished.emit(jid, CANCELLED, None, "")
+            return
+        bridge.started.emit(jid)
+        ctx = JobContext(progress=self._progress, cancelled=handle._cancel.is_set)
+        try:
+            result = self._fn(ctx)
+        except JobCancelled:
+            bridge.finished.emit(jid, CANCELLED, None, "")
+        except BaseException as exc:  # noqa: BLE001 - a job must never take the app down
+            handle.traceback = traceback.format_exc()
+            bridge.finished.emit(jid, FAILED, None, error_message(exc))
+        else:
+            bridge.finished.emit(jid, CANCELLED if handle.cancelled else DONE, result, "")
+
+
+class JobRunner(QObject):
+    """Runs jobs on a private thread pool and keeps the list of jobs for the jobs panel."""
+
+    jobAdded = Signal(object)     # JobHandle
+    jobFinished = Signal(object)  # JobHandle
+    jobRemoved = Signal(object)   # JobHandle (panel clean-up)
+
+    def __init__(self, max_threads: int = 2, keep_finished: int = 50, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max(1, max_threads))
+        self._ids = itertools.count(1)
+        self._jobs: list[JobHandle] = []
+        self._callbacks: dict[int, tuple] = {}
+        self._keep_finished = keep_finished
+        self._bridge = _Bridge(self)
+        self._bridge.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._bridge.started.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
+        self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+
+    # -- public API -------------------------------------------------------------------------------
+    def submit(self, title: str, fn: JobFn, *, group: Optional[str] = None,
+               on_result: Optional[Callable[[Any], None]] = None,
+               on_error: Optional[Callable[[str], None]] = None) -> JobHandle:
+        """Run `fn(ctx)` in the background; callbacks run in the GUI thread."""
+        if group is not None:
+            for old in self.active(group):
+                old._superseded = True
+                old.cancel()
+        handle = JobHandle(next(self._ids), title, group, parent=self)
+        self._callbacks[handle.id] = (handle, on_result, on_error)
+        self._jobs.append(handle)
+        self.jobAdded.emit(handle)
+        self._pool.start(_Runnable(fn, handle, self._bridge))
+        return handle
+
+    def jobs(self) -> list[JobHandle]:
+        return list(self._jobs)
+
+    def active(self, group: Optional[str] = None) -> list[JobHandle]:
+        """Jobs not finished yet (of one group when given)."""
+        return [j for j in self._jobs if not j.is_finished() and (group is None or j.group == group)]
+
+    def cancel_all(self) -> None:
+        for job in self.active():
+            job.cancel()
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the pool is idle, then deliver the pending signals; True when all ended."""
+        from PySide6.QtCore import QCoreApplication
+
+        ok = self._pool.waitForDone(timeout_ms)
+        deadline = time.monotonic() + 2.0
+        while self.active() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+        QCoreApplication.processEvents()
+        return ok and not self.active()
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Cancel everything and wait for the threads (used when the window closes)."""
+        self.cancel_all()
+        self._pool.waitForDone(timeout_ms)
+
+    def clear_finished(self) -> None:
+        for job in [j for j in self._jobs if j.is_finished()]:
+            self._jobs.remove(job)
+            self.jobRemoved.emit(job)
+            job.deleteLater()
+
+    # -- GUI-thread slots -------------------------------------------------------------------------
+    def _handle(self, job_id: int) -> Optional[JobHandle]:
+        entry = self._callbacks.get(job_id)
+        return entry[0] if entry else None
+
+    @Slot(int)
+    def _on_started(self, job_id: int) -> None:
+        handle = self._handle(job_id)
+        if handle is not None and not handle.is_finished():
+            handle._set_state(RUNNING)
+
+    @Slot(int, float, str)
+    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
+        handle = self._handle(job_id)
+        if handle is None or handle.is_finished():
+            return
+        handle.fraction, handle.message = fraction, message or handle.message
+        handle.progressChanged.emit(fraction, handle.message)
+
+    @Slot(int, str, object, str)
+    def _on_finished(self, job_id: int, state: str, result: Any, error: str) -> None:
+        entry = self._callbacks.pop(job_id, None)
+        if entry is None:
+            return
+        handle, on_result, on_error = entry
+        if handle.cancelled and state == DONE:
+            state = CANCELLED  # cancelled (or superseded) after its last check: drop the result
+        handle.error = error
+        if state == DONE:
+            handle.result, handle.fraction = result, 1.0
+        handle._set_state(state)
+        try:
+            if state == DONE and on_result is not None:
+                on_result(result)
+            elif state == FAILED and on_error is not None:
+                on_error(error)
+        except Exception as exc:  # noqa: BLE001 - a failing callback becomes the job's error
+            handle.traceback = traceback.format_exc()
+            handle.error = f"while showing the result: {error_message(exc)}"
+            handle._set_state(FAILED)
+        handle.finished.emit(handle.state)
+        self.jobFinished.emit(handle)
+        self._trim()
+
+    def _trim(self) -> None:
+        done = [j for j in self._jobs if j.is_finished()]
+        for job in done[: max(0, len(done) - self._keep_finished)]:
+            self._jobs.remove(job)
+            self.jobRemoved.emit(job)
+            job.deleteLater()

@@ -1,0 +1,143 @@
+"""The generic background-job mechanism: progress, cancel, latest-wins, errors as messages."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from desktop.workers import CANCELLED, DONE, FAILED, JobRunner
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = JobRunner(max_threads=2)
+    yield r
+    r.shutdown()
+
+
+def test_result_progress_and_gui_thread_callback(qtbot, runner):
+    seen: list[tuple[float, str]] = []
+    results = []
+    main_thread = threading.get_ident()
+    callback_threads = []
+
+    def job(ctx):
+        for i in range(5):
+            ctx.report(i / 4, f"step {i}")
+            time.sleep(0.04)  # longer than the progress throttle so every step is forwarded
+        return sum(range(10))
+
+    def on_result(value):
+        callback_threads.append(threading.get_ident())
+        results.append(value)
+
+    handle = runner.submit("sum", job, on_result=on_result)
+    handle.progressChanged.connect(lambda f, m: seen.append((f, m)))
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert handle.state == DONE and handle.result == 45 and results == [45]
+    assert callback_threads == [main_thread]
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert seen[-1][1] == "step 4"
+
+
+def test_cancel_stops_job_at_next_check(qtbot, runner):
+    started = threading.Event()
+    iterations = []
+    results = []
+
+    def job(ctx):
+        started.set()
+        for i in range(1000):
+            ctx.check()
+            iterations.append(i)
+            time.sleep(0.005)
+        return "finished"
+
+    handle = runner.submit("long", job, on_result=results.append)
+    assert started.wait(5)
+    handle.cancel()
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert handle.state == CANCELLED
+    assert results == [] and handle.result is None
+    assert len(iterations) < 1000
+
+
+def test_latest_request_wins_in_a_group(qtbot, runner):
+    gate = threading.Event()
+    results = []
+
+    def slow(ctx):
+        gate.wait(5)  # finishes without ever checking: its result must still be dropped
+        return "old"
+
+    old = runner.submit("preview 1", slow, group="preview", on_result=results.append)
+    other = runner.submit("unrelated", lambda ctx: "other", group="thumbs", on_result=results.append)
+    new = runner.submit("preview 2", lambda ctx: "new", group="preview", on_result=results.append)
+    assert old.cancelled and old.superseded and not other.cancelled
+    gate.set()
+    assert runner.wait(5000)
+    assert old.state == CANCELLED and new.state == DONE and other.state == DONE
+    assert "old" not in results and sorted(results) == ["new", "other"]
+
+
+def test_exception_becomes_error_message_not_crash(qtbot, runner):
+    errors = []
+
+    def broken(ctx):
+        raise FileNotFoundError("model folder /nowhere has no config.json; pick one in Preferences")
+
+    handle = runner.submit("load model", broken, on_error=errors.append)
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert handle.state == FAILED
+    assert errors == [handle.error]
+    assert "config.json" in handle.error and "Traceback" not in handle.error
+    assert "FileNotFoundError" in handle.traceback
+    # the runner keeps working after a failure
+    ok = runner.submit("after", lambda ctx: 1)
+    with qtbot.waitSignal(ok.finished, timeout=5000):
+        pass
+    assert ok.state == DONE
+
+
+def test_failing_result_callback_is_reported(qtbot, runner):
+    def bad_callback(value):
+        raise KeyError("frame vanished")
+
+    handle = runner.submit("x", lambda ctx: 1, on_result=bad_callback)
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert handle.state == FAILED and "frame vanished" in handle.error
+
+
+def test_jobs_panel_shows_progress_cancel_and_errors(qtbot, runner):
+    from desktop.docks.jobs_panel import JobsPanel
+
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    gate = threading.Event()
+
+    def waits(ctx):
+        ctx.report(0.5, "half way")
+        while not gate.is_set():
+            ctx.check()
+            time.sleep(0.01)
+
+    long_job = runner.submit("Waiting job", waits)
+    failing = runner.submit("Broken job", lambda ctx: 1 / 0)
+    qtbot.waitUntil(lambda: failing.is_finished() and long_job.fraction == 0.5, timeout=5000)
+    row_long, row_fail = panel.row_for(long_job), panel.row_for(failing)
+    assert row_long.progress.value() == 500
+    assert "half way" in row_long.status_text()
+    assert "division by zero" in row_fail.status_text()
+    assert not row_fail.cancel_button.isEnabled()
+    row_long.cancel_button.click()
+    with qtbot.waitSignal(long_job.finished, timeout=5000):
+        pass
+    assert long_job.state == CANCELLED and "ancel" in row_long.status_text()
