@@ -1,0 +1,169 @@
+"""Augment throughput and what augmentation does for a segmenter, measured on the phantom sample.
+
+1. `cadis augment` throughput in pairs per minute on this machine: the preview preset (UniPC 8 steps, bf16
+   where the CPU has it, cached SPADE maps, batched guidance) next to the reference recipe (DDIM 40 steps
+   fp32, two forwards per step), on the starter model architecture at 128x72. Uses the trained starter
+   model when `resources/models/starter-synthesis` (or $CADIS_STARTER_MODEL) holds one, else the same
+   architecture with random weights (same compute, so the same speed). Layout variants are made at 960x540.
+2. A small UNet segmenter (engine.baselines.small_unet) trained on N real phantom frames vs the same N
+   frames + synthetic pairs made from their layout variants by the TRAINED starter model, mIoU on held-out
+   real frames, per class, with the rare instrument classes shown separately. Skipped (said so in the
+   table) when no trained starter model is present: random weights would only measure noise.
+
+Run: `python -m benchmarks -k augment`; `python -m benchmarks.bench_augment --chart PATH` also draws the
+class-frequency chart of the phantom frames before/after layout augmentation.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._timing import print_table
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTER = Path(os.environ.get("CADIS_STARTER_MODEL", ROOT / "resources" / "models" / "starter-synthesis"))
+
+
+def _starter_pipeline():
+    """(pipeline, trained?) for the starter model, or its architecture with random weights."""
+    import torch
+
+    from engine.models import SpadeUNet2DModel
+    from engine.pipelines import SynthesisPipeline
+
+    if (STARTER / "diffusion_pytorch_model.safetensors").is_file():
+        return SynthesisPipeline.from_pretrained(STARTER, device="cpu"), True
+    torch.manual_seed(0)
+    model = SpadeUNet2DModel(sample_size=(72, 128), num_classes=8, class_set="1",
+                             block_out_channels=(32, 64, 96, 128), layers_per_block=1, spade_hidden=32)
+    return SynthesisPipeline(model), False
+
+
+def _project(root: Path, videos: int, frames: int, width: int = 960, height: int = 540):
+    from engine.phantom import generate_dataset
+    from engine.project import Project
+
+    generate_dataset(root / "data", videos=videos, frames_per_video=frames, seed=11, width=width, height=height)
+    project = Project.open_or_create(root / "data", project_dir=root / "proj", journal_fsync=False)
+    for k in project.frame_keys():
+        project.set_status(k, "done")
+    return project
+
+
+def _throughput(pipe, preset_name: str, pairs: int, tmp: Path) -> tuple[float, float]:
+    """(pairs per minute, share of time spent outside synthesis) of an augment run making `pairs` pairs."""
+    from engine.augment.batch import AugmentSettings, run_augment
+    from engine.pipelines import preset
+
+    settings = preset(preset_name)
+    synth_time = [0.0]
+
+    def generate(label, seed):
+        t0 = time.perf_counter()
+        img = pipe(label, settings=settings, seed=seed).images[0]
+        synth_time[0] += time.perf_counter() - t0
+        return img
+
+    project = _project(tmp / preset_name, videos=1, frames=pairs)
+    try:
+        t0 = time.perf_counter()
+        res = run_augment(project, generate, AugmentSettings(layouts=1, samples=1, duplicate_threshold=0.0))
+        total = time.perf_counter() - t0
+    finally:
+        project.close()
+    n = len(res.stored)
+    return 60.0 * n / total, 1.0 - synth_time[0] / total
+
+
+def _segmenter_rows(pipe, tmp: Path, n_real: int = 8, n_test: int = 8, steps: int = 400) -> list[tuple]:
+    from engine.augment.batch import AugmentSettings, run_augment
+    from engine.baselines.small_unet import predict_small_unet, train_small_unet
+    from engine.metrics import confusion, iou_from_confusion
+    from engine.phantom import render_frame
+    from engine.pipelines import preset
+
+    project = _project(tmp / "seg", videos=2, frames=n_real // 2, width=256, height=144)
+    try:
+        real = [(project.load_image(k), project.load_label(k)) for k in project.frame_keys()]
+        settings = preset("final", steps=20)
+        run_augment(project, lambda lab, seed: pipe(lab, settings=settings, seed=seed).images[0],
+                    AugmentSettings(layouts=2, samples=1, seed=0))
+        synth = [project.load_pair(p.id) for p in project.pairs(source="augment")]
+        rare = set(project.pairs(source="augment")[0].provenance["rare_classes"]) if synth else set()
+    finally:
+        project.close()
+    test = [render_frame(1000 + i, 256, 144) for i in range(n_test)]
+    results = {}
+    for name, data in (("real", real), ("real+synthetic", real + synth)):
+        model = train_small_unet(data, "full", (128, 72), steps=steps, seed=0)
+        conf = sum(confusion(predict_small_unet(model, img), lab, 36) for img, lab in test)
+        results[name] = iou_from_confusion(conf)
+    rows = [(f"mIoU, {len(test)} held-out frames", f"{results['real+synthetic'][1]:.3f}",
+             f"{results['real'][1]:.3f}", f"{len(real)} real vs {len(real)} real + {len(synth)} synthetic")]
+    for c in sorted(set(np.nonzero(~np.isnan(results["real"][0]))[0]) | rare):
+        a, b = results["real+synthetic"][0][c], results["real"][0][c]
+        rows.append((f"  IoU class {c}{' (rare)' if c in rare else ''}", f"{a:.3f}", f"{b:.3f}", ""))
+    return rows
+
+
+def write_chart(path: Path, frames: int = 40) -> Path:
+    """Class-frequency chart of `frames` phantom frames before/after 3 layout variants each."""
+    from collections import Counter
+
+    from engine.augment import DonorPool, layout_variants, rare_classes_from_counts
+    from engine.export.report import ClassFrequency, write_report
+    from engine.phantom import render_frame
+
+    labels = [render_frame(s, 240, 136)[1] for s in range(frames)]
+    counts: Counter = Counter()
+    for lab in labels:
+        counts.update(int(c) for c in np.unique(lab))
+    rare = rare_classes_from_counts(dict(counts), 0.5)
+    donors = DonorPool([lab for lab in labels if set(rare) & set(np.unique(lab).tolist())][:24])
+    extra = [v.label for i, lab in enumerate(labels)
+             for v in layout_variants(lab, 3, np.random.default_rng(i), rare, donors)]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-chart-"))
+    try:
+        files = write_report(ClassFrequency.from_labels(labels), ClassFrequency.from_labels(labels + extra), tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(files.chart, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def main() -> None:
+    import torch
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    pipe, trained = _starter_pipeline()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-augment-"))
+    try:
+        ours, other_share = _throughput(pipe, "preview", 4, tmp)
+        naive, _ = _throughput(pipe, "reference", 1, tmp)
+        weights = "trained starter model" if trained else "starter architecture, random weights"
+        print_table("augment throughput (pairs per minute, 960x540 masks -> 128x72 pairs)", [
+            ("pairs/minute", f"{ours:.1f}", f"{naive:.1f}", f"{ours / naive:.1f}x", weights),
+            ("time outside synthesis", f"{100 * other_share:.0f}%", "", "", "layout variants, scoring, storing"),
+        ], ("measure", "preview preset", "reference recipe", "speed-up", "note"))
+        if trained:
+            rows = _segmenter_rows(pipe, tmp)
+        else:
+            rows = [("mIoU", "skipped", "skipped", f"no trained starter model at {STARTER}")]
+        print_table("small UNet: N real vs N real + synthetic (layout variants)", rows,
+                    ("measure", "real + synthetic", "real only", "note"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if "--chart" in sys.argv:
+        print(write_chart(Path(sys.argv[sys.argv.index("--chart") + 1])))
+    else:
+        main()

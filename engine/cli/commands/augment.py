@@ -1,0 +1,124 @@
+"""`cadis augment PROJECT --model MODEL_DIR`: layout variants x synthesis samples -> synthetic pairs.
+
+    cadis augment PROJECT --model MODEL_DIR [--frames LIST] [--layouts K] [--samples M] [--steps N] [--seed S]
+                  [--min-consistency X] [--drop-uncertain 0.1] [--head HEAD_DIR]
+
+Makes K layout variants of each chosen frame's mask (default: the project's "done" frames), M images per
+variant with the synthesis model, scores them with the pre-segmentation head (--head), filters and stores
+the kept ones in the project as pending synthetic pairs for review. Run the same command again after a
+kill or Ctrl-C to resume: finished items are skipped, nothing is stored twice. Under
+`accelerate launch --num_processes N cadis augment ...` each process takes its own share of the frames.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+NAME = "augment"
+HELP = "make synthetic pairs from layout variants of the project's masks (resumable, shardable)"
+DESCRIPTION = (
+    "Makes K layout variants of each chosen frame's mask (default: the project's frames marked done), M images "
+    "per variant with the synthesis model, scores them with the pre-segmentation head (--head), filters them and "
+    "stores the kept ones in the project as pending synthetic pairs for review. Run the same command again after "
+    "a kill or Ctrl-C to resume: finished items are skipped and nothing is stored twice. Under `accelerate launch "
+    "--num_processes N cadis augment ...` each process takes its own share of the frames.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", metavar="PROJECT", help="a project folder, or the dataset it belongs to")
+    parser.add_argument("--model", required=True, metavar="MODEL_DIR", help="synthesis model folder")
+    parser.add_argument("--frames", metavar="LIST",
+                        help="frame keys: a text file with one key a line, or keys separated by commas "
+                             "(default: the project's frames marked done)")
+    parser.add_argument("--layouts", type=int, default=4, metavar="K", help="layout variants per frame (4)")
+    parser.add_argument("--samples", type=int, default=2, metavar="M", help="images per layout variant (2)")
+    parser.add_argument("--steps", type=int, default=None, metavar="N", help="sampling steps (preset default)")
+    parser.add_argument("--preset", default="preview", choices=("preview", "final"),
+                        help="sampling preset: preview (fast) or final (quality); default preview")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="base seed of the run (0)")
+    parser.add_argument("--min-consistency", type=float, default=None, metavar="X",
+                        help="drop pairs whose label consistency (mIoU of the head's proposal) is below X")
+    parser.add_argument("--drop-uncertain", type=float, default=0.0, metavar="F",
+                        help="after the run, reject the fraction F of most uncertain pairs (e.g. 0.1)")
+    parser.add_argument("--head", metavar="HEAD_DIR", help="pre-segmentation head used to score pairs")
+    parser.add_argument("--duplicate-threshold", type=float, default=None, metavar="D",
+                        help="thumbnail distance under which a sample counts as a near-duplicate (0.1)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _frames(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    if Path(text).is_file():
+        from engine.preseg import read_frame_list
+
+        return read_frame_list(text)
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        from engine.cli import CliError
+
+        raise CliError("--frames is empty: give a file with one frame key a line, or comma-separated keys")
+    return keys
+
+
+def _shard():
+    """(index, count, state) from accelerate when launched with several processes, else (0, 1, None)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and "ACCELERATE_NUM_PROCESSES" not in os.environ:
+        return 0, 1, None
+    from accelerate import PartialState
+
+    state = PartialState()
+    return state.process_index, state.num_processes, state
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.augment.batch import AugmentSettings, apply_uncertainty_filter, run_augment, run_key
+    from engine.cli.progress import tqdm_context
+    from engine.curation.duplicates import DEFAULT_THRESHOLD
+    from engine.device import pick_device
+    from engine.pipelines import SynthesisPipeline, preset
+    from engine.project import Project
+
+    settings = AugmentSettings(
+        layouts=args.layouts, samples=args.samples, seed=args.seed, min_consistency=args.min_consistency,
+        drop_uncertain=args.drop_uncertain,
+        duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold)
+    settings.check(args.head is not None)
+    index, count, state = _shard()
+    device = state.device if state is not None and args.device == "auto" else pick_device(args.device)
+    pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))
+    sampling = preset(args.preset, steps=args.steps)
+
+    def generate(label, seed):
+        return pipe(label, settings=sampling, seed=seed, num_images=1).images[0]
+
+    score = None
+    if args.head:
+        from engine.curation.scores import presegmenter_scorer
+        from engine.preseg import Presegmenter
+
+        score = presegmenter_scorer(Presegmenter.open(args.model, args.head, device=str(device), cache_size=0))
+    project = Project.open_or_create(args.project)
+    ctx, bar = tqdm_context(f"augment {index + 1}/{count}" if count > 1 else "augment",
+                            disable=args.no_progress or index > 0)
+    try:
+        result = run_augment(project, generate, settings, frames=_frames(args.frames), score=score, ctx=ctx,
+                             shard_index=index, shard_count=count, model_id=pipe.fingerprint,
+                             model_info={"model_dir": str(Path(args.model).resolve()), "sampling": args.preset,
+                                         "steps": sampling.steps, "sampler": sampling.sampler})
+        bar.close()
+        if state is not None:
+            state.wait_for_everyone()
+        rejected = []
+        if index == 0 and settings.drop_uncertain > 0:
+            rejected = apply_uncertainty_filter(project, settings.drop_uncertain, run_key(pipe.fingerprint, args.seed))
+    finally:
+        bar.close()
+        project.close()
+    rare = ", ".join(map(str, result.rare_classes)) or "none"
+    print(f"augment{f' shard {index + 1}/{count}' if count > 1 else ''}: {result.summary()}; rare classes {rare}")
+    if rejected:
+        print(f"rejected the {len(rejected)} most uncertain pair(s) (--drop-uncertain {settings.drop_uncertain})")
+    return 0
