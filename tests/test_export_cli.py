@@ -67,3 +67,34 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert "no Video" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", str(tmp_path), str(tmp_path / "out"), "--status", "finished"])
+
+
+def test_format_both_adds_coco_and_report_inside_the_atomic_export(project_root, tmp_path, capsys):
+    from engine.export.coco import decode_labels
+    import json
+
+    out = tmp_path / "out"
+    assert main(["export", str(project_root), str(out), "--format", "both", "--no-progress"]) == 0
+    coco = json.loads((out / "coco.json").read_text())
+    decoded = decode_labels(coco)
+    back = open_dataset(out)
+    assert len(decoded) == len(back.frames) == 3
+    for rec in back.frames:
+        name = next(k for k in decoded if rec.key.endswith(k) or k.endswith(rec.key))
+        assert np.array_equal(decoded[name], read_label(rec.label_path))
+    for suffix in ("md", "csv", "png"):
+        assert (out / f"class_frequency.{suffix}").is_file()
+
+
+def test_a_failing_finisher_leaves_no_export(project_root, tmp_path):
+    from engine.export import ExportError, export_cadis
+
+    def boom(folder):
+        assert (folder / "manifest.json").is_file()  # runs on the complete temporary export
+        raise ExportError("disk trouble")
+
+    out = tmp_path / "out"
+    with Project.open_or_create(project_root) as p, pytest.raises(ExportError, match="disk trouble"):
+        export_cadis(p, out, finishers=[boom])
+    assert not out.exists()
+    assert not any(x.name.startswith("out.tmp-") for x in tmp_path.iterdir())

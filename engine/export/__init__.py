@@ -1,8 +1,10 @@
-"""Exports of a project or dataset: the CaDIS layout with a manifest (more formats later)."""
+"""Exports of a project or dataset: the CaDIS layout with a manifest, COCO RLE annotations, a class-frequency report."""
 from engine.export.cadis_export import (
     INCLUDE_CHOICES, SPLIT_CHOICES, ExportError, ExportResult, export_cadis, restore_interrupted_export,
 )
 from engine.export.manifest import MANIFEST_NAME, read_manifest
+from engine.export.coco import decode_labels, write_coco
+from engine.export.report import report_from_export, write_report
 
 __all__ = ["export_cadis", "ExportResult", "ExportError", "SPLIT_CHOICES", "INCLUDE_CHOICES", "MANIFEST_NAME",
-           "read_manifest", "restore_interrupted_export"]
+           "read_manifest", "restore_interrupted_export", "write_coco", "decode_labels", "report_from_export", "write_report"]

@@ -190,8 +190,13 @@ def _source_info(source: Project | DatasetIndex) -> dict:
 
 def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split: str = "all",
                  statuses: Sequence[str] = ("done",), previews: bool = False, include: Sequence[str] = ("real",),
-                 overwrite: bool = False, ctx: JobContext | None = None) -> ExportResult:
+                 overwrite: bool = False, ctx: JobContext | None = None,
+                 finishers: Sequence[Callable[[Path], object]] = ()) -> ExportResult:
     """Export frames (and accepted synthetic pairs) in the CaDIS layout with a manifest; see the module doc.
+
+    `finishers` are called with the temporary export folder once its frames and manifest are written and
+    before it is renamed into place (e.g. `engine.export.coco.write_coco`, `engine.export.report.report_from_export`),
+    so what they add is part of the same atomic export.
 
     `statuses` selects a project's frames by review status (ignored for a dataset, whose labelled frames
     are all exported). `include` holds "real" and/or "synthetic"; synthetic pairs are training data and are
@@ -237,6 +242,9 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
                      "previews": bool(previews)},
             frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
         _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
+        for finish in finishers:
+            ctx.check()
+            finish(tmp)
         ctx.report(0.99, "flushing to disk")
         _fsync_tree(tmp)
         _move_into_place(tmp, out_dir)

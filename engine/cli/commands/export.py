@@ -8,6 +8,8 @@ from engine.cli import CliError
 from engine.cli.progress import tqdm_context
 from engine.dataset import NotCadisError, open_dataset
 from engine.export import INCLUDE_CHOICES, SPLIT_CHOICES, export_cadis
+from engine.export.coco import write_coco
+from engine.export.report import report_from_export
 from engine.project import STATUSES, Project, is_project_dir
 
 NAME = "export"
@@ -39,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="project frames to export by review status, comma-separated (default: done)")
     parser.add_argument("--include", type=_csv(INCLUDE_CHOICES, "--include"), default=("real",),
                         help="real frames and/or accepted synthetic pairs, e.g. real,synthetic (default: real)")
+    parser.add_argument("--format", choices=("cadis", "coco", "both"), default="cadis",
+                        help="cadis: the CaDIS folder layout; coco/both: also coco.json with RLE masks "
+                             "(it points at the exported images, so the folders are always written)")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip the class-frequency report (class_frequency.md/.csv/.png)")
     parser.add_argument("--previews", action="store_true", help="also write colour previews in VideoNN/Previews/")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT_DIR")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -57,16 +64,25 @@ def run(args: argparse.Namespace) -> int:
             source = open_dataset(source_path)
         except NotCadisError as exc:
             raise CliError(str(exc)) from None
+    finishers = []
+    if args.format in ("coco", "both"):
+        finishers.append(write_coco)
+    if not args.no_report:
+        finishers.append(report_from_export)
     ctx, bar = tqdm_context("export", disable=args.no_progress)
     try:
         result = export_cadis(source, args.out_dir, experiment=args.experiment, split=args.split,
                               statuses=args.status, previews=args.previews, include=args.include,
-                              overwrite=args.overwrite, ctx=ctx)
+                              overwrite=args.overwrite, ctx=ctx, finishers=finishers)
     finally:
         bar.close()
         if project is not None:
             project.close()
     print(f"exported {result.frames} frames and {result.synthetic} synthetic pairs to {result.out_dir}")
+    if args.format in ("coco", "both"):
+        print(f"COCO annotations: {result.out_dir / 'coco.json'}")
+    if not args.no_report:
+        print(f"class-frequency report: {result.out_dir / 'class_frequency.md'} (+ .csv, .png)")
     for key, reason in result.skipped[:20]:
         print(f"skipped {key}: {reason}")
     if len(result.skipped) > 20:
