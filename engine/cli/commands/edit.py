@@ -1,0 +1,116 @@
+"""`cadis edit`: text-guided edit of one real frame with local Stable Diffusion weights.
+
+    cadis edit --sd SD_DIR IMAGE --prompt TEXT --out OUT.png [--method sdedit|imagic|invert]
+               [--strength S] [--alpha A[,A...]] [--interp lerp|slerp] [--steps N] [--guidance G] [--seed S]
+               [--opt-steps N] [--tune-steps M] [--resolution WxH] [--device auto|cpu|cuda] [--cache DIR]
+
+Writes the edited frame at the original size to OUT.png, or OUT_0.png, OUT_1.png, ... for several α, and
+OUT.json with every output's settings and PSNR / SSIM against the original (and, with --label,
+--preseg-model and --preseg-head, the mIoU between a pre-segmenter's proposal on the edit and the label). The frame's label is unchanged:
+pair each output with it. Nothing is downloaded; SD_DIR must hold a diffusers-layout SD 1.x/2.x model.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "edit"
+HELP = "edit a frame with a text prompt using local Stable Diffusion weights (SDEdit, Imagic, DDIM inversion)"
+DESCRIPTION = HELP + (". The label stays valid: pair each output with the source frame's label. "
+                      "With several --alpha values the outputs are numbered OUT_0.png, OUT_1.png, ...")
+
+
+def _alphas(text: str) -> list[float]:
+    try:
+        vals = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--alpha takes numbers separated by commas, got {text!r}") from None
+    if not vals:
+        raise argparse.ArgumentTypeError("--alpha needs at least one number")
+    return vals
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sd", required=True, metavar="SD_DIR", help="Stable Diffusion folder (diffusers layout)")
+    parser.add_argument("image", metavar="IMAGE", help="the frame to edit")
+    parser.add_argument("--prompt", required=True, metavar="TEXT", help="what the edited frame should look like")
+    parser.add_argument("--out", required=True, metavar="OUT.png", help="output PNG (numbered for several α)")
+    parser.add_argument("--method", choices=("sdedit", "imagic", "invert"), default="sdedit",
+                        help="sdedit (fast), imagic (optimise + fine-tune + α sweep) or invert (DDIM inversion); "
+                             "default sdedit")
+    parser.add_argument("--strength", type=float, default=None, metavar="S",
+                        help="sdedit / invert: how far into the noise, 0..1 (default 0.5 sdedit, 1.0 invert)")
+    parser.add_argument("--alpha", type=_alphas, default=[1.5], metavar="A[,A...]",
+                        help="imagic: interpolation weight(s) of the target text, e.g. 1.2,1.4,1.6 (default 1.5)")
+    parser.add_argument("--interp", choices=("lerp", "slerp"), default="lerp", help="imagic: interpolation")
+    parser.add_argument("--steps", type=int, default=50, metavar="N", help="DDIM steps (default 50)")
+    parser.add_argument("--guidance", type=float, default=3.0, metavar="G", help="guidance scale (default 3)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="noise seed (default 0)")
+    parser.add_argument("--opt-steps", type=int, default=100, metavar="N",
+                        help="imagic: embedding optimisation steps (default 100)")
+    parser.add_argument("--tune-steps", type=int, default=200, metavar="M",
+                        help="imagic: UNet fine-tuning steps, 0 = none (default 200)")
+    parser.add_argument("--tune", choices=("auto", "lora", "full"), default="auto",
+                        help="imagic: fine-tune a LoRA adapter (needs peft) or the full UNet (default auto)")
+    parser.add_argument("--resolution", default=None, metavar="WxH",
+                        help="model resolution (default: model width, frame aspect, e.g. 512x320 for SD 1.5)")
+    parser.add_argument("--framing", choices=("pad", "tile"), default="pad",
+                        help="fit the frame with mirrored padding, or cover it with overlapping tiles")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
+    parser.add_argument("--cache", default=None, metavar="DIR",
+                        help="imagic: keep optimised embeddings + tuned weights here, so a new α or seed "
+                             "costs one sampling run")
+    parser.add_argument("--label", default=None, metavar="LABEL.png",
+                        help="the frame's label: with --preseg-model/--preseg-head, score each edit by the mIoU "
+                             "between the pre-segmenter's proposal and this label")
+    parser.add_argument("--preseg-model", default=None, metavar="MODEL_DIR", help="diffusion model of the head")
+    parser.add_argument("--preseg-head", default=None, metavar="HEAD_DIR", help="head folder from train-preseg")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def execute(args: argparse.Namespace, ctx) -> list[Path]:
+    """Load, edit, then write every output (only once all exist); returns the image paths."""
+    from engine.imageio import read_image, read_label
+    from engine.textedit import edit_frame, load_sd, output_paths, parse_resolution, save_results
+
+    output_paths(args.out, len(args.alpha) if args.method == "imagic" else 1)  # refuse a bad --out early
+    if args.method != "imagic" and len(args.alpha) > 1:
+        raise ValueError("--alpha with several values applies to --method imagic only")
+    resolution = parse_resolution(args.resolution) if args.resolution else None
+    if (args.preseg_model is None) != (args.preseg_head is None) or (args.label is None) != (args.preseg_head is None):
+        raise ValueError("label consistency needs all three of --label, --preseg-model and --preseg-head")
+    image = read_image(args.image)
+    label = read_label(args.label) if args.label else None
+    presegment = None
+    if label is not None:
+        from engine.device import pick_device
+        from engine.textedit.scores import open_presegmenter
+
+        presegment = open_presegmenter(args.preseg_model, args.preseg_head, device=str(pick_device(args.device)))
+    ctx.report(0.0, "loading Stable Diffusion")
+    sd = load_sd(args.sd, device=args.device)
+    results = edit_frame(sd, image, args.prompt, args.method, strength=args.strength, alphas=args.alpha,
+                         interp=args.interp, steps=args.steps, guidance=args.guidance, seed=args.seed,
+                         opt_steps=args.opt_steps, tune_steps=args.tune_steps, resolution=resolution,
+                         cache_dir=args.cache, ctx=ctx, tune=args.tune, framing=args.framing,
+                         label=label, presegment=presegment)
+    ctx.check()
+    return save_results(results, args.out, source=str(Path(args.image)))
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.cli import CliError
+    from engine.cli.progress import tqdm_context
+    from engine.textedit import TextEditMemoryError
+
+    ctx, bar = tqdm_context("edit", disable=args.quiet)
+    try:
+        paths = execute(args, ctx)
+    except TextEditMemoryError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    if not args.quiet:
+        for p in paths:
+            print(f"wrote {p}")
+    return 0

@@ -1,0 +1,208 @@
+"""Strictly offline loading of a Stable Diffusion 1.x / 2.x folder in the diffusers layout.
+
+The folder is the one `StableDiffusionPipeline.save_pretrained` writes (or a Hugging Face snapshot of
+`runwayml/stable-diffusion-v1-5`, `stabilityai/stable-diffusion-2-1-base`, ...):
+
+    model_index.json  unet/  vae/  text_encoder/  tokenizer/  scheduler/
+
+Every component is read with `local_files_only=True`; nothing is ever downloaded. A missing or broken
+folder raises `SDFolderError` with a message that names what is missing and what is expected.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+EXPECTED = ("model_index.json", "unet/", "vae/", "text_encoder/", "tokenizer/", "scheduler/")
+_LAYOUT_HINT = (
+    "Expected a Stable Diffusion 1.x/2.x folder in the diffusers layout holding model_index.json, unet/, vae/, "
+    "text_encoder/, tokenizer/ and scheduler/ (what StableDiffusionPipeline.save_pretrained writes, e.g. a local "
+    "copy of stable-diffusion-v1-5). Nothing is downloaded: point --sd (or Preferences > Stable Diffusion "
+    "folder) at a folder already on this computer."
+)
+
+
+class SDFolderError(ValueError):
+    """The Stable Diffusion folder is missing, incomplete or unreadable; the message says what to fix."""
+
+
+@dataclass
+class LoadedSD:
+    """The building blocks of a Stable Diffusion model, loaded and put on one device (eval mode)."""
+
+    folder: Path
+    unet: Any
+    vae: Any
+    text_encoder: Any
+    tokenizer: Any
+    scheduler_config: dict
+    device: Any
+    dtype: Any
+    fingerprint: str
+    _prompt_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def vae_scale(self) -> int:
+        """Pixels per latent cell (8 for real SD)."""
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this (the VAE and the UNet down-sampling together)."""
+        return self.vae_scale * 2 ** (len(self.unet.config.block_out_channels) - 1)
+
+    @property
+    def native_size(self) -> int:
+        """The side in pixels the model was trained at (512 for SD 1.5, 768 for SD 2.x v-models)."""
+        return int(self.unet.config.sample_size) * self.vae_scale
+
+    @property
+    def latent_scale(self) -> float:
+        return float(getattr(self.vae.config, "scaling_factor", 0.18215))
+
+    @property
+    def prediction_type(self) -> str:
+        return str(self.scheduler_config.get("prediction_type", "epsilon"))
+
+    def encode_prompt(self, text: str):
+        """The text encoder's last hidden state for `text`: a (1, 77, D) tensor on the model's device.
+
+        Results are cached per text (the encoder is frozen).
+        """
+        import torch
+
+        if text not in self._prompt_cache:
+            ids = self.tokenizer(text, padding="max_length", max_length=self.tokenizer.model_max_length,
+                                 truncation=True, return_tensors="pt").input_ids.to(self.device)
+            with torch.no_grad():
+                emb = self.text_encoder(ids)[0]
+            self._prompt_cache[text] = emb.to(self.dtype)
+        return self._prompt_cache[text]
+
+
+def missing_parts(folder: str | os.PathLike) -> list[str]:
+    """What of the expected diffusers layout is absent from `folder` (empty when complete)."""
+    folder = Path(folder)
+    missing = []
+    for part in EXPECTED:
+        p = folder / part.rstrip("/")
+        if part.endswith("/"):
+            if not p.is_dir():
+                missing.append(part)
+            elif not any(p.iterdir()):
+                missing.append(f"{part} (empty)")
+        elif not p.is_file():
+            missing.append(part)
+    for sub in ("unet", "vae", "text_encoder"):
+        p = folder / sub
+        if p.is_dir() and any(p.iterdir()):
+            if not (p / "config.json").is_file():
+                missing.append(f"{sub}/config.json")
+            if not any(p.glob("*.safetensors")) and not any(p.glob("*.safetensors.index.json")):
+                missing.append(f"{sub}/*.safetensors (weights; .bin/.ckpt pickles are not loaded)")
+    tok = folder / "tokenizer"
+    if tok.is_dir() and any(tok.iterdir()) and not ((tok / "vocab.json").is_file() and (tok / "merges.txt").is_file()):
+        missing.append("tokenizer/vocab.json + tokenizer/merges.txt")
+    sched = folder / "scheduler"
+    if sched.is_dir() and any(sched.iterdir()) and not (sched / "scheduler_config.json").is_file():
+        missing.append("scheduler/scheduler_config.json")
+    return missing
+
+
+def check_sd_folder(folder: str | os.PathLike | None) -> Path:
+    """Return the folder as a Path, or raise SDFolderError saying what is missing."""
+    if folder is None or str(folder).strip() == "":
+        raise SDFolderError("no Stable Diffusion folder given. " + _LAYOUT_HINT)
+    path = Path(folder).expanduser()
+    if not path.exists():
+        raise SDFolderError(f"Stable Diffusion folder {path} does not exist. " + _LAYOUT_HINT)
+    if not path.is_dir():
+        raise SDFolderError(f"{path} is a file, not a Stable Diffusion folder. " + _LAYOUT_HINT)
+    missing = missing_parts(path)
+    if missing:
+        raise SDFolderError(f"Stable Diffusion folder {path} is incomplete: missing {', '.join(missing)}. "
+                            + _LAYOUT_HINT)
+    return path
+
+
+def fingerprint_sd(folder: Path) -> str:
+    """A short id of the model: hash of its configs and the sizes of its weight files (cheap, no weight read)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        rel = p.relative_to(folder).as_posix()
+        if p.suffix == ".json" or p.name == "merges.txt":
+            h.update(rel.encode() + b"\0" + p.read_bytes())
+        elif p.suffix == ".safetensors":
+            h.update(f"{rel}\0{p.stat().st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+def _variant(sub: Path) -> Optional[str]:
+    """"fp16" when a part holds only `*.fp16.safetensors` weights (some snapshots ship just those)."""
+    names = [p.name for p in sub.glob("*.safetensors")]
+    if names and all(n.endswith(".fp16.safetensors") for n in names):
+        return "fp16"
+    return None
+
+
+def _load(what: str, path: Path, fn):
+    try:
+        return fn()
+    except Exception as exc:  # each library raises its own types for broken files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SDFolderError(f"cannot load {what} from {path / what}: {reason[:300]}. " + _LAYOUT_HINT) from exc
+
+
+def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str] = None) -> LoadedSD:
+    """Load UNet, VAE, text encoder, tokenizer and scheduler config from `folder`, strictly offline.
+
+    `device`: "auto" | "cpu" | "cuda" (engine.device.pick_device). `dtype`: "fp32" (default) or "fp16"
+    (CUDA only; embedding optimisation and fine-tuning need fp32). Raises SDFolderError when the folder is
+    missing, incomplete or holds unreadable files.
+    """
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from engine.device import pick_device
+
+    path = check_sd_folder(folder)
+    dev = pick_device(device)
+    if dtype not in (None, "fp32", "fp16"):
+        raise ValueError(f"dtype must be fp32 or fp16, got {dtype!r}")
+    if dtype == "fp16" and dev.type != "cuda":
+        raise ValueError("fp16 weights need a CUDA device; use fp32 on the CPU")
+    tdtype = torch.float16 if dtype == "fp16" else torch.float32
+    try:
+        model_index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SDFolderError(f"{path / 'model_index.json'} is not readable JSON ({exc}). " + _LAYOUT_HINT) from None
+    if not isinstance(model_index, dict):
+        raise SDFolderError(f"{path / 'model_index.json'} is not a diffusers model index. " + _LAYOUT_HINT)
+    common = dict(local_files_only=True, use_safetensors=True, torch_dtype=tdtype)
+    unet = _load("unet", path, lambda: UNet2DConditionModel.from_pretrained(
+        path, subfolder="unet", variant=_variant(path / "unet"), **common))
+    vae = _load("vae", path, lambda: AutoencoderKL.from_pretrained(
+        path, subfolder="vae", variant=_variant(path / "vae"), **common))
+    text_encoder = _load("text_encoder", path, lambda: CLIPTextModel.from_pretrained(
+        path, subfolder="text_encoder", variant=_variant(path / "text_encoder"), **common))
+    tokenizer = _load("tokenizer", path, lambda: CLIPTokenizer.from_pretrained(
+        path, subfolder="tokenizer", local_files_only=True))
+    sched_cfg = _load("scheduler", path, lambda: json.loads(
+        (path / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8")))
+    if unet.config.cross_attention_dim != text_encoder.config.hidden_size:
+        raise SDFolderError(f"{path}: the UNet expects text features of size {unet.config.cross_attention_dim} "
+                            f"but the text encoder gives {text_encoder.config.hidden_size}; the parts do not "
+                            "belong to the same Stable Diffusion model. " + _LAYOUT_HINT)
+    for m in (unet, vae, text_encoder):
+        m.to(dev)
+        m.eval()
+        m.requires_grad_(False)
+    return LoadedSD(folder=path, unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                    scheduler_config=dict(sched_cfg), device=dev, dtype=tdtype, fingerprint=fingerprint_sd(path))
