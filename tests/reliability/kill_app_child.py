@@ -1,0 +1,96 @@
+"""The app process that test_kill_app.py kills: the real main window, offscreen, editing in a loop.
+
+    python kill_app_child.py DATASET PROJECT_DIR SETTINGS_INI LOG SEED
+
+It opens DATASET into PROJECT_DIR the way `cadis-studio` does (journal strokes left by a previous kill are
+recovered and saved), prints READY, then edits forever through the document (brush strokes, fills, undo,
+redo, frame switches, explicit saves and autosaves) until it is killed.
+
+Every save and every journal append is logged to LOG (one unbuffered write per line, so a SIGKILL never
+cuts a line the parent can see) with the content hash of the label involved:
+
+    S key hash   a save of this label starts        s key   that save returned
+    P key hash   a journal append starts; the frame shows this label     E key   that append returned
+"""
+from __future__ import annotations
+
+import faulthandler
+import hashlib
+import os
+import signal
+import sys
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+faulthandler.register(signal.SIGUSR1)  # the parent asks for every thread's stack if the start hangs
+
+
+def label_hash(label) -> str:
+    return hashlib.blake2b(label.tobytes(), digest_size=12).hexdigest()
+
+
+def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> None:
+    import numpy as np
+
+    from desktop.app import make_app
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    from engine import edits
+    from engine.project import Project
+
+    log = open(log_path, "ab", buffering=0)
+
+    def write(line: str) -> None:
+        log.write(line.encode("utf-8") + b"\n")
+
+    window = None
+    real_save, real_append = Project.save_label, Project.journal_append
+
+    def save_label(self, key, label):
+        write(f"S {key} {label_hash(label)}")
+        real_save(self, key, label)
+        write(f"s {key}")
+
+    def journal_append(self, key, record):
+        write(f"P {key} {label_hash(window.doc.label)}")
+        real_append(self, key, record)
+        write(f"E {key}")
+
+    Project.save_label, Project.journal_append = save_label, journal_append
+
+    app = make_app()
+    settings = Settings(ini)
+    settings.recovery_policy = "recover"
+    settings.autosave_ms = 40
+    window = MainWindow(settings)
+    window.resize(800, 600)
+    window.show()
+    write(f"R {seed}")
+    if not window.open_source(dataset, project_dir):
+        raise SystemExit("could not open the dataset")
+    app.processEvents()
+    print("READY", flush=True)
+
+    rng = np.random.default_rng(seed)
+    keys = window.doc.keys()
+    while True:
+        doc = window.doc
+        h, w = doc.label.shape
+        r = rng.random()
+        if r < 0.08:
+            window.show_frame(keys[int(rng.integers(len(keys)))])
+        elif r < 0.16:
+            doc.undo()
+        elif r < 0.20:
+            doc.redo()
+        elif r < 0.26:
+            doc.save()
+        elif r < 0.32:
+            doc.apply(edits.flood_fill, (int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(36)))
+        else:
+            pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 5)))]
+            doc.apply(edits.brush_stroke, pts, float(rng.uniform(1, 6)), int(rng.integers(36)))
+        app.processEvents()  # lets the autosave timer fire at random moments
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
