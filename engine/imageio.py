@@ -112,6 +112,9 @@ def read_label(path: str | os.PathLike) -> np.ndarray:
     arr = _decode(path, cv2.IMREAD_UNCHANGED)
     if arr.dtype != np.uint8:
         raise ImageReadError(path, f"label must be 8-bit, found {arr.dtype}")
+    if data[:8] == _PNG_SIGNATURE and len(data) > 25 and data[25] == 0 and data[24] < 8:
+        # libpng expands 1/2/4-bit grey to 0..255 (4-bit ID 1 -> 17): undo that exact scaling
+        arr = arr // (255 // ((1 << data[24]) - 1))
     if arr.ndim == 3:
         if arr.shape[2] == 4:
             arr = arr[:, :, :3]

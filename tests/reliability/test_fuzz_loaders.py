@@ -232,8 +232,6 @@ def test_things_that_are_not_files_are_refused(scratch, what):
     tally.add("fuzz_refused", 2)
 
 
-@pytest.mark.xfail(strict=True, reason="engine.imageio reads 1/2/4-bit grey labels scaled to 0..255 "
-                                       "(class 1 in a 4-bit label becomes 17) instead of keeping or refusing them")
 @pytest.mark.parametrize("depth", [1, 2, 4])
 def test_low_bit_depth_grey_label_keeps_ids_or_is_refused(scratch, depth):
     values = np.arange(12).reshape(3, 4, 1) % (1 << depth)
