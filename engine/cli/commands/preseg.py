@@ -1,0 +1,89 @@
+"""`cadis preseg`: propose labels for frames with a trained pre-segmentation head.
+
+    cadis preseg --model MODEL_DIR --head HEAD_DIR IMAGE_OR_DIR... --out-dir DIR [--uncertainty]
+
+Writes one CaDIS-style label PNG per image, with the image's file name and at the image's own size.
+Label IDs: for a head of the full class set these are the ORIGINAL CaDIS IDs 0..35; for a head of a
+merged class set (experiment 1/2/3) they are that experiment's class-set IDs (e.g. 7 = Instrument in
+experiment 1) -- evaluate them with `cadis eval-seg --experiment N --pred-remapped`. The choice is
+recorded in DIR/preseg.json. With --uncertainty, NAME.uncertainty.png is a grey map of the per-pixel
+Jensen-Shannon divergence across the ensemble (0 = all members agree, 255 = largest possible).
+Images under a folder keep their relative paths below DIR.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.cli import CliError
+
+NAME = "preseg"
+HELP = "pre-segment frames with a trained head: label PNGs (+ uncertainty maps)"
+DESCRIPTION = HELP + "."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="MODEL_DIR", help="diffusion model folder")
+    parser.add_argument("--head", required=True, metavar="HEAD_DIR", help="head folder from train-preseg")
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="where to write the label PNGs")
+    parser.add_argument("--uncertainty", action="store_true", help="also write NAME.uncertainty.png grey maps")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _targets(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """(image path, output path relative to DIR) for every input image."""
+    from engine.preseg import image_paths
+
+    out = []
+    for item in inputs:
+        p = Path(item)
+        for img in image_paths([p]):
+            rel = img.relative_to(p) if p.is_dir() else Path(img.name)
+            out.append((img, rel.with_suffix(".png")))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.atomic import atomic_write_text
+    from engine.cli.progress import tqdm_context
+    from engine.device import pick_device
+    from engine.imageio import read_image, write_label, write_png
+    from engine.preseg import Presegmenter, uncertainty_to_grey
+
+    targets = _targets(args.inputs)
+    out_dir = Path(args.out_dir)
+    for img_path, rel in targets:
+        if (out_dir / rel).resolve() == img_path.resolve():
+            raise CliError(f"--out-dir {out_dir} would overwrite the image {img_path} with its label; "
+                           "choose another output folder")
+    pre = Presegmenter.open(args.model, args.head, device=str(pick_device(args.device)), cache_size=0)
+    ctx, bar = tqdm_context("preseg", disable=args.quiet)
+    scores = {}
+    try:
+        for i, (img_path, rel) in enumerate(targets):
+            ctx.check()
+            res = pre.presegment(read_image(img_path))
+            write_label(out_dir / rel, res.label)
+            if args.uncertainty:
+                grey = uncertainty_to_grey(res.uncertainty, pre.head.ensemble.num_members, res.class_set.num_classes)
+                write_png(out_dir / rel.with_name(rel.stem + ".uncertainty.png"), grey)
+            scores[rel.as_posix()] = round(res.score, 6)
+            ctx.report((i + 1) / len(targets), img_path.name)
+    finally:
+        bar.close()
+    cs = pre.head.class_set
+    record = {
+        "class_set": cs.key,
+        "label_ids": "original CaDIS IDs" if cs.key == "full" else f"experiment {cs.key} class-set IDs",
+        "class_names": list(cs.names),
+        "head": str(Path(args.head).resolve()),
+        "model_fingerprint": pre.head.model_fingerprint,
+        "frame_uncertainty": scores,
+    }
+    atomic_write_text(out_dir / "preseg.json", json.dumps(record, indent=2))
+    print(f"{len(targets)} label(s) written to {out_dir} "
+          f"({'original CaDIS IDs' if cs.key == 'full' else 'experiment ' + cs.key + ' IDs'})")
+    return 0

@@ -1,0 +1,28 @@
+"""Pre-segmentation from diffusion features (Baranchuk et al., ICLR 2022), made an annotator's tool.
+
+Label a few frames, train a pixel-MLP ensemble on the diffusion model's decoder features
+(`train_preseg`), propose labels with per-pixel uncertainty for the rest (`Presegmenter`), rank frames
+to label next or to re-check (`rank_label_next`, `rank_suspicious`).
+"""
+from .data import image_paths, is_project, read_frame_list, training_frames
+from .ensemble import EnsembleSettings, PixelEnsemble, PixelMLP, train_ensemble
+from .features import (
+    DEFAULT_TIMESTEPS, FeatureConfig, FeatureExtractor, Features, fingerprint_model_dir, load_diffusion_model,
+    open_extractor,
+)
+from .head_dir import ModelMismatchError, PresegHead, default_head_dir, load_head, save_head
+from .predict import FeatureCache, Presegmenter, PresegResult, to_original_ids
+from .ranking import RankedFrame, label_disagreement, rank_label_next, rank_suspicious
+from .sampling import FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels
+from .train import PresegSettings, train_head, train_preseg
+from .uncertainty import entropy, frame_score, jensen_shannon, soft_vote, uncertainty_to_grey
+
+__all__ = [
+    "image_paths", "is_project", "read_frame_list", "training_frames", "EnsembleSettings", "PixelEnsemble",
+    "PixelMLP", "train_ensemble", "DEFAULT_TIMESTEPS", "FeatureConfig", "FeatureExtractor", "Features",
+    "fingerprint_model_dir", "load_diffusion_model", "open_extractor", "ModelMismatchError", "PresegHead",
+    "default_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
+    "to_original_ids", "RankedFrame", "label_disagreement", "rank_label_next", "rank_suspicious", "FrameSource",
+    "PixelBank", "bank_capacity", "class_balanced_indices", "collect_pixels", "PresegSettings", "train_head",
+    "train_preseg", "entropy", "frame_score", "jensen_shannon", "soft_vote", "uncertainty_to_grey",
+]

@@ -1,0 +1,101 @@
+"""Where training frames come from: a CaDIS dataset (labelled frames) or a project (done frames).
+
+Frames are returned as lazy `FrameSource`s so training streams them one at a time. `--frames` lists are
+text files with one frame key a line: the image path relative to the data root with forward slashes
+(`Video01/Images/Video1_frame000090.png`); blank lines and `#` comments are skipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from engine.imageio import read_image, read_label
+
+from .sampling import FrameSource
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def read_frame_list(path: str | Path) -> list[str]:
+    """Frame keys from a text file (one a line)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: frame list not found")
+    keys = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keys.append(line.replace("\\", "/"))
+    if not keys:
+        raise ValueError(f"{p}: the frame list is empty")
+    return keys
+
+
+def is_project(path: str | Path) -> bool:
+    """True for a CaDIS Studio project folder (it holds the project database)."""
+    from engine.project import is_project_dir
+
+    return is_project_dir(Path(path))
+
+
+def _dataset_frames(root: Path, keys: Sequence[str] | None) -> list[FrameSource]:
+    from engine.dataset import open_dataset
+
+    index = open_dataset(root)
+    if keys is None:
+        records = index.labelled()
+    else:
+        records = []
+        for k in keys:
+            try:
+                rec = index.by_key(k)
+            except KeyError:
+                raise ValueError(f"frame {k} (from the frame list) is not in {root}; keys look like "
+                                 "Video01/Images/Video1_frame000090.png") from None
+            if rec.label_path is None:
+                raise ValueError(f"frame {k} has no label in {root}: only labelled frames can train a head")
+            records.append(rec)
+    return [FrameSource(r.key, (lambda r=r: (read_image(r.image_path), read_label(r.label_path))))
+            for r in records]
+
+
+def _project_frames(path: Path, keys: Sequence[str] | None) -> list[FrameSource]:
+    from engine.project import Project
+
+    project = Project.open_or_create(path)
+    if keys is None:
+        keys = project.keys_with_status("done")
+    return [FrameSource(k, (lambda k=k: (project.load_image(k), project.load_label(k)))) for k in keys]
+
+
+def training_frames(data: str | Path, frame_list: str | Path | None = None) -> list[FrameSource]:
+    """Training frames of a dataset (all labelled frames) or a project (all done frames), or only those
+    named in `frame_list`."""
+    data = Path(data)
+    if not data.exists():
+        raise FileNotFoundError(f"{data}: no such dataset or project folder")
+    keys = read_frame_list(frame_list) if frame_list else None
+    frames = _project_frames(data, keys) if is_project(data) else _dataset_frames(data, keys)
+    if not frames:
+        what = "done frames in the project" if is_project(data) else "labelled frames in the dataset"
+        raise ValueError(f"{data}: no {what}; label a few frames first")
+    return frames
+
+
+def image_paths(inputs: Sequence[str | Path]) -> list[Path]:
+    """Image files named directly or found (recursively, sorted) in named folders; label-like files
+    (`*.uncertainty.png`) are skipped."""
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES
+                           and not q.name.endswith(".uncertainty.png") and "Labels" not in q.parts)
+            if not found:
+                raise FileNotFoundError(f"{p}: no PNG/JPEG images in this folder")
+            out += found
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such image or folder")
+    return out

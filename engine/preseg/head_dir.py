@@ -1,0 +1,110 @@
+"""A trained pre-segmentation head on disk: `preseg_head.safetensors` + `preseg_head.json`.
+
+The JSON records the class set, the feature settings (blocks, timesteps, noise seed, working size), the
+ensemble's shape and the fingerprint of the diffusion model whose features it was trained on; a head
+refuses features that carry another fingerprint or another feature layout. The default place for a head
+is a `preseg/` folder next to (inside) the diffusion model's folder.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save
+
+from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.taxonomy import ClassSet, get_class_set
+
+from .ensemble import PixelEnsemble
+from .features import FeatureConfig, Features
+
+WEIGHTS = "preseg_head.safetensors"
+CONFIG = "preseg_head.json"
+FORMAT = "cadis-preseg-head/1"
+
+
+class ModelMismatchError(ValueError):
+    """Features come from another diffusion model (or another feature layout) than the head was trained on."""
+
+
+@dataclass
+class PresegHead:
+    """A pixel ensemble plus everything needed to use it safely."""
+
+    ensemble: PixelEnsemble
+    class_set: ClassSet
+    feature_config: FeatureConfig
+    model_fingerprint: str
+    meta: dict = field(default_factory=dict)
+
+    def check_features(self, features: Features) -> None:
+        """Raise ModelMismatchError unless `features` were made the way this head was trained."""
+        if features.fingerprint != self.model_fingerprint:
+            raise ModelMismatchError(
+                f"these features come from diffusion model {features.fingerprint[:12]}, but the head was "
+                f"trained on model {self.model_fingerprint[:12]}: retrain the head for this model")
+        mine, theirs = self.feature_config, features.config
+        if (tuple(mine.timesteps), mine.blocks, mine.seed) != (tuple(theirs.timesteps), theirs.blocks, theirs.seed):
+            raise ModelMismatchError(
+                f"feature settings differ from the head's (timesteps {list(mine.timesteps)}, blocks "
+                f"{list(mine.blocks or [])}, seed {mine.seed}): extract features with the head's settings")
+        if features.channels != self.ensemble.in_channels:
+            raise ModelMismatchError(
+                f"features have {features.channels} channels, the head expects {self.ensemble.in_channels}")
+
+    def predict(self, features: Features) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (probabilities (K, H, W), Jensen-Shannon uncertainty (H, W)) at the features' resolution."""
+        self.check_features(features)
+        c, h, w = features.tensor.shape
+        probs, unc = self.ensemble.predict(features.tensor.reshape(c, -1).T)
+        return probs.T.reshape(-1, h, w), unc.reshape(h, w)
+
+
+def default_head_dir(model_dir: str | Path) -> Path:
+    """Where a head for this diffusion model lives by default: MODEL_DIR/preseg."""
+    return Path(model_dir) / "preseg"
+
+
+def save_head(head: PresegHead, head_dir: str | Path) -> Path:
+    """Write the head atomically (weights first, then the JSON that points at them)."""
+    head_dir = Path(head_dir)
+    head_dir.mkdir(parents=True, exist_ok=True)
+    ens = head.ensemble
+    state = {k: v.detach().contiguous().cpu() for k, v in ens.state_dict().items()}
+    atomic_write_bytes(head_dir / WEIGHTS, save(state))
+    cfg = {
+        "format": FORMAT,
+        "model_fingerprint": head.model_fingerprint,
+        "class_set": head.class_set.key,
+        "class_names": list(head.class_set.names),
+        "label_ids": "class-set IDs (equal to the original CaDIS IDs for the full class set)",
+        "features": head.feature_config.to_dict(),
+        "ensemble": {"in_channels": ens.in_channels, "num_classes": ens.num_classes,
+                     "members": ens.num_members, "hidden": list(ens.hidden)},
+        "meta": head.meta,
+    }
+    atomic_write_text(head_dir / CONFIG, json.dumps(cfg, indent=2))
+    return head_dir
+
+
+def load_head(head_dir: str | Path) -> PresegHead:
+    """Read a head written by `save_head`; clear errors for missing or foreign folders."""
+    head_dir = Path(head_dir)
+    cfg_path, w_path = head_dir / CONFIG, head_dir / WEIGHTS
+    if not cfg_path.is_file() or not w_path.is_file():
+        raise FileNotFoundError(f"{head_dir}: not a pre-segmentation head (needs {CONFIG} and {WEIGHTS}); "
+                                "train one with `cadis train-preseg`")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{cfg_path}: broken JSON ({exc})") from None
+    if cfg.get("format") != FORMAT:
+        raise ValueError(f"{cfg_path}: unknown head format {cfg.get('format')!r} (expected {FORMAT})")
+    e = cfg["ensemble"]
+    ens = PixelEnsemble(e["in_channels"], e["num_classes"], e["members"], tuple(e["hidden"]))
+    ens.load_state_dict(load_file(str(w_path)))
+    ens.eval()
+    return PresegHead(ens, get_class_set(cfg["class_set"]), FeatureConfig.from_dict(cfg["features"]),
+                      cfg["model_fingerprint"], cfg.get("meta", {}))

@@ -1,0 +1,128 @@
+"""Pre-segmenting frames with a trained head.
+
+`Presegmenter.presegment(image)` returns a `PresegResult` at the image's own size:
+- `label`: HxW uint8 **class-set IDs** of the head's class set. For the full class set these ARE the
+  original CaDIS IDs 0..35; for a merged experiment class set (1/2/3) they are that experiment's IDs
+  (e.g. 7 = "Instrument" in experiment 1). `to_original_ids` maps them back to original IDs (each
+  merged class becomes the first original ID of its group) when a project needs original IDs.
+- `probs`: (K, H, W) float32 soft-voted class probabilities;
+- `uncertainty`: HxW float32 Jensen-Shannon divergence across the ensemble members;
+- `score`: the frame's uncertainty, the mean of its top 10% pixels (at the head's working resolution).
+
+Features of the last few frames are cached by key, so switching between frames does not recompute.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.taxonomy import IGNORE, ClassSet
+
+from .features import FeatureExtractor, Features, open_extractor
+from .head_dir import ModelMismatchError, PresegHead, load_head
+from .uncertainty import frame_score
+
+
+@dataclass
+class PresegResult:
+    """A proposal for one frame (see the module docstring for the meaning of each field)."""
+
+    label: np.ndarray
+    probs: np.ndarray
+    uncertainty: np.ndarray
+    score: float
+    class_set: ClassSet
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """HxW float32: the probability of the chosen class."""
+        return self.probs.max(axis=0)
+
+
+def to_original_ids(label: np.ndarray, class_set: ClassSet) -> np.ndarray:
+    """Class-set IDs -> original CaDIS IDs (a merged class takes its first original ID; 255 stays)."""
+    lut = np.full(256, IGNORE, dtype=np.uint8)
+    for new_id, group in enumerate(class_set.groups):
+        lut[new_id] = group[0]
+    return lut[label]
+
+
+class FeatureCache:
+    """A small least-recently-used cache of frame features keyed by frame key."""
+
+    def __init__(self, size: int = 3):
+        self.size = max(0, int(size))
+        self._items: OrderedDict[str, Features] = OrderedDict()
+
+    def get(self, key: str) -> Features | None:
+        f = self._items.get(key)
+        if f is not None:
+            self._items.move_to_end(key)
+        return f
+
+    def put(self, key: str, feats: Features) -> None:
+        if self.size == 0:
+            return
+        self._items[key] = feats
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class Presegmenter:
+    """A diffusion model's feature extractor plus a head trained on it."""
+
+    def __init__(self, extractor: FeatureExtractor, head: PresegHead, cache_size: int = 3):
+        if extractor.fingerprint != head.model_fingerprint:
+            raise ModelMismatchError(
+                f"the head was trained on diffusion model {head.model_fingerprint[:12]}, not on this model "
+                f"({extractor.fingerprint[:12]}): retrain the head with `cadis train-preseg` for this model")
+        self.extractor = extractor
+        self.head = head
+        self.cache = FeatureCache(cache_size)
+
+    @classmethod
+    def open(cls, model_dir: str | Path, head_dir: str | Path, device: str = "cpu",
+             cache_size: int = 3) -> "Presegmenter":
+        """Load the model and the head; refuses a head trained on another model."""
+        head = load_head(head_dir)
+        return cls(open_extractor(model_dir, head.feature_config, device), head, cache_size)
+
+    def features(self, image: np.ndarray, key: str | None = None) -> Features:
+        """Features of a frame, from the cache when `key` was seen recently."""
+        if key is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        feats = self.extractor.extract(image)
+        if key is not None:
+            self.cache.put(key, feats)
+        return feats
+
+    def prefetch(self, image: np.ndarray, key: str) -> None:
+        """Compute and cache a frame's features ahead of time (e.g. the next frame)."""
+        self.features(image, key)
+
+    def presegment(self, image: np.ndarray, key: str | None = None) -> PresegResult:
+        """Propose a label for an HxWx3 uint8 RGB frame, at the frame's own size."""
+        feats = self.features(image, key)
+        probs, unc = self.head.predict(feats)
+        score = frame_score(unc)
+        h, w = image.shape[:2]
+        if (h, w) != tuple(probs.shape[-2:]):
+            probs = F.interpolate(probs[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+            unc = F.interpolate(unc[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+        label = probs.argmax(dim=0).to(torch.uint8).numpy()
+        return PresegResult(label, probs.numpy().astype(np.float32, copy=False),
+                            unc.clamp_min(0).numpy().astype(np.float32, copy=False), score, self.head.class_set)

@@ -1,0 +1,88 @@
+"""Annotator aids: which frame to label next, and which existing labels look wrong.
+
+- "label next": unlabelled frames ranked by the head's per-frame uncertainty (highest first): labelling
+  the frames the model is least sure of teaches it the most.
+- "suspicious labels": labelled frames ranked by how much their label disagrees with a proposal from a
+  head that never saw them (k-fold: each fold's frames are predicted by a head trained on the others).
+  Disagreement is the share of labelled pixels where the proposal differs, weighted by the proposal's
+  confidence, so a confident contradiction counts more than an unsure one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from engine.jobs import JobContext
+from engine.taxonomy import IGNORE, ClassSet, get_class_set
+
+from .features import FeatureExtractor, resize_label
+from .predict import Presegmenter
+from .sampling import FrameSource
+from .train import PresegSettings, train_head
+from .uncertainty import frame_score
+
+
+@dataclass(frozen=True)
+class RankedFrame:
+    """A frame key and its score (higher = look at it sooner)."""
+
+    key: str
+    score: float
+
+
+def rank_label_next(presegmenter: Presegmenter, frames: Iterable[tuple[str, Callable[[], np.ndarray]]],
+                    ctx: JobContext | None = None, total: int | None = None) -> list[RankedFrame]:
+    """Rank unlabelled frames `(key, load_image)` by per-frame uncertainty, most uncertain first."""
+    ctx = ctx or JobContext()
+    out = []
+    for i, (key, load) in enumerate(frames):
+        ctx.check()
+        feats = presegmenter.extractor.extract(load())
+        _, unc = presegmenter.head.predict(feats)
+        out.append(RankedFrame(key, frame_score(unc)))
+        if total:
+            ctx.report((i + 1) / total, key)
+    return sorted(out, key=lambda r: (-r.score, r.key))
+
+
+def label_disagreement(label: np.ndarray, proposal: np.ndarray, confidence: np.ndarray | None = None,
+                       ignore: int = IGNORE) -> float:
+    """Share of non-ignored pixels where `proposal` differs from `label` (confidence-weighted if given)."""
+    keep = label != ignore
+    if not keep.any():
+        return 0.0
+    wrong = (proposal != label) & keep
+    if confidence is None:
+        return float(wrong.sum() / keep.sum())
+    return float((confidence * wrong).sum() / keep.sum())
+
+
+def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
+                    settings: PresegSettings | None = None, folds: int = 5,
+                    ctx: JobContext | None = None) -> list[RankedFrame]:
+    """Rank labelled frames by disagreement with a head trained without them (k-fold), highest first."""
+    cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
+    ctx = ctx or JobContext()
+    n = len(frames)
+    if n < 2:
+        raise ValueError("finding suspicious labels needs at least two labelled frames")
+    folds = max(2, min(folds, n))
+    fold_of = np.arange(n) % folds
+    out = []
+    for f in range(folds):
+        sub = ctx.sub(f / folds, (f + 1) / folds)
+        train = [fr for i, fr in enumerate(frames) if fold_of[i] != f]
+        held = [fr for i, fr in enumerate(frames) if fold_of[i] == f]
+        head = train_head(extractor, train, cs, settings, sub.sub(0.0, 0.8))
+        for fr in held:
+            sub.check()
+            image, label = fr.load()
+            probs, _ = head.predict(extractor.extract(image))
+            target = resize_label(cs.remap(label), extractor.work_size)
+            conf, pred = probs.max(dim=0)
+            out.append(RankedFrame(fr.key, label_disagreement(target, pred.numpy().astype(np.uint8),
+                                                              conf.numpy())))
+        sub.report(1.0, f"fold {f + 1}/{folds}")
+    return sorted(out, key=lambda r: (-r.score, r.key))
