@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 export QT_API = pyside6
 
-.PHONY: setup run test bench sample lint starter-models installer clean screenshot
+.PHONY: setup run test bench sample lint starter-models installer installer-xvfb clean screenshot
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,15 @@ screenshot: setup sample
 starter-models: setup
 	$(PY) -m benchmarks.train_starter_models
 
+# The onedir bundle lands in dist/cadis-studio/ (see docs/reliability.md#the-installer); the smoke test starts
+# the built app offscreen on a phantom sample and checks its screenshot is not blank.
 installer: setup
-	$(PIP) install -q pyinstaller
-	$(VENV)/bin/pyinstaller --noconfirm installer.spec
+	$(PIP) install -q "pyinstaller>=6.0"
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN installer.spec
+	PYTHON=$(PY) scripts/smoke_installer.sh dist/cadis-studio
+
+installer-xvfb: installer
+	XVFB=1 PYTHON=$(PY) scripts/smoke_installer.sh dist/cadis-studio
 
 clean:
 	rm -rf build dist .pytest_cache
