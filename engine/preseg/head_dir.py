@@ -97,14 +97,30 @@ def load_head(head_dir: str | Path) -> PresegHead:
         raise FileNotFoundError(f"{head_dir}: not a pre-segmentation head (needs {CONFIG} and {WEIGHTS}); "
                                 "train one with `cadis train-preseg`")
     try:
-        cfg = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as exc:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{cfg_path}: broken JSON ({exc})") from None
-    if cfg.get("format") != FORMAT:
-        raise ValueError(f"{cfg_path}: unknown head format {cfg.get('format')!r} (expected {FORMAT})")
-    e = cfg["ensemble"]
-    ens = PixelEnsemble(e["in_channels"], e["num_classes"], e["members"], tuple(e["hidden"]))
-    ens.load_state_dict(load_file(str(w_path)))
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        found = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
+        raise ValueError(f"{cfg_path}: unknown head format {found!r} (expected {FORMAT})")
+    try:
+        e = cfg["ensemble"]
+        ens = PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
+                            tuple(int(h) for h in e["hidden"]))
+        features = FeatureConfig.from_dict(cfg["features"])
+        class_set = get_class_set(cfg["class_set"])
+        fingerprint = str(cfg["model_fingerprint"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{cfg_path}: incomplete or invalid head description ({type(exc).__name__}: {exc}); "
+                         "retrain the head with `cadis train-preseg`") from None
+    try:
+        state = load_file(str(w_path))
+    except Exception as exc:  # safetensors raises its own SafetensorError for anything that is not safetensors
+        raise ValueError(f"{w_path}: not a readable safetensors file ({exc}); only safetensors weights are "
+                         "accepted") from None
+    try:
+        ens.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{w_path}: weights do not match {CONFIG} ({str(exc).splitlines()[0]})") from None
     ens.eval()
-    return PresegHead(ens, get_class_set(cfg["class_set"]), FeatureConfig.from_dict(cfg["features"]),
-                      cfg["model_fingerprint"], cfg.get("meta", {}))
+    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}))

@@ -120,8 +120,6 @@ def test_preseg_head_refuses_pickle_weights_without_running_them(head_dir, tmp_p
     tally.add("fuzz_refused")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.preseg.head_dir.load_head lets safetensors' own SafetensorError "
-                                       "('header too large') through instead of a clear ValueError")
 def test_preseg_head_pickle_gives_a_clear_error(head_dir, tmp_path):
     from engine.preseg import load_head
 
@@ -231,8 +229,6 @@ def test_damaged_model_folder_known_gaps(model_dir, tmp_path, case):
         load_synthesis_model(d, device="cpu")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.preseg.head_dir.load_head: a JSON without 'ensemble' raises "
-                                       "KeyError, a JSON list AttributeError, not a clear ValueError")
 @pytest.mark.parametrize("text", ['{"format": "cadis-preseg-head/1"}', "[]"])
 def test_damaged_head_json_gives_a_clear_error(head_dir, tmp_path, text):
     from engine.preseg import load_head
@@ -298,13 +294,12 @@ def test_fuzzed_model_weights_load_or_are_refused(model_dir, tmp_path_factory):
 
 
 def test_fuzzed_head_weights_load_or_are_refused(head_dir, tmp_path_factory):
-    """As above for heads; RuntimeError from load_state_dict (tensors that do not match the JSON) is let
-    through for now: the strict xfail test below records that gap."""
+    """As above for heads: every damaged file loads or is refused with a ValueError."""
     from engine.preseg import load_head
 
     folder = _copy(head_dir, tmp_path_factory.mktemp("fuzz-head") / "h")
     original = (head_dir / "preseg_head.safetensors").read_bytes()
-    allowed = (ValueError, _safetensors_error(), RuntimeError)
+    allowed = (ValueError,)
 
     @settings(max_examples=60, deadline=None)
     @given(data=damaged_weights(original))
@@ -314,8 +309,6 @@ def test_fuzzed_head_weights_load_or_are_refused(head_dir, tmp_path_factory):
     run()
 
 
-@pytest.mark.xfail(strict=True, reason="engine.preseg.head_dir.load_head: weights whose tensors do not match the "
-                                       "JSON raise torch's RuntimeError from load_state_dict, not a clear ValueError")
 def test_head_weights_with_a_renamed_tensor_give_a_clear_error(head_dir, tmp_path):
     from engine.preseg import load_head
 
