@@ -16,6 +16,7 @@ from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbna
 from desktop.docks.jobs_panel import JobsPanel
 from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
+from desktop.panels.wiring import ModelPanels
 from desktop.settings import Settings
 from desktop.shortcuts import DIGIT_CLASSES, DIGIT_KEYS
 from desktop.window_chrome import (TOOL_NAMES, add_dock, build_actions, build_menus, build_status_fields,
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
         self._connect()
+        self.model_panels = ModelPanels(self)  # model docks + the Models menu; after _connect (slot order)
         self.canvas.viewport().installEventFilter(self)  # wheel zoom -> zoom field
         self.canvas.set_brush_radius(self.tool_options.brush_radius())
         self.canvas.set_opacity(self.tool_options.opacity.value() / 100)
@@ -280,6 +282,7 @@ class MainWindow(QMainWindow):
         dlg = PreferencesDialog(self.settings, self)
         if dlg.exec():
             self.apply_keymap(self.settings.keymap())
+            self.model_panels.settings_changed()
 
     # -- reactions ---------------------------------------------------------------------------------
     def _on_stroke(self, rec) -> None:
@@ -338,6 +341,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["frames"], d["tools"]], [250, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([d["frames"], d["jobs"]], [max(300, self.height() - 330), 150], Qt.Orientation.Vertical)
         self.resizeDocks([d["tools"], d["classes"]], [330, max(300, self.height() - 430)], Qt.Orientation.Vertical)
+        self.model_panels.default_layout()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)

@@ -112,12 +112,16 @@ class PreferencesDialog(QDialog):
         for d in DEVICES:
             self.device.addItem({"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "CUDA GPU"}[d], d)
         self.device.setCurrentIndex(DEVICES.index(self.settings.device))
-        model_row, self.model_dir = self._folder_edit(self.settings.model_dir, "Folder with the app's trained models")
+        model_row, self.model_dir = self._folder_edit(
+            self.settings.model_dir, "The synthesis model folder (config.json + safetensors); the starter model by default")
+        head_row, self.preseg_dir = self._folder_edit(
+            self.settings.preseg_dir, "Where the pre-segmentation head is kept (empty: inside the open project)")
         sd_row, self.sd_dir = self._folder_edit(self.settings.sd_dir,
                                                 "A local Stable Diffusion model folder (diffusers layout)")
         form = QFormLayout(page)
         form.addRow("Device", self.device)
-        form.addRow("Model folder", model_row)
+        form.addRow("Synthesis model folder", model_row)
+        form.addRow("Pre-segmentation head folder", head_row)
         form.addRow("Stable Diffusion folder", sd_row)
         note = QLabel("Models are loaded from these folders only (safetensors + JSON); nothing is downloaded.")
         note.setObjectName("hint")
@@ -147,7 +151,12 @@ class PreferencesDialog(QDialog):
         """Write the edited values to the settings."""
         self.settings.set_keymap(self._keymap)
         self.settings.device = self.device.currentData()
-        self.settings.model_dir = self.model_dir.text().strip()
+        from engine.models.model_dir import starter_model_dir
+
+        model_dir = self.model_dir.text().strip()
+        # the starter model shown by default stays "the default" (a later app version may ship a new one)
+        self.settings.model_dir = "" if model_dir == str(starter_model_dir()) else model_dir
+        self.settings.preseg_dir = self.preseg_dir.text().strip()
         self.settings.sd_dir = self.sd_dir.text().strip()
         self.settings.sync()
 

@@ -100,11 +100,27 @@ class Settings:
 
     @property
     def model_dir(self) -> str:
-        return self._get_str("models/folder")
+        """The synthesis model folder: the user's choice, else the shipped starter model when it is present."""
+        value = self._get_str("models/folder")
+        if value:
+            return value
+        from engine.models.model_dir import starter_model_dir
+
+        starter = starter_model_dir()
+        return str(starter) if (starter / "config.json").is_file() else ""
 
     @model_dir.setter
     def model_dir(self, value: str) -> None:
         self._q.setValue("models/folder", str(value))
+
+    @property
+    def preseg_dir(self) -> str:
+        """The pre-segmentation head folder; empty = `preseg-head` inside the open project."""
+        return self._get_str("models/preseg_head")
+
+    @preseg_dir.setter
+    def preseg_dir(self, value: str) -> None:
+        self._q.setValue("models/preseg_head", str(value))
 
     @property
     def sd_dir(self) -> str:

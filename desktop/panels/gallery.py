@@ -1,0 +1,103 @@
+"""The synthesis gallery: thumbnails of synthesized frames, each with what is needed to store it as a pair."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+
+from desktop.panels.common import pixmap_of
+
+THUMB = QSize(128, 72)
+MAX_ENTRIES = 40
+
+
+@dataclass
+class GalleryEntry:
+    """One synthesized frame: the image, the (model-size) mask it matches, and its provenance."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    provenance: dict = field(default_factory=dict)
+    live: bool = False          # the live-preview slot (replaced by each new preview)
+    pair_id: Optional[int] = None  # set once accepted into the project
+
+    @property
+    def title(self) -> str:
+        p = self.provenance
+        kind = "Live preview" if self.live else f"seed {p.get('seed', '?')}"
+        return f"{kind} · {p.get('sampler', '')} {p.get('steps', '')} steps"
+
+
+class Gallery(QListWidget):
+    """Icon-mode list of `GalleryEntry`s; the live preview keeps the first slot, newest results follow it."""
+
+    entryActivated = Signal(object)  # GalleryEntry (double click)
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(THUMB)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setSpacing(4)
+        self.setWordWrap(True)
+        self.setUniformItemSizes(True)
+        self.setGridSize(QSize(THUMB.width() + 12, THUMB.height() + 34))
+        self.setMinimumHeight(THUMB.height() + 44)
+        self.itemDoubleClicked.connect(lambda item: self.entryActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
+
+    def entries(self) -> list[GalleryEntry]:
+        return [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
+
+    def live_entry(self) -> Optional[GalleryEntry]:
+        if self.count() and self.item(0).data(Qt.ItemDataRole.UserRole).live:
+            return self.item(0).data(Qt.ItemDataRole.UserRole)
+        return None
+
+    def selected_entry(self) -> Optional[GalleryEntry]:
+        item = self.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _item(self, entry: GalleryEntry) -> QListWidgetItem:
+        item = QListWidgetItem(QIcon(pixmap_of(entry.image, THUMB.width(), THUMB.height())), entry.title)
+        item.setData(Qt.ItemDataRole.UserRole, entry)
+        item.setToolTip(_tooltip(entry))
+        item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        return item
+
+    def set_live(self, entry: GalleryEntry) -> None:
+        """Put `entry` in the live-preview slot (first), replacing the previous preview."""
+        entry.live = True
+        selected = self.currentRow() == 0 and self.live_entry() is not None
+        if self.live_entry() is not None:
+            self.takeItem(0)
+        self.insertItem(0, self._item(entry))
+        if selected or self.currentRow() < 0:
+            self.setCurrentRow(0)
+
+    def add(self, entry: GalleryEntry) -> None:
+        """Add a result after the live slot (newest first); the oldest results beyond MAX_ENTRIES go."""
+        row = 1 if self.live_entry() is not None else 0
+        self.insertItem(row, self._item(entry))
+        self.setCurrentRow(row)
+        while self.count() > MAX_ENTRIES:
+            self.takeItem(self.count() - 1)
+
+    def mark_accepted(self, entry: GalleryEntry) -> None:
+        for i in range(self.count()):
+            if self.item(i).data(Qt.ItemDataRole.UserRole) is entry:
+                self.item(i).setText(f"✓ pair {entry.pair_id}")
+                self.item(i).setToolTip(_tooltip(entry))
+
+
+def _tooltip(entry: GalleryEntry) -> str:
+    p = entry.provenance
+    lines = [entry.title, f"model {p.get('model', '?')} · {p.get('resolution', '')} · class set {p.get('class_set', '')}",
+             f"guidance {p.get('guidance', '')} · frame {p.get('source_frame') or '–'}"]
+    if entry.pair_id is not None:
+        lines.append(f"stored in the project as synthetic pair {entry.pair_id}")
+    return "\n".join(lines)

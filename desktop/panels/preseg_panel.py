@@ -1,0 +1,345 @@
+"""The Pre-segment panel: train the pixel head on the project's done frames, propose a label for the current
+frame, accept it (all / confident pixels / chosen classes) as ONE undo step, and two annotator aids:
+"label next" (unlabelled frames the model is least sure of) and "suspicious labels" (done frames whose
+label disagrees with a head trained without them).
+
+All model work is `engine.preseg` run through the JobRunner; the loaded Presegmenter keeps the features
+of the current and next frames (its LRU cache), so switching between them does not recompute.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import qtawesome as qta
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget)
+
+from desktop.docks.class_palette import swatch_icon
+from desktop.panels.common import ModelCache, hint_label, model_folder_problem
+from desktop.panels.preseg_jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
+                                        suspicious_job, train_job)
+from desktop.panels.proposal import ProposalLayer, accept_proposal
+from desktop.workers import JobHandle, JobRunner
+from engine.taxonomy import CLASS_NAMES, IGNORE, PALETTE
+
+GROUP_TRAIN, GROUP_PRESEG, GROUP_RANK = "preseg-train", "preseg", "preseg-rank"
+_ICON = "#c8ccd4"
+
+
+class PresegPanel(QWidget):
+    """Dock contents; `canvas` is the window's CanvasView (the proposal is drawn in its scene)."""
+
+    frameRequested = Signal(str)  # a "label next" / "suspicious" entry was clicked
+
+    def __init__(self, doc, runner: JobRunner, settings, canvas, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        from engine.preseg import PresegSettings
+
+        self.doc, self.runner, self.settings, self.canvas = doc, runner, settings, canvas
+        self.preseg_settings = PresegSettings()  # tests and power users may swap in smaller settings
+        self.cache = ModelCache()
+        self.layer = ProposalLayer(canvas)
+        self.result = None            # engine PresegResult of `result_key`
+        self.proposal: Optional[np.ndarray] = None  # HxW original IDs
+        self.result_key: Optional[str] = None
+        self.handles: dict[str, JobHandle] = {}
+        self._build()
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.info = hint_label()
+        self.message = hint_label(error=True)
+        self.class_set = QComboBox()
+        for key, text in (("full", "All 36 classes"), ("1", "Experiment 1 (8)"), ("2", "Experiment 2 (17)"),
+                          ("3", "Experiment 3 (25)")):
+            self.class_set.addItem(text, key)
+        self.train_button = QPushButton(qta.icon("mdi6.school-outline", color=_ICON), "Train from done frames")
+        self.train_button.clicked.connect(self.train)
+        self.run_button = QPushButton(qta.icon("mdi6.auto-fix", color=_ICON), "Pre-segment this frame")
+        self.run_button.clicked.connect(self.presegment)
+        self.auto = QCheckBox("Pre-segment each frame I open")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(6)
+        form = QFormLayout()
+        form.addRow("Classes", self.class_set)
+
+        self.show_box = QCheckBox("Show proposal")
+        self.show_box.setChecked(True)
+        self.show_box.toggled.connect(self.layer.set_shown)
+        self.heat = QCheckBox("Uncertainty heat map")
+        self.heat.toggled.connect(lambda on: self.layer.set_mode("uncertainty" if on else "proposal"))
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(50, 99)
+        self.threshold.setValue(90)
+        self.threshold_label = QLabel()
+        self.threshold.valueChanged.connect(self._update_threshold_label)
+        self.accept_all_button = QPushButton(qta.icon("mdi6.check-all", color="#3fb950"), "Accept all")
+        self.accept_all_button.clicked.connect(self.accept_all)
+        self.accept_conf_button = QPushButton(qta.icon("mdi6.check", color="#3fb950"), "Accept confident")
+        self.accept_conf_button.clicked.connect(lambda: self.accept_confident())
+        self.classes = QListWidget()
+        self.classes.setMaximumHeight(110)
+        self.accept_classes_button = QPushButton("Accept ticked classes")
+        self.accept_classes_button.clicked.connect(lambda: self.accept_classes())
+        self.ignore_button = QPushButton(qta.icon("mdi6.close", color=_ICON), "Ignore")
+        self.ignore_button.clicked.connect(self.clear_proposal)
+        view_row = QHBoxLayout()
+        view_row.addWidget(self.show_box)
+        view_row.addWidget(self.heat)
+        thr_row = QHBoxLayout()
+        thr_row.addWidget(QLabel("Confidence ≥"))
+        thr_row.addWidget(self.threshold, 1)
+        thr_row.addWidget(self.threshold_label)
+        acc_row = QHBoxLayout()
+        acc_row.addWidget(self.accept_all_button)
+        acc_row.addWidget(self.accept_conf_button)
+        cls_row = QHBoxLayout()
+        cls_row.addWidget(self.accept_classes_button)
+        cls_row.addWidget(self.ignore_button)
+        prop = QGroupBox("Proposal")
+        pl = QVBoxLayout(prop)
+        pl.addLayout(view_row)
+        pl.addLayout(thr_row)
+        pl.addLayout(acc_row)
+        pl.addWidget(self.classes)
+        pl.addLayout(cls_row)
+
+        self.next_list, self.next_button = self._ranked_list("Rank unlabelled frames", self.rank_label_next)
+        self.sus_list, self.sus_button = self._ranked_list("Find suspicious labels", self.find_suspicious)
+        aids = QGroupBox("Label next  ·  Suspicious labels")
+        al = QVBoxLayout(aids)
+        al.addWidget(self.next_button)
+        al.addWidget(self.next_list)
+        al.addWidget(self.sus_button)
+        al.addWidget(self.sus_list)
+        self.status = hint_label()
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.info)
+        lay.addWidget(self.message)
+        lay.addLayout(form)
+        lay.addWidget(self.train_button)
+        lay.addWidget(self.run_button)
+        lay.addWidget(self.auto)
+        lay.addWidget(self.progress)
+        lay.addWidget(prop)
+        lay.addWidget(aids, 1)
+        lay.addWidget(self.status)
+        self._update_threshold_label()
+
+    def _ranked_list(self, text: str, slot) -> tuple[QListWidget, QPushButton]:
+        lst = QListWidget()
+        lst.setMaximumHeight(120)
+        lst.itemActivated.connect(lambda it: self.frameRequested.emit(it.data(Qt.ItemDataRole.UserRole)))
+        lst.itemClicked.connect(lambda it: self.frameRequested.emit(it.data(Qt.ItemDataRole.UserRole)))
+        button = QPushButton(qta.icon("mdi6.sort-descending", color=_ICON), text)
+        button.clicked.connect(slot)
+        return lst, button
+
+    # -- state -------------------------------------------------------------------------------------
+    def model_dir(self) -> str:
+        return self.settings.model_dir
+
+    def head_dir(self) -> Optional[Path]:
+        """The head folder: the preferences' choice, else `preseg-head` inside the open project."""
+        if self.settings.preseg_dir:
+            return Path(self.settings.preseg_dir)
+        return self.doc.project.root / "preseg-head" if self.doc.project is not None else None
+
+    def has_head(self) -> bool:
+        head = self.head_dir()
+        return head is not None and (head / "preseg_head.json").is_file()
+
+    def refresh(self) -> None:
+        """Re-read the model and head folders (after preferences or training) and update the buttons."""
+        self.cache.clear()
+        problem = model_folder_problem(self.model_dir())
+        self.message.setText(problem or "")
+        self.message.setVisible(problem is not None)
+        has_head = self.has_head()
+        if problem is None:
+            self.info.setText(f"Head: {self.head_dir()}" if has_head else
+                              "No pre-segmenter yet: mark a few frames done, then train one here.")
+        self.info.setVisible(problem is None)
+        project_open = self.doc.project is not None
+        self.train_button.setEnabled(problem is None and project_open)
+        for w in (self.run_button, self.next_button, self.sus_button):
+            w.setEnabled(problem is None and has_head and project_open)
+        self._update_accept_buttons()
+
+    def _update_accept_buttons(self) -> None:
+        has = self.proposal is not None and self.result_key == self.doc.key
+        for w in (self.accept_all_button, self.accept_conf_button, self.accept_classes_button, self.ignore_button):
+            w.setEnabled(has)
+
+    def _update_threshold_label(self, *_) -> None:
+        t = self.threshold.value() / 100
+        text = f"{t:.0%}"
+        if self.result is not None and self.result_key == self.doc.key:
+            text += f" ({(self.result.confidence >= t).mean():.0%} of pixels)"
+        self.threshold_label.setText(text)
+
+    def _device(self) -> str:
+        from engine.device import pick_device
+
+        return str(pick_device(self.settings.device))
+
+    def _run(self, title: str, group: str, fn, on_result) -> JobHandle:
+        handle = self.runner.submit(title, fn, group=group, on_result=on_result,
+                                    on_error=lambda msg: self.status.setText(f"{title} failed: {msg}"))
+        handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
+        self.handles[group] = handle
+        return handle
+
+    def _loader(self):
+        return presegmenter_loader(self.model_dir(), self.head_dir(), self._device())
+
+    # -- training ----------------------------------------------------------------------------------
+    def _done_frames(self):
+        return project_frames(self.doc.project, self.doc.project.keys_with_status("done"))
+
+    def train(self) -> Optional[JobHandle]:
+        """Train the head on the project's done frames (one click; progress and cancel in the jobs panel)."""
+        if self.doc.project is None or model_folder_problem(self.model_dir()):
+            self.refresh()
+            return None
+        self.doc.save()
+        frames = self._done_frames()
+        if not frames:
+            self.status.setText("No frames are marked done yet: label a few frames (2–3 are enough to start), "
+                                "mark them done (D), then train.")
+            return None
+        job = train_job(self.model_dir(), frames, self.class_set.currentData(), self.head_dir(),
+                        self.preseg_settings, self._device())
+
+        def done(head) -> None:
+            self.refresh()
+            self.status.setText(f"Pre-segmenter trained on {len(frames)} done frame(s) "
+                                f"({head.meta.get('training_pixels', 0):,} pixels)")
+        return self._run(f"Train pre-segmenter on {len(frames)} frames", GROUP_TRAIN, job, done)
+
+    # -- proposals ---------------------------------------------------------------------------------
+    def presegment(self) -> Optional[JobHandle]:
+        """Propose a label for the current frame (and cache the next frame's features meanwhile)."""
+        if self.doc.image is None or not self.has_head():
+            self.status.setText("Train the pre-segmenter first (it learns from your done frames).")
+            return None
+        key = self.doc.key
+        job = presegment_job(self.cache, self._loader(), self.doc.image, key, self.doc.neighbour(1), self.doc.project)
+        return self._run(f"Pre-segment {Path(key).name}", GROUP_PRESEG, job,
+                         lambda out: self.show_result(key, *out))
+
+    def show_result(self, key: str, result, proposal: np.ndarray) -> None:
+        """Show a proposal for frame `key` (ignored if another frame is open by now)."""
+        if key != self.doc.key:
+            return
+        self.result, self.proposal, self.result_key = result, proposal, key
+        self.layer.set_proposal(proposal, result.uncertainty)
+        self._fill_classes(proposal)
+        self._update_threshold_label()
+        self._update_accept_buttons()
+        self.status.setText(f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}")
+
+    def _fill_classes(self, proposal: np.ndarray) -> None:
+        self.classes.clear()
+        counts = np.bincount(proposal.ravel(), minlength=256)
+        for c in np.flatnonzero(counts[:len(CLASS_NAMES)]):
+            item = QListWidgetItem(swatch_icon(PALETTE[c]), f"{CLASS_NAMES[c]}  ({counts[c] / proposal.size:.1%})")
+            item.setData(Qt.ItemDataRole.UserRole, int(c))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.classes.addItem(item)
+
+    def clear_proposal(self) -> None:
+        self.result, self.proposal, self.result_key = None, None, None
+        self.layer.set_proposal(None)
+        self.classes.clear()
+        self._update_accept_buttons()
+        self._update_threshold_label()
+
+    def on_frame(self, key: str) -> None:
+        """Another frame is shown: drop the old proposal; pre-segment the new one when 'auto' is on."""
+        if key != self.result_key:
+            self.clear_proposal()
+        if self.auto.isChecked() and self.has_head():
+            self.presegment()
+
+    def on_label_changed(self, *_) -> None:
+        """The label changed (stroke, undo, accept): the proposal layer shows what is still different."""
+        if self.proposal is not None:
+            self.layer.render()
+
+    # -- accepting ---------------------------------------------------------------------------------
+    def _accept(self, where: np.ndarray, what: str):
+        if self.proposal is None or self.result_key != self.doc.key:
+            return None
+        rec = self.doc.apply(accept_proposal, self.proposal, where, self.canvas.policy(), f"accept proposal ({what})")
+        n = 0 if rec is None else int(rec.changed().sum())
+        self.status.setText(f"Accepted {what}: {n:,} pixels changed (Ctrl+Z undoes it)" if n else
+                            f"Accepting {what} changes nothing")
+        self.layer.render()
+        return rec
+
+    def accept_all(self):
+        """Take the whole proposal (locked classes stay) as one undo step."""
+        return self._accept(np.ones(self.proposal.shape, bool) if self.proposal is not None else None, "all")
+
+    def accept_confident(self, threshold: Optional[float] = None):
+        """Take the proposal only where its confidence is at least `threshold` (default: the slider)."""
+        if self.result is None:
+            return None
+        t = self.threshold.value() / 100 if threshold is None else float(threshold)
+        return self._accept(self.result.confidence >= t, f"confidence ≥ {t:.0%}")
+
+    def accept_classes(self, ids: Optional[list[int]] = None):
+        """Take the proposal only where it proposes one of `ids` (default: the ticked classes)."""
+        if self.proposal is None:
+            return None
+        if ids is None:
+            ids = [self.classes.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.classes.count())
+                   if self.classes.item(i).checkState() == Qt.CheckState.Checked]
+        if not ids:
+            self.status.setText("Tick the classes to accept first")
+            return None
+        names = ", ".join(CLASS_NAMES[i] for i in ids if i != IGNORE)
+        return self._accept(np.isin(self.proposal, ids), names)
+
+    # -- annotator aids ----------------------------------------------------------------------------
+    def _fill_ranked(self, lst: QListWidget, ranked, what: str) -> None:
+        lst.clear()
+        for r in ranked:
+            item = QListWidgetItem(f"{r.score:.3f}  {Path(r.key).name}")
+            item.setData(Qt.ItemDataRole.UserRole, r.key)
+            item.setToolTip(f"{r.key}\n{what} {r.score:.4f}")
+            lst.addItem(item)
+
+    def rank_label_next(self) -> Optional[JobHandle]:
+        """Rank the unfinished frames by the model's uncertainty (most uncertain first)."""
+        from engine.project import UNFINISHED
+
+        if self.doc.project is None or not self.has_head():
+            return None
+        keys = self.doc.project.keys_with_status(UNFINISHED)
+        job = rank_next_job(self.cache, self._loader(), self.doc.project, keys)
+        return self._run(f"Rank {len(keys)} unlabelled frames", GROUP_RANK, job,
+                         lambda ranked: self._fill_ranked(self.next_list, ranked, "uncertainty"))
+
+    def find_suspicious(self) -> Optional[JobHandle]:
+        """Rank done frames by disagreement with heads trained without them (k-fold)."""
+        if self.doc.project is None or not self.has_head():
+            return None
+        self.doc.save()
+        frames = self._done_frames()
+        if len(frames) < 2:
+            self.status.setText("Finding suspicious labels needs at least two done frames")
+            return None
+        job = suspicious_job(self.cache, self._loader(), frames, self.preseg_settings)
+        return self._run(f"Check {len(frames)} labels", GROUP_RANK + "-sus", job,
+                         lambda ranked: self._fill_ranked(self.sus_list, ranked, "disagreement"))

@@ -1,0 +1,334 @@
+"""The Synthesize panel: the current mask -> matching frames with the SPADE diffusion model.
+
+A live preview (the fast "preview" preset) re-renders after each stroke in the JobRunner group
+"synth-preview", so the newest request wins and stale ones are cancelled at their next step. "Synthesize"
+runs the chosen preset/settings for K variants. Results collect in a gallery; "Accept as synthetic pair"
+stores one in the project with full provenance, "Save as…" writes it (and its mask) to files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import qtawesome as qta
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from desktop.panels.common import ModelCache, hint_label, model_folder_problem, pixmap_of, weights_stamp
+from desktop.panels.gallery import Gallery, GalleryEntry
+from desktop.workers import JobHandle, JobRunner
+
+PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
+PAIR_SOURCE = "synthesis"
+_ICON = "#c8ccd4"
+
+
+def key_of(entry: GalleryEntry) -> str:
+    return str(entry.provenance.get("source_frame") or "")
+
+
+def _sha(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+class SynthesisPanel(QWidget):
+    """Dock contents. `doc` is the window's Document, `runner` its JobRunner, `settings` its Settings."""
+
+    trainRequested = Signal()
+    preferencesRequested = Signal()
+    pairAccepted = Signal(int)  # pair id
+
+    def __init__(self, doc, runner: JobRunner, settings, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.doc, self.runner, self.settings = doc, runner, settings
+        self.cache = ModelCache()
+        self.preview_handle: Optional[JobHandle] = None
+        self.synth_handle: Optional[JobHandle] = None
+        self.model_problem: Optional[str] = None
+        self._build()
+        self.refresh_model()
+
+    # -- layout ------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        from engine.pipelines.synthesis import SAMPLERS
+
+        self.model_label = hint_label()
+        self.message = hint_label(error=True)
+        self.train_button = QPushButton(qta.icon("mdi6.school-outline", color=_ICON), "Train a model…")
+        self.train_button.clicked.connect(self.trainRequested.emit)
+        self.prefs_button = QPushButton(qta.icon("mdi6.folder-cog-outline", color=_ICON), "Choose folder…")
+        self.prefs_button.clicked.connect(self.preferencesRequested.emit)
+        fix = QHBoxLayout()
+        fix.addWidget(self.train_button)
+        fix.addWidget(self.prefs_button)
+        fix.addStretch(1)
+        self.fix_row = QWidget()
+        self.fix_row.setLayout(fix)
+        fix.setContentsMargins(0, 0, 0, 0)
+
+        self.preset = QComboBox()
+        for name in ("preview", "final"):
+            self.preset.addItem(name.capitalize(), name)
+        self.preset.currentIndexChanged.connect(self._apply_preset)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 200)
+        self.sampler = QComboBox()
+        for s, text in zip(SAMPLERS, ("DDIM", "DPM-Solver++", "UniPC")):
+            self.sampler.addItem(text, s)
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(0.0, 20.0)
+        self.guidance.setSingleStep(0.5)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.new_seed = QCheckBox("New seed each run")
+        self.new_seed.setToolTip("Off: the seed stays fixed, so only your mask changes the picture")
+        dice = QToolButton()
+        dice.setIcon(qta.icon("mdi6.dice-5-outline", color=_ICON))
+        dice.setToolTip("Pick a new seed now")
+        dice.clicked.connect(lambda: self.seed.setValue(random.randrange(2**31 - 1)))
+        seed_row = QHBoxLayout()
+        seed_row.setContentsMargins(0, 0, 0, 0)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        self.variants = QSpinBox()
+        self.variants.setRange(1, 16)
+        form = QFormLayout()
+        form.addRow("Preset", self.preset)
+        form.addRow("Steps", self.steps)
+        form.addRow("Sampler", self.sampler)
+        form.addRow("Guidance", self.guidance)
+        form.addRow("Seed", seed_row)
+        form.addRow("", self.new_seed)
+        form.addRow("Variants", self.variants)
+        self._apply_preset()
+
+        self.live = QCheckBox("Live preview")
+        self.live.setToolTip("Re-render a fast preview after every stroke (the newest request wins)")
+        self.live.toggled.connect(self.set_live)
+        self.run_button = QPushButton(qta.icon("mdi6.creation", color=_ICON), "Synthesize")
+        self.run_button.clicked.connect(self.synthesize)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(6)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.live)
+        run_row.addStretch(1)
+        run_row.addWidget(self.run_button)
+
+        self.preview = QLabel()
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(256, 144)
+        self.preview.setObjectName("synthPreview")
+        self.preview.setToolTip("The selected result")
+        self.gallery = Gallery()
+        self.gallery.currentItemChanged.connect(lambda *_: self._show_selected())
+        self.accept_button = QPushButton(qta.icon("mdi6.check-bold", color="#3fb950"), "Accept as synthetic pair")
+        self.accept_button.clicked.connect(self.accept_selected)
+        self.save_button = QPushButton(qta.icon("mdi6.content-save-outline", color=_ICON), "Save as…")
+        self.save_button.clicked.connect(lambda: self.save_selected())
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.accept_button, 1)
+        out_row.addWidget(self.save_button)
+        self.status = hint_label()
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.model_label)
+        lay.addWidget(self.message)
+        lay.addWidget(self.fix_row)
+        lay.addLayout(form)
+        lay.addLayout(run_row)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.preview, 2)
+        lay.addWidget(self.gallery, 1)
+        lay.addLayout(out_row)
+        lay.addWidget(self.status)
+        self._update_buttons()
+
+    def _apply_preset(self, *_) -> None:
+        from engine.pipelines.synthesis import PRESETS
+
+        p = PRESETS[self.preset.currentData() or "preview"]
+        self.steps.setValue(p.steps)
+        self.sampler.setCurrentIndex(max(0, self.sampler.findData(p.sampler)))
+        self.guidance.setValue(p.guidance)
+
+    # -- model -------------------------------------------------------------------------------------
+    def model_dir(self) -> str:
+        return self.settings.model_dir
+
+    def refresh_model(self) -> bool:
+        """Re-check the model folder (after the preferences or a training run); True when usable."""
+        self.cache.clear()
+        self.model_problem = model_folder_problem(self.model_dir())
+        ok = self.model_problem is None
+        self.message.setText(self.model_problem or "")
+        self.message.setVisible(not ok)
+        self.fix_row.setVisible(not ok)
+        if ok:
+            self.model_label.setText(self._model_summary(Path(self.model_dir())))
+        self.model_label.setVisible(ok)
+        self._update_buttons()
+        return ok
+
+    @staticmethod
+    def _model_summary(path: Path) -> str:
+        try:
+            cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            h, w = cfg.get("sample_size", ("?", "?"))
+            return f"Model {path.name}: {w}x{h}, class set {cfg.get('class_set', 'full')}"
+        except (OSError, ValueError, TypeError):
+            return f"Model {path.name}"
+
+    def _update_buttons(self) -> None:
+        ok = self.model_problem is None
+        self.run_button.setEnabled(ok)
+        self.live.setEnabled(ok)
+        has = self.gallery.selected_entry() is not None
+        self.accept_button.setEnabled(has and self.doc.project is not None)
+        self.save_button.setEnabled(has)
+
+    # -- requests ----------------------------------------------------------------------------------
+    def set_live(self, on: bool) -> None:
+        if self.live.isChecked() != on:
+            self.live.setChecked(on)  # re-enters through toggled
+            return
+        if on:
+            self.request_preview()
+        elif self.preview_handle is not None:
+            self.preview_handle.cancel()
+
+    def on_mask_changed(self, *_) -> None:
+        """A stroke, undo/redo, repair or frame switch changed the mask: re-render when live."""
+        if self.live.isChecked():
+            self.request_preview()
+
+    def _submit(self, title: str, group: str, preset_name: str, overrides: dict, seed: int, num: int,
+                on_result) -> Optional[JobHandle]:
+        if self.model_problem is not None:
+            self.refresh_model()  # the user may have trained or picked a model since
+        if self.model_problem is not None:
+            self.status.setText(self.model_problem)
+            return None
+        if self.doc.label is None:
+            self.status.setText("Open a project and a frame first: the current frame's mask is what gets synthesized.")
+            return None
+        from engine.pipelines.synthesis import SynthesisPipeline, preset
+
+        mask = self.doc.label.copy()
+        key = self.doc.key
+        model_dir, device = self.model_dir(), self.settings.device
+        stamp = (weights_stamp(model_dir), device)
+        settings = preset(preset_name, **overrides)
+
+        def job(ctx):
+            def load():
+                ctx.report(0.0, "loading the model")
+                return SynthesisPipeline.from_pretrained(model_dir, device=device)
+
+            return self.cache.use(stamp, load, lambda pipe: pipe(mask, settings=settings, seed=seed,
+                                                                 num_images=num, ctx=ctx))
+
+        handle = self.runner.submit(title, job, group=group,
+                                    on_result=lambda r: on_result(r, key, model_dir, preset_name),
+                                    on_error=lambda msg: self.status.setText(f"Synthesis failed: {msg}"))
+        handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
+        return handle
+
+    def request_preview(self) -> Optional[JobHandle]:
+        """Render a fast preview of the current mask (replacing any preview still running)."""
+        handle = self._submit("Live preview", PREVIEW_GROUP, "preview", {"guidance": self.guidance.value()},
+                              self.seed.value(), 1, self._on_preview)
+        if handle is not None:
+            self.preview_handle = handle
+        return handle
+
+    def synthesize(self) -> Optional[JobHandle]:
+        """Run the chosen preset and settings for the chosen number of variants."""
+        if self.new_seed.isChecked():
+            self.seed.setValue(random.randrange(2**31 - 1))
+        overrides = {"steps": self.steps.value(), "sampler": self.sampler.currentData(),
+                     "guidance": self.guidance.value()}
+        n = self.variants.value()
+        handle = self._submit(f"Synthesize {n} frame{'s' if n > 1 else ''}", SYNTH_GROUP,
+                              self.preset.currentData(), overrides, self.seed.value(), n, self._on_results)
+        if handle is not None:
+            self.synth_handle = handle
+        return handle
+
+    # -- results -----------------------------------------------------------------------------------
+    def _entries(self, result, key, model_dir, preset_name) -> list[GalleryEntry]:
+        out = []
+        for image, seed in zip(result.images, result.seeds):
+            prov = dict(result.settings)
+            prov.update(seed=int(seed), preset=preset_name, model_dir=str(model_dir), source_frame=key,
+                        mask_sha256=_sha(result.mask))
+            out.append(GalleryEntry(image, result.mask, prov))
+        return out
+
+    def _on_preview(self, result, key, model_dir, preset_name) -> None:
+        self.gallery.set_live(self._entries(result, key, model_dir, preset_name)[0])
+        self._show_selected()
+        self.status.setText(f"Preview of {Path(key).name}")
+
+    def _on_results(self, result, key, model_dir, preset_name) -> None:
+        for entry in self._entries(result, key, model_dir, preset_name):
+            self.gallery.add(entry)
+        self._show_selected()
+        self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
+
+    def _show_selected(self) -> None:
+        entry = self.gallery.selected_entry()
+        if entry is not None:
+            self.preview.setPixmap(pixmap_of(entry.image, max(64, self.preview.width()),
+                                             max(36, self.preview.height())))
+        self._update_buttons()
+
+    def accept_selected(self) -> Optional[int]:
+        """Store the selected result as a synthetic pair (image + the mask it matches); returns the pair id."""
+        entry = self.gallery.selected_entry()
+        project = self.doc.project
+        if entry is None or project is None:
+            return None
+        if entry.pair_id is not None:
+            self.status.setText(f"Already stored as synthetic pair {entry.pair_id}")
+            return entry.pair_id
+        try:
+            entry.pair_id = project.add_pair(entry.image, entry.mask, PAIR_SOURCE, entry.provenance,
+                                             parent_key=entry.provenance.get("source_frame"))
+        except Exception as exc:  # noqa: BLE001 - a failed write is a message, not a crash
+            self.status.setText(f"Could not store the pair: {exc}")
+            return None
+        self.gallery.mark_accepted(entry)
+        self.status.setText(f"Stored as synthetic pair {entry.pair_id} (from {Path(key_of(entry)).name})")
+        self.pairAccepted.emit(entry.pair_id)
+        return entry.pair_id
+
+    def save_selected(self, path: Optional[str] = None) -> Optional[Path]:
+        """Write the selected image to `path` (asked for when None) and its mask to NAME.mask.png."""
+        from engine.imageio import write_image, write_label
+
+        entry = self.gallery.selected_entry()
+        if entry is None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save the synthesized frame", "synthesized.png", "PNG (*.png)")
+            if not path:
+                return None
+        out = Path(path)
+        if out.suffix.lower() != ".png":
+            out = out.with_suffix(".png")
+        try:
+            write_image(out, entry.image)
+            write_label(out.with_name(out.stem + ".mask.png"), entry.mask)
+        except Exception as exc:  # noqa: BLE001
+            self.status.setText(f"Could not save {out}: {exc}")
+            return None
+        self.status.setText(f"Saved {out} and {out.stem}.mask.png")
+        return out

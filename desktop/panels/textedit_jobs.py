@@ -1,0 +1,141 @@
+"""Background work of the text-edit panel: loading Stable Diffusion once, the edit job, pair provenance.
+
+All model work is `engine.textedit` (strictly offline loading, `run_edit`); this module only keeps the
+loaded model between runs and turns a result into the provenance stored with an accepted pair.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from engine.jobs import JobContext
+
+SOURCE = "text_edit"
+PREFERENCES_HINT = "Set it in File > Preferences… > Models and device (Stable Diffusion folder)."
+
+
+def sd_problem(folder: str) -> str:
+    """"" when `folder` looks like a complete Stable Diffusion folder, else a message saying what to do."""
+    from engine.textedit import SDFolderError, check_sd_folder
+
+    if not folder or not str(folder).strip():
+        return ("No Stable Diffusion folder is set. Text edits use your own local Stable Diffusion 1.x/2.x "
+                "weights in the diffusers layout (model_index.json, unet/, vae/, text_encoder/, tokenizer/, "
+                "scheduler/); nothing is downloaded. " + PREFERENCES_HINT)
+    try:
+        check_sd_folder(folder)
+    except SDFolderError as exc:
+        return f"{exc} {PREFERENCES_HINT}"
+    return ""
+
+
+class ModelCache:
+    """Keeps one loaded Stable Diffusion (and one pre-segmenter) between edits; thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sd: Optional[tuple[tuple, Any]] = None
+        self._preseg: Optional[tuple[tuple, Any]] = None
+
+    def sd(self, folder: str, device: str):
+        from engine.textedit import load_sd
+
+        key = (str(Path(folder).expanduser().resolve()), device)
+        with self._lock:
+            if self._sd is None or self._sd[0] != key:
+                self._sd = None  # free the old model before loading the new one
+                self._sd = (key, load_sd(folder, device=device))
+            return self._sd[1]
+
+    def presegment(self, model_dir: str, head_dir: str, device: str) -> Optional[Callable]:
+        """image -> label in original CaDIS IDs from the pre-segmentation head, or None without a head."""
+        if not model_dir or not head_dir:
+            return None
+        from engine.preseg import Presegmenter, to_original_ids
+
+        key = (model_dir, head_dir, device)
+        with self._lock:
+            if self._preseg is None or self._preseg[0] != key:
+                p = Presegmenter.open(model_dir, head_dir, device="cpu" if device == "auto" else device)
+                self._preseg = (key, lambda img, p=p: to_original_ids(p.presegment(img).label, p.head.class_set))
+            return self._preseg[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sd = self._preseg = None
+
+
+def edit_job(ctx: JobContext, cache: ModelCache, sd_folder: str, device: str, image: np.ndarray,
+             label: Optional[np.ndarray], prompt: str, settings, cache_dir: Optional[Path],
+             presegment: Optional[Callable] = None, preseg_source: Optional[tuple[str, str]] = None,
+             stages: Optional[list] = None) -> list:
+    """Load (or reuse) the model, then `engine.textedit.run_edit`; returns the EditResult list.
+
+    `stages`, when given, receives every stage name as it starts ("loading Stable Diffusion",
+    "optimising embedding", "fine-tuning", "inverting", "sampling"), unthrottled (the runner's progress
+    signal drops messages closer than 1/30 s)."""
+    from engine.textedit import run_edit
+
+    if stages is not None:
+        ctx = JobContext(_stage_recorder(ctx, stages), ctx.is_cancelled)
+
+    ctx.report(0.0, "loading Stable Diffusion")
+    sd = cache.sd(sd_folder, device)
+    if presegment is None and preseg_source is not None:
+        ctx.report(0.01, "loading the pre-segmentation head")
+        presegment = cache.presegment(preseg_source[0], preseg_source[1], device)
+    ctx.check()
+    return run_edit(sd, image, prompt, settings, cache_dir=cache_dir, ctx=ctx.sub(0.02, 1.0),
+                    label=label if presegment is not None else None, presegment=presegment)
+
+
+def stage_name(message: str) -> str:
+    """"optimising embedding 3/10" -> "optimising embedding"."""
+    return message.rstrip("0123456789/ ").strip()
+
+
+def _stage_recorder(ctx: JobContext, stages: list) -> Callable[[float, str], None]:
+    def report(fraction: float, message: str) -> None:
+        name = stage_name(message)
+        if name and (not stages or stages[-1] != name):
+            stages.append(name)  # list.append is atomic: safe from the worker thread
+        ctx.report(fraction, message)
+    return report
+
+
+def _clean(value):
+    """JSON-safe: nan/inf -> None, numpy scalars and tuples -> Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def pair_provenance(result, frame_key: str, prompt: str) -> dict:
+    """What an accepted edit records: method, prompt, α, seed, every setting, and its scores."""
+    rec = result.record()
+    miou = rec.get("label_miou")
+    return _clean({
+        "kind": "text_edit", "frame": frame_key, "prompt": prompt, "method": rec["method"], "alpha": rec["alpha"],
+        "seed": rec["seed"], "settings": rec["settings"],
+        "scores": {"psnr": rec["psnr"], "ssim": rec["ssim"], "label_miou": miou, "consistency": miou},
+    })
+
+
+def caption(result) -> str:
+    """The lines under a sweep thumbnail."""
+    head = f"α {result.alpha:g}" if result.alpha is not None else result.method
+    psnr = "∞" if not math.isfinite(result.psnr) else f"{result.psnr:.1f}"
+    lines = [head, f"PSNR {psnr} dB · SSIM {result.ssim:.3f}"]
+    if result.label_miou is not None and math.isfinite(result.label_miou):
+        lines.append(f"label mIoU {result.label_miou:.3f}")
+    return "\n".join(lines)
