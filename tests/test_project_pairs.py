@@ -94,3 +94,24 @@ def test_delete_pair(project):
     pid = project.add_pair(img, lab, "augment", {})
     project.delete_pair(pid)
     assert project.pairs() == [] and not (project.root / "pairs" / str(pid)).exists()
+
+
+def test_pair_label_can_be_repaired_and_provenance_updated(tmp_path):
+    from engine.project import ProjectError
+
+    with Project.open_or_create(make_cadis(tmp_path / "cadis", videos=(1,), frames=(1,))) as p:
+        image = np.full((H, W, 3), 90, np.uint8)
+        label = np.full((H, W), 6, np.uint8)
+        pid = p.add_pair(image, label, "synthesis", {"seed": 3})
+        fixed = label.copy()
+        fixed[2:5, 2:5] = 13
+        p.save_pair_label(pid, fixed)
+        img2, lab2 = p.load_pair(pid)
+        assert np.array_equal(lab2, fixed) and np.array_equal(img2, image)
+        with pytest.raises(ProjectError, match="outside 0..35"):
+            p.save_pair_label(pid, np.full((H, W), 40, np.uint8))
+        with pytest.raises(ProjectError, match="must be"):
+            p.save_pair_label(pid, np.zeros((H + 1, W), np.uint8))
+        assert np.array_equal(p.load_pair(pid)[1], fixed)  # refused writes left the repaired label
+        assert p.update_pair_provenance(pid, {"scores": {"consistency": 0.5}}) == {"seed": 3, "scores": {"consistency": 0.5}}
+        assert p.pair(pid).provenance["scores"]["consistency"] == 0.5

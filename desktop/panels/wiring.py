@@ -151,6 +151,8 @@ class ModelPanels:
                 textedit.pairAdded.connect(lambda _id: curation.refresh())
         if textedit is not None and hasattr(textedit, "preferencesRequested"):
             textedit.preferencesRequested.connect(w.preferences)
+        if curation is not None and hasattr(curation, "openPairRequested"):
+            curation.openPairRequested.connect(self.open_pair)
 
     # -- actions -----------------------------------------------------------------------------------
     def show(self, key: str) -> None:
@@ -183,6 +185,27 @@ class ModelPanels:
         self.training_dialog.show()
         self.training_dialog.raise_()
         return self.training_dialog
+
+    def open_pair(self, pair_id: int):
+        """Open a synthetic pair's mask for repair in its own canvas window."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from desktop.panels.pair_editor import PairEditor
+
+        project = self.window.doc.project
+        if project is None:
+            return None
+        try:
+            editor = PairEditor(project, pair_id, self.window)
+        except Exception as exc:  # noqa: BLE001 - an unreadable pair is a message
+            QMessageBox.warning(self.window, "Cannot open pair", f"Pair #{pair_id} cannot be opened: {exc}")
+            return None
+        curation = self.extra.get("curation")
+        if curation is not None and hasattr(curation, "refresh_pair"):
+            editor.saved.connect(curation.refresh_pair)
+        self.pair_editors = [e for e in getattr(self, "pair_editors", []) if e.isVisible()] + [editor]
+        editor.show()
+        return editor
 
     def settings_changed(self) -> None:
         """The preferences (model or head folder, device) changed: re-check the models."""

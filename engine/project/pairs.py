@@ -131,6 +131,29 @@ class PairStore:
         except ImageReadError as exc:
             raise ProjectError(f"synthetic pair {pair_id} cannot be read: {exc}") from None
 
+    def save_label(self, pair_id: int, label: np.ndarray) -> None:
+        """Replace a pair's label (after a repair in the canvas) with one atomic write; the image stays."""
+        rec = self.get(pair_id)
+        if not isinstance(label, np.ndarray) or label.dtype != np.uint8 or label.shape != (rec.height, rec.width):
+            raise ProjectError(f"the label of pair {pair_id} must be a {rec.width}x{rec.height} uint8 array, got "
+                               f"{getattr(label, 'shape', type(label))} {getattr(label, 'dtype', '')}")
+        bad = np.setdiff1d(np.unique(label), np.r_[np.arange(36), 255])
+        if bad.size:
+            raise ProjectError(f"the label of pair {pair_id} holds class IDs {bad.tolist()} outside 0..35 and 255")
+        write_label(rec.label_path, label)
+
+    def update_provenance(self, pair_id: int, updates: dict) -> dict:
+        """Merge `updates` (e.g. scores computed later) into a pair's provenance; returns the new provenance."""
+        with self._lock:
+            rec = self.get(pair_id)
+            merged = {**rec.provenance, **dict(updates)}
+            try:
+                text = json.dumps(merged, sort_keys=True, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ProjectError(f"pair provenance must be JSON-serialisable: {exc}") from None
+            self._conn.execute("UPDATE pairs SET provenance=? WHERE id=?", (text, rec.id))
+        return merged
+
     def set_status(self, pair_id: int, status: str) -> None:
         if status not in PAIR_STATUSES:
             raise ProjectError(f"unknown pair status {status!r}: use one of {', '.join(PAIR_STATUSES)}")

@@ -325,6 +325,14 @@ class Project:
     def set_pair_status(self, pair_id: int, status: str) -> None:
         self._pairs.set_status(pair_id, status)
 
+    def save_pair_label(self, pair_id: int, label: np.ndarray) -> None:
+        """Replace a synthetic pair's label atomically (IDs 0..35 or 255, same size as its image)."""
+        self._pairs.save_label(pair_id, label)
+
+    def update_pair_provenance(self, pair_id: int, updates: dict) -> dict:
+        """Merge scores or notes into a pair's provenance."""
+        return self._pairs.update_provenance(pair_id, updates)
+
     def delete_pair(self, pair_id: int) -> None:
         self._pairs.delete(pair_id)
 
