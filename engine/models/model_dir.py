@@ -1,0 +1,236 @@
+"""Synthesis model folders: save and load, with a model card and checks, never pickle.
+
+A model folder holds
+    config.json                            the SpadeUNet2DModel config (diffusers ConfigMixin)
+    diffusion_pytorch_model.safetensors    the weights (fp32, or fp16/bf16 to save space; loading converts)
+    scheduler_config.json                  the noise schedule the model was trained with
+    model_card.json                        class set, resolution, training data fingerprint, steps, date, ...
+    README.md                              the same card for people
+Loading reads only JSON and safetensors. A pickle file (`.bin`, `.pt`, `.ckpt`, a renamed pickle) is refused
+and never opened with torch.load or pickle, because unpickling can run arbitrary code.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import inspect
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import torch
+
+from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.taxonomy import get_class_set
+
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
+CONFIG_NAME = "config.json"
+SCHEDULER_NAME = "scheduler_config.json"
+CARD_NAME = "model_card.json"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+DEFAULT_SCHEDULER_CONFIG: dict[str, Any] = {
+    "num_train_timesteps": 1000,
+    "beta_schedule": "squaredcos_cap_v2",
+    "prediction_type": "epsilon",
+    "timestep_spacing": "trailing",
+    "clip_sample": True,
+}
+
+
+class ModelFolderError(ValueError):
+    """A model folder is missing, unsafe, or does not match what was asked for; the message says what to do."""
+
+
+def parse_resolution(value: Union[str, Sequence[int], None]) -> Optional[tuple[int, int]]:
+    """"256x144" (W x H, as on the command line) or (H, W) -> (H, W)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            w, h = (int(v) for v in value.lower().replace(" ", "").split("x"))
+        except ValueError:
+            raise ValueError(f"resolution {value!r} should look like 256x144 (width x height)") from None
+        return h, w
+    h, w = (int(v) for v in value)
+    return h, w
+
+
+def _fmt_res(hw: Sequence[int]) -> str:
+    return f"{int(hw[1])}x{int(hw[0])}"
+
+
+def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_fingerprint(model_dir: Union[str, os.PathLike]) -> str:
+    """A short stable ID of a model folder's weights (first 16 hex digits of their SHA-256)."""
+    return file_sha256(Path(model_dir) / WEIGHTS_NAME)[:16]
+
+
+def save_synthesis_model(model, out_dir: Union[str, os.PathLike], scheduler_config: Optional[dict] = None,
+                         card: Optional[dict] = None, dtype: Optional[torch.dtype] = None) -> Path:
+    """Write `model` as a model folder; `dtype` (e.g. torch.float16) shrinks the weights file."""
+    from safetensors.torch import save
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.detach().to("cpu", dtype=dtype) if dtype is not None and v.is_floating_point() else v.detach().cpu())
+             .contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(out / WEIGHTS_NAME, save(state, metadata={"format": "pt"}))
+    cfg = dict(model.config)
+    cfg["_class_name"] = type(model).__name__
+    atomic_write_text(out / CONFIG_NAME, json.dumps(_jsonable(cfg), indent=2))
+    atomic_write_text(out / SCHEDULER_NAME, json.dumps(scheduler_config or DEFAULT_SCHEDULER_CONFIG, indent=2))
+    n_params = sum(p.numel() for p in model.parameters())
+    full_card = {
+        "model": type(model).__name__,
+        "class_set": str(model.config.class_set),
+        "num_classes": int(model.config.num_classes),
+        "resolution": _fmt_res(model.config.sample_size),
+        "parameters": n_params,
+        "weights_dtype": str(dtype or torch.float32).replace("torch.", ""),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    full_card.update(card or {})
+    full_card["weights_sha256"] = file_sha256(out / WEIGHTS_NAME)
+    atomic_write_text(out / CARD_NAME, json.dumps(_jsonable(full_card), indent=2))
+    atomic_write_text(out / "README.md", _card_markdown(full_card))
+    return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items() if not str(k).startswith("_") or k == "_class_name"}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _card_markdown(card: dict) -> str:
+    lines = ["# Synthesis model (SPADE-conditioned diffusion UNet)", "",
+             "Turns a CaDIS mask into a matching frame. Load with `cadis synth --model THIS_FOLDER`.", ""]
+    lines += [f"- **{k}**: {v}" for k, v in card.items() if not isinstance(v, (dict, list))]
+    for k, v in card.items():
+        if isinstance(v, (dict, list)):
+            lines += ["", f"## {k}", "", "```json", json.dumps(v, indent=2), "```"]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------- loading
+def _looks_like_pickle(head: bytes) -> bool:
+    # torch.save zip archives start with "PK"; raw pickles with protocol byte 0x80
+    return head[:2] == b"PK" or head[:1] == b"\x80"
+
+
+def _check_safetensors(path: Path) -> None:
+    """Accept only a well-formed safetensors header (u64 little-endian length, then a JSON object)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size:
+        return
+    if _looks_like_pickle(head):
+        raise ModelFolderError(
+            f"{path} is a pickle/torch.save file, not safetensors; refusing to load it (unpickling can run code). "
+            "Convert it to safetensors in a trusted environment or retrain with `cadis train-model`.")
+    raise ModelFolderError(f"{path} is not a valid safetensors file (truncated or another format)")
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFolderError(f"{path.parent} has no {path.name} ({what}); is it a synthesis model folder?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ModelFolderError(f"{path} should hold a JSON object")
+    return data
+
+
+def read_model_card(model_dir: Union[str, os.PathLike]) -> dict:
+    path = Path(model_dir) / CARD_NAME
+    return _read_json(path, "model card") if path.exists() else {}
+
+
+def check_model_folder(model_dir: Union[str, os.PathLike]) -> Path:
+    """Raise ModelFolderError unless `model_dir` holds a config and safetensors weights (and no pickle in their place)."""
+    d = Path(model_dir)
+    if not d.exists():
+        raise ModelFolderError(f"model folder {d} does not exist; train one with `cadis train-model` or pick another")
+    if not d.is_dir():
+        raise ModelFolderError(f"{d} is a file; --model takes a model folder (config.json + safetensors weights)")
+    weights = d / WEIGHTS_NAME
+    if not weights.exists():
+        pickles = sorted(p.name for p in d.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelFolderError(
+                f"{d} has pickle weights ({', '.join(pickles)}) but no {WEIGHTS_NAME}; refusing to load pickle "
+                "files (they can run code). Only safetensors model folders are accepted.")
+        raise ModelFolderError(f"{d} has no {WEIGHTS_NAME}; is it a synthesis model folder?")
+    _check_safetensors(weights)
+    return weights
+
+
+def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, torch.device] = "auto",
+                         class_set: Union[str, int, None] = None,
+                         resolution: Union[str, Sequence[int], None] = None):
+    """Load a model folder -> (model in eval mode, scheduler config dict, model card dict).
+
+    `class_set` ("full", 1, 2, 3) and `resolution` ("256x144" or (H, W)), when given, must match the model;
+    a mismatch raises ModelFolderError saying what the model was trained for.
+    """
+    from safetensors.torch import load_file
+
+    from engine.device import pick_device
+    from engine.models.spade_unet import SpadeUNet2DModel
+
+    d = Path(model_dir)
+    weights = check_model_folder(d)
+    cfg = _read_json(d / CONFIG_NAME, "model config")
+    if cfg.get("_class_name", "SpadeUNet2DModel") != "SpadeUNet2DModel":
+        raise ModelFolderError(f"{d} holds a {cfg.get('_class_name')}, not a SpadeUNet2DModel synthesis model")
+    card = read_model_card(d)
+    model_cs = str(cfg.get("class_set", "full"))
+    if class_set is not None:
+        want = get_class_set(class_set).key
+        if want != get_class_set(model_cs).key:
+            raise ModelFolderError(
+                f"{d} was trained for class set {model_cs!r} ({cfg.get('num_classes')} classes), not {want!r}; "
+                f"use a model trained with --classes {want} or ask for class set {model_cs!r}")
+    hw = tuple(int(v) for v in cfg.get("sample_size", (0, 0)))
+    if resolution is not None:
+        want_hw = parse_resolution(resolution)
+        if want_hw != hw:
+            raise ModelFolderError(
+                f"{d} works at {_fmt_res(hw)}, not {_fmt_res(want_hw)}; "
+                f"train a model with --resolution {_fmt_res(want_hw)} or use {_fmt_res(hw)}")
+    init_keys = set(inspect.signature(SpadeUNet2DModel.__init__).parameters) - {"self"}
+    model = SpadeUNet2DModel(**{k: v for k, v in cfg.items() if k in init_keys})
+    state = load_file(str(weights), device="cpu")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelFolderError(
+            f"{weights} does not match config.json (missing {len(missing)} tensors, {len(unexpected)} unexpected); "
+            "the folder is damaged or mixed from two models")
+    sched = _read_json(d / SCHEDULER_NAME, "scheduler config") if (d / SCHEDULER_NAME).exists() else dict(DEFAULT_SCHEDULER_CONFIG)
+    model.to(pick_device(device) if isinstance(device, str) else device).eval()
+    return model, sched, card
+
+
+def starter_model_dir() -> Path:
+    """The shipped starter model folder (`resources/models/starter-synthesis` beside the engine package)."""
+    env = os.environ.get("CADIS_SYNTH_MODEL")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "resources" / "models" / "starter-synthesis"
