@@ -215,10 +215,22 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
                 f"{d} works at {_fmt_res(hw)}, not {_fmt_res(want_hw)}; "
                 f"train a model with --resolution {_fmt_res(want_hw)} or use {_fmt_res(hw)}")
     init_keys = set(inspect.signature(SpadeUNet2DModel.__init__).parameters) - {"self"}
-    model = SpadeUNet2DModel(**{k: v for k, v in cfg.items() if k in init_keys})
-    state = load_file(str(weights), device="cpu")
+    try:
+        model = SpadeUNet2DModel(**{k: v for k, v in cfg.items() if k in init_keys})
+    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+        raise ModelFolderError(f"{d / CONFIG_NAME} describes no valid model ({type(exc).__name__}: {exc}); "
+                               "the config is damaged: use the folder `cadis train-model` wrote") from None
+    try:
+        state = load_file(str(weights), device="cpu")
+    except Exception as exc:  # safetensors raises its own SafetensorError for cut or corrupt files
+        raise ModelFolderError(f"{weights} is not a readable safetensors file ({exc}); the file is damaged or "
+                               "incomplete: copy the model folder again") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shapes that do not match the config
+        raise ModelFolderError(f"{weights} does not match config.json ({str(exc).splitlines()[0]}); the folder is "
+                               "damaged or mixed from two models") from None
     if missing or unexpected:
         raise ModelFolderError(
             f"{weights} does not match config.json (missing {len(missing)} tensors, {len(unexpected)} unexpected); "

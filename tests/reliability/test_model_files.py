@@ -195,7 +195,7 @@ HANDLED = {
     "no config": lambda d: (d / "config.json").unlink(),
     "a file, not a folder": None,
 }
-KNOWN_GAPS = {
+LOADER_ERRORS = {
     "weights cut in half": _truncate_weights,
     "config with bad values": _write("config.json", json.dumps({"block_out_channels": "ab", "sample_size": [16, 32]})),
 }
@@ -217,14 +217,12 @@ def test_damaged_model_folder_gives_a_clear_error(model_dir, tmp_path, case):
     tally.add("fuzz_refused")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.models.load_synthesis_model: a cut-off safetensors file raises "
-                                       "SafetensorError and bad config values TypeError, not ModelFolderError")
-@pytest.mark.parametrize("case", sorted(KNOWN_GAPS))
-def test_damaged_model_folder_known_gaps(model_dir, tmp_path, case):
+@pytest.mark.parametrize("case", sorted(LOADER_ERRORS))
+def test_cut_weights_and_bad_config_values_give_a_model_folder_error(model_dir, tmp_path, case):
     from engine.models import ModelFolderError, load_synthesis_model
 
     d = _copy(model_dir, tmp_path / "m")
-    KNOWN_GAPS[case](d)
+    LOADER_ERRORS[case](d)
     with pytest.raises(ModelFolderError):
         load_synthesis_model(d, device="cpu")
 
@@ -240,12 +238,6 @@ def test_damaged_head_json_gives_a_clear_error(head_dir, tmp_path, text):
 
 
 # ------------------------------------------------------------------------------------------- weight fuzzing
-def _safetensors_error():
-    from safetensors import SafetensorError
-
-    return SafetensorError
-
-
 @st.composite
 def damaged_weights(draw, original: bytes) -> bytes:
     """The original safetensors bytes cut, bit-flipped (mostly in the JSON header) or with a lying length."""
@@ -277,13 +269,13 @@ def _fuzz_loader(folder: Path, weights_name: str, load, allowed: tuple, data: by
 
 
 def test_fuzzed_model_weights_load_or_are_refused(model_dir, tmp_path_factory):
-    """Damaged weights load (a flip inside the numbers) or are refused: ModelFolderError, or for now
-    safetensors' own SafetensorError (the gap the xfail tests above record); nothing else escapes."""
+    """Damaged weights load (a flip inside the numbers) or are refused with ModelFolderError; nothing else
+    escapes."""
     from engine.models import ModelFolderError, load_synthesis_model
 
     folder = _copy(model_dir, tmp_path_factory.mktemp("fuzz-model") / "m")
     original = (model_dir / WEIGHTS).read_bytes()
-    allowed = (ModelFolderError, _safetensors_error())
+    allowed = (ModelFolderError,)
 
     @settings(max_examples=60, deadline=None)
     @given(data=damaged_weights(original))
