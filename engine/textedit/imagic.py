@@ -91,7 +91,15 @@ def optimise_embedding(sd: LoadedSD, latents0: torch.Tensor, e_text: torch.Tenso
     sched = make_ddim(sd, 10)
     gen = make_generator(seed)
     emb = e_text.detach().float().clone().requires_grad_(True)
-    opt = torch.optim.Adam([emb], lr=lr)
+    loss_v = _adam_loop(sd, sched, latents0, emb, gen, [emb], lr, steps, "optimising embedding", ctx)
+    return emb.detach().cpu(), loss_v
+
+
+def _adam_loop(sd: LoadedSD, sched, latents0: torch.Tensor, emb: torch.Tensor, gen, params: list, lr: float,
+               steps: int, stage: str, ctx: JobContext) -> float:
+    """`steps` Adam steps on `params` minimising the denoising loss; cancel is checked before each step.
+    Progress messages are "<stage> i/n" (the desktop splits on that form)."""
+    opt = torch.optim.Adam(params, lr=lr)
     loss_v = float("nan")
     with torch.enable_grad():
         for i in range(steps):
@@ -101,8 +109,8 @@ def optimise_embedding(sd: LoadedSD, latents0: torch.Tensor, e_text: torch.Tenso
             loss.backward()
             opt.step()
             loss_v = float(loss.detach())
-            ctx.report((i + 1) / steps, f"optimising embedding {i + 1}/{steps}")
-    return emb.detach().cpu(), loss_v
+            ctx.report((i + 1) / steps, f"{stage} {i + 1}/{steps}")
+    return loss_v
 
 
 def fine_tune(sd: LoadedSD, latents0: torch.Tensor, e_opt: torch.Tensor, steps: int, lr: float, mode: str,
@@ -129,19 +137,8 @@ def fine_tune(sd: LoadedSD, latents0: torch.Tensor, e_opt: torch.Tensor, steps: 
             params = dict(unet.named_parameters())
         for p in params.values():
             p.requires_grad_(True)
-        opt = torch.optim.Adam(list(params.values()), lr=lr)
-        loss_v = float("nan")
-        with torch.enable_grad():
-            for i in range(steps):
-                ctx.check()
-                loss = _denoising_loss(sd, sched, latents0, emb, gen)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_v = float(loss.detach())
-                ctx.report((i + 1) / steps, f"fine-tuning {i + 1}/{steps}")
+        loss_v = _adam_loop(sd, sched, latents0, emb, gen, list(params.values()), lr, steps, "fine-tuning", ctx)
         tuned = {_norm(n): p.detach().float().cpu().clone() for n, p in params.items()}
-        del opt
         return tuned, loss_v
     finally:
         if mode == "lora":
