@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from desktop.canvas.view import CanvasView
-from desktop.dialogs import ExportDialog, ProblemsDialog, ask_recovery
+from desktop.dialogs import ProblemsDialog, ask_recovery
 from desktop.docks.class_palette import ClassPalette
 from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails
 from desktop.docks.jobs_panel import JobsPanel
@@ -256,25 +256,25 @@ class MainWindow(QMainWindow):
 
     # -- export and preferences --------------------------------------------------------------------
     def export(self, values: Optional[dict] = None):
-        """Export as a background job; `values` skips the dialog (tests, scripts)."""
+        """File > Export: the export dialog (CaDIS/COCO, report, progress, cancel). `values` (keyword
+        arguments of `ExportOptions`) skips the dialog and runs the same job (tests, scripts)."""
+        from desktop.panels.export_dialog2 import ExportJobDialog, ExportOptions, run_export
+
         project = self.doc.project
         if project is None:
             return None
-        if values is None:
-            dlg = ExportDialog(str(project.dataset.root.parent / f"{project.dataset.root.name}-export"), self)
-            if not dlg.exec():
-                return None
-            values = dlg.values()
         self.doc.save()
-
-        def job(ctx):
-            from engine.export import export_cadis
-
-            return export_cadis(project, values["out_dir"], experiment=values["experiment"], split=values["split"],
-                                statuses=values.get("statuses", ("done",)), previews=values["previews"], ctx=ctx)
-        return self.runner.submit(f"Export to {Path(values['out_dir']).name}", job, group="export",
+        if values is None:
+            self.export_dialog = ExportJobDialog(self.doc, self.runner, self.settings, self)
+            self.export_dialog.out_dir.setText(str(project.dataset.root.parent / f"{project.dataset.root.name}-export"))
+            self.export_dialog.show()
+            return self.export_dialog
+        options = ExportOptions(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()})
+        options.experiment = None if options.experiment is None else str(options.experiment)
+        return self.runner.submit(f"Export to {Path(options.out_dir).name}",
+                                  lambda ctx: run_export(ctx, project, options), group="export",
                                   on_result=lambda r: self.statusBar().showMessage(
-                                      f"Exported {r.frames} frames to {r.out_dir}", 8000))
+                                      f"Exported {r.result.frames} frames to {r.result.out_dir}", 8000))
 
     def preferences(self) -> None:
         from desktop.preferences import PreferencesDialog

@@ -111,7 +111,8 @@ def test_export_runs_as_a_job(qtbot, phantom_root, tmp_path):
     with qtbot.waitSignal(handle.finished, timeout=30_000):
         pass
     assert handle.state == DONE, handle.error
-    assert handle.result.frames == 1
+    assert handle.result.result.frames == 1
+    assert (out / "class_frequency.md").is_file()  # the report is part of every export
     from engine.imageio import read_label
 
     exported = list(out.rglob("Labels/*.png"))
