@@ -35,3 +35,15 @@ def phantom_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("phantom")
     generate_dataset(root, videos=3, frames_per_video=3, seed=123)
     return root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models run faster on one thread (and CI machines are shared); the count is restored afterwards.
+    Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

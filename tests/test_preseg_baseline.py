@@ -9,13 +9,7 @@ from engine.baselines import SmallUNet, predict_small_unet, train_small_unet
 from engine.jobs import JobCancelled, JobContext
 from engine.taxonomy import get_class_set
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blobs(seed: int, h: int = 36, w: int = 64):

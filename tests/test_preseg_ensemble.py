@@ -10,14 +10,7 @@ import torch
 from engine.preseg import EnsembleSettings, PixelEnsemble, frame_score, jensen_shannon, soft_vote, train_ensemble
 from engine.preseg.uncertainty import entropy, uncertainty_to_grey
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run faster on one thread (and the CI machine is shared); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_soft_vote_is_mean_of_members():

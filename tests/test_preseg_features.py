@@ -9,13 +9,7 @@ from engine.preseg import FeatureConfig, FrameSource, PixelBank, bank_capacity, 
 from engine.taxonomy import get_class_set
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run faster on one thread (and the CI machine is shared); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 BLOCKS = (16, 8)  # decoder (up_blocks) output channels of the tiny model, lowest resolution first
 

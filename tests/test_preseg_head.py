@@ -14,13 +14,7 @@ from engine.preseg import (
 from engine.taxonomy import get_class_set
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run faster on one thread (and the CI machine is shared); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SETTINGS = PresegSettings(features=FeatureConfig(timesteps=(50, 150)),
                           ensemble=EnsembleSettings(members=3, hidden=(32, 16), max_epochs=8, batch_size=256))

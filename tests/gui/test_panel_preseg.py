@@ -9,15 +9,7 @@ import torch
 from desktop.workers import DONE
 from tests.gui.window_helpers import make_settings, open_window, paint
 
-pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def small_settings():

@@ -3,20 +3,11 @@ sample grid; cancelling saves a checkpoint and 'Continue' resumes from it; the r
 from __future__ import annotations
 
 import pytest
-import torch
 
 from desktop.workers import CANCELLED, DONE
 from tests.gui.window_helpers import make_settings, open_window
 
-pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def tiny_config():
