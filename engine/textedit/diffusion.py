@@ -88,14 +88,15 @@ def randn_like(latents: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     return torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(latents.device, latents.dtype)
 
 
-def make_ddim(sd: LoadedSD, steps: int):
-    """A DDIMScheduler from the model's scheduler config with `steps` inference steps set."""
-    from diffusers import DDIMScheduler
+def make_ddim(sd: LoadedSD, steps: int, inverse: bool = False):
+    """A DDIM (or, with `inverse`, DDIM-inversion) scheduler from the model's scheduler config, with `steps`
+    inference steps set."""
+    from diffusers import DDIMInverseScheduler, DDIMScheduler
 
     cfg = dict(sd.scheduler_config)
     cfg.setdefault("steps_offset", 1)
     cfg["clip_sample"] = False
-    sched = DDIMScheduler.from_config(cfg)
+    sched = (DDIMInverseScheduler if inverse else DDIMScheduler).from_config(cfg)
     sched.set_timesteps(int(steps), device=sd.device)
     return sched
 

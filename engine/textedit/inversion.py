@@ -17,17 +17,6 @@ from engine.textedit.sd_loader import LoadedSD
 from engine.textedit.sdedit import strength_timesteps
 
 
-def make_inverse(sd: LoadedSD, steps: int):
-    from diffusers import DDIMInverseScheduler
-
-    cfg = dict(sd.scheduler_config)
-    cfg.setdefault("steps_offset", 1)
-    cfg["clip_sample"] = False
-    sched = DDIMInverseScheduler.from_config(cfg)
-    sched.set_timesteps(int(steps), device=sd.device)
-    return sched
-
-
 @torch.no_grad()
 def invert(sd: LoadedSD, latents0: torch.Tensor, source: torch.Tensor, *, steps: int, strength: float,
            ctx: JobContext) -> tuple[torch.Tensor, list]:
@@ -35,7 +24,7 @@ def invert(sd: LoadedSD, latents0: torch.Tensor, source: torch.Tensor, *, steps:
     ddim = make_ddim(sd, steps)
     back = strength_timesteps(ddim, steps, strength)
     n = len(back)
-    inverse = make_inverse(sd, steps)
+    inverse = make_ddim(sd, steps, inverse=True)
     latents = latents0
     forward = list(inverse.timesteps[:n])
     for i, t in enumerate(forward):

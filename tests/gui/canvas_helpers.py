@@ -69,3 +69,16 @@ def key(view, k, release: bool = False) -> None:
     """Press (or release) a key on the canvas."""
     ev = QKeyEvent(QEvent.KeyRelease if release else QEvent.KeyPress, k, Qt.NoModifier)
     QApplication.sendEvent(view, ev)
+
+
+def make_canvas(qtbot, size=(420, 320)):
+    """A shown CanvasView holding `synthetic_frame()`."""
+    from desktop.canvas import CanvasView
+
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_frame(*synthetic_frame())
+    return view

@@ -7,22 +7,14 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from engine.edits import PaintPolicy, StrokeBuilder, fill_polygon, flood_fill
-from tests.gui.canvas_helpers import drag, key, mouse, pixel_click, synthetic_frame
+from tests.gui.canvas_helpers import make_canvas, drag, key, mouse, pixel_click, synthetic_frame
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
 def canvas(qtbot):
-    from desktop.canvas import CanvasView
-
-    view = CanvasView()
-    qtbot.addWidget(view)
-    view.resize(420, 320)
-    view.show()
-    qtbot.waitExposed(view)
-    image, label = synthetic_frame()
-    view.set_frame(image, label)
+    view = make_canvas(qtbot)
     view.actual_size()
     c = view.viewport().rect().center()
     view.zoom_at(2.0, QPointF(c))  # 2 screen px per image px: every pixel centre is a whole widget point

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from desktop.qt_image import qimage_to_rgb
-from tests.gui.canvas_helpers import H, W, drag, key, mouse, synthetic_frame, wheel
+from tests.gui.canvas_helpers import make_canvas, H, W, drag, key, mouse, synthetic_frame, wheel
 
 pytestmark = pytest.mark.gui
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -16,15 +16,7 @@ DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 @pytest.fixture
 def canvas(qtbot):
-    from desktop.canvas import CanvasView
-
-    view = CanvasView()
-    qtbot.addWidget(view)
-    view.resize(420, 320)
-    view.show()
-    qtbot.waitExposed(view)
-    image, label = synthetic_frame()
-    view.set_frame(image, label)
+    view = make_canvas(qtbot)
     return view
 
 
