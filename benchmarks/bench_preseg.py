@@ -6,6 +6,7 @@ Experiment-1 classes (8), frames at 256x144. Labelled frames come from phantom v
 test frames from videos 6-8 (never seen by either method). For 5, 10 and 20 labelled frames it trains
 the diffusion-feature head (10-member pixel-MLP ensemble) and the small UNet baseline on the SAME frames
 and reports mIoU on the test frames (intersections and unions summed over the set, engine.metrics.seg).
+The head is reported with its presence gate (the default) and without it (`area_gate=0`).
 It also reports the peak RSS of training the head on 20 frames (measured in a child process with
 resource.getrusage, next to the bytes a naive fp32 "every pixel" feature table would need) and the
 seconds per frame to pre-segment at 256x144 (next to the UNet's).
@@ -170,15 +171,20 @@ def main(argv: list[str] | None = None) -> None:
         t_head = time.perf_counter() - t0
         pre = Presegmenter(ex, head, cache_size=0)
         ours = miou([pre.presegment(i).label for _, i, _ in test], [lab for _, _, lab in test])
+        ungated = miou([Presegmenter(ex, head, cache_size=0, area_gate=0).presegment(i).label for _, i, _ in test],
+                       [lab for _, _, lab in test])
         t0 = time.perf_counter()
         unet = train_small_unet([(i, lab) for _, i, lab in frames], 1, (W, H), steps=unet_steps, seed=0)
         t_unet = time.perf_counter() - t0
         base = miou([predict_small_unet(unet, i) for _, i, _ in test], [lab for _, _, lab in test])
-        rows.append((n, round(ours, 3), round(base, 3), "yes" if ours > base else "NO", round(t_head), round(t_unet)))
-        print(f"  {n} frames: diffusion head {ours:.3f}, small UNet {base:.3f}", flush=True)
+        rows.append((n, round(ours, 3), round(ungated, 3), round(base, 3), f"{ours / base:.2f}",
+                     "yes" if ours > base else "NO", round(t_head), round(t_unet)))
+        print(f"  {n} frames: diffusion head {ours:.3f} (presence gate off: {ungated:.3f}), "
+              f"small UNet {base:.3f}", flush=True)
 
     print_table("mIoU on held-out phantom frames (experiment 1, 256x144)", rows,
-                ("labelled frames", "diffusion head", "small UNet", "head wins", "head train s", "UNet train s"))
+                ("labelled frames", "diffusion head", "head, gate off", "small UNet", "head / UNet", "head wins",
+                 "head train s", "UNet train s"))
 
     def per_frame(fn) -> float:
         times = []
@@ -217,22 +223,30 @@ def sweep(model_dir: Path, frames: list, test: list) -> None:
 
     n_up = len(open_extractor(model_dir).model.up_blocks)
     every = tuple(range(n_up))
-    configs = [(every, (50, 150, 250))] + [((b,), (50, 150, 250)) for b in every] + [
-        (every[1:], (50, 150, 250)), (every[:-1], (50, 150, 250)), (every, (50,)), (every, (250,)),
-        (every, (10, 50, 100)), (every, (100, 300, 500)), (every, (50, 150, 250, 400))]
+    fine = every[-3:]
+    model_size = open_extractor(model_dir).sample_size
+    # (blocks, timesteps, colour, working size): the first row is the shipped default
+    configs = [(fine, (50,), True, None), (every, (50, 150, 250), False, model_size),
+               (every, (50, 150, 250), False, None), (every, (50, 150, 250), True, None),
+               (fine, (50, 150, 250), True, None), (every[-2:], (50,), True, None), (every[-1:], (50,), True, None),
+               (every, (50,), True, None), (fine, (10,), True, None), (fine, (25, 100), True, None),
+               (fine, (50,), False, None), (fine, (50,), True, model_size)]
     rows = []
     sources = [FrameSource(k, (lambda i=i, lab=lab: (i, lab))) for k, i, lab in frames]
-    for blocks, ts in configs:
-        settings = PresegSettings(features=FeatureConfig(timesteps=ts, blocks=blocks),
-                                  ensemble=EnsembleSettings(members=3, max_epochs=10), pixels_per_frame=2000)
+    for blocks, ts, rgb, work in configs:
+        settings = PresegSettings(features=FeatureConfig(timesteps=ts, blocks=blocks, include_rgb=rgb, work_size=work),
+                                  ensemble=EnsembleSettings(members=3, max_epochs=10), pixels_per_frame=3000)
         ex = open_extractor(model_dir, settings.features)
         head = train_head(ex, sources, 1, settings)
-        pre = Presegmenter(ex, head, cache_size=0)
-        m = miou([pre.presegment(i).label for _, i, _ in test], [lab for _, _, lab in test])
-        rows.append((",".join(map(str, blocks)), ",".join(map(str, ts)), ex.channels(), round(m, 3)))
-        print(f"  blocks {blocks} timesteps {ts}: {m:.3f}", flush=True)
-    print_table("feature settings (10 labelled frames, 3 members)", rows,
-                ("decoder blocks", "timesteps", "channels", "mIoU"))
+        gts = [lab for _, _, lab in test]
+        m = miou([Presegmenter(ex, head, cache_size=0).presegment(i).label for _, i, _ in test], gts)
+        m0 = miou([Presegmenter(ex, head, cache_size=0, area_gate=0).presegment(i).label for _, i, _ in test], gts)
+        ws = "x".join(map(str, ex.work_size[::-1]))
+        rows.append((",".join(map(str, blocks)), ",".join(map(str, ts)), "yes" if rgb else "no", ws, ex.channels(),
+                     round(m, 3), round(m0, 3)))
+        print(f"  blocks {blocks} timesteps {ts} colour {rgb} work {ws}: {m:.3f} (gate off {m0:.3f})", flush=True)
+    print_table("feature settings (10 labelled frames, 3 members; first row = default)", rows,
+                ("decoder blocks", "timesteps", "colour", "work size", "channels", "mIoU", "mIoU gate off"))
 
 
 def write_figure(pre, frames: list, path: Path) -> None:

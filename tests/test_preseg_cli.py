@@ -135,3 +135,30 @@ def test_preseg_never_overwrites_the_input_images(model_dir, phantom_root, frame
                "--device", "cpu", "--quiet"])
     assert rc == 2 and "overwrite" in capsys.readouterr().err
     assert img.read_bytes() == before
+
+
+def test_feature_and_gate_options(model_dir, phantom_root, frames, tmp_path, capsys):
+    lst = tmp_path / "f.txt"
+    lst.write_text("\n".join(frames[:3]) + "\n")
+    head = tmp_path / "opts"
+    rc = main(["train-preseg", "--model", str(model_dir), "--data", str(phantom_root), "--frames", str(lst),
+               "--classes", "1", "--out", str(head), "--blocks", "all", "--timesteps", "50,250", "--no-rgb",
+               "--area-gate", "0.25"] + FAST)
+    assert rc == 0
+    cfg = json.loads((head / "preseg_head.json").read_text())
+    assert cfg["features"]["blocks"] == [0, 1] and cfg["features"]["timesteps"] == [50, 250]
+    assert cfg["features"]["include_rgb"] is False and cfg["area_gate"] == 0.25
+    assert cfg["ensemble"]["in_channels"] == 2 * (16 + 8)     # no colour channels
+    assert len(cfg["class_min_area"]) == 8
+    out = tmp_path / "o"
+    img = phantom_root / frames[3]
+    assert main(["preseg", "--model", str(model_dir), "--head", str(head), str(img), "--out-dir", str(out),
+                 "--area-gate", "0", "--device", "cpu", "--quiet"]) == 0
+    assert json.loads((out / "preseg.json").read_text())["area_gate"] == 0.0
+    capsys.readouterr()
+    assert main(["preseg", "--model", str(model_dir), "--head", str(head), str(img), "--out-dir", str(out),
+                 "--area-gate", "-1", "--quiet"]) == 2
+    assert "--area-gate" in capsys.readouterr().err
+    assert main(["train-preseg", "--model", str(model_dir), "--data", str(phantom_root), "--out", str(head),
+                 "--blocks", "one,two"] + FAST) == 2
+    assert "--blocks" in capsys.readouterr().err

@@ -5,7 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.preseg import FeatureConfig, FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels, open_extractor
+from engine.preseg import (
+    DEFAULT_BLOCKS, FeatureConfig, FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels,
+    open_extractor,
+)
+from engine.preseg.features import image_to_tensor
 from engine.taxonomy import get_class_set
 
 
@@ -14,11 +18,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 BLOCKS = (16, 8)  # decoder (up_blocks) output channels of the tiny model, lowest resolution first
 
 
-def make_model_dir(path, seed: int = 0, size=(16, 32)):
+def make_model_dir(path, seed: int = 0, size=(16, 32), channels=(8, 16)):
     from engine.models import SpadeUNet2DModel, save_synthesis_model
 
     torch.manual_seed(seed)
-    model = SpadeUNet2DModel(sample_size=size, num_classes=8, class_set="1", block_out_channels=(8, 16),
+    model = SpadeUNet2DModel(sample_size=size, num_classes=8, class_set="1", block_out_channels=channels,
                              layers_per_block=1, spade_hidden=8, head_dim=8)
     return save_synthesis_model(model, path)
 
@@ -32,25 +36,57 @@ def _image(seed=0, h=40, w=60):
     return (np.random.default_rng(seed).random((h, w, 3)) * 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("timesteps,blocks", [((50,), (0,)), ((50, 150, 250), None), ((10, 900), (1,))])
-def test_feature_shape_per_block_and_timestep(model_dir, timesteps, blocks):
-    ex = open_extractor(model_dir, FeatureConfig(timesteps=timesteps, blocks=blocks))
+@pytest.mark.parametrize("timesteps,blocks,rgb", [((50,), (0,), False), ((50, 150, 250), None, True),
+                                                  ((10, 900), (1,), False), ((50,), (-1,), True)])
+def test_feature_shape_per_block_and_timestep(model_dir, timesteps, blocks, rgb):
+    ex = open_extractor(model_dir, FeatureConfig(timesteps=timesteps, blocks=blocks, include_rgb=rgb))
     feats = ex.extract(_image())
     chosen = [BLOCKS[b] for b in (blocks if blocks is not None else range(len(BLOCKS)))]
     assert feats.tensor.dtype == torch.float16
-    assert feats.tensor.shape == (len(timesteps) * sum(chosen), 16, 32)
+    # the default working resolution is twice the model's sample size (16x32)
+    assert feats.tensor.shape == (len(timesteps) * sum(chosen) + (3 if rgb else 0), 32, 64)
     assert feats.channels_per_block == tuple(chosen)
     assert ex.channels() == feats.channels
     assert torch.isfinite(feats.tensor.float()).all()
 
 
 def test_work_size_upsamples_to_label_resolution(model_dir):
-    ex = open_extractor(model_dir, FeatureConfig(timesteps=(50,), work_size=(24, 40)))
+    ex = open_extractor(model_dir, FeatureConfig(timesteps=(50,), work_size=(24, 40), include_rgb=False))
     assert ex.extract(_image()).tensor.shape == (sum(BLOCKS), 24, 40)
 
 
+def test_rgb_channels_are_the_frame_colour_at_working_resolution(model_dir):
+    img = _image(5)
+    ex = open_extractor(model_dir, FeatureConfig(timesteps=(50,), blocks=(1,), work_size=(20, 30)))
+    t = ex.extract(img).tensor
+    assert t.shape == (BLOCKS[1] + 3, 20, 30)
+    want = image_to_tensor(img, (20, 30))[0]
+    assert torch.allclose(t[-3:].float(), want, atol=1e-2)
+    assert float(want.min()) >= -1 and float(want.max()) <= 1
+
+
+def test_default_blocks_are_the_three_finest(tmp_path):
+    deep = make_model_dir(tmp_path / "deep", channels=(8, 8, 16, 16))
+    ex = open_extractor(deep)
+    assert ex.config.blocks == (1, 2, 3) and FeatureConfig().blocks == DEFAULT_BLOCKS
+    assert ex.config.include_rgb and ex.config.timesteps == (50,)
+    feats = ex.extract(_image())
+    assert feats.channels_per_block == (16, 8, 8)  # the model's decoder widths, finest last
+    assert feats.channels == 16 + 8 + 8 + 3
+
+
+def test_default_blocks_on_a_shallow_model_take_all(model_dir):
+    assert open_extractor(model_dir).config.blocks == (0, 1)
+
+
+def test_old_head_settings_without_colour_read_as_colourless():
+    cfg = FeatureConfig.from_dict({"timesteps": [50, 150], "blocks": [0, 1], "seed": 0, "work_size": [16, 32]})
+    assert cfg.include_rgb is False and cfg.blocks == (0, 1)
+    assert FeatureConfig.from_dict(FeatureConfig(work_size=(8, 8)).to_dict()) == FeatureConfig(work_size=(8, 8))
+
+
 def test_timesteps_give_different_features(model_dir):
-    ex = open_extractor(model_dir, FeatureConfig(timesteps=(50, 900), blocks=(1,)))
+    ex = open_extractor(model_dir, FeatureConfig(timesteps=(50, 900), blocks=(1,), include_rgb=False))
     t = ex.extract(_image()).tensor.float()
     assert not torch.allclose(t[:8], t[8:])
 

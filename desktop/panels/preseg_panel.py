@@ -245,7 +245,12 @@ class PresegPanel(QWidget):
         self._fill_classes(proposal)
         self._update_threshold_label()
         self._update_accept_buttons()
-        self.status.setText(f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}")
+        text = f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}"
+        removed = getattr(result, "removed_classes", ())
+        if removed:
+            names = ", ".join(result.class_set.names[c] for c in removed)
+            text += f"\nLeft out as too small to be real: {names}"
+        self.status.setText(text)
 
     def _fill_classes(self, proposal: np.ndarray) -> None:
         self.classes.clear()

@@ -7,10 +7,11 @@ to label next or to re-check (`rank_label_next`, `rank_suspicious`).
 from .data import image_paths, is_project, read_frame_list, training_frames
 from .ensemble import EnsembleSettings, PixelEnsemble, PixelMLP, train_ensemble
 from .features import (
-    DEFAULT_TIMESTEPS, FeatureConfig, FeatureExtractor, Features, fingerprint_model_dir, load_diffusion_model,
+    DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, FeatureConfig, FeatureExtractor, Features, fingerprint_model_dir, load_diffusion_model,
     open_extractor,
 )
 from .head_dir import ModelMismatchError, PresegHead, default_head_dir, load_head, save_head
+from .presence import DEFAULT_AREA_GATE, class_area_fractions, suppress_small_classes, update_min_fractions
 from .predict import FeatureCache, Presegmenter, PresegResult, to_original_ids
 from .ranking import RankedFrame, label_disagreement, rank_label_next, rank_suspicious
 from .sampling import FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels

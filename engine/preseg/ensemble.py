@@ -3,6 +3,10 @@
 Each member is Linear-ReLU-BatchNorm, Linear-ReLU-BatchNorm, Linear (the reference's pixel classifier),
 trained with Adam on a class-balanced pixel sample, with early stopping on a held-out share of the
 pixels (the best weights are kept). Members differ by initialisation and batch order.
+
+Inputs are standardised per channel with the mean and standard deviation of the training pixels
+(stored in the ensemble as `input_mean` / `input_std`): decoder activations and pixel colours live on
+very different scales, and standardising them measured better on the phantom sample.
 """
 from __future__ import annotations
 
@@ -68,14 +72,35 @@ class PixelEnsemble(nn.Module):
         self.num_classes = int(num_classes)
         self.hidden = tuple(int(h) for h in hidden)
         self.members = nn.ModuleList(PixelMLP(in_channels, num_classes, self.hidden) for _ in range(members))
+        self.register_buffer("input_mean", torch.zeros(self.in_channels))
+        self.register_buffer("input_std", torch.ones(self.in_channels))
 
     @property
     def num_members(self) -> int:
         return len(self.members)
 
+    def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C) float16/float32 -> float32 standardised with the training pixels' statistics."""
+        return (x.float() - self.input_mean) / self.input_std
+
+    @torch.no_grad()
+    def fit_standardization(self, x: torch.Tensor, chunk: int = 65536) -> None:
+        """Set `input_mean` / `input_std` from (N, C) training pixels (float64 sums, chunked: no float32 copy)."""
+        s = torch.zeros(x.shape[1], dtype=torch.float64)
+        s2 = torch.zeros(x.shape[1], dtype=torch.float64)
+        for i in range(0, x.shape[0], chunk):
+            part = x[i:i + chunk].double()
+            s += part.sum(0)
+            s2 += (part * part).sum(0)
+        n = max(1, x.shape[0])
+        mean = s / n
+        var = (s2 / n - mean * mean).clamp_min(0)
+        self.input_mean.copy_(mean.float())
+        self.input_std.copy_(var.sqrt().float().clamp_min(1e-3))
+
     @torch.no_grad()
     def member_probs(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float()
+        x = self.standardize(x)
         return torch.stack([F.softmax(m(x), dim=-1) for m in self.members])
 
     @torch.no_grad()
@@ -92,18 +117,25 @@ class PixelEnsemble(nn.Module):
         return torch.cat(probs), torch.cat(unc)
 
 
-def _val_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x.float()
+
+
+def _val_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, prep=_identity) -> float:
     model.eval()
     total = 0.0
     with torch.no_grad():
         for s in range(0, x.shape[0], batch):
-            total += float(F.cross_entropy(model(x[s:s + batch].float()), y[s:s + batch], reduction="sum"))
+            total += float(F.cross_entropy(model(prep(x[s:s + batch])), y[s:s + batch], reduction="sum"))
     return total / max(1, x.shape[0])
 
 
 def train_member(model: PixelMLP, x: torch.Tensor, y: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor,
-                 settings: EnsembleSettings, seed: int, ctx: JobContext) -> dict:
-    """Adam with early stopping on the validation loss; the best state is restored. Returns a history."""
+                 settings: EnsembleSettings, seed: int, ctx: JobContext, prep=_identity) -> dict:
+    """Adam with early stopping on the validation loss; the best state is restored. Returns a history.
+
+    `prep` turns a batch of stored features into the member's float32 input (the ensemble's
+    standardisation)."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     best, best_state, bad, epochs = math.inf, None, 0, 0
@@ -117,14 +149,14 @@ def train_member(model: PixelMLP, x: torch.Tensor, y: torch.Tensor, xv: torch.Te
             idx = order[s:s + bs]
             if len(idx) < 2:  # BatchNorm needs two samples
                 continue
-            loss = F.cross_entropy(model(x.index_select(0, idx).float()), y.index_select(0, idx))
+            loss = F.cross_entropy(model(prep(x.index_select(0, idx))), y.index_select(0, idx))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         epochs = epoch + 1
         if xv.shape[0] == 0:
             continue
-        vl = _val_loss(model, xv, yv, 8192)
+        vl = _val_loss(model, xv, yv, 8192, prep)
         ctx.report((epoch + 1) / settings.max_epochs, f"epoch {epoch + 1} val loss {vl:.4f}")
         if vl < best - 1e-4:
             best, best_state, bad = vl, copy.deepcopy(model.state_dict()), 0
@@ -160,6 +192,7 @@ def train_ensemble(x: torch.Tensor, y: torch.Tensor, num_classes: int,
     n_val = int(round(settings.val_fraction * x.shape[0])) if x.shape[0] >= 20 else 0
     vi, ti = perm[:n_val], perm[n_val:]
     xt, yt, xv, yv = x.index_select(0, ti), y.index_select(0, ti), x.index_select(0, vi), y.index_select(0, vi)
+    ens.fit_standardization(xt)
     history = []
     m_count = ens.num_members
     for i, member in enumerate(ens.members):
@@ -168,7 +201,7 @@ def train_ensemble(x: torch.Tensor, y: torch.Tensor, num_classes: int,
             if hasattr(layer, "reset_parameters"):
                 layer.reset_parameters()
         sub = ctx.sub(i / m_count, (i + 1) / m_count)
-        h = train_member(member, xt, yt, xv, yv, settings, settings.seed * 1000 + i, sub)
+        h = train_member(member, xt, yt, xv, yv, settings, settings.seed * 1000 + i, sub, ens.standardize)
         history.append(h)
         ctx.report((i + 1) / m_count, f"member {i + 1}/{m_count} done after {h['epochs']} epochs")
     ens.eval()

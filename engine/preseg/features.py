@@ -4,8 +4,13 @@ A frame is resized to the model's sample size, scaled to [-1, 1] and noised to a
 fixed, seeded noise tensor (so the same frame always gives the same features). All timesteps run as one
 batch through the model with the null mask (`segmap=None`, the unconditional model); forward hooks catch
 the outputs of chosen `up_blocks`; each output is upsampled bilinearly to the working ("label")
-resolution and the maps are concatenated per pixel, timestep-major then block. Features are stored in
+resolution and the maps are concatenated per pixel, timestep-major then block. With `include_rgb` the
+frame's own colour at the working resolution is appended as three more channels. Features are stored in
 half precision (float16) on the CPU: a frame at 256x144 with ~1,000 channels is ~75 MB instead of 150.
+
+The defaults (t = 50 alone, the three finest decoder blocks, the pixel's colour, a working resolution of
+twice the model's sample size) were chosen by measurement on the phantom sample: see
+`python -m benchmarks.bench_preseg --sweep` and docs/adr/0008-preseg-feature-defaults.md.
 
 Every `Features` object carries the fingerprint of the model that made it (a hash of the model's
 safetensors file), so a pixel head trained on one model refuses features from another.
@@ -24,18 +29,24 @@ import torch
 import torch.nn.functional as F
 
 WEIGHTS_FILE = "diffusion_pytorch_model.safetensors"
-DEFAULT_TIMESTEPS: tuple[int, ...] = (50, 150, 250)
+DEFAULT_TIMESTEPS: tuple[int, ...] = (50,)
+#: the three finest decoder blocks (negative indices count from the last, full-resolution block)
+DEFAULT_BLOCKS: tuple[int, ...] = (-3, -2, -1)
+#: default working resolution, as a multiple of the model's sample size
+WORK_SCALE = 2
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """What to extract. `blocks` are indices into `model.up_blocks` (None = all of them); `work_size`
-    is the (height, width) the features are upsampled to (None = the model's sample size)."""
+    """What to extract. `blocks` are indices into `model.up_blocks` (negative ones count from the end;
+    None = all of them); `work_size` is the (height, width) the features are upsampled to (None =
+    `WORK_SCALE` times the model's sample size); `include_rgb` appends the pixel's colour."""
 
     timesteps: tuple[int, ...] = DEFAULT_TIMESTEPS
-    blocks: tuple[int, ...] | None = None
+    blocks: tuple[int, ...] | None = DEFAULT_BLOCKS
     seed: int = 0
     work_size: tuple[int, int] | None = None
+    include_rgb: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +60,7 @@ class FeatureConfig:
             blocks=None if blocks is None else tuple(int(b) for b in blocks),
             seed=int(d.get("seed", 0)),
             work_size=None if ws is None else (int(ws[0]), int(ws[1])),
+            include_rgb=bool(d.get("include_rgb", False)),  # heads saved before the option had no colour
         )
 
 
@@ -118,7 +130,12 @@ class FeatureExtractor:
         self.device = torch.device(device)
         n_up = len(model.up_blocks)
         cfg = config or FeatureConfig()
-        blocks = tuple(range(n_up)) if cfg.blocks is None else tuple(cfg.blocks)
+        if cfg.blocks is None:
+            blocks = tuple(range(n_up))
+        elif tuple(cfg.blocks) == DEFAULT_BLOCKS:  # the finest three, or all of a shallower model's
+            blocks = tuple(range(max(0, n_up - len(DEFAULT_BLOCKS)), n_up))
+        else:
+            blocks = tuple(cfg.blocks)
         bad = [b for b in blocks if not -n_up <= b < n_up]
         if bad:
             raise ValueError(f"decoder block(s) {bad} do not exist: the model has {n_up} up_blocks (0..{n_up - 1})")
@@ -127,9 +144,10 @@ class FeatureExtractor:
         if bad_t or not cfg.timesteps:
             raise ValueError(f"timesteps {list(cfg.timesteps)} must be non-empty and within 0..{n_train - 1}")
         self.sample_size = model_sample_size(model)
-        work = cfg.work_size or self.sample_size
+        work = cfg.work_size or (self.sample_size[0] * WORK_SCALE, self.sample_size[1] * WORK_SCALE)
         self.config = FeatureConfig(timesteps=tuple(cfg.timesteps), blocks=tuple(b % n_up for b in blocks),
-                                    seed=cfg.seed, work_size=(int(work[0]), int(work[1])))
+                                    seed=cfg.seed, work_size=(int(work[0]), int(work[1])),
+                                    include_rgb=bool(cfg.include_rgb))
         params = inspect.signature(model.forward).parameters
         self._call_kwargs: dict = {}
         if "modulation" in params and hasattr(model, "precompute_modulation"):
@@ -151,7 +169,8 @@ class FeatureExtractor:
         if self._channels_per_block is None:
             h, w = self.sample_size
             self.extract(np.zeros((h, w, 3), np.uint8))
-        return len(self.config.timesteps) * sum(self._channels_per_block or ())
+        rgb = 3 if self.config.include_rgb else 0
+        return len(self.config.timesteps) * sum(self._channels_per_block or ()) + rgb
 
     @torch.no_grad()
     def _decoder_outputs(self, image: np.ndarray) -> list[torch.Tensor]:
@@ -181,13 +200,16 @@ class FeatureExtractor:
         self._channels_per_block = per_block
         h, w = self.work_size
         n_t = len(self.config.timesteps)
-        feats = torch.empty((n_t * sum(per_block), h, w), dtype=torch.float16)
+        rgb = 3 if self.config.include_rgb else 0
+        feats = torch.empty((n_t * sum(per_block) + rgb, h, w), dtype=torch.float16)
         c = 0
         for ti in range(n_t):  # timestep-major, then blocks in the configured order
             for o in outs:
                 up = F.interpolate(o[ti:ti + 1].float(), size=(h, w), mode="bilinear", align_corners=False)
                 feats[c:c + o.shape[1]] = up[0].to("cpu", torch.float16)
                 c += o.shape[1]
+        if rgb:  # the pixel's own colour, in [-1, 1] like the model's input, at the working resolution
+            feats[c:] = image_to_tensor(image, (h, w))[0].to(torch.float16)
         return Features(feats, self.fingerprint, self.config, per_block)
 
 
@@ -240,7 +262,7 @@ def resize_label(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def parse_ints(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
-    """'50,150,250' -> (50, 150, 250); None/'' -> None."""
+    """'50,150,250' -> (50, 150, 250); '-3,-2,-1' -> (-3, -2, -1); None/'' -> None."""
     if text is None or text == "":
         return None
     if isinstance(text, str):

@@ -19,6 +19,7 @@ from engine.taxonomy import ClassSet, get_class_set
 
 from .ensemble import PixelEnsemble
 from .features import FeatureConfig, Features
+from .presence import DEFAULT_AREA_GATE
 
 WEIGHTS = "preseg_head.safetensors"
 CONFIG = "preseg_head.json"
@@ -31,13 +32,20 @@ class ModelMismatchError(ValueError):
 
 @dataclass
 class PresegHead:
-    """A pixel ensemble plus everything needed to use it safely."""
+    """A pixel ensemble plus everything needed to use it safely.
+
+    `min_area_fractions[k]`: the smallest share of a frame class k covered in the training labels (None:
+    never present); with `area_gate` it decides which classes are too small to propose
+    (`engine.preseg.presence`). Heads saved before this existed have None there and are not gated.
+    """
 
     ensemble: PixelEnsemble
     class_set: ClassSet
     feature_config: FeatureConfig
     model_fingerprint: str
     meta: dict = field(default_factory=dict)
+    min_area_fractions: list[float | None] | None = None
+    area_gate: float = DEFAULT_AREA_GATE
 
     def check_features(self, features: Features) -> None:
         """Raise ModelMismatchError unless `features` were made the way this head was trained."""
@@ -46,10 +54,12 @@ class PresegHead:
                 f"these features come from diffusion model {features.fingerprint[:12]}, but the head was "
                 f"trained on model {self.model_fingerprint[:12]}: retrain the head for this model")
         mine, theirs = self.feature_config, features.config
-        if (tuple(mine.timesteps), mine.blocks, mine.seed) != (tuple(theirs.timesteps), theirs.blocks, theirs.seed):
+        if ((tuple(mine.timesteps), mine.blocks, mine.seed, mine.include_rgb)
+                != (tuple(theirs.timesteps), theirs.blocks, theirs.seed, theirs.include_rgb)):
             raise ModelMismatchError(
                 f"feature settings differ from the head's (timesteps {list(mine.timesteps)}, blocks "
-                f"{list(mine.blocks or [])}, seed {mine.seed}): extract features with the head's settings")
+                f"{list(mine.blocks or [])}, seed {mine.seed}, colour {'on' if mine.include_rgb else 'off'}): "
+                "extract features with the head's settings")
         if features.channels != self.ensemble.in_channels:
             raise ModelMismatchError(
                 f"features have {features.channels} channels, the head expects {self.ensemble.in_channels}")
@@ -81,6 +91,8 @@ def save_head(head: PresegHead, head_dir: str | Path) -> Path:
         "class_names": list(head.class_set.names),
         "label_ids": "class-set IDs (equal to the original CaDIS IDs for the full class set)",
         "features": head.feature_config.to_dict(),
+        "class_min_area": head.min_area_fractions,
+        "area_gate": head.area_gate,
         "ensemble": {"in_channels": ens.in_channels, "num_classes": ens.num_classes,
                      "members": ens.num_members, "hidden": list(ens.hidden)},
         "meta": head.meta,
@@ -110,6 +122,12 @@ def load_head(head_dir: str | Path) -> PresegHead:
         features = FeatureConfig.from_dict(cfg["features"])
         class_set = get_class_set(cfg["class_set"])
         fingerprint = str(cfg["model_fingerprint"])
+        areas = cfg.get("class_min_area")
+        if areas is not None:
+            areas = [None if a is None else float(a) for a in areas]
+            if len(areas) != class_set.num_classes:
+                raise ValueError(f"class_min_area has {len(areas)} entries for {class_set.num_classes} classes")
+        gate = float(cfg.get("area_gate", DEFAULT_AREA_GATE))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{cfg_path}: incomplete or invalid head description ({type(exc).__name__}: {exc}); "
                          "retrain the head with `cadis train-preseg`") from None
@@ -118,9 +136,11 @@ def load_head(head_dir: str | Path) -> PresegHead:
     except Exception as exc:  # safetensors raises its own SafetensorError for anything that is not safetensors
         raise ValueError(f"{w_path}: not a readable safetensors file ({exc}); only safetensors weights are "
                          "accepted") from None
+    for name, fill in (("input_mean", 0.0), ("input_std", 1.0)):  # heads saved before standardisation
+        state.setdefault(name, torch.full((ens.in_channels,), fill))
     try:
         ens.load_state_dict(state)
     except RuntimeError as exc:
         raise ValueError(f"{w_path}: weights do not match {CONFIG} ({str(exc).splitlines()[0]})") from None
     ens.eval()
-    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}))
+    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}), areas, gate)

@@ -7,7 +7,8 @@
   merged class becomes the first original ID of its group) when a project needs original IDs.
 - `probs`: (K, H, W) float32 soft-voted class probabilities;
 - `uncertainty`: HxW float32 Jensen-Shannon divergence across the ensemble members;
-- `score`: the frame's uncertainty, the mean of its top 10% pixels (at the head's working resolution).
+- `score`: the frame's uncertainty, the mean of its top 10% pixels (at the head's working resolution);
+- `removed_classes`: classes the presence gate took out of this frame (`engine.preseg.presence`).
 
 Features of the last few frames are cached by key, so switching between frames does not recompute.
 """
@@ -25,6 +26,7 @@ from engine.taxonomy import IGNORE, ClassSet
 
 from .features import FeatureExtractor, Features, open_extractor
 from .head_dir import ModelMismatchError, PresegHead, load_head
+from .presence import suppress_small_classes
 from .uncertainty import frame_score
 
 
@@ -37,6 +39,7 @@ class PresegResult:
     uncertainty: np.ndarray
     score: float
     class_set: ClassSet
+    removed_classes: tuple[int, ...] = ()
 
     @property
     def confidence(self) -> np.ndarray:
@@ -81,9 +84,13 @@ class FeatureCache:
 
 
 class Presegmenter:
-    """A diffusion model's feature extractor plus a head trained on it."""
+    """A diffusion model's feature extractor plus a head trained on it.
 
-    def __init__(self, extractor: FeatureExtractor, head: PresegHead, cache_size: int = 3):
+    `area_gate` overrides the head's presence gate (0 = propose every class, however small its area).
+    """
+
+    def __init__(self, extractor: FeatureExtractor, head: PresegHead, cache_size: int = 3,
+                 area_gate: float | None = None):
         if extractor.fingerprint != head.model_fingerprint:
             raise ModelMismatchError(
                 f"the head was trained on diffusion model {head.model_fingerprint[:12]}, not on this model "
@@ -91,13 +98,14 @@ class Presegmenter:
         self.extractor = extractor
         self.head = head
         self.cache = FeatureCache(cache_size)
+        self.area_gate = head.area_gate if area_gate is None else float(area_gate)
 
     @classmethod
     def open(cls, model_dir: str | Path, head_dir: str | Path, device: str = "cpu",
-             cache_size: int = 3) -> "Presegmenter":
+             cache_size: int = 3, area_gate: float | None = None) -> "Presegmenter":
         """Load the model and the head; refuses a head trained on another model."""
         head = load_head(head_dir)
-        return cls(open_extractor(model_dir, head.feature_config, device), head, cache_size)
+        return cls(open_extractor(model_dir, head.feature_config, device), head, cache_size, area_gate)
 
     def features(self, image: np.ndarray, key: str | None = None) -> Features:
         """Features of a frame, from the cache when `key` was seen recently."""
@@ -118,6 +126,9 @@ class Presegmenter:
         """Propose a label for an HxWx3 uint8 RGB frame, at the frame's own size."""
         feats = self.features(image, key)
         probs, unc = self.head.predict(feats)
+        removed: list[int] = []
+        if self.head.min_area_fractions is not None:
+            probs, removed = suppress_small_classes(probs, self.head.min_area_fractions, self.area_gate)
         score = frame_score(unc)
         h, w = image.shape[:2]
         if (h, w) != tuple(probs.shape[-2:]):
@@ -125,4 +136,5 @@ class Presegmenter:
             unc = F.interpolate(unc[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
         label = probs.argmax(dim=0).to(torch.uint8).numpy()
         return PresegResult(label, probs.numpy().astype(np.float32, copy=False),
-                            unc.clamp_min(0).numpy().astype(np.float32, copy=False), score, self.head.class_set)
+                            unc.clamp_min(0).numpy().astype(np.float32, copy=False), score, self.head.class_set,
+                            tuple(removed))

@@ -18,6 +18,7 @@ from engine.jobs import JobContext
 from engine.taxonomy import IGNORE, ClassSet
 
 from .features import FeatureExtractor, resize_label
+from .presence import class_area_fractions, update_min_fractions
 
 LoadFn = Callable[[], "tuple[np.ndarray, np.ndarray]"]
 
@@ -66,6 +67,8 @@ class PixelBank:
         self.labels = torch.empty(capacity, dtype=torch.int64)
         self.frames = torch.empty(capacity, dtype=torch.int32)
         self.count = 0
+        #: per class, the smallest share of a frame it covered in the labels (NaN: never present)
+        self.min_area_fractions: np.ndarray | None = None
 
     @property
     def capacity(self) -> int:
@@ -107,6 +110,7 @@ def collect_pixels(frames: Sequence[FrameSource], extractor: FeatureExtractor, c
     """Stream `frames` through the extractor and keep a class-balanced sample of each frame's pixels.
 
     Labels are remapped to `class_set` and resized (nearest) to the extractor's working resolution.
+    The bank also records each class's smallest area share per frame (`engine.preseg.presence`).
     When `max_bytes` cannot hold `pixels_per_frame` for every frame, every frame gets an equal smaller
     share, so all frames are represented.
     """
@@ -126,6 +130,8 @@ def collect_pixels(frames: Sequence[FrameSource], extractor: FeatureExtractor, c
         target = resize_label(class_set.remap(label), extractor.work_size)
         feats = extractor.extract(image).tensor
         bank.add(feats, target, class_balanced_indices(target, per_frame, rng), i)
+        bank.min_area_fractions = update_min_fractions(bank.min_area_fractions,
+                                                       class_area_fractions(target, class_set.num_classes))
         del feats
     ctx.report(1.0, f"{bank.count} training pixels from {len(frames)} frames")
     if bank.count == 0:

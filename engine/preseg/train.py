@@ -12,6 +12,7 @@ from engine.taxonomy import ClassSet, get_class_set
 from .ensemble import EnsembleSettings, train_ensemble
 from .features import FeatureConfig, FeatureExtractor, open_extractor
 from .head_dir import PresegHead, save_head
+from .presence import DEFAULT_AREA_GATE
 from .sampling import FrameSource, collect_pixels
 
 
@@ -20,7 +21,8 @@ class PresegSettings:
     """Everything that shapes a head: features, pixel sampling and the ensemble.
 
     `pixels_per_frame` class-balanced training pixels are kept per frame; `max_feature_bytes` caps the
-    memory of the kept pixels (frames then get an equal smaller share).
+    memory of the kept pixels (frames then get an equal smaller share). `area_gate` is stored with the
+    head: the default for removing classes proposed over too small an area (`engine.preseg.presence`).
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -28,6 +30,7 @@ class PresegSettings:
     pixels_per_frame: int = 6000
     max_feature_bytes: int = 1 << 30
     seed: int = 0
+    area_gate: float = DEFAULT_AREA_GATE
 
 
 def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
@@ -52,7 +55,9 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
         "seconds_features": round(t1 - t0, 2),
         "seconds_training": round(time.perf_counter() - t1, 2),
     }
-    return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta)
+    areas = bank.min_area_fractions
+    min_areas = None if areas is None else [None if a != a else round(float(a), 6) for a in areas]  # NaN -> None
+    return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta, min_areas, settings.area_gate)
 
 
 def train_preseg(model_dir: str | Path, frames: Sequence[FrameSource], class_set: ClassSet | str | int,

@@ -175,3 +175,20 @@ def test_label_next_and_suspicious_lists_open_frames(qtbot, phantom_root, tmp_pa
     _finish(qtbot, panel.find_suspicious())
     sus = [panel.sus_list.item(i).data(256) for i in range(panel.sus_list.count())]
     assert sorted(sus) == sorted(keys[:3])
+
+
+def test_status_names_classes_the_presence_gate_left_out(qtbot, phantom_root, tmp_path, model_dir, head_dir):
+    import dataclasses
+
+    window = _window(qtbot, phantom_root, tmp_path, model_dir, head_dir)
+    panel, doc = window.model_panels.preseg, window.doc
+    window.show_frame(doc.project.frame_keys()[4])
+    _finish(qtbot, panel.presegment())
+    assert "Left out" not in panel.status.text() or panel.result.removed_classes
+    names = panel.result.class_set.names
+    gated = dataclasses.replace(panel.result, removed_classes=(2, 5))
+    panel.show_result(doc.key, gated, panel.proposal)
+    text = panel.status.text()
+    assert "Left out as too small to be real" in text and names[2] in text and names[5] in text
+    panel.show_result(doc.key, dataclasses.replace(gated, removed_classes=()), panel.proposal)
+    assert "Left out" not in panel.status.text()

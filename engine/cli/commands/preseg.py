@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="where to write the label PNGs")
     parser.add_argument("--uncertainty", action="store_true", help="also write NAME.uncertainty.png grey maps")
+    parser.add_argument("--area-gate", type=float, default=None, metavar="G",
+                        help="drop a class proposed over less than G x its smallest area in the training labels "
+                             "(default: the head's, 0.5; 0 keeps every class)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -59,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
         if (out_dir / rel).resolve() == img_path.resolve():
             raise CliError(f"--out-dir {out_dir} would overwrite the image {img_path} with its label; "
                            "choose another output folder")
-    pre = Presegmenter.open(args.model, args.head, device=str(pick_device(args.device)), cache_size=0)
+    if args.area_gate is not None and args.area_gate < 0:
+        raise CliError("--area-gate must be 0 or more")
+    pre = Presegmenter.open(args.model, args.head, device=str(pick_device(args.device)), cache_size=0,
+                            area_gate=args.area_gate)
     ctx, bar = tqdm_context("preseg", disable=args.quiet)
     scores = {}
     try:
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         "class_names": list(cs.names),
         "head": str(Path(args.head).resolve()),
         "model_fingerprint": pre.head.model_fingerprint,
+        "area_gate": pre.area_gate,
         "frame_uncertainty": scores,
     }
     atomic_write_text(out_dir / "preseg.json", json.dumps(record, indent=2))

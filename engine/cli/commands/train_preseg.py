@@ -27,8 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="class set: all 36 classes or benchmark experiment 1/2/3 (default full)")
     parser.add_argument("--out", required=True, metavar="HEAD_DIR", help="folder to write the head to")
     parser.add_argument("--members", type=int, default=10, help="ensemble members (default 10)")
-    parser.add_argument("--timesteps", default=None, help="comma-separated noise timesteps (default 50,150,250)")
-    parser.add_argument("--blocks", default=None, help="comma-separated decoder block indices (default all)")
+    parser.add_argument("--timesteps", default=None, help="comma-separated noise timesteps (default 50)")
+    parser.add_argument("--blocks", default=None,
+                        help="comma-separated decoder block indices, negative ones counting from the finest, "
+                             "or 'all' (default -3,-2,-1: the three finest)")
+    parser.add_argument("--no-rgb", action="store_true", help="diffusion features only, without the pixel's colour")
+    parser.add_argument("--area-gate", type=float, default=0.5, metavar="G",
+                        help="default for preseg: drop a class proposed over less than G x its smallest area in "
+                             "the training labels (default 0.5; 0 keeps every class)")
     parser.add_argument("--pixels-per-frame", type=int, default=6000,
                         help="class-balanced training pixels kept per frame (default 6000)")
     parser.add_argument("--max-epochs", type=int, default=30, help="epoch limit per member (early stopping)")
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.device import pick_device
     from engine.preseg import (
-        DEFAULT_TIMESTEPS, EnsembleSettings, FeatureConfig, PresegSettings, train_preseg, training_frames,
+        DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, EnsembleSettings, FeatureConfig, PresegSettings, train_preseg, training_frames,
     )
     from engine.preseg.features import parse_ints
 
@@ -49,12 +55,18 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--members must be at least 1")
     if args.pixels_per_frame < 1:
         raise CliError("--pixels-per-frame must be at least 1")
+    if args.area_gate < 0:
+        raise CliError("--area-gate must be 0 or more")
+    try:
+        blocks = None if (args.blocks or "").strip().lower() == "all" else (parse_ints(args.blocks) or DEFAULT_BLOCKS)
+        timesteps = parse_ints(args.timesteps) or DEFAULT_TIMESTEPS
+    except ValueError as exc:
+        raise CliError(f"--blocks/--timesteps: {exc}") from None
     frames = training_frames(args.data, args.frames)
     settings = PresegSettings(
-        features=FeatureConfig(timesteps=parse_ints(args.timesteps) or DEFAULT_TIMESTEPS,
-                               blocks=parse_ints(args.blocks), seed=args.seed),
+        features=FeatureConfig(timesteps=timesteps, blocks=blocks, seed=args.seed, include_rgb=not args.no_rgb),
         ensemble=EnsembleSettings(members=args.members, max_epochs=args.max_epochs, seed=args.seed),
-        pixels_per_frame=args.pixels_per_frame, seed=args.seed,
+        pixels_per_frame=args.pixels_per_frame, seed=args.seed, area_gate=args.area_gate,
     )
     device = pick_device(args.device)
     ctx, bar = tqdm_context("train-preseg", disable=args.quiet)
