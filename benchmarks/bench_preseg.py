@@ -221,10 +221,10 @@ def sweep(model_dir: Path, frames: list, test: list) -> None:
     from benchmarks._timing import print_table
     from engine.preseg import EnsembleSettings, FeatureConfig, FrameSource, Presegmenter, PresegSettings, open_extractor, train_head
 
-    n_up = len(open_extractor(model_dir).model.up_blocks)
-    every = tuple(range(n_up))
+    probe = open_extractor(model_dir)
+    every = tuple(range(len(probe.model.up_blocks)))
     fine = every[-3:]
-    model_size = open_extractor(model_dir).sample_size
+    model_size = probe.sample_size
     # (blocks, timesteps, colour, working size): the first row is the shipped default
     configs = [(fine, (50,), True, None), (every, (50, 150, 250), False, model_size),
                (every, (50, 150, 250), False, None), (every, (50, 150, 250), True, None),
