@@ -246,7 +246,7 @@ class PresegPanel(QWidget):
         self._update_threshold_label()
         self._update_accept_buttons()
         text = f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}"
-        removed = getattr(result, "removed_classes", ())
+        removed = result.removed_classes
         if removed:
             names = ", ".join(result.class_set.names[c] for c in removed)
             text += f"\nLeft out as too small to be real: {names}"
