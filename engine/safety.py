@@ -1,18 +1,22 @@
 """One rule for every command that writes: never over its own inputs, never into a dataset or project it reads.
 
-    check_writes("synth", writes=[Write(out, "file"), Write(mask_out, "file")],
-                 reads=[Read(mask), Read(model_dir)])
+    check_writes(writes=[Write(out), Write(mask_out)], reads=[Read(mask, "mask"), Read(model_dir, "model")])
 
-A `Write` is a file the command creates or replaces, or a folder it fills or replaces. A `Read` is a file or
-folder the command reads. Refused, with one line naming both paths (`UnsafeWriteError`, a ValueError):
+A `Write` is a file the command creates or replaces ("file"), a folder it fills or replaces ("folder"), or
+a project it adds to through engine.project ("project"). A `Read` is a file or folder the command reads.
+Refused before anything is written, with one line naming both paths (`UnsafeWriteError`, a ValueError, so
+the CLI prints it as `cadis NAME: ...` and exits 2):
 
-- a written file that is a read file (also through a link or a second name), or lies inside a read folder;
-- a written folder that overlaps a read file or folder (one inside the other, or the same);
-- anything written inside the CaDIS dataset a read path belongs to (found from its `VideoNN/Images|Labels/`
-  place), or inside a project folder (`*.cadis-project`) that is not itself the written folder.
+- a written file that is a read file (also through a link or a hard link), or lies inside a read folder;
+- a written folder that is, contains or lies inside a read file or folder;
+- a project whose own files (labels, pairs, database, journal) hold a read path;
+- anything written inside a CaDIS dataset: the one a read path belongs to, or any folder above the output
+  that holds `VideoNN/Images|Labels/` (a folder output may itself be a dataset-like folder, e.g. an earlier
+  export or phantom sample, which its command checks);
+- a file or folder inside the files a project keeps for itself (labels/, pairs/, project.sqlite, journal.bin).
 
-The dataset's own files are never written by any command; a project is written only through
-`engine.project.Project`, which keeps its writes inside the project folder.
+A read project folder is the exception to "inside a read folder": other folders of a project (a trained
+head, models) may be written, only its own files are protected.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ class UnsafeWriteError(ValueError):
 @dataclass(frozen=True)
 class Write:
     path: Path | str
-    kind: str = "file"  # "file" or "folder"
+    kind: str = "file"  # "file", "folder" or "project"
     what: str = "output"
 
 
@@ -108,7 +112,7 @@ def _in_project_store(target: str) -> Path | None:
     return None
 
 
-def check_writes(command: str, writes: list[Write], reads: list[Read]) -> None:
+def check_writes(writes: list[Write], reads: list[Read]) -> None:
     """Refuse (UnsafeWriteError) a write that would replace an input or land in a dataset/project; see the
     module doc. Call it before anything is written (and before slow work such as loading a model)."""
     read_real = [(_real(r.path), r) for r in reads if r.path is not None]
@@ -119,7 +123,9 @@ def check_writes(command: str, writes: list[Write], reads: list[Read]) -> None:
             continue
         target = _real(w.path)
         for real, r in read_real:
-            if w.kind == "file":
+            if w.kind == "project":
+                clash = _in_project_store(real) is not None and str(_in_project_store(real)) == target
+            elif w.kind == "file":
                 clash = _same_file(target, real) or (os.path.isdir(real) and _inside(target, real)
                                                      and project_root_of(real) is None)
             else:
@@ -127,6 +133,8 @@ def check_writes(command: str, writes: list[Write], reads: list[Read]) -> None:
             if clash:
                 raise UnsafeWriteError(f"the {w.what} {w.path} would write over the {r.what} {r.path}; "
                                        "choose another output path (nothing was written)")
+        if w.kind == "project":
+            continue  # a project writes only inside itself (engine.project), never into its dataset
         ds = next((folder for _, folder in protected if _inside(target, folder)), None)
         if ds is None:
             found = dataset_root_of(target, include_self=False)

@@ -112,6 +112,10 @@ def read_manifest(path: str | Path) -> dict:
         raise ValueError(f"{path}: not a CaDIS Studio export manifest")
     if int(data.get("version", 0)) > VERSION:
         raise ValueError(f"{path}: manifest version {data.get('version')} is newer than this app reads ({VERSION})")
+    files = data.get("files")
+    if files is not None and not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                                  for k, v in files.items())):
+        raise ValueError(f"{path}: manifest 'files' must map relative paths to SHA-256 checksums")
     frames = data.get("frames")
     if not isinstance(frames, list):
         raise ValueError(f"{path}: manifest has no frame list")

@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
         drop_uncertain=args.drop_uncertain,
         duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold)
     settings.check(args.head is not None)
+    from engine.safety import Read, Write, check_writes
+
+    check_writes([Write(args.project, "project", "project")],
+                 [Read(args.model, "model folder"), Read(args.head, "head folder"),
+                  Read(Path(args.frames) if args.frames and Path(args.frames).is_file() else None, "frame list")])
     index, count, state = _shard()
     device = state.device if state is not None and args.device == "auto" else pick_device(args.device)
     pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))

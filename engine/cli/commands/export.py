@@ -11,6 +11,7 @@ from engine.export import INCLUDE_CHOICES, SPLIT_CHOICES, export_cadis
 from engine.export.coco import write_coco
 from engine.export.report import report_from_export
 from engine.project import STATUSES, Project, is_project_dir
+from engine.safety import Read, Write, check_writes
 
 NAME = "export"
 HELP = "export a project's finished frames (or a whole dataset) in the CaDIS layout with a manifest"
@@ -55,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
     source_path = Path(args.source).expanduser()
     if not source_path.exists():
         raise CliError(f"{source_path} does not exist")
+    check_writes([Write(args.out_dir, "folder", "export folder")], [Read(source_path, "source")])
     project = None
     if is_project_dir(source_path):
-        project = Project.open_or_create(source_path)
+        project = Project.open_or_create(source_path, read_only=True)  # an export only reads the project
         source = project
     else:
         try:

@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.training import train_synthesis
 
+    from engine.safety import Read, Write, check_writes
+
+    check_writes([Write(args.out, "folder", "model folder")], [Read(args.data, "training data")])
     config = build_config(args)
     ctx, bar = tqdm_context("train-model", disable=args.quiet)
     try:
