@@ -7,7 +7,8 @@ either folder behind. Every export holds a shared `flock` on the target's parent
 export that can take it exclusively knows no other export in that folder is alive, so the `.tmp-`/`.old-`
 folders it finds there are leftovers of killed exports. It removes only folders that are provably the
 app's own: a temp folder holds the `TMP_MARKER` file (or, after it was dropped just before the rename, a
-manifest of this app), an `.old-` folder holds a manifest of this app.
+manifest of this app) or is empty (killed right after its mkdir), an `.old-` folder holds a manifest of
+this app.
 
 `--overwrite` replaces only an earlier export: a folder holding a manifest of this app and no file the
 export did not write. An unrelated folder, or a symbolic link (which could point at a dataset), is refused.
@@ -134,7 +135,9 @@ def remove_leftovers(out_dir: Path) -> list[Path]:
     for path in sorted(out_dir.parent.glob(f"{pattern}.tmp-*")) + sorted(out_dir.parent.glob(f"{pattern}.old-*")):
         if path.is_symlink() or not path.is_dir():
             continue
-        ours = _is_our_export(path) or (".tmp-" in path.name[len(out_dir.name):] and (path / TMP_MARKER).is_file())
+        is_tmp = path.name.startswith(f"{out_dir.name}.tmp-")
+        # an empty temp folder is one killed between its mkdir and its marker: removing it loses nothing
+        ours = _is_our_export(path) or (is_tmp and ((path / TMP_MARKER).is_file() or not any(path.iterdir())))
         if ours:
             shutil.rmtree(path, ignore_errors=True)
             if not path.exists():
