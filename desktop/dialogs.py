@@ -55,6 +55,20 @@ class ProblemsDialog(QDialog):
         QApplication.clipboard().setText(self.as_text())
 
 
+def ask_read_only(parent: Optional[QWidget], message: str) -> bool:
+    """The project is open for writing elsewhere: offer to open it read-only; True = open read-only."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Project in use")
+    box.setText("This project is already open for writing in another program.")
+    box.setInformativeText(f"{message}\n\nOpen it read-only to look at it (changes are not kept), or cancel "
+                           "and close it in the other program first.")
+    box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Open).setText("Open read-only")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box.exec() == QMessageBox.StandardButton.Open
+
+
 def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:
     """Ask whether to restore unsaved strokes found in the journal; True = recover."""
     n = sum(pending.values())

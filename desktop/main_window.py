@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from desktop.canvas.view import CanvasView
+from desktop import dialogs
 from desktop.dialogs import ProblemsDialog, ask_recovery
 from desktop.docks.class_palette import ClassPalette
 from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails
@@ -126,11 +127,17 @@ class MainWindow(QMainWindow):
         """Open a dataset / frame folder / project. `recovery`: "ask" (default from the settings),
         "recover", "discard" or "skip" (leave the journal for later, e.g. for --screenshot)."""
         from engine.project import Project
+        from engine.project.lock import ProjectLockedError
 
         if not self.doc.close_project():
             return False
         try:
-            project = Project.open_or_create(source, project_dir)
+            try:
+                project = Project.open_or_create(source, project_dir, app="cadis-studio")
+            except ProjectLockedError as exc:  # another app or command writes it: offer to look read-only
+                if not dialogs.ask_read_only(self, str(exc)):
+                    return False
+                project = Project.open_or_create(source, project_dir, read_only=True)
         except Exception as exc:  # noqa: BLE001 - a broken dataset is a message, never a crash
             self.show_problems(f"Cannot open {source}", f"{exc}", [])
             return False
@@ -151,7 +158,7 @@ class MainWindow(QMainWindow):
 
     def _offer_recovery(self, policy: str) -> None:
         pending = self.doc.pending_recovery()
-        if not pending or policy == "skip":
+        if not pending or policy == "skip" or getattr(self.doc.project, "read_only", False):
             return
         if policy == "recover" or (policy == "ask" and ask_recovery(self, pending)):
             done = self.doc.recover()
@@ -325,6 +332,8 @@ class MainWindow(QMainWindow):
 
     def refresh_title(self) -> None:
         parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]
+        if getattr(self.doc.project, "read_only", False):
+            parts.append("read-only")
         self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
         self.saved_label.setText("Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else ""))
         self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")

@@ -10,6 +10,10 @@ Two writers would lose work: when one saves, the journal file is replaced and th
 strokes to the deleted file. Holding the lock also means no other process writes the project, so temp
 files of killed writers can be deleted safely. Where `fcntl` is missing (Windows) there is no lock, and
 only temp files older than STALE_AFTER_S count as stale.
+
+The processes of one multi-process run (`accelerate launch ... cadis augment`) are one writer: the first
+takes the lock with a `group` token, the others join it when the holder's token is theirs. Augment writes
+pairs (atomic files + database rows), never the journal, so its shards cannot lose each other's work.
 """
 from __future__ import annotations
 
@@ -77,8 +81,9 @@ def _program() -> str:
 class ProjectLock:
     """The exclusive writer lock of a project, held until `release` (or the end of the process)."""
 
-    def __init__(self, root: Path, app: str | None = None):
+    def __init__(self, root: Path, app: str | None = None, group: str | None = None):
         self.root = Path(root)
+        self.joined = False  # True: another process of the same run holds the lock for this one
         self._fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         if fcntl is None:
             return
@@ -87,8 +92,13 @@ class ProjectLock:
         except OSError:
             os.close(self._fd)
             self._fd = -1
-            raise ProjectLockedError(self.root, read_holder(self.root)) from None
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "app": app or _program(), "since": time.time()}
+            holder = read_holder(self.root)
+            if group is not None and holder.get("group") == group:
+                self.joined = True
+                return
+            raise ProjectLockedError(self.root, holder) from None
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "app": app or _program(), "since": time.time(),
+                  "group": group}
         data = json.dumps(holder).encode("utf-8")
         try:
             os.ftruncate(self._fd, 0)

@@ -63,25 +63,27 @@ class Project:
         self._revs: dict[str, int] = dict(conn.execute("SELECT key, label_rev FROM frames WHERE label_rev > 0"))
         self._plock = None if self.read_only else (plock or ProjectLock(self.root))
         # the writer lock means no other process writes the project: temp files of killed writers are stale
-        # (without flock, on Windows, only old ones count as stale)
+        # (without flock, on Windows, or in a process that joined its run's lock, only old ones count)
         self.removed_temp_files = 0
         if not self.read_only:
             self.removed_temp_files = remove_stale_temp_files(
-                self.root, (JOURNAL_NAME,), STALE_AFTER_S if lock_module.fcntl is None else 0.0)
+                self.root, (JOURNAL_NAME,), STALE_AFTER_S if lock_module.fcntl is None or self._plock.joined else 0.0)
         self._journal = Journal(self.root / JOURNAL_NAME, fsync=journal_fsync, read_only=self.read_only)
         self._pairs = PairStore(conn, self.root, self._lock)
 
     # ----------------------------------------------------------------------------------------- opening
     @classmethod
     def open_or_create(cls, source, project_dir=None, journal_fsync: bool = True, read_only: bool = False,
-                       app: str | None = None) -> "Project":
+                       app: str | None = None, group: str | None = None) -> "Project":
         """Open the project of a dataset (creating it next to the dataset if needed), or a project folder.
 
         `source` is a CaDIS dataset root, a plain folder of frames, or a project folder. `project_dir`
         overrides where the project of a dataset lives (and relinks a project whose dataset moved).
         Opening for writing takes the project's writer lock: ProjectLockedError (naming the holder) if
         another process has it; `read_only=True` opens without the lock and refuses changes. `app` is the
-        program name recorded in the lock for others to read."""
+        program name recorded in the lock for others to read; processes of one run that pass the same
+        `group` token share one lock (see engine.project.lock)."""
+        writer = (app, group)  # who takes the lock (engine.project.lock)
         source = Path(source).expanduser()
         if not source.exists():
             raise ProjectError(f"{source} does not exist; choose a CaDIS dataset, a folder of frames or a project")
@@ -89,7 +91,7 @@ class Project:
             if project_dir is not None and Path(project_dir).expanduser().resolve() != source.resolve():
                 raise ProjectError(f"{source} is itself a project; open it alone, or open its dataset together "
                                    f"with project folder {project_dir}")
-            return cls._reopen(source.resolve(), None, journal_fsync, read_only, app)
+            return cls._reopen(source.resolve(), None, journal_fsync, read_only, writer)
         if source.name.endswith(PROJECT_SUFFIX):
             raise ProjectError(f"{source} looks like a project folder but has no {dbm.DB_NAME}; open the dataset "
                                "instead to create a new project")
@@ -98,28 +100,29 @@ class Project:
         root = root.resolve()
         check_project_place(root, dataset.root)
         if is_project_dir(root):
-            return cls._reopen(root, dataset, journal_fsync, read_only, app)
+            return cls._reopen(root, dataset, journal_fsync, read_only, writer)
         if read_only:
             raise ProjectError(f"{dataset.root} has no project yet ({root}); open it for writing once to create it")
-        return cls._create(root, dataset, journal_fsync, app)
+        return cls._create(root, dataset, journal_fsync, writer)
 
     @staticmethod
-    def _take_lock(root: Path, read_only: bool, app: str | None) -> ProjectLock | None:
+    def _take_lock(root: Path, read_only: bool, writer: tuple[str | None, str | None]) -> ProjectLock | None:
         if read_only:
             return None
         try:
-            return ProjectLock(root, app)
+            return ProjectLock(root, *writer)
         except OSError as exc:
             raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
                                "(check permissions and free space)") from None
 
     @classmethod
-    def _create(cls, root: Path, dataset: DatasetIndex, journal_fsync: bool, app: str | None = None) -> "Project":
+    def _create(cls, root: Path, dataset: DatasetIndex, journal_fsync: bool,
+                writer: tuple[str | None, str | None] = (None, None)) -> "Project":
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProjectError(f"cannot create the project folder {root}: {exc.strerror or exc}") from None
-        plock = cls._take_lock(root, False, app)
+        plock = cls._take_lock(root, False, writer)
         try:
             conn = dbm.connect(root / dbm.DB_NAME)
             with transaction(conn):
@@ -133,8 +136,8 @@ class Project:
 
     @classmethod
     def _reopen(cls, root: Path, dataset: DatasetIndex | None, journal_fsync: bool, read_only: bool = False,
-                app: str | None = None) -> "Project":
-        plock = cls._take_lock(root, read_only, app)  # before the database opens: connecting may migrate it
+                writer: tuple[str | None, str | None] = (None, None)) -> "Project":
+        plock = cls._take_lock(root, read_only, writer)  # before the database opens: connecting may migrate it
         try:
             conn = dbm.connect(root / dbm.DB_NAME)
         except BaseException:
