@@ -78,9 +78,14 @@ def test_nonempty_folder_needs_overwrite(qtbot, setup):
     handle = _export(qtbot, dialog, ExportOptions(str(out)))
     assert handle.state == "failed" and "not empty" in dialog.last_message
     assert (out / "keep.txt").read_text() == "mine" and not (out / "manifest.json").exists()
+    handle = _export(qtbot, dialog, ExportOptions(str(out), overwrite=True))  # overwrite: only an earlier export
+    assert handle.state == "failed" and "not an earlier export" in dialog.last_message
+    assert (out / "keep.txt").read_text() == "mine" and not (out / "manifest.json").exists()
+    (out / "keep.txt").unlink()
+    assert _export(qtbot, dialog, ExportOptions(str(out))).state == "done"
     handle = _export(qtbot, dialog, ExportOptions(str(out), overwrite=True))
     assert handle.state == "done", handle.error
-    assert (out / "manifest.json").is_file() and not (out / "keep.txt").exists()
+    assert (out / "manifest.json").is_file()
 
 
 def test_experiment_remaps_and_cadis_only_writes_no_coco(qtbot, setup):
