@@ -55,18 +55,24 @@ class ProblemsDialog(QDialog):
         QApplication.clipboard().setText(self.as_text())
 
 
-def ask_read_only(parent: Optional[QWidget], message: str) -> bool:
-    """The project is open for writing elsewhere: offer to open it read-only; True = open read-only."""
+def read_only_box(parent: Optional[QWidget], holder: str) -> QMessageBox:
+    """The question asked when a project is open for writing elsewhere (`holder` names the program)."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Project in use")
     box.setText("This project is already open for writing in another program.")
-    box.setInformativeText(f"{message}\n\nOpen it read-only to look at it (changes are not kept), or cancel "
+    box.setInformativeText(f"It is open in {holder}.\n\nOnly one program may write a project at a time. "
+                           "Open it read-only to look at it (changes are not kept), or cancel "
                            "and close it in the other program first.")
     box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
     box.button(QMessageBox.StandardButton.Open).setText("Open read-only")
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    return box.exec() == QMessageBox.StandardButton.Open
+    return box
+
+
+def ask_read_only(parent: Optional[QWidget], holder: str) -> bool:
+    """Offer to open a project another program writes read-only; True = open read-only."""
+    return read_only_box(parent, holder).exec() == QMessageBox.StandardButton.Open
 
 
 def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:

@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         """Open a dataset / frame folder / project. `recovery`: "ask" (default from the settings),
         "recover", "discard" or "skip" (leave the journal for later, e.g. for --screenshot)."""
         from engine.project import Project
-        from engine.project.lock import ProjectLockedError
+        from engine.project.lock import ProjectLockedError, describe_holder
 
         if not self.doc.close_project():
             return False
@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
             try:
                 project = Project.open_or_create(source, project_dir, app="cadis-studio")
             except ProjectLockedError as exc:  # another app or command writes it: offer to look read-only
-                if not dialogs.ask_read_only(self, str(exc)):
+                if not dialogs.ask_read_only(self, describe_holder(exc.holder)):
                     return False
                 project = Project.open_or_create(source, project_dir, read_only=True)
         except Exception as exc:  # noqa: BLE001 - a broken dataset is a message, never a crash
