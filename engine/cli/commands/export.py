@@ -9,6 +9,7 @@ from engine.cli.progress import tqdm_context
 from engine.dataset import NotCadisError, open_dataset
 from engine.export import INCLUDE_CHOICES, SPLIT_CHOICES, export_cadis
 from engine.export.coco import write_coco
+from engine.export.place import PlaceError, check_target
 from engine.export.report import report_from_export
 from engine.project import STATUSES, Project, is_project_dir
 from engine.safety import Read, Write, check_writes
@@ -66,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
             source = open_dataset(source_path)
         except NotCadisError as exc:
             raise CliError(str(exc)) from None
+    try:  # refuse a folder that cannot be used before the progress bar appears (export_cadis checks again)
+        check_target(args.out_dir, [], args.overwrite)
+    except PlaceError as exc:
+        if project is not None:
+            project.close()
+        raise CliError(str(exc)) from None
     finishers = []
     if args.format in ("coco", "both"):
         finishers.append(write_coco)
