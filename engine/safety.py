@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.dataset.naming import parse_video_dir
+from engine.project.locate import PROJECT_SUFFIX
 
-PROJECT_SUFFIX = ".cadis-project"
 # what a project keeps for itself; other folders in a project (a pre-segmentation head, models) may be written
 PROJECT_OWNED = ("labels", "pairs", "journal.bin", ".lock")
 
@@ -53,7 +53,10 @@ def _real(path) -> str:
 
 
 def _inside(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives (Windows)
+        return False
 
 
 def overlaps(a, b) -> bool:
