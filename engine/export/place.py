@@ -92,8 +92,10 @@ class ParentLock:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.alone = True
+        except BlockingIOError:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)  # waits only while another export removes leftovers
         except OSError:
-            fcntl.flock(self._fd, fcntl.LOCK_SH)
+            pass  # a file system without flock: no cleanup, the export itself still works
 
     def share(self) -> None:
         if self._fd >= 0 and self.alone:
