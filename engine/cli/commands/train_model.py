@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.safety import Read, Write, check_writes
 
+    config = build_config(args)  # bad options first: they need no file system
     check_writes([Write(args.out, "folder", "model folder")], [Read(args.data, "training data")])
-    config = build_config(args)
     ctx, bar = tqdm_context("train-model", disable=args.quiet)
     try:
         result = train_synthesis(args.data, args.out, config, resume=args.resume, ctx=ctx)
