@@ -159,6 +159,12 @@ class CurationPanel(QWidget):
         self._update_buttons()
         self.pairsChanged.emit()
 
+    def reset_for_project(self, project) -> None:
+        """Another project is open (or none): its pairs are loaded by `refresh`; details and messages go."""
+        self.duplicates = {}
+        self.details.clear()
+        self.message.setText("")
+
     def refresh_pair(self, pair_id: int) -> None:
         """Reload one pair's thumbnail and classes (after its mask was repaired)."""
         if self.project is None:

@@ -107,8 +107,9 @@ def _scan(root: Path) -> tuple[list[Path], int, bool]:
     return images, depth, False
 
 
-def check_folder(path: str | os.PathLike) -> FolderCheck:
-    """A bounded look at a folder the user asked to open; see the module docstring."""
+def check_folder(path: str | os.PathLike, project_dir: str | os.PathLike | None = None) -> FolderCheck:
+    """A bounded look at a folder the user asked to open; see the module docstring. `project_dir` is where
+    its project would go when the user chose a place (default: next to the folder)."""
     root = Path(path).expanduser()
     try:
         root = root.resolve()
@@ -124,9 +125,11 @@ def check_folder(path: str | os.PathLike) -> FolderCheck:
         entries = list(os.scandir(root))
     except OSError as exc:
         return FolderCheck(root, "other", reasons=[f"it cannot be read ({exc.strerror or exc})"])
-    project_dir = default_project_dir(root)
+    project_dir = Path(project_dir).expanduser().resolve() if project_dir is not None else default_project_dir(root)
     parent = project_dir.parent
-    if parent == Path(parent.anchor):
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if project_dir.parent == Path(project_dir.anchor):
         reasons.append(f"the project folder would be created at the filesystem root ({project_dir})")
     elif not os.access(parent, os.W_OK):
         reasons.append(f"the project folder {project_dir} cannot be created ({parent} is not writable)")
