@@ -154,7 +154,9 @@ class MainWindow(QMainWindow):
         from engine.project.folder_guard import check_folder
 
         check = check_folder(source, project_dir)
-        if not check.looks_like_dataset and not self.ask_open_anyway(self, check):
+        # a folder without images fails to open with its own message; any other doubt is a question
+        if not check.looks_like_dataset and (check.images or check.kind == "cadis") \
+                and not self.ask_open_anyway(self, check):
             self.statusBar().showMessage(f"Did not open {source}: it does not look like a dataset", 15000)
             return False
         if not self.doc.close_project():
