@@ -1,4 +1,5 @@
-"""The jobs panel: one row per background job with its progress bar, cancel button and error text."""
+"""The jobs panel: one row per background job with its progress bar, cancel button and error text. Titles and
+messages wrap (the full text is also the tooltip); only the newest few finished jobs stay listed."""
 from __future__ import annotations
 
 from typing import Optional
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushB
 from desktop.workers import CANCELLED, DONE, FAILED, JobHandle, JobRunner
 
 _STATE_TEXT = {DONE: "Done", CANCELLED: "Cancelled", FAILED: "Failed"}
+KEEP_FINISHED = 4  # finished rows kept in the panel (failed ones stay until cleared)
 
 
 class JobRow(QFrame):
@@ -22,6 +24,8 @@ class JobRow(QFrame):
         self.setObjectName("jobRow")
         self.title = QLabel(handle.title)
         self.title.setObjectName("jobTitle")
+        self.title.setWordWrap(True)
+        self.title.setToolTip(handle.title)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
@@ -57,6 +61,7 @@ class JobRow(QFrame):
         self.progress.setValue(int(round(fraction * 1000)))
         if not self.handle.is_finished():
             self.status.setText(f"{fraction * 100:.0f}%  {message}".rstrip())
+            self.status.setToolTip(self.status.text())
 
     def _on_state(self, state: str) -> None:
         if state == "running" and not self.handle.message:
@@ -73,6 +78,7 @@ class JobRow(QFrame):
         else:
             self.progress.setValue(1000)
             self.status.setText("Done" + (f"  {self.handle.message}" if self.handle.message else ""))
+        self.status.setToolTip(self.status.text())
         for w in (self.status, self.progress):
             w.style().unpolish(w)
             w.style().polish(w)
@@ -118,6 +124,18 @@ class JobsPanel(QWidget):
         row = JobRow(handle)
         self._rows[handle.id] = row
         self._list.insertWidget(0, row)
+        handle.stateChanged.connect(lambda _s: self._trim_finished())
+        self._trim_finished()
+        self._update_empty()
+
+    def _trim_finished(self) -> None:
+        """Drop all but the newest KEEP_FINISHED finished rows (failures stay, so their message is read)."""
+        ended = [h for h, row in sorted(self._rows.items(), reverse=True)
+                 if row.handle.is_finished() and row.handle.state != FAILED]
+        for hid in ended[KEEP_FINISHED:]:
+            row = self._rows.pop(hid)
+            row.setParent(None)
+            row.deleteLater()
         self._update_empty()
 
     def _remove(self, handle: JobHandle) -> None:
