@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 import qtawesome as qta
-from PySide6.QtCore import Qt
+import time
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -48,6 +50,12 @@ class JobRow(QFrame):
         lay.addLayout(top)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
+        self._started = time.monotonic()
+        self._last = (handle.fraction, handle.message)
+        self.clock = QTimer(self)  # the elapsed time ticks while the job runs: a long step never looks stuck
+        self.clock.setInterval(1000)
+        self.clock.timeout.connect(lambda: self._on_progress(*self._last))
+        self.clock.start()
         handle.progressChanged.connect(self._on_progress)
         handle.stateChanged.connect(self._on_state)
         self._on_progress(handle.fraction, handle.message)
@@ -58,9 +66,12 @@ class JobRow(QFrame):
         return self.status.text()
 
     def _on_progress(self, fraction: float, message: str) -> None:
+        self._last = (fraction, message)
         self.progress.setValue(int(round(fraction * 1000)))
         if not self.handle.is_finished():
-            self.status.setText(f"{fraction * 100:.0f}%  {message}".rstrip())
+            elapsed = int(time.monotonic() - self._started)
+            clock = f"  ·  {elapsed // 60} min {elapsed % 60:02d} s" if elapsed >= 5 else ""
+            self.status.setText(f"{fraction * 100:.0f}%  {message}".rstrip() + clock)
             self.status.setToolTip(self.status.text())
 
     def _on_state(self, state: str) -> None:
@@ -68,6 +79,7 @@ class JobRow(QFrame):
             self.status.setText("Running")
         if state not in _STATE_TEXT:
             return
+        self.clock.stop()
         self.cancel_button.setEnabled(False)
         if state == FAILED:
             self.status.setText(f"Failed: {self.handle.error}")
