@@ -65,6 +65,17 @@ def main(work: Path, size: str, shot: str | None) -> None:
     if shot:
         take_screenshot(window, shot, maximized=True)
     window.close()
+    # a window state saved on a bigger monitor comes back inside this screen
+    window.showNormal()
+    window.setGeometry(40, 40, 3000, 2000)
+    big = window.saveGeometry()
+    again = MainWindow(settings)
+    show_on_screen(again, big, None)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    g = again.frameGeometry()
+    out["restored_big"] = [g.x(), g.y(), g.width(), g.height()]
+    again.close()
     print(json.dumps(out))
     app.quit()
 

@@ -42,3 +42,5 @@ def test_first_window_gives_the_canvas_the_screen(size, tmp_path, phantom_root):
     assert reset["floating"] == [] and "curation" not in reset["visible_docks"]
     assert reset["visible_docks"] == out["visible_docks"]
     assert abs(reset["canvas_share"] - out["canvas_share"]) < 0.03
+    bx, by, bw, bh = out["restored_big"]
+    assert bx >= 0 and by >= 0 and bx + bw <= w and by + bh <= h, out["restored_big"]
