@@ -186,3 +186,23 @@ def test_class_popup_and_help(qtbot, phantom_root, tmp_path):
     assert rows["F1"] == "Keyboard shortcuts" and rows["D"].startswith("Done") and "Canvas only" in rows["F11"]
     assert w.actions["help.shortcuts"].shortcut().toString() == "F1"
     assert w.palette.tree.topLevelItem(STROKE_CLASS).text(1) == "3 4"  # every class shows its keys
+
+
+def test_jobs_keep_few_finished_rows_and_full_titles(qtbot, phantom_root, tmp_path):
+    w = open_window(qtbot, phantom_root, tmp_path / "proj", make_settings(tmp_path / "s.ini"))
+    title = "Rank 1234 unlabelled frames of a project with a long name " * 2
+    handles = [w.runner.submit(f"{title}{i}", lambda ctx: 1) for i in range(7)]
+    w.runner.wait(30_000)
+    qtbot.waitUntil(lambda: all(h.is_finished() for h in handles), timeout=10_000)
+    rows = w.jobs_panel._rows
+    assert len(rows) <= 4
+    newest = w.jobs_panel.row_for(handles[-1])
+    assert newest.title.toolTip() == handles[-1].title and newest.title.wordWrap()
+
+
+def test_status_bar_zoom_follows_the_view(qtbot, phantom_root, tmp_path):
+    w = open_window(qtbot, phantom_root, tmp_path / "proj", make_settings(tmp_path / "s.ini"))
+    w.actions["view.actual"].trigger()
+    assert w.zoom_label.text() == "100%"
+    w.actions["view.fit"].trigger()
+    assert w.zoom_label.text() == f"{w.canvas.view_scale() * 100:.0f}%" != "100%"
