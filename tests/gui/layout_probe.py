@@ -49,6 +49,12 @@ def main(work: Path, size: str, shot: str | None) -> None:
     listed = {a.text() for a in view.actions()}
     out["docks"] = {k: d.windowTitle() in listed for k, d in window.docks.items()}
     out["visible_docks"] = sorted(k for k, d in window.docks.items() if d.isVisible())
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QScrollArea
+
+    off = Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    out["sideways_scroll"] = sorted(k for k, d in window.docks.items()
+                                    if isinstance(d.widget(), QScrollArea) and d.widget().horizontalScrollBarPolicy() != off)
     window.actions["view.canvas_only"].trigger()
     QCoreApplication.processEvents()
     out["canvas_only"] = {**measure(window), "visible_docks": [k for k, d in window.docks.items() if d.isVisible()]}

@@ -35,6 +35,7 @@ def test_first_window_gives_the_canvas_the_screen(size, tmp_path, phantom_root):
     assert out["minimum"][0] <= w and out["minimum"][1] <= h
     assert out["canvas_share"] >= 0.60, out
     assert all(out["docks"].values()), out["docks"]  # every dock listed in View
+    assert out["sideways_scroll"] == []  # no panel needs a horizontal scrollbar in the column
     assert {"classes", "frames", "tools", "synthesis"} <= set(out["visible_docks"])
     only = out["canvas_only"]
     assert only["visible_docks"] == [] and only["canvas_share"] > out["canvas_share"] + 0.1
