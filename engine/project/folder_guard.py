@@ -18,7 +18,7 @@ from engine.project.locate import default_project_dir, is_project_dir
 
 MAX_HEADERS = 300  # image headers read at most
 MAX_DIRS = 400  # folders looked at at most (deep trees stop here)
-MASK_WORDS = ("mask", "label", "seg", "annot", "gt_")
+MASK_WORDS = ("mask", "label", "_seg", "annot", "gt_")
 SCREENSHOT_WORDS = ("screenshot", "screen shot", "bildschirmfoto", "capture d")
 _PNG = b"\x89PNG\r\n\x1a\n"
 
