@@ -1,4 +1,5 @@
-"""Dialogs: the problems of a broken dataset and the crash-recovery offer (export: desktop/panels/export_dialog2.py)."""
+"""Dialogs: the problems of a broken dataset, the crash-recovery offer, opening a folder that is not a dataset,
+marking done with unlabelled pixels (export: desktop/panels/export_dialog2.py)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -90,4 +91,32 @@ def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
     box.button(QMessageBox.StandardButton.Yes).setText("Recover")
     box.setDefaultButton(QMessageBox.StandardButton.Yes)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def ask_open_anyway(parent: Optional[QWidget], check) -> bool:
+    """A folder that does not look like a dataset (`engine.project.folder_guard.FolderCheck`): open it anyway?
+    The default answer is no; nothing has been scanned or created yet."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("This folder does not look like a dataset")
+    box.setText(check.message())
+    box.setInformativeText("Open a CaDIS dataset (the folder holding Video01, Video02, …), a folder of frames of "
+                           "one size, or a project folder. Open this folder anyway?")
+    box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box.exec() == QMessageBox.StandardButton.Open
+
+
+def confirm_done_with_unlabelled(parent: Optional[QWidget], pixels: int, share: float) -> bool:
+    """Marking a frame done while some of its pixels are unlabelled (255): True = mark it done anyway."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unlabelled pixels left")
+    box.setText(f"{pixels:,} pixels ({share:.1%} of the frame) are still unlabelled. Mark the frame done anyway?")
+    box.setInformativeText("Unlabelled pixels are ignored by training and exported as 255. Set the paint mode to "
+                           "'Only over unlabelled' to fill them without touching the rest.")
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Yes).setText("Mark done")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     return box.exec() == QMessageBox.StandardButton.Yes
