@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         else:
             (synthesis if args.which == "synthesis" else preseg)(w)
             path = take_screenshot(w, out / f"{args.which}_panel.png")
-        w.doc._dirty = False  # the erased label of the preseg shot is not saved
+        w.doc.forget_unsaved()  # the erased label of the preseg shot is not saved
         w.close()
     print(f"wrote {path}")
     return 0

@@ -28,6 +28,24 @@ def label_hash(label) -> str:
     return hashlib.blake2b(label.tobytes(), digest_size=12).hexdigest()
 
 
+def open_log(path: str):
+    """A function writing one line to `path` with one unbuffered write (a SIGKILL never cuts a line)."""
+    log = open(path, "ab", buffering=0)
+    return lambda line: log.write(line.encode("utf-8") + b"\n")
+
+
+def log_calls(cls, name: str, write, before, after) -> None:
+    """Wrap method `name` of `cls` so that it logs `before(*args)` when called and `after(*args)` when it returns."""
+    real = getattr(cls, name)
+
+    def logged(self, *args):
+        write(before(*args))
+        real(self, *args)
+        write(after(*args))
+
+    setattr(cls, name, logged)
+
+
 def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> None:
     import numpy as np
 
@@ -37,25 +55,11 @@ def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> 
     from engine import edits
     from engine.project import Project
 
-    log = open(log_path, "ab", buffering=0)
-
-    def write(line: str) -> None:
-        log.write(line.encode("utf-8") + b"\n")
-
+    write = open_log(log_path)
     window = None
-    real_save, real_append = Project.save_label, Project.journal_append
-
-    def save_label(self, key, label):
-        write(f"S {key} {label_hash(label)}")
-        real_save(self, key, label)
-        write(f"s {key}")
-
-    def journal_append(self, key, record):
-        write(f"P {key} {label_hash(window.doc.label)}")
-        real_append(self, key, record)
-        write(f"E {key}")
-
-    Project.save_label, Project.journal_append = save_label, journal_append
+    log_calls(Project, "save_label", write, lambda key, label: f"S {key} {label_hash(label)}", lambda key, _: f"s {key}")
+    log_calls(Project, "journal_append", write, lambda key, _: f"P {key} {label_hash(window.doc.label)}",
+              lambda key, _: f"E {key}")
 
     app = make_app()
     settings = Settings(ini)

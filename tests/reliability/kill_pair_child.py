@@ -1,0 +1,70 @@
+"""The process that test_kill_pair_editor.py kills: the real pair editor, offscreen, repairing one pair's mask.
+
+    python kill_pair_child.py PROJECT_DIR PAIR_ID LOG SEED
+
+It opens the pair in a `PairEditor` the way the curation gallery does (journal strokes left by a previous
+kill are replayed), prints READY, then repairs forever: brush strokes and fills delivered the way the canvas
+delivers them (painted into the label, then `strokeFinished`), undo, redo and saves, until it is killed.
+
+The log has one unbuffered line per event with the content hash of the label involved (see test_kill_app.py):
+
+    S pair hash   a save of this label starts        s pair   that save returned
+    P pair hash   a journal append starts; the editor shows this label     E pair   that append returned
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kill_app_child import label_hash, log_calls, open_log  # noqa: E402 - the same log format
+
+
+def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
+    import numpy as np
+
+    from desktop.app import make_app
+    from desktop.panels.pair_editor import PairEditor
+    from engine import edits
+    from engine.project import Project
+
+    write = open_log(log_path)
+    editor = None
+    log_calls(Project, "save_pair_label", write, lambda _, label: f"S pair {label_hash(label)}", lambda *_: "s pair")
+    log_calls(Project, "pair_journal_append", write, lambda *_: f"P pair {label_hash(editor.label)}",
+              lambda *_: "E pair")
+
+    app = make_app()
+    project = Project.open_or_create(project_dir)
+    editor = PairEditor(project, pair_id)
+    editor.show()
+    app.processEvents()
+    print("READY", flush=True)
+
+    rng = np.random.default_rng(seed)
+    h, w = editor.label.shape
+    while True:
+        r = rng.random()
+        if r < 0.12:
+            editor.undo()
+        elif r < 0.18:
+            editor.redo()
+        elif r < 0.24:
+            editor.save()
+        else:
+            if r < 0.32:
+                rec = edits.flood_fill(editor.label, (int(rng.integers(w)), int(rng.integers(h))),
+                                       int(rng.integers(36)))
+            else:
+                pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 4)))]
+                rec = edits.brush_stroke(editor.label, pts, float(rng.uniform(1, 5)), int(rng.integers(36)))
+            if rec is not None:
+                editor.canvas.refresh(rec.bbox)
+                editor.canvas.strokeFinished.emit(rec)  # what the canvas sends when a stroke ends
+        app.processEvents()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
