@@ -14,23 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PHANTOM_DIR = REPO_ROOT / "data" / "phantom"
 SCREENSHOT_SIZE = (1600, 960)
-
-
-def ensure_phantom(ctx=None, root: Optional[Path] = None) -> Path:
-    """The phantom sample folder (`data/phantom` by default), generating it first if it is missing or
-    incomplete. Usable as a job function (`ctx` reports progress and cancels)."""
-    from engine.phantom import generate_dataset
-    from engine.phantom.dataset import read_manifest
-
-    root = Path(root or PHANTOM_DIR)
-    manifest = read_manifest(root) if root.exists() else None
-    if (root / ".complete").exists() or (manifest and manifest.get("complete")):
-        return root
-    generate_dataset(root, videos=3, frames_per_video=8, seed=0, ctx=ctx)
-    (root / ".complete").touch()
-    return root
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,13 +80,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
 
+    import desktop.settings
+    from engine.phantom import ensure_sample
+
     settings = Settings(args.settings)
     if args.reset_settings:
         settings.reset()
     source = args.source
     if source is None:
-        print(f"cadis-studio: opening the phantom sample in {PHANTOM_DIR}", file=sys.stderr)
-        source = ensure_phantom()
+        print(f"cadis-studio: opening the phantom sample in {desktop.settings.PHANTOM_DIR}", file=sys.stderr)
+        source = ensure_sample(desktop.settings.PHANTOM_DIR)
     window = MainWindow(settings)
     geometry, state = settings.window_state()
     if geometry and not args.screenshot:

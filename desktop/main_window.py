@@ -196,9 +196,11 @@ class MainWindow(QMainWindow):
             self.open_source(folder)
 
     def open_phantom(self) -> None:
-        from desktop.app import ensure_phantom
+        import desktop.settings
+        from engine.phantom import ensure_sample
 
-        self.runner.submit("Generate phantom sample", ensure_phantom, group="phantom",
+        root = desktop.settings.PHANTOM_DIR
+        self.runner.submit("Generate phantom sample", lambda ctx: ensure_sample(root, ctx), group="phantom",
                            on_result=lambda root: self.open_source(root))
 
     def _fill_recent(self) -> None:
@@ -258,7 +260,8 @@ class MainWindow(QMainWindow):
     def export(self, values: Optional[dict] = None):
         """File > Export: the export dialog (CaDIS/COCO, report, progress, cancel). `values` (keyword
         arguments of `ExportOptions`) skips the dialog and runs the same job (tests, scripts)."""
-        from desktop.panels.export_dialog2 import ExportJobDialog, ExportOptions, run_export
+        from desktop.panels.export_dialog2 import ExportJobDialog
+        from engine.export import ExportOptions, run_export
 
         project = self.doc.project
         if project is None:
@@ -272,7 +275,7 @@ class MainWindow(QMainWindow):
         options = ExportOptions(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()})
         options.experiment = None if options.experiment is None else str(options.experiment)
         return self.runner.submit(f"Export to {Path(options.out_dir).name}",
-                                  lambda ctx: run_export(ctx, project, options), group="export",
+                                  lambda ctx: run_export(project, options, ctx), group="export",
                                   on_result=lambda r: self.statusBar().showMessage(
                                       f"Exported {r.result.frames} frames to {r.result.out_dir}", 8000))
 

@@ -16,6 +16,7 @@ from desktop.shortcuts import DEFAULT_KEYMAP, merged_keymap, normalize
 ORG, APP = "CaDIS Studio", "CaDIS Studio"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
+PHANTOM_DIR = Path(__file__).resolve().parents[1] / "data" / "phantom"  # the sample opened without a SOURCE
 
 
 class Settings:

@@ -28,14 +28,15 @@ def _wait(handle) -> None:
 
 
 def _window(work: Path, model_dir: str):
-    from desktop.app import ensure_phantom
+    from desktop.settings import PHANTOM_DIR
+    from engine.phantom import ensure_sample
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
 
     s = Settings(work / "settings.ini")
     s.recovery_policy, s.model_dir, s.device = "discard", model_dir, "cpu"
     w = MainWindow(s)
-    w.open_source(ensure_phantom(), work / "project", recovery="discard")
+    w.open_source(ensure_sample(PHANTOM_DIR), work / "project", recovery="discard")
     w.resize(1600, 960)
     w.show()
     w.runner.wait(60_000)

@@ -7,7 +7,6 @@ stores one in the project with full provenance, "Save as…" writes it (and its 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from pathlib import Path
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from desktop.panels.common import ModelCache, hint_label, model_folder_problem, pixmap_of, weights_stamp
 from desktop.panels.gallery import Gallery, GalleryEntry
 from desktop.workers import JobHandle, JobRunner
+from engine.provenance import synthesis_provenance
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PAIR_SOURCE = "synthesis"
@@ -30,10 +30,6 @@ _ICON = "#c8ccd4"
 
 def key_of(entry: GalleryEntry) -> str:
     return str(entry.provenance.get("source_frame") or "")
-
-
-def _sha(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
 
 
 class SynthesisPanel(QWidget):
@@ -266,9 +262,7 @@ class SynthesisPanel(QWidget):
     def _entries(self, result, key, model_dir, preset_name) -> list[GalleryEntry]:
         out = []
         for image, seed in zip(result.images, result.seeds):
-            prov = dict(result.settings)
-            prov.update(seed=int(seed), preset=preset_name, model_dir=str(model_dir), source_frame=key,
-                        mask_sha256=_sha(result.mask))
+            prov = synthesis_provenance(result.settings, seed, preset_name, model_dir, key, result.mask)
             out.append(GalleryEntry(image, result.mask, prov))
         return out
 

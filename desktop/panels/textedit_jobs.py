@@ -14,7 +14,6 @@ import numpy as np
 
 from engine.jobs import JobContext
 
-SOURCE = "text_edit"
 PREFERENCES_HINT = "Set it in File > Preferences… > Models and device (Stable Diffusion folder)."
 
 
@@ -105,30 +104,6 @@ def _stage_recorder(ctx: JobContext, stages: list) -> Callable[[float, str], Non
             stages.append(name)  # list.append is atomic: safe from the worker thread
         ctx.report(fraction, message)
     return report
-
-
-def _clean(value):
-    """JSON-safe: nan/inf -> None, numpy scalars and tuples -> Python."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def pair_provenance(result, frame_key: str, prompt: str) -> dict:
-    """What an accepted edit records: method, prompt, α, seed, every setting, and its scores."""
-    rec = result.record()
-    miou = rec.get("label_miou")
-    return _clean({
-        "kind": "text_edit", "frame": frame_key, "prompt": prompt, "method": rec["method"], "alpha": rec["alpha"],
-        "seed": rec["seed"], "settings": rec["settings"],
-        "scores": {"psnr": rec["psnr"], "ssim": rec["ssim"], "label_miou": miou, "consistency": miou},
-    })
 
 
 def caption(result) -> str:

@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from desktop.panels.curation_jobs import find_head_dir
-from desktop.panels.textedit_jobs import (SOURCE, ModelCache, caption, edit_job, pair_provenance, sd_problem)
+from desktop.panels.textedit_jobs import ModelCache, caption, edit_job, sd_problem
 from desktop.qt_image import rgb_to_qimage
 from desktop.workers import FINAL_STATES, JobHandle
 
@@ -244,9 +243,12 @@ class TextEditPanel(QWidget):
             return None
         key, image, label = self.doc.key, self.doc.image.copy(), self.doc.label.copy()
         project = self.doc.project
-        cache_dir = Path(project.root) / "cache" / "textedit" if project is not None else None
+        from engine.textedit.outputs import project_cache_dir  # the engine's text edit needs torch: load it late
+
+        cache_dir = project_cache_dir(project) if project is not None else None
         model_dir = getattr(self.settings, "model_dir", "") or ""
-        head = find_head_dir(self.settings, project, model_dir) if self.presegment is None else ""
+        from engine.preseg import find_head_dir  # torch: imported when needed
+        head = find_head_dir(self.settings.preseg_dir, project and project.root, model_dir) if self.presegment is None else ""
         preseg_source = (model_dir, head) if head else None
         sd_dir, device, models, presegment = self.settings.sd_dir, self.settings.device, self.models, self.presegment
         self.stages = stages = []
@@ -312,13 +314,13 @@ class TextEditPanel(QWidget):
         project = self.doc.project
         if project is None or self.result_key is None:
             return []
+        from engine.textedit.outputs import store_pair
+
         ids = []
         for item in self.gallery.selectedItems():
             res = self.results[item.data(Qt.ItemDataRole.UserRole)]
             try:
-                pid = project.add_pair(res.image, self.result_label, SOURCE,
-                                       pair_provenance(res, self.result_key, self.result_prompt),
-                                       parent_key=self.result_key)
+                pid = store_pair(project, self.result_key, self.result_label, res, self.result_prompt)
             except Exception as exc:  # noqa: BLE001
                 self._say(f"Could not store the edit: {exc}")
                 break

@@ -4,7 +4,9 @@ from engine.export.cadis_export import (
 )
 from engine.export.manifest import MANIFEST_NAME, read_manifest
 from engine.export.coco import decode_labels, write_coco
+from engine.export.job import FORMAT_CHOICES, ExportOptions, ExportOutcome, run_export
 from engine.export.report import report_from_export, write_report
 
 __all__ = ["export_cadis", "ExportResult", "ExportError", "SPLIT_CHOICES", "INCLUDE_CHOICES", "MANIFEST_NAME",
-           "read_manifest", "restore_interrupted_export", "write_coco", "decode_labels", "report_from_export", "write_report"]
+           "read_manifest", "restore_interrupted_export", "write_coco", "decode_labels", "report_from_export", "write_report",
+           "ExportOptions", "ExportOutcome", "run_export", "FORMAT_CHOICES"]

@@ -10,7 +10,7 @@ from .features import (
     DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, FeatureConfig, FeatureExtractor, Features, fingerprint_model_dir, load_diffusion_model,
     open_extractor,
 )
-from .head_dir import ModelMismatchError, PresegHead, default_head_dir, load_head, save_head
+from .head_dir import ModelMismatchError, PresegHead, default_head_dir, find_head_dir, load_head, save_head
 from .presence import DEFAULT_AREA_GATE, class_area_fractions, suppress_small_classes, update_min_fractions
 from .predict import FeatureCache, Presegmenter, PresegResult, to_original_ids
 from .ranking import RankedFrame, label_disagreement, rank_label_next, rank_suspicious
@@ -22,7 +22,7 @@ __all__ = [
     "image_paths", "is_project", "read_frame_list", "training_frames", "EnsembleSettings", "PixelEnsemble",
     "PixelMLP", "train_ensemble", "DEFAULT_TIMESTEPS", "FeatureConfig", "FeatureExtractor", "Features",
     "fingerprint_model_dir", "load_diffusion_model", "open_extractor", "ModelMismatchError", "PresegHead",
-    "default_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
+    "default_head_dir", "find_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
     "to_original_ids", "RankedFrame", "label_disagreement", "rank_label_next", "rank_suspicious", "FrameSource",
     "PixelBank", "bank_capacity", "class_balanced_indices", "collect_pixels", "PresegSettings", "train_head",
     "train_preseg", "entropy", "frame_score", "jensen_shannon", "soft_vote", "uncertainty_to_grey",
