@@ -1,9 +1,8 @@
-"""Helpers the model panels share: finding the model folder, a thread-safe model cache, pixmaps."""
+"""Helpers the model panels share: finding the model folder, pixmaps, hint lines."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any, Callable, Hashable, Optional
+from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -39,35 +38,6 @@ def weights_stamp(model_dir: str | Path) -> tuple[str, float]:
         return str(path), (path / "diffusion_pytorch_model.safetensors").stat().st_mtime
     except OSError:
         return str(path), 0.0
-
-
-class ModelCache:
-    """One loaded model object at a time, keyed (e.g. by folder, weights time and device).
-
-    `use(key, load, fn)` runs `fn(obj)` under a lock, loading with `load()` when the key changed. Jobs of
-    one group therefore never run the same model concurrently: a stale job holds the lock only until its
-    next cancellation check."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: Optional[Hashable] = None
-        self._obj: Any = None
-
-    def use(self, key: Hashable, load: Callable[[], Any], fn: Callable[[Any], Any]) -> Any:
-        with self._lock:
-            if self._key != key or self._obj is None:
-                self._obj, self._key = None, None
-                self._obj = load()
-                self._key = key
-            return fn(self._obj)
-
-    def peek(self) -> Any:
-        """The loaded object (None before the first load); for tests and status lines."""
-        return self._obj
-
-    def clear(self) -> None:
-        with self._lock:
-            self._obj, self._key = None, None
 
 
 def pixmap_of(image: np.ndarray, max_w: int = 0, max_h: int = 0) -> QPixmap:

@@ -90,9 +90,10 @@ def presegmenter_score(model_dir: str, head_dir: str, device: str):
     if not head_dir or not Path(head_dir).is_dir():
         return None
     from engine.curation import presegmenter_scorer
+    from engine.device import pick_device
     from engine.preseg import Presegmenter
 
-    return presegmenter_scorer(Presegmenter.open(model_dir, head_dir, device="cpu" if device == "auto" else device))
+    return presegmenter_scorer(Presegmenter.open(model_dir, head_dir, device=str(pick_device(device))))
 
 
 def run_augment_job(ctx: JobContext, project, request: AugmentRequest,

@@ -283,7 +283,7 @@ class CurationPanel(QWidget):
 
     # -- augment -----------------------------------------------------------------------------------
     def _model_dir(self) -> str:
-        return getattr(self.settings, "model_dir", "") or ""
+        return self.settings.model_dir
 
     def choose_augment(self) -> None:
         """Ask for the augment settings, then run the job."""
@@ -311,7 +311,7 @@ class CurationPanel(QWidget):
         if not request.head_dir:
             from engine.preseg import find_head_dir  # torch: imported when needed
             request.head_dir = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, request.model_dir)
-        request.device = getattr(self.settings, "device", "auto")
+        request.device = self.settings.device
         project, factory = self.project, self.generator_factory
         handle = self.runner.submit("Augment", lambda ctx: run_augment_job(ctx, project, request, factory),
                                     group="curation-augment", on_result=self._augment_done,

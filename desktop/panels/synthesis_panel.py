@@ -12,15 +12,15 @@ import random
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from desktop.panels.common import ModelCache, hint_label, model_folder_problem, pixmap_of, weights_stamp
+from desktop.panels.common import hint_label, model_folder_problem, pixmap_of, weights_stamp
 from desktop.panels.gallery import Gallery, GalleryEntry
 from desktop.workers import JobHandle, JobRunner
+from engine.model_cache import ModelCache
 from engine.provenance import synthesis_provenance
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"

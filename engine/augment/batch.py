@@ -29,6 +29,7 @@ from engine.augment.sampler import OPS, DonorPool, layout_variants, rare_classes
 from engine.curation.duplicates import DEFAULT_THRESHOLD, is_near_duplicate
 from engine.curation.pairs import reject_most_uncertain
 from engine.jobs import JobContext
+from engine.labels import resize_label
 from engine.provenance import json_safe
 from engine.taxonomy import INSTRUMENT_IDS
 
@@ -95,12 +96,6 @@ def _donors(project, keys: Sequence[str], rare: Sequence[int]) -> DonorPool:
         idx = np.linspace(0, len(with_rare) - 1, MAX_DONORS).round().astype(int)
         with_rare = [with_rare[i] for i in idx]
     return DonorPool([project.load_label(k) for k in with_rare])
-
-
-def _resize_label(label: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    if label.shape == shape:
-        return label
-    return cv2.resize(label, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
 def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -177,7 +172,7 @@ def _make_pair(project, generate: GenerateFn, score: Optional[ScoreFn], settings
     image = np.asarray(generate(new_label, it.sample_seed))
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"the image generator returned {image.dtype} {image.shape}, expected HxWx3 uint8 RGB")
-    label = _resize_label(new_label, image.shape[:2])
+    label = resize_label(new_label, image.shape[:2])
     scores = json_safe(dict(score(image, label))) if score is not None else {}
     consistency = scores.get("consistency")
     if settings.min_consistency is not None and (consistency is None or consistency < settings.min_consistency):
