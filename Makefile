@@ -32,8 +32,12 @@ sample: $(SAMPLE)/.complete
 run: setup sample
 	$(VENV)/bin/cadis-studio $(SAMPLE)
 
-test: setup
+# ruff (rules in pyproject.toml [tool.ruff]) and the import-linter contracts (the layers, [tool.importlinter])
+lint: setup
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: setup

@@ -6,12 +6,10 @@ and owns the one thing Qt must: the single-shot timer that runs the autosave the
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.edits import PaintPolicy, UndoRecord, UndoStack
 from engine.session import AutosavePolicy, ProjectSession, SessionEvents
 
 
@@ -72,98 +70,19 @@ class Document(QObject):
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.setInterval(autosave_ms)
-        self.autosave_timer.timeout.connect(self.save)
         self.session = ProjectSession(QtSessionEvents(self, self.autosave_timer), AutosavePolicy(autosave_ms),
                                       max_steps)
+        self.autosave_timer.timeout.connect(self.session.save)
 
-    # -- state, read from the session ------------------------------------------------------------------
-    @property
-    def project(self):
-        return self.session.project
-
-    @property
-    def key(self) -> Optional[str]:
-        return self.session.key
-
-    @property
-    def image(self) -> Optional[np.ndarray]:
-        return self.session.current.image if self.session.current is not None else None
-
-    @property
-    def label(self) -> Optional[np.ndarray]:
-        return self.session.current.label if self.session.current is not None else None
-
-    @property
-    def name(self) -> str:
-        return self.session.name
-
-    @property
-    def dirty(self) -> bool:
-        return self.session.dirty
+    def __getattr__(self, name: str):
+        """Everything else is the session's: state (`project`, `key`, `image`, `label`, `name`, `dirty`) and
+        operations (`set_frame`, `apply`, `repair`, `undo`, `redo`, `save`, `set_status`, `recover`, ...)."""
+        if name == "session":  # not set yet (during __init__)
+            raise AttributeError(name)
+        return getattr(self.session, name)
 
     def forget_unsaved(self) -> None:
         """Leave the current frame's unsaved edits unwritten (they stay in the journal), as a kill would."""
         self.autosave_timer.stop()
         if self.session.current is not None:
             self.session.current.set_dirty(False)
-
-    # -- the session's operations ------------------------------------------------------------------------
-    def open_project(self, project) -> None:
-        self.session.open_project(project)
-
-    def close_project(self) -> bool:
-        return self.session.close_project()
-
-    def keys(self) -> list[str]:
-        return self.session.keys()
-
-    def set_frame(self, key: str) -> bool:
-        return self.session.set_frame(key)
-
-    def neighbour(self, offset: int) -> Optional[str]:
-        return self.session.neighbour(offset)
-
-    def next_unfinished(self) -> Optional[str]:
-        return self.session.next_unfinished()
-
-    def stack(self, key: Optional[str] = None) -> UndoStack:
-        return self.session.stack(key)
-
-    def record_edit(self, rec: Optional[UndoRecord]) -> None:
-        self.session.record_edit(rec)
-
-    def apply(self, op: Callable[..., Optional[UndoRecord]], *args, **kwargs) -> Optional[UndoRecord]:
-        return self.session.apply(op, *args, **kwargs)
-
-    def repair(self, op: str, params: dict, cls: Optional[int], policy: PaintPolicy) -> Optional[UndoRecord]:
-        return self.session.repair(op, params, cls, policy)
-
-    def undo(self) -> Optional[UndoRecord]:
-        return self.session.undo()
-
-    def redo(self) -> Optional[UndoRecord]:
-        return self.session.redo()
-
-    def save(self) -> bool:
-        return self.session.save()
-
-    def set_status(self, status: str, note: Optional[str] = None) -> bool:
-        return self.session.set_status(status, note)
-
-    def status(self) -> str:
-        return self.session.status()
-
-    def note(self) -> str:
-        return self.session.note()
-
-    def set_note(self, note: str) -> None:
-        self.session.set_note(note)
-
-    def pending_recovery(self) -> dict[str, int]:
-        return self.session.pending_recovery()
-
-    def recover(self, keys: Optional[list[str]] = None) -> list[str]:
-        return self.session.recover(keys)
-
-    def discard_recovery(self) -> None:
-        self.session.discard_recovery()

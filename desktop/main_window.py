@@ -59,7 +59,11 @@ class MainWindow(QMainWindow):
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
         self._connect()
-        self.model_panels = ModelPanels(self)  # model docks + the Models menu; after _connect (slot order)
+        # model docks + the Models menu; after _connect, so the window records a stroke before a panel reads it
+        self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
+        self.model_panels.preferencesRequested.connect(self.preferences)
+        self.model_panels.frameRequested.connect(self.show_frame)
+        self.docks.update(self.model_panels.docks)
         self.canvas.viewport().installEventFilter(self)  # wheel zoom -> zoom field
         self.canvas.set_brush_radius(self.tool_options.brush_radius())
         self.canvas.set_opacity(self.tool_options.opacity.value() / 100)
@@ -344,7 +348,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["frames"], d["tools"]], [250, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([d["frames"], d["jobs"]], [max(300, self.height() - 330), 150], Qt.Orientation.Vertical)
         self.resizeDocks([d["tools"], d["classes"]], [330, max(300, self.height() - 430)], Qt.Orientation.Vertical)
-        self.model_panels.default_layout()
+        self.resizeDocks([d["frames"], d["tools"], d["synthesis"]], [240, 300, 360], Qt.Orientation.Horizontal)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)

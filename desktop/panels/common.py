@@ -1,15 +1,8 @@
-"""Helpers the model panels share: finding the model folder, pixmaps, hint lines."""
+"""Whether a synthesis model folder is usable (and what to do when not), and the identity of its weights."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
-
-import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QLabel, QWidget
-
-from desktop.qt_image import rgb_to_qimage
 
 NO_MODEL_HELP = ("Train one with Models → Train synthesis model… (a few hundred steps on your done frames "
                  "already give a usable preview), or pick a model folder in File → Preferences… → "
@@ -38,20 +31,3 @@ def weights_stamp(model_dir: str | Path) -> tuple[str, float]:
         return str(path), (path / "diffusion_pytorch_model.safetensors").stat().st_mtime
     except OSError:
         return str(path), 0.0
-
-
-def pixmap_of(image: np.ndarray, max_w: int = 0, max_h: int = 0) -> QPixmap:
-    """An RGB image as a pixmap, scaled (keeping the aspect) to fit max_w x max_h when given."""
-    pm = QPixmap.fromImage(rgb_to_qimage(image))
-    if max_w and max_h:
-        pm = pm.scaled(max_w, max_h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    return pm
-
-
-def hint_label(text: str = "", parent: Optional[QWidget] = None, error: bool = False) -> QLabel:
-    """A word-wrapped hint (or error) line in the app's style."""
-    label = QLabel(text, parent)
-    label.setObjectName("error" if error else "hint")
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label

@@ -29,16 +29,18 @@ TOOL_ICONS = {"brush": "mdi6.brush", "eraser": "mdi6.eraser", "fill": "mdi6.form
 
 
 class _EditorEvents(SessionEvents):
-    def __init__(self, editor: "PairEditor"):
-        self.editor = editor
+    """The session's events for the editor's widgets (none reach it before they exist: `editor` is set then)."""
+
+    def __init__(self):
+        self.editor: Optional["PairEditor"] = None
 
     def label_edited(self, rect) -> None:
-        if hasattr(self.editor, "canvas"):
+        if self.editor is not None:
             self.editor.canvas.refresh(rect)
 
     def error(self, message: str) -> None:
-        self.editor.problem = message
-        if hasattr(self.editor, "info"):
+        if self.editor is not None:
+            self.editor.problem = message
             self.editor._update()
 
 
@@ -51,7 +53,8 @@ class PairEditor(QDialog):
         super().__init__(parent)
         self.project, self.pair_id = project, int(pair_id)
         self.problem = ""
-        self.session, self.recovered = open_pair(project, self.pair_id, _EditorEvents(self))
+        events = _EditorEvents()
+        self.session, self.recovered = open_pair(project, self.pair_id, events)
         image, self.label = self.session.image, self.session.label
         rec = project.pair(self.pair_id)
         self.setWindowTitle(f"Repair pair #{self.pair_id} ({rec.source}"
@@ -64,6 +67,7 @@ class PairEditor(QDialog):
         self.set_class(int(np.bincount(self.label[self.label != 255].ravel(), minlength=36)[7:].argmax() + 7)
                        if (self.label[(self.label >= 7) & (self.label < 36)]).size else 6)
         self.resize(1100, 720)
+        events.editor = self
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
                                QListWidgetItem, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from desktop.docks.class_palette import swatch_icon
-from desktop.panels.common import hint_label, model_folder_problem
+from desktop.panels.common import model_folder_problem
+from desktop.panels.hints import hint_label
 from desktop.panels.preseg_jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
                                         suspicious_job, train_job)
 from desktop.panels.proposal import ProposalLayer

@@ -1,30 +1,32 @@
-"""Puts the model panels into the main window: docks tabified in a column on the right, the "Models" menu,
-and the signal connections (strokes and undo -> live preview and proposal refresh, frame switches,
-"label next" clicks -> open that frame). Panels written elsewhere (curation, text edits) are added the
-same way when their modules are present.
+"""The model panels as the main window shows them: one dock each, tabbed in a column on the right, the
+"Models" menu, and the connections between the panels (strokes and undo -> live preview and proposal
+refresh, new pairs -> the curation gallery, "open in canvas" -> a pair editor).
+
+    panels = ModelPanels(host, doc, runner, settings, canvas)   # host: the QMainWindow the docks go into
+    panels.preferencesRequested.connect(...); panels.frameRequested.connect(...)
+
+It reads nothing of the window but what it is given; the window connects its two signals.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Optional
 
 import qtawesome as qta
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
+from desktop.panels.curation_panel import CurationPanel
 from desktop.panels.preseg_panel import PresegPanel
 from desktop.panels.synthesis_panel import SynthesisPanel
+from desktop.panels.textedit_panel import TextEditPanel
 from desktop.window_chrome import add_dock
 
 _ICON = "#c8ccd4"
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 MAX_COLUMN = 380  # px: the model column's widest minimum
-# optional panels: dock key -> (module, class, dock title, menu text)
-OPTIONAL_PANELS = {
-    "curation": ("desktop.panels.curation_panel", "CurationPanel", "Curation", "Curate synthetic pairs"),
-    "textedit": ("desktop.panels.textedit_panel", "TextEditPanel", "Text edits", "Edit frames with text"),
-}
+# the dataset tools: dock key -> (dock title, menu text); they open from the Models menu
+DATASET_TOOLS = {"curation": ("Curation", "Curate synthetic pairs"), "textedit": ("Text edits", "Edit frames with text")}
 
 
 def scrolled(panel: QWidget) -> QScrollArea:
@@ -41,64 +43,42 @@ def scrolled(panel: QWidget) -> QScrollArea:
     return area
 
 
-def _optional_panel(module: str, cls: str):
-    """The panel class, or None when its module is absent; a module that fails to import is reported
-    (the rest of the window still works)."""
-    try:
-        return getattr(importlib.import_module(module), cls)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
+class ModelPanels(QObject):
+    """Creates the model panels in `host` and connects them to the document, the canvas and each other."""
 
+    preferencesRequested = Signal()
+    frameRequested = Signal(str)  # a panel asks to show this frame
 
-class ModelPanels:
-    """Creates and connects the panels; `window` is the MainWindow (doc, runner, settings, canvas, docks)."""
-
-    def __init__(self, window: QMainWindow):
-        self.window = window
-        w = window
-        self.synthesis = SynthesisPanel(w.doc, w.runner, w.settings)
-        self.preseg = PresegPanel(w.doc, w.runner, w.settings, w.canvas)
+    def __init__(self, host: QMainWindow, doc, runner, settings, canvas):
+        super().__init__(host)
+        self.host, self.doc, self.runner, self.settings, self.canvas = host, doc, runner, settings, canvas
+        self.synthesis = SynthesisPanel(doc, runner, settings)
+        self.preseg = PresegPanel(doc, runner, settings, canvas)
+        self.extra: dict[str, QWidget] = {"curation": CurationPanel(doc, runner, settings),
+                                          "textedit": TextEditPanel(doc, runner, settings)}
         self.training_dialog = None
-        self.extra: dict[str, object] = {}
+        self.pair_editors: list = []
         self.docks: dict[str, QDockWidget] = {
-            "synthesis": add_dock(w, "Synthesize", scrolled(self.synthesis), RIGHT),
-            "preseg": add_dock(w, "Pre-segment", scrolled(self.preseg), RIGHT),
+            "synthesis": add_dock(host, "Synthesize", scrolled(self.synthesis), RIGHT),
+            "preseg": add_dock(host, "Pre-segment", scrolled(self.preseg), RIGHT),
+            **{key: add_dock(host, DATASET_TOOLS[key][0], scrolled(panel), RIGHT) for key, panel in self.extra.items()},
         }
-        for key, (module, cls, title, _menu) in OPTIONAL_PANELS.items():
-            try:
-                panel_cls = _optional_panel(module, cls)
-            except Exception as exc:  # noqa: BLE001 - a broken optional panel must not stop the app
-                w.statusBar().showMessage(f"The {title} panel could not be loaded: {exc}", 15000)
-                continue
-            if panel_cls is not None:
-                self.extra[key] = panel_cls(w.doc, w.runner, w.settings)
-                self.docks[key] = add_dock(w, title, scrolled(self.extra[key]), RIGHT)
         self._arrange()
-        w.docks.update(self.docks)
         self.actions = self._build_menu()
         self._connect()
 
     def _arrange(self) -> None:
         """A full-height column right of Tool options / Classes, the panels tabbed in it (Synthesize in front)."""
-        w, docks = self.window, list(self.docks.values())
-        w.addDockWidget(RIGHT, docks[0], Qt.Orientation.Horizontal)
+        docks = list(self.docks.values())
+        self.host.addDockWidget(RIGHT, docks[0], Qt.Orientation.Horizontal)
         for dock in docks[1:]:
-            w.tabifyDockWidget(docks[0], dock)
+            self.host.tabifyDockWidget(docks[0], dock)
         for key in self.extra:  # the dataset tools open from the Models menu (they need a wider column)
             self.docks[key].hide()
         docks[0].raise_()
 
-    def default_layout(self) -> None:
-        """Sizes of a fresh window (called from MainWindow.default_layout): narrow side columns."""
-        w = self.window
-        docks = [w.docks[k] for k in ("frames", "tools", "synthesis") if k in w.docks]
-        w.resizeDocks(docks, [240, 300, 360][-len(docks):], Qt.Orientation.Horizontal)
-
     def _build_menu(self) -> dict[str, QAction]:
-        w = self.window
-        menu = w.menuBar().addMenu("&Models")
+        menu = self.host.menuBar().addMenu("&Models")
         items = [
             ("models.train_synthesis", "Train synthesis model…", "mdi6.school-outline", self.open_training),
             ("models.synthesize", "Synthesize", "mdi6.creation", self.synthesize),
@@ -107,16 +87,14 @@ class ModelPanels:
             ("models.train_preseg", "Train pre-segmenter", "mdi6.school", self.train_preseg),
             ("models.presegment", "Pre-segment", "mdi6.auto-fix", self.presegment),
         ]
-        for key, (_m, _c, _t, text) in OPTIONAL_PANELS.items():
-            if key in self.extra:
-                items.append((f"models.show_{key}", text, "mdi6.image-multiple-outline",
-                              lambda k=key: self.show(k)))
+        for key, (_title, text) in DATASET_TOOLS.items():
+            items.append((f"models.show_{key}", text, "mdi6.image-multiple-outline", lambda k=key: self.show(k)))
         actions: dict[str, QAction] = {}
         for key, text, icon, slot in items:
             if key is None:
                 menu.addSeparator()
                 continue
-            act = QAction(qta.icon(icon, color=_ICON), text, w)
+            act = QAction(qta.icon(icon, color=_ICON), text, self.host)
             if slot is not None:
                 act.triggered.connect(lambda _=False, s=slot: s())
             menu.addAction(act)
@@ -131,28 +109,24 @@ class ModelPanels:
         return actions
 
     def _connect(self) -> None:
-        w, s, p = self.window, self.synthesis, self.preseg
+        s, p, doc = self.synthesis, self.preseg, self.doc
+        curation, textedit = self.extra["curation"], self.extra["textedit"]
         # connected after the window's own slots, so the stroke is recorded before the preview reads the mask
-        w.canvas.strokeFinished.connect(s.on_mask_changed)
-        w.canvas.strokeFinished.connect(p.on_label_changed)
-        w.doc.labelEdited.connect(s.on_mask_changed)
-        w.doc.labelEdited.connect(p.on_label_changed)
-        w.doc.frameChanged.connect(s.on_mask_changed)
-        w.doc.frameChanged.connect(p.on_frame)
-        w.doc.projectChanged.connect(p.refresh)
-        w.doc.projectChanged.connect(s.refresh_model)
+        self.canvas.strokeFinished.connect(s.on_mask_changed)
+        self.canvas.strokeFinished.connect(p.on_label_changed)
+        doc.labelEdited.connect(s.on_mask_changed)
+        doc.labelEdited.connect(p.on_label_changed)
+        doc.frameChanged.connect(s.on_mask_changed)
+        doc.frameChanged.connect(p.on_frame)
+        doc.projectChanged.connect(p.refresh)
+        doc.projectChanged.connect(s.refresh_model)
         s.trainRequested.connect(self.open_training)
-        s.preferencesRequested.connect(w.preferences)
-        p.frameRequested.connect(w.show_frame)
-        curation, textedit = self.extra.get("curation"), self.extra.get("textedit")
-        if curation is not None and hasattr(curation, "refresh"):
-            s.pairAccepted.connect(lambda _id: curation.refresh())  # new pairs show in the curation gallery
-            if textedit is not None and hasattr(textedit, "pairAdded"):
-                textedit.pairAdded.connect(lambda _id: curation.refresh())
-        if textedit is not None and hasattr(textedit, "preferencesRequested"):
-            textedit.preferencesRequested.connect(w.preferences)
-        if curation is not None and hasattr(curation, "openPairRequested"):
-            curation.openPairRequested.connect(self.open_pair)
+        s.preferencesRequested.connect(self.preferencesRequested)
+        textedit.preferencesRequested.connect(self.preferencesRequested)
+        p.frameRequested.connect(self.frameRequested)
+        s.pairAccepted.connect(lambda _id: curation.refresh())  # new pairs show in the curation gallery
+        textedit.pairAdded.connect(lambda _id: curation.refresh())
+        curation.openPairRequested.connect(self.open_pair)
 
     # -- actions -----------------------------------------------------------------------------------
     def show(self, key: str) -> None:
@@ -178,9 +152,8 @@ class ModelPanels:
 
         d = self.training_dialog
         busy = d is not None and d.handle is not None and not d.handle.is_finished()
-        if d is None or base_config is not None or (d.project is not self.window.doc.project and not busy):
-            self.training_dialog = TrainingDialog(self.window.runner, self.window.settings, self.window.doc.project,
-                                                  base_config, self.window)
+        if d is None or base_config is not None or (d.project is not self.doc.project and not busy):
+            self.training_dialog = TrainingDialog(self.runner, self.settings, self.doc.project, base_config, self.host)
             self.training_dialog.modelReady.connect(lambda _folder: self.settings_changed())
         self.training_dialog.show()
         self.training_dialog.raise_()
@@ -192,18 +165,16 @@ class ModelPanels:
 
         from desktop.panels.pair_editor import PairEditor
 
-        project = self.window.doc.project
+        project = self.doc.project
         if project is None:
             return None
         try:
-            editor = PairEditor(project, pair_id, self.window)
+            editor = PairEditor(project, pair_id, self.host)
         except Exception as exc:  # noqa: BLE001 - an unreadable pair is a message
-            QMessageBox.warning(self.window, "Cannot open pair", f"Pair #{pair_id} cannot be opened: {exc}")
+            QMessageBox.warning(self.host, "Cannot open pair", f"Pair #{pair_id} cannot be opened: {exc}")
             return None
-        curation = self.extra.get("curation")
-        if curation is not None and hasattr(curation, "refresh_pair"):
-            editor.saved.connect(curation.refresh_pair)
-        self.pair_editors = [e for e in getattr(self, "pair_editors", []) if e.isVisible()] + [editor]
+        editor.saved.connect(self.extra["curation"].refresh_pair)
+        self.pair_editors = [e for e in self.pair_editors if e.isVisible()] + [editor]
         editor.show()
         return editor
 
@@ -211,11 +182,9 @@ class ModelPanels:
         """The preferences (model or head folder, device) changed: re-check the models."""
         self.synthesis.refresh_model()
         self.preseg.refresh()
-        textedit = self.extra.get("textedit")
-        if textedit is not None and hasattr(textedit, "check_sd"):
-            textedit.check_sd()  # the Stable Diffusion folder may have changed
+        self.extra["textedit"].check_sd()  # the Stable Diffusion folder may have changed
         if self.synthesis.live.isChecked():
             self.synthesis.request_preview()
 
-    def panel(self, key: str) -> Optional[object]:
+    def panel(self, key: str) -> Optional[QWidget]:
         return {"synthesis": self.synthesis, "preseg": self.preseg, **self.extra}.get(key)

@@ -64,6 +64,15 @@ class ProjectSession:
     def dirty(self) -> bool:
         return self.current is not None and self.current.dirty
 
+    @property
+    def image(self) -> Optional[np.ndarray]:
+        return self.current.image if self.current is not None else None
+
+    @property
+    def label(self) -> Optional[np.ndarray]:
+        """The current frame's label, the array edits write into (None without a frame)."""
+        return self.current.label if self.current is not None else None
+
     # -- frames ------------------------------------------------------------------------------------
     def keys(self) -> list[str]:
         return self.project.frame_keys() if self.project is not None else []

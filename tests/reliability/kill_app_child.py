@@ -46,13 +46,22 @@ def log_calls(cls, name: str, write, before, after) -> None:
     setattr(cls, name, logged)
 
 
+def random_paint(rng, h: int, w: int, fill: bool):
+    """A random flood fill (`fill`) or brush stroke on an h x w label: (op, args) for `op(label, *args)`."""
+    from engine import edits
+
+    if fill:
+        return edits.flood_fill, ((int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(36)))
+    pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 5)))]
+    return edits.brush_stroke, (pts, float(rng.uniform(1, 6)), int(rng.integers(36)))
+
+
 def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> None:
     import numpy as np
 
     from desktop.app import make_app
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
-    from engine import edits
     from engine.project import Project
 
     write = open_log(log_path)
@@ -88,11 +97,9 @@ def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> 
             doc.redo()
         elif r < 0.26:
             doc.save()
-        elif r < 0.32:
-            doc.apply(edits.flood_fill, (int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(36)))
         else:
-            pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 5)))]
-            doc.apply(edits.brush_stroke, pts, float(rng.uniform(1, 6)), int(rng.integers(36)))
+            op, args = random_paint(rng, h, w, fill=r < 0.32)
+            doc.apply(op, *args)
         app.processEvents()  # lets the autosave timer fire at random moments
 
 

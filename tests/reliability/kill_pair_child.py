@@ -19,7 +19,7 @@ from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kill_app_child import label_hash, log_calls, open_log  # noqa: E402 - the same log format
+from kill_app_child import label_hash, log_calls, open_log, random_paint  # noqa: E402 - the same log format
 
 
 def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
@@ -27,7 +27,6 @@ def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
 
     from desktop.app import make_app
     from desktop.panels.pair_editor import PairEditor
-    from engine import edits
     from engine.project import Project
 
     write = open_log(log_path)
@@ -54,12 +53,8 @@ def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
         elif r < 0.24:
             editor.save()
         else:
-            if r < 0.32:
-                rec = edits.flood_fill(editor.label, (int(rng.integers(w)), int(rng.integers(h))),
-                                       int(rng.integers(36)))
-            else:
-                pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 4)))]
-                rec = edits.brush_stroke(editor.label, pts, float(rng.uniform(1, 5)), int(rng.integers(36)))
+            op, args = random_paint(rng, h, w, fill=r < 0.32)
+            rec = op(editor.label, *args)  # painted into the label, as the canvas does
             if rec is not None:
                 editor.canvas.refresh(rec.bbox)
                 editor.canvas.strokeFinished.emit(rec)  # what the canvas sends when a stroke ends

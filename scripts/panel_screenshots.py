@@ -1,20 +1,24 @@
 """Regenerate the model panels' screenshots in docs/img (offscreen, on the phantom sample).
 
-    python -m desktop.panels.screenshots synthesis --model MODEL_DIR
-    python -m desktop.panels.screenshots preseg --model MODEL_DIR
-    python -m desktop.panels.screenshots training
+    python scripts/panel_screenshots.py synthesis --model MODEL_DIR
+    python scripts/panel_screenshots.py preseg --model MODEL_DIR
+    python scripts/panel_screenshots.py training
 
 `synthesis` runs the final preset for three variants and a live preview; `preseg` marks four frames done,
 trains the head from the panel, erases the next frame's label (as a fresh frame looks) and pre-segments
 it; `training` trains a tiny model for 60 steps in the training dialog. Work files go to a temp folder.
+A docs tool: it drives the app from outside and is not part of it (nor of the installer).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: the app's packages
 
 
 def _wait(handle) -> None:
@@ -28,10 +32,9 @@ def _wait(handle) -> None:
 
 
 def _window(work: Path, model_dir: str):
-    from desktop.settings import PHANTOM_DIR
-    from engine.phantom import ensure_sample
     from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from desktop.settings import PHANTOM_DIR, Settings
+    from engine.phantom import ensure_sample
 
     s = Settings(work / "settings.ini")
     s.recovery_policy, s.model_dir, s.device = "discard", model_dir, "cpu"
