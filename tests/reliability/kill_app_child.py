@@ -56,6 +56,12 @@ def random_paint(rng, h: int, w: int, fill: bool):
     return edits.brush_stroke, (pts, float(rng.uniform(1, 6)), int(rng.integers(36)))
 
 
+def random_action(rng, actions) -> None:
+    """Run one of `actions`, [(upper bound, fn(r)), ...] in increasing bounds, for a uniform random r."""
+    r = rng.random()
+    next(fn for bound, fn in actions if r < bound)(r)
+
+
 def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> None:
     import numpy as np
 
@@ -85,21 +91,16 @@ def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> 
 
     rng = np.random.default_rng(seed)
     keys = window.doc.keys()
+    doc = window.doc
+
+    def paint(r: float) -> None:
+        op, args = random_paint(rng, *doc.label.shape, fill=r < 0.32)
+        doc.apply(op, *args)
+
+    actions = [(0.08, lambda r: window.show_frame(keys[int(rng.integers(len(keys)))])), (0.16, lambda r: doc.undo()),
+               (0.20, lambda r: doc.redo()), (0.26, lambda r: doc.save()), (1.0, paint)]
     while True:
-        doc = window.doc
-        h, w = doc.label.shape
-        r = rng.random()
-        if r < 0.08:
-            window.show_frame(keys[int(rng.integers(len(keys)))])
-        elif r < 0.16:
-            doc.undo()
-        elif r < 0.20:
-            doc.redo()
-        elif r < 0.26:
-            doc.save()
-        else:
-            op, args = random_paint(rng, h, w, fill=r < 0.32)
-            doc.apply(op, *args)
+        random_action(rng, actions)
         app.processEvents()  # lets the autosave timer fire at random moments
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kill_app_child import label_hash, log_calls, open_log, random_paint  # noqa: E402 - the same log format
+from kill_app_child import label_hash, log_calls, open_log, random_action, random_paint  # noqa: E402 - the same log format
 
 
 def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
@@ -43,21 +43,18 @@ def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
     print("READY", flush=True)
 
     rng = np.random.default_rng(seed)
-    h, w = editor.label.shape
+
+    def paint(r: float) -> None:
+        op, args = random_paint(rng, *editor.label.shape, fill=r < 0.32)
+        rec = op(editor.label, *args)  # painted into the label, as the canvas does
+        if rec is not None:
+            editor.canvas.refresh(rec.bbox)
+            editor.canvas.strokeFinished.emit(rec)  # what the canvas sends when a stroke ends
+
+    actions = [(0.12, lambda r: editor.undo()), (0.18, lambda r: editor.redo()), (0.24, lambda r: editor.save()),
+               (1.0, paint)]
     while True:
-        r = rng.random()
-        if r < 0.12:
-            editor.undo()
-        elif r < 0.18:
-            editor.redo()
-        elif r < 0.24:
-            editor.save()
-        else:
-            op, args = random_paint(rng, h, w, fill=r < 0.32)
-            rec = op(editor.label, *args)  # painted into the label, as the canvas does
-            if rec is not None:
-                editor.canvas.refresh(rec.bbox)
-                editor.canvas.strokeFinished.emit(rec)  # what the canvas sends when a stroke ends
+        random_action(rng, actions)
         app.processEvents()
 
 
