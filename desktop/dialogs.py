@@ -1,4 +1,4 @@
-"""Dialogs: the problems of a broken dataset and the crash-recovery offer (export: desktop/panels/export_dialog2.py)."""
+"""Dialogs: the problems of a broken dataset and the crash-recovery offer (export: desktop/panels/export/dialog.py)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence

@@ -16,7 +16,7 @@ from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbna
 from desktop.docks.jobs_panel import JobsPanel
 from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
-from desktop.panels.wiring import ModelPanels
+from desktop.panels.model_panels import ModelPanels
 from desktop.settings import Settings
 from desktop.shortcuts import DIGIT_CLASSES, DIGIT_KEYS
 from desktop.window_chrome import (TOOL_NAMES, add_dock, build_actions, build_menus, build_status_fields,
@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
     def export(self, values: Optional[dict] = None):
         """File > Export: the export dialog (CaDIS/COCO, report, progress, cancel). `values` (keyword
         arguments of `ExportOptions`) skips the dialog and runs the same job (tests, scripts)."""
-        from desktop.panels.export_dialog2 import ExportJobDialog
+        from desktop.panels.export.dialog import ExportJobDialog
         from engine.export import ExportOptions, run_export
 
         project = self.doc.project

@@ -2,5 +2,5 @@
 pre-segmentation) and the dataset tools (curation, text edits).
 
 Widgets only: every model or data operation is an engine call run through `desktop.workers.JobRunner`.
-`desktop.panels.wiring.ModelPanels` puts them into the main window (docks + the "Models" menu).
+`desktop.panels.model_panels.ModelPanels` puts them into the main window (docks + the "Models" menu).
 """

@@ -26,7 +26,7 @@ def main(project_dir: str, pair_id: int, log_path: str, seed: int) -> None:
     import numpy as np
 
     from desktop.app import make_app
-    from desktop.panels.pair_editor import PairEditor
+    from desktop.panels.curation.pair_editor import PairEditor
     from engine.project import Project
 
     write = open_log(log_path)

@@ -20,7 +20,7 @@ from tests.reliability.helpers import make_dataset
 from tests.reliability.test_kill_app import Expectations, label_hash, start_and_kill
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")]
-pytest.importorskip("desktop.panels.pair_editor")
+pytest.importorskip("desktop.panels.curation.pair_editor")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -62,7 +62,7 @@ def test_kill_while_repairing_a_pair_loses_no_finished_stroke(qtbot, tmp_path):
             offered += p.pending_pair_recovery().get(pid, 0)
         expect.settle({"pair": label_hash(state)}, {"pair": file_hash})
         tally.add("pair editor kills survived")
-    from desktop.panels.pair_editor import PairEditor
+    from desktop.panels.curation.pair_editor import PairEditor
 
     with Project.open_or_create(project_dir) as p:
         pending = p.pending_pair_recovery().get(pid, 0)

@@ -16,10 +16,10 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
-from desktop.panels.curation_panel import CurationPanel
-from desktop.panels.preseg_panel import PresegPanel
-from desktop.panels.synthesis_panel import SynthesisPanel
-from desktop.panels.textedit_panel import TextEditPanel
+from desktop.panels.curation.panel import CurationPanel
+from desktop.panels.preseg.panel import PresegPanel
+from desktop.panels.synthesis.panel import SynthesisPanel
+from desktop.panels.textedit.panel import TextEditPanel
 from desktop.window_chrome import add_dock
 
 _ICON = "#c8ccd4"
@@ -148,7 +148,7 @@ class ModelPanels(QObject):
 
     def open_training(self, base_config=None):
         """Show the training dialog (one instance, kept so a running job can report to it)."""
-        from desktop.panels.training_dialog import TrainingDialog
+        from desktop.panels.synthesis.training_dialog import TrainingDialog
 
         d = self.training_dialog
         busy = d is not None and d.handle is not None and not d.handle.is_finished()
@@ -163,7 +163,7 @@ class ModelPanels(QObject):
         """Open a synthetic pair's mask for repair in its own canvas window."""
         from PySide6.QtWidgets import QMessageBox
 
-        from desktop.panels.pair_editor import PairEditor
+        from desktop.panels.curation.pair_editor import PairEditor
 
         project = self.doc.project
         if project is None:

@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from desktop.panels.common import model_folder_problem, weights_stamp
-from desktop.panels.gallery import Gallery, GalleryEntry
+from desktop.panels.model_folder import model_folder_problem, weights_stamp
+from desktop.panels.synthesis.gallery import Gallery, GalleryEntry
 from desktop.panels.hints import hint_label
 from desktop.qt_image import pixmap_of
 from desktop.workers import JobHandle, JobRunner

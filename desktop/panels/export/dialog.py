@@ -19,7 +19,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from desktop.panels.report_view import ReportView
+from desktop.panels.export.report_view import ReportView
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.export import ExportOptions, ExportOutcome, run_export
 

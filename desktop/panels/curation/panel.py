@@ -27,12 +27,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from desktop.panels.augment_dialog import AugmentDialog
-from desktop.panels.curation_jobs import (AugmentRequest, GeneratorFactory, ThumbSink, load_pair_thumbnails,
+from desktop.panels.curation.augment_dialog import AugmentDialog
+from desktop.panels.curation.jobs import (AugmentRequest, GeneratorFactory, ThumbSink, load_pair_thumbnails,
                                           run_augment_job)
-from desktop.panels.pair_gallery import PairGallery
-from desktop.panels.pair_filters import PairFilterBar
-from desktop.panels.pair_model import ID_ROLE, PairFilterProxy, PairListModel
+from desktop.panels.curation.pair_gallery import PairGallery
+from desktop.panels.curation.pair_filters import PairFilterBar
+from desktop.panels.curation.pair_model import ID_ROLE, PairFilterProxy, PairListModel
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.curation import find_duplicate_pairs, reject_most_uncertain
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from desktop.panels.textedit_jobs import TextEditModels, caption, edit_job, sd_problem
+from desktop.panels.textedit.jobs import TextEditModels, caption, edit_job, sd_problem
 from desktop.qt_image import rgb_to_qimage
 from desktop.workers import FINAL_STATES, JobHandle
 
