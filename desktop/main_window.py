@@ -1,5 +1,6 @@
-"""The main window: wires the canvas, the docks, the actions and the document together. No data logic:
-edits, saving and recovery live in `desktop.document`, background work in `desktop.workers`."""
+"""The main window, assembled in one place: the canvas, the docks, the actions, the model panels and the
+document, and the connections between them. No data logic: edits, saving and recovery are the engine's edit
+session (`engine.session`, seen through `desktop.document`), background work runs in `desktop.workers`."""
 from __future__ import annotations
 
 from pathlib import Path
