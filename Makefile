@@ -41,8 +41,12 @@ run-sample: setup
 	PYTHON=$(PY) sh scripts/check_qt_libs.sh
 	$(VENV)/bin/cadis-studio --sample
 
-test: setup
+# ruff (rules in pyproject.toml [tool.ruff]) and the import-linter contracts (the layers, [tool.importlinter])
+lint: setup
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: setup

@@ -126,7 +126,6 @@ def main(argv: list[str] | None = None) -> None:
                         help="instead: compare decoder blocks and timesteps (10 labelled frames, 3 members)")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
 
-    import numpy as np
     import torch
 
     from benchmarks._timing import print_table

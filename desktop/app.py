@@ -21,22 +21,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_SIZE = (1600, 960)
 
 
-def ensure_phantom(ctx=None, root: Optional[Path] = None) -> Path:
-    """The phantom sample folder (the user's data folder by default), generating it first if it is missing or
-    incomplete. Usable as a job function (`ctx` reports progress and cancels)."""
-    from desktop.settings import phantom_dir
-    from engine.phantom import generate_dataset
-    from engine.phantom.dataset import read_manifest
-
-    root = Path(root or phantom_dir())
-    manifest = read_manifest(root) if root.exists() else None
-    if (root / ".complete").exists() or (manifest and manifest.get("complete")):
-        return root
-    generate_dataset(root, videos=3, frames_per_video=8, seed=0, ctx=ctx)
-    (root / ".complete").touch()
-    return root
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cadis-studio", description="CaDIS Studio: paint and repair CaDIS masks")
     p.add_argument("source", nargs="?", metavar="SOURCE",
@@ -144,6 +128,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     from desktop.settings import Settings, phantom_dir
     from desktop.window_layout import show_on_screen
 
+    from engine.phantom import ensure_sample
+
     settings = Settings(args.settings)
     if args.reset_settings:
         settings.reset()
@@ -155,7 +141,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         show_on_screen(window, *settings.window_state())  # shown first: questions at start have a parent
     if source is None:
         print(f"cadis-studio: opening the phantom sample in {phantom_dir()}", file=sys.stderr)
-        source = ensure_phantom()
+        source = ensure_sample(phantom_dir())
     opened = window.open_source(source, project_dir, recovery="skip" if args.screenshot else None)
     if args.screenshot:
         path = take_screenshot(window, args.screenshot, maximized=bool(args.screen))

@@ -1,5 +1,6 @@
-"""The main window: wires the canvas, the docks, the actions and the document together. No data logic:
-edits, saving and recovery live in `desktop.document`, background work in `desktop.workers`."""
+"""The main window, assembled in one place: the canvas, the docks, the actions, the model panels and the
+document, and the connections between them. No data logic: edits, saving and recovery are the engine's edit
+session (`engine.session`, seen through `desktop.document`), background work runs in `desktop.workers`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,7 @@ from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbna
 from desktop.docks.jobs_panel import JobsPanel
 from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
-from desktop.panels.wiring import ModelPanels
+from desktop.panels.model_panels import ModelPanels
 from desktop.settings import Settings
 from desktop.shortcuts import class_key_hints
 from desktop.window_chrome import (TOOL_NAMES, add_dock, add_dock_toggles, build_actions, build_menus,
@@ -72,7 +73,11 @@ class MainWindow(WindowViewMixin, QMainWindow):
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
         self._connect()
-        self.model_panels = ModelPanels(self)  # model docks + the Models menu; after _connect (slot order)
+        # model docks + the Models menu; after _connect, so the window records a stroke before a panel reads it
+        self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
+        self.model_panels.preferencesRequested.connect(self.preferences)
+        self.model_panels.frameRequested.connect(self.show_frame)
+        self.docks.update(self.model_panels.docks)
         add_dock_toggles(self.menus["&View"], self.docks)
         self.menuBar().addMenu(self.menus["&Help"])
         self.doc.projectChanged.connect(self._reset_docks)
@@ -239,11 +244,11 @@ class MainWindow(WindowViewMixin, QMainWindow):
             self.open_source(folder)
 
     def open_phantom(self) -> None:
-        from desktop.app import ensure_phantom
         from desktop.settings import phantom_dir
+        from engine.phantom import ensure_sample
 
         root = phantom_dir()
-        self.runner.submit("Generate phantom sample", lambda ctx: ensure_phantom(ctx, root), group="phantom",
+        self.runner.submit("Generate phantom sample", lambda ctx: ensure_sample(root, ctx), group="phantom",
                            on_result=lambda root: self.open_source(root))
 
     def _fill_recent(self) -> None:
@@ -314,7 +319,8 @@ class MainWindow(WindowViewMixin, QMainWindow):
     def export(self, values: Optional[dict] = None):
         """File > Export: the export dialog (CaDIS/COCO, report, progress, cancel). `values` (keyword
         arguments of `ExportOptions`) skips the dialog and runs the same job (tests, scripts)."""
-        from desktop.panels.export_dialog2 import ExportJobDialog, ExportOptions, run_export
+        from desktop.panels.export.dialog import ExportJobDialog
+        from engine.export import ExportOptions, run_export
 
         project = self.doc.project
         if project is None:
@@ -328,7 +334,7 @@ class MainWindow(WindowViewMixin, QMainWindow):
         options = ExportOptions(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()})
         options.experiment = None if options.experiment is None else str(options.experiment)
         return self.runner.submit(f"Export to {Path(options.out_dir).name}",
-                                  lambda ctx: run_export(ctx, project, options), group="export",
+                                  lambda ctx: run_export(project, options, ctx), group="export",
                                   on_result=lambda r: self.statusBar().showMessage(
                                       f"Exported {r.result.frames} frames to {r.result.out_dir}", 8000))
 

@@ -1,4 +1,4 @@
-"""numpy <-> QImage helpers.
+"""numpy <-> QImage / QPixmap helpers.
 
 Conventions: images in numpy are HxWx3 uint8 RGB (or HxW uint8 grey); ARGB buffers are HxW uint32 holding
 Qt's native 0xAARRGGBB values, which is exactly the memory layout of `QImage.Format_ARGB32(_Premultiplied)`.
@@ -10,7 +10,8 @@ alive for as long as the image is used. Everything else copies, so the result ow
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
 
 
 def argb_values(rgb: np.ndarray, alpha: np.ndarray | int = 255) -> np.ndarray:
@@ -55,3 +56,11 @@ def qimage_to_rgba(image: QImage) -> np.ndarray:
 def qimage_to_rgb(image: QImage) -> np.ndarray:
     """Any QImage -> an HxWx3 uint8 RGB numpy copy (alpha dropped)."""
     return np.ascontiguousarray(qimage_to_rgba(image)[:, :, :3])
+
+
+def pixmap_of(image: np.ndarray, max_w: int = 0, max_h: int = 0) -> QPixmap:
+    """An RGB image as a pixmap, scaled (keeping the aspect) to fit max_w x max_h when given."""
+    pm = QPixmap.fromImage(rgb_to_qimage(image))
+    if max_w and max_h:
+        pm = pm.scaled(max_w, max_h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return pm

@@ -1,4 +1,4 @@
-"""Structural rules: the engine stays Qt-free and never unpickles."""
+"""Structural rules: the engine stays Qt-free and never unpickles; the docs' module map shows the layers."""
 import re
 import subprocess
 import sys
@@ -34,3 +34,18 @@ def test_no_unsafe_deserialisation_in_app_code():
                 if pattern.search(line) and "weights_only=True" not in line:
                     offenders.append(f"{path.relative_to(ROOT)}:{n}")
     assert not offenders, offenders
+
+
+def test_the_module_map_in_the_docs_names_every_layer_of_the_contracts():
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    picture = doc.split("```\n", 2)[1]  # the first code block: the module map
+    layered = [c for c in contracts if c["type"] == "layers"]
+    assert len(layered) >= 3, "expected layers contracts for the engine, the desktop and its panels"
+    for contract in layered:
+        for name in (n.strip() for layer in contract["layers"] for n in layer.split("|")):
+            assert re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", picture), \
+                f"{name} ({contract['name']}) is not in the module map of docs/architecture.md"

@@ -112,7 +112,7 @@ def test_recovery_replays_strokes_on_the_saved_label(project):
     saved = project.load_label(key).copy()
     project.save_label(key, saved)
     work = saved.copy()
-    for i, (y, x, v) in enumerate([(1, 1, 20), (5, 8, 21), (3, 3, 22)]):
+    for y, x, v in [(1, 1, 20), (5, 8, 21), (3, 3, 22)]:
         project.journal_append(key, stroke(work, y, x, 6, 9, v))
     project.journal_append(other, stroke(project.load_label(other), 0, 0, 2, 2, 30))
     assert project.pending_recovery() == {key: 3, other: 1}

@@ -41,7 +41,7 @@ def _weights(folder):
 
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
     pairs = _pairs()
-    straight = train_synthesis(pairs, tmp_path / "a", _cfg(max_steps=4))
+    train_synthesis(pairs, tmp_path / "a", _cfg(max_steps=4))  # four steps straight through
     first = train_synthesis(pairs, tmp_path / "b", _cfg(max_steps=2))
     assert first.step == 2 and first.start_step == 0
     resumed = train_synthesis(pairs, tmp_path / "b", _cfg(max_steps=4), resume=True)

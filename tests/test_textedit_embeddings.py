@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from engine.textedit.embeddings import interpolate, lerp, slerp
-from engine.textedit.framing import (
-    check_resolution, default_resolution, parse_resolution, plan_framing,
-)
+from engine.resolution import parse_width_height
+from engine.textedit.framing import check_resolution, default_resolution, plan_framing
 
 
 def test_lerp_matches_formula_including_extrapolation():
@@ -75,9 +74,9 @@ def test_default_resolution_keeps_the_frame_aspect():
 
 
 def test_resolution_parsing_and_checking():
-    assert parse_resolution("512x320") == (512, 320)
+    assert parse_width_height("512x320") == (512, 320)
     with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
-        parse_resolution("512")
+        parse_width_height("512")
     with pytest.raises(ValueError, match="multiples of 64.*512x320"):
         check_resolution((500, 300), 64)
 

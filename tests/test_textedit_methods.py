@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.jobs import JobContext
-from engine.textedit import TextEditMemoryError, edit_frame, label_consistency
+from engine.textedit import TextEditMemoryError, edit_frame, edit_label_miou
 from engine.textedit.diffusion import decode, encode, oom_guard
 from engine.textedit.framing import plan_framing
 from engine.textedit.imagic import prepare
@@ -119,14 +119,14 @@ def test_tiled_framing_runs_each_tile(tiny_sd):
     assert r.image.shape == img.shape and r.settings["tiles"] == 2 and r.settings["framing"] == "tile"
 
 
-def test_scores_and_label_consistency(tiny_sd):
+def test_scores_and_edit_label_miou(tiny_sd):
     img, lab = make_frame(), make_label()
     (r,) = edit_frame(tiny_sd, img, "bleeding", "sdedit", strength=0.3, label=lab,
                       presegment=lambda im: lab.copy(), **FAST)
     assert r.label_miou == pytest.approx(1.0)
     assert np.isfinite(r.psnr) and -1.0 <= r.ssim <= 1.0
     shifted = np.roll(lab, 10, axis=1)
-    assert label_consistency(lambda im: shifted, r.image, lab) < 0.9
+    assert edit_label_miou(lambda im: shifted, r.image, lab) < 0.9
     with pytest.raises(ValueError, match="label is"):
         edit_frame(tiny_sd, img, "x", "sdedit", label=lab[:10], **FAST)
 
@@ -193,7 +193,7 @@ def test_sd2_style_v_prediction_with_a_pndm_scheduler_config(tiny_sd_dir, tmp_pa
         assert r.image.shape == img.shape
 
 
-def test_label_consistency_with_a_merged_class_set_proposal():
+def test_edit_label_miou_with_a_merged_class_set_proposal():
     from types import SimpleNamespace
 
     from engine.taxonomy import get_class_set, remap
@@ -202,6 +202,6 @@ def test_label_consistency_with_a_merged_class_set_proposal():
     lab[5:9, 5:40] = 12  # an instrument, merged into one class in experiment 1
     cs = get_class_set(1)
     proposal = SimpleNamespace(label=remap(lab, cs), class_set=cs)
-    assert label_consistency(lambda im: proposal, make_frame(), lab) == pytest.approx(1.0)
+    assert edit_label_miou(lambda im: proposal, make_frame(), lab) == pytest.approx(1.0)
     wrong = SimpleNamespace(label=np.zeros_like(lab), class_set=cs)
-    assert label_consistency(lambda im: wrong, make_frame(), lab) < 0.6
+    assert edit_label_miou(lambda im: wrong, make_frame(), lab) < 0.6

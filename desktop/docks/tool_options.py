@@ -62,7 +62,7 @@ class ToolOptions(QWidget):
         self.tool_group = QButtonGroup(self)
         self.tool_group.setExclusive(True)
         self.tool_buttons: dict[str, QToolButton] = {}
-        for i, (name, icon, tip) in enumerate(TOOLS):
+        for name, icon, tip in TOOLS:
             b = QToolButton()
             b.setIcon(_icon(icon))
             b.setCheckable(True)

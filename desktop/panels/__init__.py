@@ -1,6 +1,7 @@
-"""Dockable panels and dialogs of the desktop app: the model panels (synthesis preview, training,
-pre-segmentation) and the dataset tools (curation, text edits).
+"""Dockable panels and dialogs of the desktop app, one subpackage per feature: `synthesis` (the Synthesize
+dock, training dialog), `preseg`, `curation` (pair gallery, batch augment, pair mask editor), `textedit`
+and `export`; `model_folder` and `hints` are what several of them share.
 
-Widgets only: every model or data operation is an engine call run through `desktop.workers.JobRunner`.
-`desktop.panels.wiring.ModelPanels` puts them into the main window (docks + the "Models" menu).
+They show and ask: every model or data operation is an engine call, run through `desktop.workers.JobRunner`.
+`desktop.panels.model_panels.ModelPanels` puts them into the main window (docks + the "Models" menu).
 """

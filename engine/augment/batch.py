@@ -17,7 +17,6 @@ main process calls `apply_uncertainty_filter`); it marks those pairs "rejected",
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Sequence
@@ -28,8 +27,10 @@ import numpy as np
 from engine.augment.plan import DoneLog, WorkItem, frame_seed, plan_items, shard
 from engine.augment.sampler import OPS, DonorPool, layout_variants, rare_classes_from_counts
 from engine.curation.duplicates import DEFAULT_THRESHOLD, is_near_duplicate
-from engine.curation.scores import most_uncertain
+from engine.curation.pairs import reject_most_uncertain
 from engine.jobs import JobContext
+from engine.labels import resize_label
+from engine.provenance import json_safe
 from engine.taxonomy import INSTRUMENT_IDS
 
 SOURCE = "augment"
@@ -78,19 +79,6 @@ class AugmentResult:
                 f"dropped: {drops}")
 
 
-def _clean(value):
-    """JSON-safe scores: nan/inf -> None, numpy scalars -> Python."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def _frame_counts(project, keys: Sequence[str]) -> dict[int, int]:
     counts: Counter = Counter()
     for k in keys:
@@ -108,12 +96,6 @@ def _donors(project, keys: Sequence[str], rare: Sequence[int]) -> DonorPool:
         idx = np.linspace(0, len(with_rare) - 1, MAX_DONORS).round().astype(int)
         with_rare = [with_rare[i] for i in idx]
     return DonorPool([project.load_label(k) for k in with_rare])
-
-
-def _resize_label(label: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    if label.shape == shape:
-        return label
-    return cv2.resize(label, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
 def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -190,25 +172,25 @@ def _make_pair(project, generate: GenerateFn, score: Optional[ScoreFn], settings
     image = np.asarray(generate(new_label, it.sample_seed))
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"the image generator returned {image.dtype} {image.shape}, expected HxWx3 uint8 RGB")
-    label = _resize_label(new_label, image.shape[:2])
-    scores = _clean(dict(score(image, label))) if score is not None else {}
+    label = resize_label(new_label, image.shape[:2])
+    scores = json_safe(dict(score(image, label))) if score is not None else {}
     consistency = scores.get("consistency")
     if settings.min_consistency is not None and (consistency is None or consistency < settings.min_consistency):
         return {"result": "dropped", "reason": "low consistency", "consistency": consistency}
     dup, dist = is_near_duplicate(image, [_resize_image(source_image, image.shape[:2])] + earlier,
                                   settings.duplicate_threshold)
-    scores["duplicate_distance"] = _clean(dist)
+    scores["duplicate_distance"] = json_safe(dist)
     if dup:
-        return {"result": "dropped", "reason": "near-duplicate", "distance": _clean(dist)}
+        return {"result": "dropped", "reason": "near-duplicate", "distance": json_safe(dist)}
     provenance = {
         "item": it.id, "run": run, "frame": it.frame, "variant": it.variant, "sample": it.sample,
-        "seed": it.sample_seed, "base_seed": it.seed, "model": it.model, "ops": _clean(ops), "scores": scores,
+        "seed": it.sample_seed, "base_seed": it.seed, "model": it.model, "ops": json_safe(ops), "scores": scores,
         "rare_classes": [int(c) for c in rare],
         "instrument_classes": [int(c) for c in np.unique(label) if int(c) in INSTRUMENT_IDS],
-        "settings": _clean({k: v for k, v in asdict(settings).items() if k != "ops"}),
+        "settings": json_safe({k: v for k, v in asdict(settings).items() if k != "ops"}),
     }
     if model_info:
-        provenance["model_info"] = _clean(model_info)
+        provenance["model_info"] = json_safe(model_info)
     pair_id = project.add_pair(image, label, source=SOURCE, provenance=provenance, parent_key=it.frame)
     earlier.append(image)
     return {"result": "stored", "pair": int(pair_id)}
@@ -224,13 +206,7 @@ def apply_uncertainty_filter(project, fraction: float, run: str) -> list[int]:
     pairs = [p for p in project.pairs(source=SOURCE) if p.provenance.get("run") == run]
     unc = {p.id: (p.provenance.get("scores") or {}).get("uncertainty") for p in pairs}
     unc = {k: v for k, v in unc.items() if v is not None}
-    drop = set(most_uncertain(unc, fraction))
-    rejected = []
-    for p in pairs:
-        if p.id in drop and p.status == "pending":
-            project.set_pair_status(p.id, "rejected")
-            rejected.append(p.id)
-    return rejected
+    return reject_most_uncertain(project, unc, fraction)
 
 
 def run_key(model_id: str, seed: int) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Sequence
 
-import cv2
 import numpy as np
 
 from engine.augment.instruments import (
@@ -26,6 +25,7 @@ from engine.augment.instruments import (
 from engine.augment.layout import (
     Placed, default_pivot, mirror_instrument, move_instrument, paste_instrument, rotate_instrument, scale_instrument,
 )
+from engine.labels import resize_label
 from engine.taxonomy import INSTRUMENT_IDS
 
 OPS = ("move", "rotate", "scale", "mirror", "paste")
@@ -58,13 +58,6 @@ def rare_classes_from_counts(frame_counts: dict[int, int] | Sequence[int], fract
         return ()
     n = max(1, int(round(len(present) * fraction)))
     return tuple(sorted(c for _n, c in present[:n]))
-
-
-def resize_label(label: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label to `shape` = (H, W) (class IDs are never blended)."""
-    if label.shape == tuple(shape):
-        return label
-    return cv2.resize(label, (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_NEAREST)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from engine.curation.duplicates import (
     DEFAULT_THRESHOLD, DuplicateReport, dhash, find_near_duplicates, hamming, is_near_duplicate, thumb_distance,
     thumbnail,
 )
+from engine.curation.pairs import find_duplicate_pairs, reject_most_uncertain
 from engine.curation.scores import (
     consistency_score, label_consistency, most_uncertain, presegmenter_scorer, proposal_scorer,
 )
@@ -10,5 +11,5 @@ from engine.curation.scores import (
 __all__ = [
     "DEFAULT_THRESHOLD", "DuplicateReport", "dhash", "find_near_duplicates", "hamming", "is_near_duplicate",
     "thumb_distance", "thumbnail", "consistency_score", "label_consistency", "most_uncertain",
-    "presegmenter_scorer", "proposal_scorer",
+    "presegmenter_scorer", "proposal_scorer", "find_duplicate_pairs", "reject_most_uncertain",
 ]

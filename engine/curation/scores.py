@@ -49,7 +49,7 @@ def consistency_score(image: np.ndarray, label: np.ndarray, propose: ProposalFn,
 def presegmenter_scorer(presegmenter) -> ScoreFn:
     """A scorer (image, label) -> {"consistency", "uncertainty"} from an `engine.preseg.Presegmenter`:
     consistency is measured in the head's class set, uncertainty is its frame score."""
-    from engine.preseg import to_original_ids
+    from engine.labels import to_original_ids
 
     cs = presegmenter.head.class_set
 

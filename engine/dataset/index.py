@@ -101,8 +101,8 @@ def open_dataset(root: str | os.PathLike) -> DatasetIndex:
     video_dirs = [(v, e) for v, e in video_dirs if v is not None]
     if video_dirs:
         index = _index_cadis(root, video_dirs)
-        index.scan_problems[:0] = [Problem(name, f"folder name is not a CaDIS video folder (expected two ASCII "
-                                                 f"digits, e.g. Video01); skipped") for name in misnamed]
+        index.scan_problems[:0] = [Problem(name, "folder name is not a CaDIS video folder (expected two ASCII "
+                                                 "digits, e.g. Video01); skipped") for name in misnamed]
         return index
     if misnamed:
         raise NotCadisError(f"{root}: the folder names {', '.join(misnamed[:4])} are not CaDIS video folders; "

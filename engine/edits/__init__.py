@@ -12,13 +12,15 @@ checked against each pixel's value before the edit; locked classes are never ove
 from engine.edits.fill import flood_fill
 from engine.edits.paint import brush_stroke, erase_stroke, fill_polygon
 from engine.edits.policy import PaintPolicy
+from engine.edits.proposal import accept_proposal
 from engine.edits.record import UndoRecord
-from engine.edits.repair import fill_holes, remove_islands, replace_class, smooth_class
+from engine.edits.repair import REPAIRS, fill_holes, remove_islands, replace_class, run_repair, smooth_class
 from engine.edits.stroke import StrokeBuilder
 from engine.edits.undo import UndoStack
 
 __all__ = [
     "PaintPolicy", "UndoRecord", "UndoStack", "StrokeBuilder",
     "brush_stroke", "erase_stroke", "flood_fill", "fill_polygon",
-    "remove_islands", "fill_holes", "smooth_class", "replace_class",
+    "remove_islands", "fill_holes", "smooth_class", "replace_class", "run_repair", "REPAIRS",
+    "accept_proposal",
 ]

@@ -12,6 +12,7 @@ from engine.edits.commit import commit_mask, commit_sparse, tight_box
 from engine.edits.neighbours import majority, neighbour_votes
 from engine.edits.policy import PaintPolicy, check_label, check_value, class_name
 from engine.edits.record import UndoRecord
+from engine.taxonomy import NUM_CLASSES
 
 
 def _check_connectivity(connectivity: int) -> int:
@@ -167,3 +168,30 @@ def replace_class(label: np.ndarray, src: int, dst: int,
     y0, y1, x0, x1 = box
     mask = label[y0:y1, x0:x1] == src
     return commit_mask(label, y0, x0, mask, dst, policy, f"Replace {class_name(src)} by {class_name(dst)}")
+
+
+REPAIRS = ("islands", "holes", "smooth", "replace")
+
+
+def run_repair(label: np.ndarray, op: str, params: dict, cls: int | None,
+               policy: PaintPolicy = PaintPolicy()) -> UndoRecord | None:
+    """One repair as one record: "islands" (min_size), "holes" (max_size), "smooth" (radius) or "replace"
+    (src, dst), for class `cls` or every class present (cls=None)."""
+    classes = [cls] if cls is not None else [int(c) for c in np.flatnonzero(
+        np.bincount(label.ravel(), minlength=256)[:NUM_CLASSES])]
+    if op == "islands":
+        calls = [lambda lb: remove_islands(lb, params["min_size"], cls, policy=policy)]
+    elif op == "holes":
+        calls = [lambda lb, c=c: fill_holes(lb, c, policy, params["max_size"]) for c in classes]
+    elif op == "smooth":
+        calls = [lambda lb, c=c: smooth_class(lb, c, params["radius"], policy) for c in classes]
+    elif op == "replace":
+        calls = [lambda lb: replace_class(lb, params["src"], params["dst"], policy)]
+    else:
+        raise ValueError(f"unknown repair {op!r}: use {', '.join(REPAIRS)}")
+    merged = None
+    for call in calls:
+        rec = call(label)
+        if rec is not None:
+            merged = rec if merged is None else merged.merge(rec, label)
+    return merged

@@ -205,5 +205,29 @@ def report_from_export(folder: str | Path, out_dir: str | Path | None = None) ->
     return write_report(before, after, out_dir if out_dir is not None else folder)
 
 
-__all__ = ["IGNORE", "ClassFrequency", "ReportFiles", "compare_rows", "rare_classes", "render_chart",
+def project_frequency(project, class_set: ClassSet, statuses=("done",), ctx=None) -> list[dict]:
+    """Rows of `compare_rows` for a project: before = its frames with `statuses`, after = those plus its
+    accepted synthetic pairs. `ctx` (an engine.jobs.JobContext) reports progress and cancels."""
+    from engine.jobs import JobContext
+
+    ctx = ctx or JobContext()
+    keys = project.keys_with_status(list(statuses))
+    pairs = project.pairs(status="accepted")
+    total = max(1, len(keys) + len(pairs))
+
+    def labels(loaders):
+        for n, (offset, load) in enumerate(loaders):
+            ctx.check()
+            ctx.report((offset + n + 1) / total, "counting classes")
+            yield class_set.remap(load())
+
+    before = ClassFrequency.from_labels(labels([(0, lambda k=k: project.load_label(k)) for k in keys]), class_set)
+    synth = ClassFrequency.from_labels(labels([(len(keys), lambda p=p: read_label(p.label_path)) for p in pairs]),
+                                       class_set)
+    after = ClassFrequency(class_set, before.pixels + synth.pixels, before.frames + synth.frames,
+                           before.n_frames + synth.n_frames)
+    return compare_rows(before, after)
+
+
+__all__ = ["IGNORE", "ClassFrequency", "ReportFiles", "compare_rows", "project_frequency", "rare_classes", "render_chart",
            "report_from_export", "to_csv", "to_markdown", "write_report"]

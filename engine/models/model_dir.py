@@ -48,10 +48,9 @@ def parse_resolution(value: Union[str, Sequence[int], None]) -> Optional[tuple[i
     if value is None:
         return None
     if isinstance(value, str):
-        try:
-            w, h = (int(v) for v in value.lower().replace(" ", "").split("x"))
-        except ValueError:
-            raise ValueError(f"resolution {value!r} should look like 256x144 (width x height)") from None
+        from engine.resolution import parse_width_height
+
+        w, h = parse_width_height(value)
         return h, w
     h, w = (int(v) for v in value)
     return h, w

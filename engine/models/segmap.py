@@ -3,19 +3,11 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
-import cv2
 import numpy as np
 import torch
 
+from engine.labels import resize_label
 from engine.taxonomy import IGNORE, ClassSet, get_class_set  # noqa: F401  (IGNORE re-exported)
-
-
-def resize_label(label: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """Nearest-neighbour resize of an HxW uint8 label to `size` = (H, W) (IDs are never blended)."""
-    h, w = int(size[0]), int(size[1])
-    if label.shape[:2] == (h, w):
-        return label
-    return cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
 def one_hot(ids: torch.Tensor, num_classes: int) -> torch.Tensor:

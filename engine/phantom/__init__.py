@@ -6,10 +6,13 @@ labels are exact (the label is drawn from geometry first; the image is rendered 
 
 `generate_dataset` writes the real CaDIS layout (`Video01/Images/Video1_frame000000.png`, ...).
 """
-from engine.phantom.dataset import FRAME_STEP, PHANTOM_VERSION, PhantomExistsError, check_request, generate_dataset
+from engine.phantom.dataset import (
+    FRAME_STEP, PHANTOM_VERSION, PhantomExistsError, check_request, ensure_sample,
+    generate_dataset,
+)
 from engine.phantom.frame import VideoRenderer, render_frame
 
 __all__ = [
-    "render_frame", "generate_dataset", "check_request", "VideoRenderer", "PhantomExistsError", "PHANTOM_VERSION",
+    "render_frame", "generate_dataset", "ensure_sample", "check_request", "VideoRenderer", "PhantomExistsError", "PHANTOM_VERSION",
     "FRAME_STEP",
 ]

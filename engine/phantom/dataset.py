@@ -143,3 +143,15 @@ def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video:
     manifest.update(complete=True, files=sorted(files))
     atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return written
+
+
+def ensure_sample(root: str | os.PathLike, ctx: JobContext | None = None) -> Path:
+    """The phantom sample folder `root` (3 videos x 8 frames, seed 0), generated first if it is missing or
+    incomplete. Usable as a job function's body (`ctx` reports progress and cancels)."""
+    root = Path(root)
+    manifest = read_manifest(root) if root.exists() else None
+    if (root / ".complete").exists() or (manifest and manifest.get("complete")):
+        return root
+    generate_dataset(root, videos=3, frames_per_video=8, seed=0, ctx=ctx)
+    (root / ".complete").touch()
+    return root

@@ -4,15 +4,17 @@ Label a few frames, train a pixel-MLP ensemble on the diffusion model's decoder 
 (`train_preseg`), propose labels with per-pixel uncertainty for the rest (`Presegmenter`), rank frames
 to label next or to re-check (`rank_label_next`, `rank_suspicious`).
 """
+from engine.labels import to_original_ids
+
 from .data import image_paths, is_project, read_frame_list, training_frames
 from .ensemble import EnsembleSettings, PixelEnsemble, PixelMLP, train_ensemble
 from .features import (
     DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, FeatureConfig, FeatureExtractor, Features, fingerprint_model_dir, load_diffusion_model,
     open_extractor,
 )
-from .head_dir import ModelMismatchError, PresegHead, default_head_dir, load_head, save_head
+from .head_dir import ModelMismatchError, PresegHead, default_head_dir, find_head_dir, load_head, save_head
 from .presence import DEFAULT_AREA_GATE, class_area_fractions, suppress_small_classes, update_min_fractions
-from .predict import FeatureCache, Presegmenter, PresegResult, to_original_ids
+from .predict import FeatureCache, Presegmenter, PresegResult
 from .ranking import RankedFrame, label_disagreement, rank_label_next, rank_suspicious
 from .sampling import FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels
 from .train import PresegSettings, train_head, train_preseg
@@ -22,7 +24,7 @@ __all__ = [
     "image_paths", "is_project", "read_frame_list", "training_frames", "EnsembleSettings", "PixelEnsemble",
     "PixelMLP", "train_ensemble", "DEFAULT_TIMESTEPS", "FeatureConfig", "FeatureExtractor", "Features",
     "fingerprint_model_dir", "load_diffusion_model", "open_extractor", "ModelMismatchError", "PresegHead",
-    "default_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
+    "default_head_dir", "find_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
     "to_original_ids", "RankedFrame", "label_disagreement", "rank_label_next", "rank_suspicious", "FrameSource",
     "PixelBank", "bank_capacity", "class_balanced_indices", "collect_pixels", "PresegSettings", "train_head",
     "train_preseg", "entropy", "frame_score", "jensen_shannon", "soft_vote", "uncertainty_to_grey",

@@ -253,14 +253,6 @@ def open_extractor(model_dir: str | Path, config: FeatureConfig | None = None,
     return FeatureExtractor(model, scheduler, fp, config, device)
 
 
-def resize_label(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of an HxW uint8 label to `size` = (h, w)."""
-    h, w = size
-    if label.shape[:2] == (h, w):
-        return label
-    return cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST)
-
-
 def parse_ints(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     """'50,150,250' -> (50, 150, 250); '-3,-2,-1' -> (-3, -2, -1); None/'' -> None."""
     if text is None or text == "":

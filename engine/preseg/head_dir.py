@@ -77,6 +77,23 @@ def default_head_dir(model_dir: str | Path) -> Path:
     return Path(model_dir) / "preseg"
 
 
+PROJECT_HEAD_DIR = "preseg-head"  # a project's own head: <project>/preseg-head
+
+
+def find_head_dir(preferred: str | Path | None, project_root: str | Path | None, model_dir: str | Path | None) -> str:
+    """The head to score with: `preferred` (the user's choice), else `preseg-head` in the project, else
+    MODEL_DIR/preseg; "" when none of them holds a head."""
+    candidates = [str(preferred or "")]
+    if project_root is not None:
+        candidates.append(str(Path(project_root) / PROJECT_HEAD_DIR))
+    if model_dir:
+        candidates.append(str(default_head_dir(model_dir)))
+    for c in candidates:
+        if c and (Path(c) / CONFIG).is_file():
+            return c
+    return ""
+
+
 def save_head(head: PresegHead, head_dir: str | Path) -> Path:
     """Write the head atomically (weights first, then the JSON that points at them)."""
     head_dir = Path(head_dir)

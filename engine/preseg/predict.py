@@ -3,7 +3,7 @@
 `Presegmenter.presegment(image)` returns a `PresegResult` at the image's own size:
 - `label`: HxW uint8 **class-set IDs** of the head's class set. For the full class set these ARE the
   original CaDIS IDs 0..35; for a merged experiment class set (1/2/3) they are that experiment's IDs
-  (e.g. 7 = "Instrument" in experiment 1). `to_original_ids` maps them back to original IDs (each
+  (e.g. 7 = "Instrument" in experiment 1). `engine.labels.to_original_ids` maps them back to original IDs (each
   merged class becomes the first original ID of its group) when a project needs original IDs.
 - `probs`: (K, H, W) float32 soft-voted class probabilities;
 - `uncertainty`: HxW float32 Jensen-Shannon divergence across the ensemble members;
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.taxonomy import IGNORE, ClassSet
+from engine.taxonomy import ClassSet
 
 from .features import FeatureExtractor, Features, open_extractor
 from .head_dir import ModelMismatchError, PresegHead, load_head
@@ -45,14 +45,6 @@ class PresegResult:
     def confidence(self) -> np.ndarray:
         """HxW float32: the probability of the chosen class."""
         return self.probs.max(axis=0)
-
-
-def to_original_ids(label: np.ndarray, class_set: ClassSet) -> np.ndarray:
-    """Class-set IDs -> original CaDIS IDs (a merged class takes its first original ID; 255 stays)."""
-    lut = np.full(256, IGNORE, dtype=np.uint8)
-    for new_id, group in enumerate(class_set.groups):
-        lut[new_id] = group[0]
-    return lut[label]
 
 
 class FeatureCache:

@@ -15,9 +15,10 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from engine.jobs import JobContext
+from engine.labels import resize_label
 from engine.taxonomy import IGNORE, ClassSet, get_class_set
 
-from .features import FeatureExtractor, resize_label
+from .features import FeatureExtractor
 from .predict import Presegmenter
 from .sampling import FrameSource
 from .train import PresegSettings, train_head

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from engine.jobs import JobContext
+from engine.labels import resize_label
 from engine.taxonomy import IGNORE, ClassSet
 
-from .features import FeatureExtractor, resize_label
+from .features import FeatureExtractor
 from .presence import class_area_fractions, update_min_fractions
 
 LoadFn = Callable[[], "tuple[np.ndarray, np.ndarray]"]

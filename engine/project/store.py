@@ -33,6 +33,7 @@ from engine.project.locate import (
     PROJECT_SUFFIX, check_project_place, check_same_dataset, default_project_dir, find_dataset_root, is_project_dir,
     open_source, record_source,
 )
+from engine.project.pair_journal import PairJournals
 from engine.project.pairs import PairRecord, PairStore
 from engine.project.paths import label_relpath, remove_stale_temp_files, resolve_inside
 
@@ -70,6 +71,7 @@ class Project:
                 self.root, (JOURNAL_NAME,), STALE_AFTER_S if lock_module.fcntl is None or self._plock.joined else 0.0)
         self._journal = Journal(self.root / JOURNAL_NAME, fsync=journal_fsync, read_only=self.read_only)
         self._pairs = PairStore(conn, self.root, self._lock)
+        self._pair_journals = PairJournals(self.root, fsync=journal_fsync)
 
     # ----------------------------------------------------------------------------------------- opening
     @classmethod
@@ -385,9 +387,45 @@ class Project:
         self._pairs.set_status(pair_id, status)
 
     def save_pair_label(self, pair_id: int, label: np.ndarray) -> None:
-        """Replace a synthetic pair's label atomically (IDs 0..35 or 255, same size as its image)."""
+        """Replace a synthetic pair's label atomically (IDs 0..35 or 255, same size as its image), then drop
+        the pair's journal strokes."""
         self._writable("save a pair label")
         self._pairs.save_label(pair_id, label)
+        self._pair_journals.saved(pair_id, label)
+
+    def pair_journal_append(self, pair_id: int, record) -> None:
+        """Append one finished stroke on a pair's label (an engine.edits.UndoRecord) to the pair's journal;
+        written before returning, like `journal_append` for frames."""
+        self._writable("record a stroke")
+        self.pair(pair_id)
+        self._pair_journals.append(pair_id, record.to_bytes(), lambda: self._pairs.load(pair_id)[1])
+
+    def pair_strokes(self, pair_id: int) -> list:
+        """The journal strokes (UndoRecords, in order) drawn on a pair's label since it was last saved."""
+        from engine.edits import UndoRecord  # the edit ops own the record format
+
+        saved = self._pairs.load(pair_id)[1]
+        try:
+            return [UndoRecord.from_bytes(b) for b in self._pair_journals.live(pair_id, saved)]
+        except ValueError as exc:
+            raise ProjectError(f"a journal stroke of pair {pair_id} cannot be read ({exc}); discard the "
+                               "recovery") from None
+
+    def pending_pair_recovery(self) -> dict[int, int]:
+        """Pair id -> number of journal strokes drawn since that pair's label was last saved."""
+        counts = {}
+        for pid in self._pair_journals.with_entries():
+            try:
+                n = len(self._pair_journals.live(pid, self._pairs.load(pid)[1]))
+            except ProjectError:  # the pair is gone or unreadable: nothing to replay onto
+                continue
+            if n:
+                counts[pid] = n
+        return counts
+
+    def discard_pair_recovery(self, pair_id: int) -> None:
+        """Forget the unsaved strokes of a pair."""
+        self._pair_journals.clear(pair_id)
 
     def update_pair_provenance(self, pair_id: int, updates: dict) -> dict:
         """Merge scores or notes into a pair's provenance."""
@@ -396,6 +434,7 @@ class Project:
 
     def delete_pair(self, pair_id: int) -> None:
         self._writable("delete a pair")
+        self._pair_journals.forget(pair_id)
         self._pairs.delete(pair_id)
 
     # ----------------------------------------------------------------------------------------- lifetime
@@ -409,6 +448,7 @@ class Project:
             if self._conn is None:
                 return
             self._journal.close()
+            self._pair_journals.close()
             try:
                 if not self.read_only:
                     self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

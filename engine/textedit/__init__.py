@@ -12,17 +12,17 @@ pair. `build_tiny_sd` writes a random tiny model for tests and demos (not a resu
 from engine.textedit.diffusion import TextEditMemoryError
 from engine.textedit.edit import METHODS, EditResult, EditSettings, edit_frame, run_edit
 from engine.textedit.embeddings import INTERPOLATIONS, interpolate, lerp, slerp
-from engine.textedit.framing import FRAMINGS, Framing, default_resolution, parse_resolution, plan_framing
+from engine.textedit.framing import FRAMINGS, Framing, default_resolution, plan_framing
 from engine.textedit.imagic import ImagicState, peft_available
 from engine.textedit.outputs import output_paths, project_cache_dir, save_results, store_pair
-from engine.textedit.scores import fidelity, label_consistency, open_presegmenter
+from engine.textedit.scores import edit_label_miou, fidelity, open_presegmenter
 from engine.textedit.sd_loader import EXPECTED, LoadedSD, SDFolderError, check_sd_folder, load_sd, missing_parts
 from engine.textedit.tiny import build_tiny_sd
 
 __all__ = [
     "TextEditMemoryError", "METHODS", "EditResult", "EditSettings", "edit_frame", "run_edit", "INTERPOLATIONS",
-    "interpolate", "lerp", "slerp", "FRAMINGS", "Framing", "default_resolution", "parse_resolution",
+    "interpolate", "lerp", "slerp", "FRAMINGS", "Framing", "default_resolution",
     "plan_framing", "ImagicState", "peft_available", "output_paths", "project_cache_dir", "save_results", "store_pair", "fidelity",
-    "label_consistency", "open_presegmenter", "EXPECTED", "LoadedSD", "SDFolderError", "check_sd_folder", "load_sd", "missing_parts",
+    "edit_label_miou", "open_presegmenter", "EXPECTED", "LoadedSD", "SDFolderError", "check_sd_folder", "load_sd", "missing_parts",
     "build_tiny_sd",
 ]

@@ -21,17 +21,6 @@ import numpy as np
 FRAMINGS = ("pad", "tile")
 
 
-def parse_resolution(text: str) -> tuple[int, int]:
-    """'512x320' -> (512, 320)."""
-    try:
-        w, h = (int(v) for v in str(text).lower().replace(" ", "").split("x"))
-    except ValueError:
-        raise ValueError(f"resolution must look like WIDTHxHEIGHT (e.g. 512x320), got {text!r}") from None
-    if w <= 0 or h <= 0:
-        raise ValueError(f"resolution must be positive, got {text!r}")
-    return w, h
-
-
 def check_resolution(size: tuple[int, int], multiple: int) -> tuple[int, int]:
     """Refuse sizes the model cannot take, suggesting the nearest that it can."""
     w, h = int(size[0]), int(size[1])

@@ -15,6 +15,9 @@ from engine.atomic import atomic_write_text
 from engine.imageio import write_image
 
 
+PAIR_SOURCE = "text_edit"  # the source of the pairs text edits make
+
+
 def output_paths(out: str | os.PathLike, count: int) -> list[Path]:
     """OUT.png for one result; OUT_0.png ... OUT_{n-1}.png for several."""
     out = Path(out)
@@ -41,11 +44,16 @@ def project_cache_dir(project) -> Path:
     return Path(project.root) / "cache" / "textedit"
 
 
-def store_pair(project, frame_key: str, label, result) -> int:
-    """Store (edited image, the frame's ORIGINAL label) as a pending synthetic pair with provenance.
+def store_pair(project, frame_key: str, label, result, prompt: str | None = None) -> int:
+    """Store (edited image, the frame's ORIGINAL label) as a pending synthetic pair with its provenance
+    (`engine.provenance.text_edit_provenance`; `prompt` defaults to the one in the result's settings).
 
     `project` is an engine.project.Project; returns the pair id. The label is stored unchanged.
     """
+    from engine.provenance import text_edit_provenance
+
     if label.shape != result.image.shape[:2]:
         raise ValueError(f"label is {label.shape} but the edited frame is {result.image.shape[:2]}")
-    return project.add_pair(result.image, label, "text_edit", result.record(), parent_key=frame_key)
+    prompt = prompt if prompt is not None else str(result.settings.get("prompt", ""))
+    return project.add_pair(result.image, label, PAIR_SOURCE, text_edit_provenance(result, frame_key, prompt),
+                            parent_key=frame_key)

@@ -1,8 +1,9 @@
 """Scores shown with every edit: fidelity to the original frame and whether the label still fits.
 
 - PSNR and SSIM against the original frame (engine.metrics.image; the seed work's fidelity metrics).
-- Label consistency: the mIoU between a pre-segmenter's proposal on the EDITED frame and the frame's
-  original label. A low value says the edit moved or erased anatomy, so the (edited frame, original
+- Label mIoU of the edit (`edit_label_miou`): the mIoU between a pre-segmenter's proposal on the EDITED frame
+  and the frame's original label (over the IDs either holds; not `engine.curation.label_consistency`, which
+  scores a stored pair over a class set). A low value says the edit moved or erased anatomy, so the (edited frame, original
   label) pair would teach the wrong thing.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ def fidelity(original: np.ndarray, edited: np.ndarray) -> tuple[float, float]:
     return psnr(original, edited), ssim(original, edited)
 
 
-def label_consistency(presegment: Presegment, edited: np.ndarray, label: np.ndarray) -> float:
+def edit_label_miou(presegment: Presegment, edited: np.ndarray, label: np.ndarray) -> float:
     """mIoU between the pre-segmenter's proposal for `edited` and `label` (255 = ignored)."""
     out = presegment(edited)
     pred = np.asarray(getattr(out, "label", out))
@@ -46,7 +47,7 @@ def score(original: np.ndarray, edited: np.ndarray, label: Optional[np.ndarray] 
           presegment: Optional[Presegment] = None) -> dict:
     """All scores of one edit: {"psnr", "ssim", "label_miou" (None without pre-segmenter or label)}."""
     p, s = fidelity(original, edited)
-    miou = label_consistency(presegment, edited, label) if presegment is not None and label is not None else None
+    miou = edit_label_miou(presegment, edited, label) if presegment is not None and label is not None else None
     return {"psnr": p, "ssim": s, "label_miou": miou}
 
 

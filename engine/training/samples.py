@@ -7,15 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.imageio import write_image
-from engine.taxonomy import IGNORE, ClassSet
-
-
-def to_original_ids(label: np.ndarray, class_set: ClassSet) -> np.ndarray:
-    """Class-set IDs -> an original CaDIS ID of each class (the first of its group); remapping gives them back."""
-    lut = np.full(256, IGNORE, dtype=np.uint8)
-    for new_id, group in enumerate(class_set.groups):
-        lut[new_id] = group[0]
-    return lut[label]
+from engine.labels import to_original_ids
 
 
 def sample_grid(model, holdout, path: Path, steps: int = 20, guidance: float = 2.0, seed: int = 0,

@@ -27,13 +27,14 @@ def main(work: Path, size: str, shot: str | None) -> None:
     os.environ["CADIS_STUDIO_DATA"] = str(work / "data")
     from PySide6.QtCore import QCoreApplication
 
-    from desktop.app import ensure_phantom, make_app, take_screenshot
+    from desktop.app import make_app, take_screenshot
+    from engine.phantom import ensure_sample
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
     from desktop.window_layout import show_on_screen
 
     app = make_app()
-    sample = ensure_phantom(root=work / "data" / "phantom") if not (work / "sample").exists() else work / "sample"
+    sample = ensure_sample(work / "data" / "phantom") if not (work / "sample").exists() else work / "sample"
     settings = Settings(work / "settings.ini")
     window = MainWindow(settings)
     show_on_screen(window, *settings.window_state())

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop.panels.pair_editor import PairEditor
+from desktop.panels.curation.pair_editor import PairEditor
 from tests.gui.canvas_helpers import drag
 from tests.gui.panel_helpers import close, open_document, small_pair
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.panels.curation_jobs import AugmentRequest, pair_thumbnail
-from desktop.panels.curation_panel import CurationPanel
+from desktop.panels.curation.jobs import AugmentRequest, pair_thumbnail
+from desktop.panels.curation.panel import CurationPanel
 from desktop.qt_image import qimage_to_rgb
 from tests.augment_helpers import fake_generate
 from tests.gui.panel_helpers import add_scored_pairs, close, open_document, small_pair

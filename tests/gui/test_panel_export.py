@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from desktop.panels.export_dialog2 import ExportJobDialog, ExportOptions
-from desktop.panels.report_view import ReportView
+from desktop.panels.export.dialog import ExportJobDialog, ExportOptions
+from desktop.panels.export.report_view import ReportView
 from engine.imageio import read_label
 from tests.gui.panel_helpers import add_scored_pairs, close, open_document
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from desktop.panels.textedit_panel import TextEditPanel, parse_alphas
+from desktop.panels.textedit.panel import TextEditPanel, parse_alphas
 from engine.textedit.diffusion import OOM_ADVICE, TextEditMemoryError
 from tests.gui.panel_helpers import close, open_document
 from tests.textedit_helpers import _one_torch_thread, tiny_sd_dir  # noqa: F401 - fixtures

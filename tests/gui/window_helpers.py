@@ -55,9 +55,7 @@ def saved_label(window: MainWindow, key: str) -> np.ndarray:
 
 def crash(window: MainWindow) -> None:
     """Simulate a killed process: drop the window's state without saving anything."""
-    window.doc.autosave_timer.stop()
-    window.doc._dirty = False  # what a kill does: nothing more gets written
+    window.doc.forget_unsaved()  # what a kill does: nothing more gets written
     window.runner.shutdown()
     window.doc.project.close()
-    window.doc.project = None
-    window.doc.key = window.doc.label = None
+    window.doc.session.project = window.doc.session.current = None

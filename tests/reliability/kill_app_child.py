@@ -28,34 +28,53 @@ def label_hash(label) -> str:
     return hashlib.blake2b(label.tobytes(), digest_size=12).hexdigest()
 
 
+def open_log(path: str):
+    """A function writing one line to `path` with one unbuffered write (a SIGKILL never cuts a line)."""
+    log = open(path, "ab", buffering=0)
+    return lambda line: log.write(line.encode("utf-8") + b"\n")
+
+
+def log_calls(cls, name: str, write, before, after) -> None:
+    """Wrap method `name` of `cls` so that it logs `before(*args)` when called and `after(*args)` when it returns."""
+    real = getattr(cls, name)
+
+    def logged(self, *args):
+        write(before(*args))
+        real(self, *args)
+        write(after(*args))
+
+    setattr(cls, name, logged)
+
+
+def random_paint(rng, h: int, w: int, fill: bool):
+    """A random flood fill (`fill`) or brush stroke on an h x w label: (op, args) for `op(label, *args)`."""
+    from engine import edits
+
+    if fill:
+        return edits.flood_fill, ((int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(36)))
+    pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 5)))]
+    return edits.brush_stroke, (pts, float(rng.uniform(1, 6)), int(rng.integers(36)))
+
+
+def random_action(rng, actions) -> None:
+    """Run one of `actions`, [(upper bound, fn(r)), ...] in increasing bounds, for a uniform random r."""
+    r = rng.random()
+    next(fn for bound, fn in actions if r < bound)(r)
+
+
 def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> None:
     import numpy as np
 
     from desktop.app import make_app
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
-    from engine import edits
     from engine.project import Project
 
-    log = open(log_path, "ab", buffering=0)
-
-    def write(line: str) -> None:
-        log.write(line.encode("utf-8") + b"\n")
-
+    write = open_log(log_path)
     window = None
-    real_save, real_append = Project.save_label, Project.journal_append
-
-    def save_label(self, key, label):
-        write(f"S {key} {label_hash(label)}")
-        real_save(self, key, label)
-        write(f"s {key}")
-
-    def journal_append(self, key, record):
-        write(f"P {key} {label_hash(window.doc.label)}")
-        real_append(self, key, record)
-        write(f"E {key}")
-
-    Project.save_label, Project.journal_append = save_label, journal_append
+    log_calls(Project, "save_label", write, lambda key, label: f"S {key} {label_hash(label)}", lambda key, _: f"s {key}")
+    log_calls(Project, "journal_append", write, lambda key, _: f"P {key} {label_hash(window.doc.label)}",
+              lambda key, _: f"E {key}")
 
     app = make_app()
     settings = Settings(ini)
@@ -72,23 +91,16 @@ def main(dataset: str, project_dir: str, ini: str, log_path: str, seed: int) -> 
 
     rng = np.random.default_rng(seed)
     keys = window.doc.keys()
+    doc = window.doc
+
+    def paint(r: float) -> None:
+        op, args = random_paint(rng, *doc.label.shape, fill=r < 0.32)
+        doc.apply(op, *args)
+
+    actions = [(0.08, lambda r: window.show_frame(keys[int(rng.integers(len(keys)))])), (0.16, lambda r: doc.undo()),
+               (0.20, lambda r: doc.redo()), (0.26, lambda r: doc.save()), (1.0, paint)]
     while True:
-        doc = window.doc
-        h, w = doc.label.shape
-        r = rng.random()
-        if r < 0.08:
-            window.show_frame(keys[int(rng.integers(len(keys)))])
-        elif r < 0.16:
-            doc.undo()
-        elif r < 0.20:
-            doc.redo()
-        elif r < 0.26:
-            doc.save()
-        elif r < 0.32:
-            doc.apply(edits.flood_fill, (int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(36)))
-        else:
-            pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(1, 5)))]
-            doc.apply(edits.brush_stroke, pts, float(rng.uniform(1, 6)), int(rng.integers(36)))
+        random_action(rng, actions)
         app.processEvents()  # lets the autosave timer fire at random moments
 
 

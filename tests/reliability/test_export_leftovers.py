@@ -69,7 +69,7 @@ def test_a_real_killed_export_is_cleaned_by_the_next_one(project, tmp_path):
     root = project.root
     project.close()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    for attempt in range(6):
+    for attempt in range(6):  # noqa: B007 - counted after the loop
         child = subprocess.Popen([sys.executable, "-m", "engine.cli", "export", str(root), str(out), "--overwrite",
                                   "--no-progress"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)

@@ -74,9 +74,23 @@ class Expectations:
         self.shown, self.saved = dict(shown), dict(saved)
 
 
-def _start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(CHILD), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+def start_and_kill(child: Path, args: list[str], env: dict, delay: float) -> None:
+    """Start `child` with `args`, wait for its READY, let it work `delay` s, SIGKILL it."""
+    proc = subprocess.Popen([sys.executable, str(child), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    try:
+        _wait_ready(proc, timeout=120)
+        time.sleep(delay)
+        assert proc.poll() is None, f"the child died by itself: {proc.stderr.read().decode()[-2000:]}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
 
 
 def _wait_ready(proc: subprocess.Popen, timeout: float) -> None:
@@ -134,20 +148,8 @@ def run_kills(tmp_path: Path, kills: int, seed: int, budget_s: float, min_kills:
     for i in range(kills):
         if i >= min_kills and time.monotonic() - t0 > budget_s:
             break
-        proc = _start([str(dataset), str(project_dir), str(tmp_path / "s.ini"), str(log), str(seed * 1000 + i)], env)
-        try:
-            _wait_ready(proc, timeout=120)
-            time.sleep(float(rng.uniform(0.02, 0.5)))
-            assert proc.poll() is None, f"the app died by itself: {proc.stderr.read().decode()[-2000:]}"
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
-        assert proc.returncode == -signal.SIGKILL
+        start_and_kill(CHILD, [str(dataset), str(project_dir), str(tmp_path / "s.ini"), str(log),
+                               str(seed * 1000 + i)], env, float(rng.uniform(0.02, 0.5)))
         offered += check_after_kill(project_dir, expect, log)
         tally.add("kills_survived")
     return offered, len(log.read_text().splitlines())

@@ -102,7 +102,7 @@ def test_the_app_offers_read_only_open_on_a_locked_project(holder, qtbot, monkey
     assert window.doc.project.read_only and "read-only" in window.windowTitle()
     key = window.doc.key
     window.doc.label[:] = 3  # an edit on screen ...
-    window.doc._set_dirty(True)
+    window.doc.current.set_dirty(True)
     assert window.doc.save()  # ... is not kept, and never blocks closing
     assert not window.doc.project.has_saved_label(key)
     assert window.doc.close_project()

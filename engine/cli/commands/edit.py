@@ -71,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace, ctx) -> list[Path]:
     """Load, edit, then write every output (only once all exist); returns the image paths."""
     from engine.imageio import read_image, read_label
-    from engine.textedit import edit_frame, load_sd, output_paths, parse_resolution, save_results
+    from engine.resolution import parse_width_height
+    from engine.textedit import edit_frame, load_sd, output_paths, save_results
 
     from engine.safety import Read, Write, check_writes
 
@@ -82,7 +83,7 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
                   Read(args.preseg_model, "model folder"), Read(args.preseg_head, "head folder")])
     if args.method != "imagic" and len(args.alpha) > 1:
         raise ValueError("--alpha with several values applies to --method imagic only")
-    resolution = parse_resolution(args.resolution) if args.resolution else None
+    resolution = parse_width_height(args.resolution) if args.resolution else None
     if (args.preseg_model is None) != (args.preseg_head is None) or (args.label is None) != (args.preseg_head is None):
         raise ValueError("label consistency needs all three of --label, --preseg-model and --preseg-head")
     image = read_image(args.image)

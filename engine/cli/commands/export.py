@@ -7,10 +7,8 @@ from pathlib import Path
 from engine.cli import CliError
 from engine.cli.progress import tqdm_context
 from engine.dataset import NotCadisError, open_dataset
-from engine.export import INCLUDE_CHOICES, SPLIT_CHOICES, export_cadis
-from engine.export.coco import write_coco
+from engine.export import FORMAT_CHOICES, INCLUDE_CHOICES, SPLIT_CHOICES, ExportOptions, run_export
 from engine.export.place import PlaceError, check_target
-from engine.export.report import report_from_export
 from engine.project import STATUSES, Project, is_project_dir
 from engine.safety import Read, Write, check_writes
 
@@ -43,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="project frames to export by review status, comma-separated (default: done)")
     parser.add_argument("--include", type=_csv(INCLUDE_CHOICES, "--include"), default=("real",),
                         help="real frames and/or accepted synthetic pairs, e.g. real,synthetic (default: real)")
-    parser.add_argument("--format", choices=("cadis", "coco", "both"), default="cadis",
+    parser.add_argument("--format", choices=FORMAT_CHOICES, default="cadis",
                         help="cadis: the CaDIS folder layout; coco/both: also coco.json with RLE masks "
                              "(it points at the exported images, so the folders are always written)")
     parser.add_argument("--no-report", action="store_true",
@@ -73,16 +71,12 @@ def run(args: argparse.Namespace) -> int:
         if project is not None:
             project.close()
         raise CliError(str(exc)) from None
-    finishers = []
-    if args.format in ("coco", "both"):
-        finishers.append(write_coco)
-    if not args.no_report:
-        finishers.append(report_from_export)
+    options = ExportOptions(args.out_dir, format=args.format, experiment=args.experiment, include=args.include,
+                            statuses=args.status, split=args.split, previews=args.previews, overwrite=args.overwrite,
+                            report=not args.no_report)
     ctx, bar = tqdm_context("export", disable=args.no_progress)
     try:
-        result = export_cadis(source, args.out_dir, experiment=args.experiment, split=args.split,
-                              statuses=args.status, previews=args.previews, include=args.include,
-                              overwrite=args.overwrite, ctx=ctx, finishers=finishers)
+        result = run_export(source, options, ctx).result
     finally:
         bar.close()
         if project is not None:

@@ -2,8 +2,7 @@
 
 `ProposalLayer` is an extra image layer in the canvas scene, above the label overlay: it shows the
 proposed classes where they differ from the current label (what accepting would change), or the
-per-pixel uncertainty as a heat map. `accept_proposal` is the edit op: it writes the proposal into the
-label where a bool `where` mask allows and the paint policy permits, and returns one UndoRecord.
+per-pixel uncertainty as a heat map. Accepting it is the engine edit op `engine.edits.accept_proposal`.
 """
 from __future__ import annotations
 
@@ -15,27 +14,9 @@ import numpy as np
 from desktop.canvas.items import ImageItem
 from desktop.canvas.overlay import class_colour_table
 from desktop.qt_image import argb_values, wrap_argb32
-from engine.edits import PaintPolicy, UndoRecord
 
 PROPOSAL_Z = 1.5  # above the label overlay (1), below tool previews (2)
 MODES = ("proposal", "uncertainty")
-
-
-def accept_proposal(label: np.ndarray, proposal: np.ndarray, where: np.ndarray,
-                    policy: Optional[PaintPolicy] = None, description: str = "accept proposal") -> Optional[UndoRecord]:
-    """Write `proposal` (HxW original IDs) into `label` where `where` is True and `policy` allows.
-
-    One UndoRecord over the box of changed pixels (None when nothing changes): accepting is one undo step.
-    """
-    from engine.edits.commit import commit_sparse
-
-    if proposal.shape != label.shape or where.shape != label.shape:
-        raise ValueError(f"the proposal {proposal.shape[::-1]} does not match the frame {label.shape[::-1]}; "
-                         "pre-segment this frame again")
-    ys, xs = np.nonzero(where & (proposal != label))
-    if ys.size == 0:
-        return None
-    return commit_sparse(label, ys, xs, proposal[ys, xs], policy or PaintPolicy(), description)
 
 
 def heat_colours(uncertainty: np.ndarray, scale: Optional[float] = None) -> np.ndarray:

@@ -1,19 +1,16 @@
-"""The export dialog with formats, synthetic pairs and the class-frequency report, run as a background job.
-
-Wiring (done by the window; replaces `desktop.dialogs.ExportDialog` for File > Export…)::
+"""The export dialog (File > Export…): formats, classes, frames and synthetic pairs, run as a background job
+with progress and cancel, and the class-frequency report once done.
 
     dialog = ExportJobDialog(window.doc, window.runner, window.settings, parent=window)
     dialog.exported.connect(...)   # ExportOutcome, optional (e.g. to show the report in a dock)
-    dialog.show()                  # non-modal: the export runs as a job with progress and cancel
+    dialog.show()                  # non-modal
 
-The job (`run_export`) calls `engine.export.export_cadis` (atomic: temp folder renamed into place, refuses
-a non-empty folder unless "overwrite" is ticked) with `engine.export.coco.write_coco` (COCO format) and
-`engine.export.report.report_from_export` (class_frequency.md / .csv / .png) as finishers, so they are part
-of the same atomic export; the dialog shows the report. The COCO format keeps the CaDIS folders: coco.json refers to the exported images.
+The job is `engine.export.run_export`, the same call as `cadis export`: an atomic CaDIS export (refuses a
+non-empty folder unless "overwrite" is ticked) with COCO JSON and the report written inside it. The COCO
+format keeps the CaDIS folders: coco.json refers to the exported images.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -22,9 +19,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from desktop.panels.report_view import ReportView
+from desktop.panels.export.report_view import ReportView
 from desktop.workers import FINAL_STATES, JobHandle
-from engine.jobs import JobContext
+from engine.export import ExportOptions, ExportOutcome, run_export
 
 FORMATS = (("cadis", "CaDIS layout (index PNG labels)"), ("coco", "COCO JSON with RLE masks"),
            ("both", "CaDIS layout + COCO JSON"))
@@ -33,82 +30,6 @@ EXPERIMENTS = ((None, "Original 36 classes"), ("1", "Experiment 1 (8 classes)"),
 SPLITS = (("all", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"))
 STATUS_TEXT = (("done", "Done"), ("in_progress", "In progress"), ("unlabelled", "Not reviewed"),
                ("flagged", "Flagged"), ("rejected", "Rejected"))
-
-
-@dataclass
-class ExportOptions:
-    """Everything the dialog asks for."""
-
-    out_dir: str
-    format: str = "cadis"
-    experiment: Optional[str] = None
-    include: tuple[str, ...] = ("real",)
-    statuses: tuple[str, ...] = ("done",)
-    split: str = "all"
-    previews: bool = False
-    overwrite: bool = False
-
-    def problem(self) -> str:
-        """"" when the options can run, else what to change."""
-        if not self.out_dir.strip():
-            return "Choose an output folder first."
-        if Path(self.out_dir).expanduser().is_file():
-            return "That path is a file; choose a folder."
-        if not self.include:
-            return "Tick real frames and/or accepted synthetic pairs to export."
-        if "real" in self.include and not self.statuses:
-            return "Tick at least one review status of the frames to export."
-        if self.format not in dict(FORMATS):
-            return f"Unknown format {self.format!r}."
-        return ""
-
-
-@dataclass
-class ExportOutcome:
-    """What an export wrote: the CaDIS export, the COCO file (or None) and the report files."""
-
-    result: object
-    coco_path: Optional[Path]
-    report: object
-    class_set: object = None
-    notes: list = field(default_factory=list)
-
-
-def run_export(ctx: JobContext, project, options: ExportOptions, written: Optional[dict] = None) -> ExportOutcome:
-    """Export with COCO and the report written inside the same atomic export (engine finishers).
-
-    `written["out_dir"]` is set once the export folder is in place (a cancel after that point cannot undo
-    it; the dialog says so)."""
-    import dataclasses
-
-    from engine.export import export_cadis
-    from engine.export.coco import write_coco
-    from engine.export.report import report_from_export
-    from engine.taxonomy import get_class_set
-
-    made: dict = {}
-
-    def coco(folder: Path) -> None:
-        ctx.report(0.87, "writing COCO JSON")
-        made["coco"] = write_coco(folder).name
-
-    def report(folder: Path) -> None:
-        ctx.report(0.94, "writing the class-frequency report")
-        made["report"] = report_from_export(folder)
-
-    finishers = ([coco] if options.format in ("coco", "both") else []) + [report]
-    result = export_cadis(project, options.out_dir, experiment=options.experiment, split=options.split,
-                          statuses=options.statuses or ("done",), previews=options.previews, include=options.include,
-                          overwrite=options.overwrite, ctx=ctx.sub(0.0, 0.85), finishers=finishers)
-    if written is not None:
-        written["out_dir"] = result.out_dir
-    out = Path(result.out_dir)
-    coco_path = out / made["coco"] if "coco" in made else None
-    files = made["report"]  # its paths named the temporary folder: point them at the final one
-    files = dataclasses.replace(files, markdown=out / files.markdown.name, csv=out / files.csv.name,
-                                chart=out / files.chart.name)
-    ctx.report(1.0, "done")
-    return ExportOutcome(result, coco_path, files, get_class_set(options.experiment))
 
 
 class ExportJobDialog(QDialog):
@@ -261,7 +182,7 @@ class ExportJobDialog(QDialog):
         if not self.doc.save():  # export what is on screen
             self._say("The current frame could not be saved; fix that first (see the message bar).")
             return None
-        self.job = self.runner.submit("Export", lambda ctx: run_export(ctx, project, opts, written), group="export",
+        self.job = self.runner.submit("Export", lambda ctx: run_export(project, opts, ctx, written), group="export",
                                       on_result=self._done, on_error=lambda m: self._say(f"Export failed: {m}"))
         self.job.progressChanged.connect(lambda f, m: (self.progress.setValue(int(100 * f)),
                                                       self.progress.setFormat(f"%p%  {m}"[:70])))

@@ -7,21 +7,23 @@ stores one in the project with full provenance, "Save as…" writes it (and its 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from desktop.panels.common import ModelCache, hint_label, model_folder_problem, pixmap_of, weights_stamp
-from desktop.panels.gallery import Gallery, GalleryEntry
+from desktop.panels.model_folder import model_folder_problem, weights_stamp
+from desktop.panels.synthesis.gallery import Gallery, GalleryEntry
+from desktop.panels.hints import hint_label
+from desktop.qt_image import pixmap_of
 from desktop.workers import JobHandle, JobRunner
+from engine.model_cache import ModelCache
+from engine.provenance import synthesis_provenance
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PAIR_SOURCE = "synthesis"
@@ -30,10 +32,6 @@ _ICON = "#c8ccd4"
 
 def key_of(entry: GalleryEntry) -> str:
     return str(entry.provenance.get("source_frame") or "")
-
-
-def _sha(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
 
 
 class SynthesisPanel(QWidget):
@@ -274,9 +272,7 @@ class SynthesisPanel(QWidget):
     def _entries(self, result, key, model_dir, preset_name) -> list[GalleryEntry]:
         out = []
         for image, seed in zip(result.images, result.seeds):
-            prov = dict(result.settings)
-            prov.update(seed=int(seed), preset=preset_name, model_dir=str(model_dir), source_frame=key,
-                        mask_sha256=_sha(result.mask))
+            prov = synthesis_provenance(result.settings, seed, preset_name, model_dir, key, result.mask)
             out.append(GalleryEntry(image, result.mask, prov))
         return out
 

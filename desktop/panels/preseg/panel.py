@@ -18,11 +18,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
                                QListWidgetItem, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from desktop.docks.class_palette import swatch_icon
-from desktop.panels.common import ModelCache, hint_label, model_folder_problem
-from desktop.panels.preseg_jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
+from desktop.panels.model_folder import model_folder_problem
+from desktop.panels.hints import hint_label
+from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
                                         suspicious_job, train_job)
-from desktop.panels.proposal import ProposalLayer, accept_proposal
+from desktop.panels.preseg.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
+from engine.edits import accept_proposal
+from engine.model_cache import ModelCache
 from engine.taxonomy import CLASS_NAMES, IGNORE, PALETTE
 
 GROUP_TRAIN, GROUP_PRESEG, GROUP_RANK = "preseg-train", "preseg", "preseg-rank"

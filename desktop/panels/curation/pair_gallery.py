@@ -8,8 +8,8 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop.panels.curation_jobs import THUMB_H, THUMB_W
-from desktop.panels.pair_model import PAIR_ROLE, PairItem
+from desktop.panels.curation.jobs import THUMB_H, THUMB_W
+from desktop.panels.curation.pair_model import PAIR_ROLE, PairItem
 
 STATUS_COLOURS = {"pending": QColor("#7a808a"), "accepted": QColor("#3fb950"), "rejected": QColor("#f85149")}
 CELL_W, CELL_H = 2 * THUMB_W + 2 + 12, THUMB_H + 66

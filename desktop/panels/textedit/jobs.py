@@ -1,20 +1,19 @@
-"""Background work of the text-edit panel: loading Stable Diffusion once, the edit job, pair provenance.
+"""Background work of the text-edit panel: loading Stable Diffusion once, the edit job, result captions.
 
 All model work is `engine.textedit` (strictly offline loading, `run_edit`); this module only keeps the
-loaded model between runs and turns a result into the provenance stored with an accepted pair.
+loaded models between runs (the provenance of an accepted pair is `engine.provenance`).
 """
 from __future__ import annotations
 
 import math
-import threading
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from engine.jobs import JobContext
+from engine.model_cache import ModelCache
 
-SOURCE = "text_edit"
 PREFERENCES_HINT = "Set it in File > Preferences… > Models and device (Stable Diffusion folder)."
 
 
@@ -33,43 +32,40 @@ def sd_problem(folder: str) -> str:
     return ""
 
 
-class ModelCache:
-    """Keeps one loaded Stable Diffusion (and one pre-segmenter) between edits; thread-safe."""
+class TextEditModels:
+    """The models text edits use, each kept loaded between edits (`engine.model_cache.ModelCache`): one
+    Stable Diffusion and one pre-segmenter; thread-safe."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._sd: Optional[tuple[tuple, Any]] = None
-        self._preseg: Optional[tuple[tuple, Any]] = None
+        self._sd, self._preseg = ModelCache(), ModelCache()
 
     def sd(self, folder: str, device: str):
         from engine.textedit import load_sd
 
         key = (str(Path(folder).expanduser().resolve()), device)
-        with self._lock:
-            if self._sd is None or self._sd[0] != key:
-                self._sd = None  # free the old model before loading the new one
-                self._sd = (key, load_sd(folder, device=device))
-            return self._sd[1]
+        return self._sd.use(key, lambda: load_sd(folder, device=device), lambda sd: sd)
 
     def presegment(self, model_dir: str, head_dir: str, device: str) -> Optional[Callable]:
         """image -> label in original CaDIS IDs from the pre-segmentation head, or None without a head."""
         if not model_dir or not head_dir:
             return None
-        from engine.preseg import Presegmenter, to_original_ids
 
-        key = (model_dir, head_dir, device)
-        with self._lock:
-            if self._preseg is None or self._preseg[0] != key:
-                p = Presegmenter.open(model_dir, head_dir, device="cpu" if device == "auto" else device)
-                self._preseg = (key, lambda img, p=p: to_original_ids(p.presegment(img).label, p.head.class_set))
-            return self._preseg[1]
+        def load():
+            from engine.device import pick_device
+            from engine.labels import to_original_ids
+            from engine.preseg import Presegmenter
+
+            p = Presegmenter.open(model_dir, head_dir, device=str(pick_device(device)))
+            return lambda img: to_original_ids(p.presegment(img).label, p.head.class_set)
+
+        return self._preseg.use((model_dir, head_dir, device), load, lambda fn: fn)
 
     def clear(self) -> None:
-        with self._lock:
-            self._sd = self._preseg = None
+        self._sd.clear()
+        self._preseg.clear()
 
 
-def edit_job(ctx: JobContext, cache: ModelCache, sd_folder: str, device: str, image: np.ndarray,
+def edit_job(ctx: JobContext, cache: TextEditModels, sd_folder: str, device: str, image: np.ndarray,
              label: Optional[np.ndarray], prompt: str, settings, cache_dir: Optional[Path],
              presegment: Optional[Callable] = None, preseg_source: Optional[tuple[str, str]] = None,
              stages: Optional[list] = None) -> list:
@@ -105,30 +101,6 @@ def _stage_recorder(ctx: JobContext, stages: list) -> Callable[[float, str], Non
             stages.append(name)  # list.append is atomic: safe from the worker thread
         ctx.report(fraction, message)
     return report
-
-
-def _clean(value):
-    """JSON-safe: nan/inf -> None, numpy scalars and tuples -> Python."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def pair_provenance(result, frame_key: str, prompt: str) -> dict:
-    """What an accepted edit records: method, prompt, α, seed, every setting, and its scores."""
-    rec = result.record()
-    miou = rec.get("label_miou")
-    return _clean({
-        "kind": "text_edit", "frame": frame_key, "prompt": prompt, "method": rec["method"], "alpha": rec["alpha"],
-        "seed": rec["seed"], "settings": rec["settings"],
-        "scores": {"psnr": rec["psnr"], "ssim": rec["ssim"], "label_miou": miou, "consistency": miou},
-    })
 
 
 def caption(result) -> str:

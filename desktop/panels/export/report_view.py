@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPus
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.qt_image import rgb_to_qimage
-from engine.jobs import JobContext
+from engine.export.report import project_frequency
 from engine.taxonomy import ClassSet, get_class_set
 
 COLUMNS = ("ID", "Class", "Frames before", "Frames after", "% frames before", "% frames after",
@@ -30,30 +30,6 @@ COLUMNS = ("ID", "Class", "Frames before", "Frames after", "% frames before", "%
 CLASS_SETS = (("full", "Original 36 classes"), ("1", "Experiment 1 (8 classes)"), ("2", "Experiment 2 (17 classes)"),
               ("3", "Experiment 3 (25 classes)"))
 _RARE_BG = QColor(90, 74, 20)
-
-
-def project_frequency(ctx: JobContext, project, class_set: ClassSet, statuses=("done",)) -> list[dict]:
-    """Rows of `engine.export.report.compare_rows`: before = the project's frames with `statuses`,
-    after = those plus its accepted synthetic pairs."""
-    from engine.export.report import ClassFrequency, compare_rows
-    from engine.imageio import read_label
-
-    keys = project.keys_with_status(list(statuses))
-    pairs = project.pairs(status="accepted")
-    total = max(1, len(keys) + len(pairs))
-
-    def labels(loaders):
-        for n, (offset, load) in enumerate(loaders):
-            ctx.check()
-            ctx.report((offset + n + 1) / total, "counting classes")
-            yield class_set.remap(load())
-
-    before = ClassFrequency.from_labels(labels([(0, lambda k=k: project.load_label(k)) for k in keys]), class_set)
-    synth = ClassFrequency.from_labels(labels([(len(keys), lambda p=p: read_label(p.label_path)) for p in pairs]),
-                                       class_set)
-    after = ClassFrequency(class_set, before.pixels + synth.pixels, before.frames + synth.frames,
-                           before.n_frames + synth.n_frames)
-    return compare_rows(before, after)
 
 
 class ReportView(QWidget):
@@ -139,7 +115,7 @@ class ReportView(QWidget):
             return None
         project, cs = self.doc.project, get_class_set(self.class_combo.currentData())
         self.title.setText("Counting classes…")
-        return self.runner.submit("Class frequency", lambda ctx: project_frequency(ctx, project, cs),
+        return self.runner.submit("Class frequency", lambda ctx: project_frequency(project, cs, ctx=ctx),
                                   group="report-view",
                                   on_result=lambda rows: self.show_rows(rows, cs),
                                   on_error=lambda msg: self.title.setText(f"Could not count classes: {msg}"))

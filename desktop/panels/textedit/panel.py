@@ -16,7 +16,6 @@ seed costs one sampling run. Runs are jobs of group "textedit": a new run cancel
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Optional
 
 import cv2
@@ -28,8 +27,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from desktop.panels.curation_jobs import find_head_dir
-from desktop.panels.textedit_jobs import (SOURCE, ModelCache, caption, edit_job, pair_provenance, sd_problem)
+from desktop.panels.textedit.jobs import TextEditModels, caption, edit_job, sd_problem
 from desktop.qt_image import rgb_to_qimage
 from desktop.workers import FINAL_STATES, JobHandle
 
@@ -61,7 +59,7 @@ class TextEditPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("textEditPanel")
         self.doc, self.runner, self.settings = document, runner, settings
-        self.models = ModelCache()
+        self.models = TextEditModels()
         self.presegment: Optional[Callable] = None  # injected pre-segmenter (else a head from the settings)
         self.results: list = []
         self.result_key: Optional[str] = None
@@ -193,7 +191,7 @@ class TextEditPanel(QWidget):
     # -- state -------------------------------------------------------------------------------------
     def check_sd(self) -> str:
         """Re-read the Stable Diffusion folder from the settings; returns the problem ("" when usable)."""
-        problem = sd_problem(getattr(self.settings, "sd_dir", "") or "")
+        problem = sd_problem(self.settings.sd_dir)
         self.sd_message.setText(problem)
         self.sd_message.setVisible(bool(problem))
         self.prefs_btn.setVisible(bool(problem))
@@ -216,11 +214,12 @@ class TextEditPanel(QWidget):
 
     def edit_settings(self):
         """The EditSettings of the form (ValueError with a plain message when a field is wrong)."""
-        from engine.textedit import EditSettings, parse_resolution
+        from engine.resolution import parse_width_height
+        from engine.textedit import EditSettings
 
         m = self.method.currentData()
         alphas = tuple(parse_alphas(self.alphas.text())) if m == "imagic" else (1.0,)
-        res = parse_resolution(self.resolution.text()) if self.resolution.text().strip() else None
+        res = parse_width_height(self.resolution.text()) if self.resolution.text().strip() else None
         return EditSettings(method=m, strength=None if m == "imagic" else self.strength.value(), alphas=alphas,
                             interp=self.interp.currentText(), steps=self.steps.value(),
                             guidance=self.guidance.value(), seed=self.seed.value(), opt_steps=self.opt_steps.value(),
@@ -247,9 +246,12 @@ class TextEditPanel(QWidget):
             return None
         key, image, label = self.doc.key, self.doc.image.copy(), self.doc.label.copy()
         project = self.doc.project
-        cache_dir = Path(project.root) / "cache" / "textedit" if project is not None else None
-        model_dir = getattr(self.settings, "model_dir", "") or ""
-        head = find_head_dir(self.settings, project, model_dir) if self.presegment is None else ""
+        from engine.textedit.outputs import project_cache_dir  # the engine's text edit needs torch: load it late
+
+        cache_dir = project_cache_dir(project) if project is not None else None
+        model_dir = self.settings.model_dir
+        from engine.preseg import find_head_dir  # torch: imported when needed
+        head = find_head_dir(self.settings.preseg_dir, project and project.root, model_dir) if self.presegment is None else ""
         preseg_source = (model_dir, head) if head else None
         sd_dir, device, models, presegment = self.settings.sd_dir, self.settings.device, self.models, self.presegment
         self.stages = stages = []
@@ -315,13 +317,13 @@ class TextEditPanel(QWidget):
         project = self.doc.project
         if project is None or self.result_key is None:
             return []
+        from engine.textedit.outputs import store_pair
+
         ids = []
         for item in self.gallery.selectedItems():
             res = self.results[item.data(Qt.ItemDataRole.UserRole)]
             try:
-                pid = project.add_pair(res.image, self.result_label, SOURCE,
-                                       pair_provenance(res, self.result_key, self.result_prompt),
-                                       parent_key=self.result_key)
+                pid = store_pair(project, self.result_key, self.result_label, res, self.result_prompt)
             except Exception as exc:  # noqa: BLE001
                 self._say(f"Could not store the edit: {exc}")
                 break

@@ -27,14 +27,14 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from desktop.panels.augment_dialog import AugmentDialog
-from desktop.panels.curation_jobs import (AugmentRequest, GeneratorFactory, ThumbSink, drop_most_uncertain,
-                                          find_duplicate_pairs, find_head_dir, load_pair_thumbnails,
+from desktop.panels.curation.augment_dialog import AugmentDialog
+from desktop.panels.curation.jobs import (AugmentRequest, GeneratorFactory, ThumbSink, load_pair_thumbnails,
                                           run_augment_job)
-from desktop.panels.pair_gallery import PairGallery
-from desktop.panels.pair_filters import PairFilterBar
-from desktop.panels.pair_model import ID_ROLE, PairFilterProxy, PairListModel
+from desktop.panels.curation.pair_gallery import PairGallery
+from desktop.panels.curation.pair_filters import PairFilterBar
+from desktop.panels.curation.pair_model import ID_ROLE, PairFilterProxy, PairListModel
 from desktop.workers import FINAL_STATES, JobHandle
+from engine.curation import find_duplicate_pairs, reject_most_uncertain
 
 _ICON = "#c8ccd4"
 
@@ -245,7 +245,7 @@ class CurationPanel(QWidget):
         if not unc:
             self._say("No shown pending pair has an uncertainty score (they come from a pre-segmentation head).")
             return []
-        rejected = drop_most_uncertain(self.project, unc, self.drop_share.value() / 100.0)
+        rejected = reject_most_uncertain(self.project, unc, self.drop_share.value() / 100.0)
         for pid in rejected:
             self.model.set_status(pid, "rejected")
             self.pairStatusChanged.emit(pid, "rejected")
@@ -275,7 +275,7 @@ class CurationPanel(QWidget):
             return None
         project, ids = self.project, [it.id for it in self.model.items()]
         self._say("Comparing pairs with each other and with their source frames…")
-        return self.runner.submit("Near-duplicates", lambda ctx: find_duplicate_pairs(ctx, project, ids),
+        return self.runner.submit("Near-duplicates", lambda ctx: find_duplicate_pairs(project, ids, ctx=ctx),
                                   group="curation-duplicates", on_result=self._show_duplicates,
                                   on_error=lambda m: self._say(f"Near-duplicate search failed: {m}"))
 
@@ -290,7 +290,7 @@ class CurationPanel(QWidget):
 
     # -- augment -----------------------------------------------------------------------------------
     def _model_dir(self) -> str:
-        return getattr(self.settings, "model_dir", "") or ""
+        return self.settings.model_dir
 
     def choose_augment(self) -> None:
         """Ask for the augment settings, then run the job."""
@@ -301,7 +301,8 @@ class CurationPanel(QWidget):
             self._say("No synthesis model" + (f" at {model_dir}" if model_dir else "") + ": pick a model folder "
                       "in File > Preferences… > Models and device, or train one first.")
             return
-        head = find_head_dir(self.settings, self.project, model_dir)
+        from engine.preseg import find_head_dir  # torch: imported when needed
+        head = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, model_dir)
         dialog = AugmentDialog(len(self.project.keys_with_status("done")), self.doc.key, bool(head),
                                Path(model_dir).name if model_dir else "injected generator", self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
@@ -315,8 +316,9 @@ class CurationPanel(QWidget):
         if not request.model_dir:
             request.model_dir = self._model_dir()
         if not request.head_dir:
-            request.head_dir = find_head_dir(self.settings, self.project, request.model_dir)
-        request.device = getattr(self.settings, "device", "auto")
+            from engine.preseg import find_head_dir  # torch: imported when needed
+            request.head_dir = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, request.model_dir)
+        request.device = self.settings.device
         project, factory = self.project, self.generator_factory
         handle = self.runner.submit("Augment", lambda ctx: run_augment_job(ctx, project, request, factory),
                                     group="curation-augment", on_result=self._augment_done,

@@ -3,8 +3,10 @@
     editor = PairEditor(project, pair_id, parent)   # modeless dialog: canvas + tools + class + undo/redo + save
     editor.saved.connect(lambda pid: curation.refresh_pair(pid))
 
-The dialog embeds the same `CanvasView` as the main window (all its tools), keeps an `engine.edits.UndoStack`,
-and saves through `Project.save_pair_label` (one atomic write). Closing with unsaved changes asks first.
+The dialog embeds the same `CanvasView` as the main window (all its tools) over an `engine.session` label
+session: every finished stroke goes on its undo stack and into the pair's journal before anything else, so a
+crash loses none (the next editor of the pair replays them); saving goes through `Project.save_pair_label`
+(one atomic write). Closing with unsaved changes asks first.
 """
 from __future__ import annotations
 
@@ -19,11 +21,27 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas.view import CanvasView
-from engine.edits import UndoStack
+from engine.session import SessionEvents, open_pair
 from engine.taxonomy import CLASS_NAMES, PALETTE
 
 TOOL_ICONS = {"brush": "mdi6.brush", "eraser": "mdi6.eraser", "fill": "mdi6.format-color-fill",
               "polygon": "mdi6.vector-polygon", "lasso": "mdi6.lasso", "picker": "mdi6.eyedropper"}
+
+
+class _EditorEvents(SessionEvents):
+    """The session's events for the editor's widgets (none reach it before they exist: `editor` is set then)."""
+
+    def __init__(self):
+        self.editor: Optional["PairEditor"] = None
+
+    def label_edited(self, rect) -> None:
+        if self.editor is not None:
+            self.editor.canvas.refresh(rect)
+
+    def error(self, message: str) -> None:
+        if self.editor is not None:
+            self.editor.problem = message
+            self.editor._update()
 
 
 class PairEditor(QDialog):
@@ -34,10 +52,10 @@ class PairEditor(QDialog):
     def __init__(self, project, pair_id: int, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.project, self.pair_id = project, int(pair_id)
-        image, label = project.load_pair(self.pair_id)
-        self.label = np.ascontiguousarray(label).copy()
-        self.stack = UndoStack()
-        self.dirty = False
+        self.problem = ""
+        events = _EditorEvents()
+        self.session, self.recovered = open_pair(project, self.pair_id, events)
+        image, self.label = self.session.image, self.session.label
         rec = project.pair(self.pair_id)
         self.setWindowTitle(f"Repair pair #{self.pair_id} ({rec.source}"
                             + (f", from {rec.parent_key}" if rec.parent_key else "") + ")")
@@ -49,6 +67,7 @@ class PairEditor(QDialog):
         self.set_class(int(np.bincount(self.label[self.label != 255].ravel(), minlength=36)[7:].argmax() + 7)
                        if (self.label[(self.label >= 7) & (self.label < 36)]).size else 6)
         self.resize(1100, 720)
+        events.editor = self
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -113,44 +132,47 @@ class PairEditor(QDialog):
         self.class_box.setCurrentIndex(int(cls))
         self.canvas.set_current_class(int(cls))
 
+    @property
+    def stack(self):
+        return self.session.stack
+
+    @property
+    def dirty(self) -> bool:
+        return self.session.dirty
+
     def _stroke(self, rec) -> None:
-        self.stack.push(rec)
-        self.dirty = True
+        self.session.record_edit(rec)  # undo stack, then the pair's journal
         self._update()
 
     def undo(self) -> None:
-        rec = self.stack.undo(self.label)
-        if rec is not None:
-            self.canvas.refresh(rec.bbox)
-            self.dirty = True
+        if self.session.undo() is not None:
             self._update()
 
     def redo(self) -> None:
-        rec = self.stack.redo(self.label)
-        if rec is not None:
-            self.canvas.refresh(rec.bbox)
-            self.dirty = True
+        if self.session.redo() is not None:
             self._update()
 
     def save(self) -> bool:
-        if not self.dirty:
-            return True
         try:
-            self.project.save_pair_label(self.pair_id, self.label)
+            wrote = self.session.save()
         except Exception as exc:  # noqa: BLE001 - a failed save is a message; the edits stay in the dialog
             QMessageBox.warning(self, "Save failed", f"The mask of pair #{self.pair_id} was not saved: {exc}\n"
                                 "Your edits are still here; free disk space or check permissions and save again.")
             return False
-        self.dirty = False
-        self._update()
-        self.saved.emit(self.pair_id)
+        if wrote:
+            self.problem = ""
+            self._update()
+            self.saved.emit(self.pair_id)
         return True
 
     def _update(self) -> None:
         self.undo_btn.setEnabled(self.stack.can_undo)
         self.redo_btn.setEnabled(self.stack.can_redo)
         self.save_btn.setEnabled(self.dirty)
-        self.info.setText("Unsaved changes" if self.dirty else "Saved")
+        text = "Unsaved changes" if self.dirty else "Saved"
+        if self.recovered and self.dirty:
+            text += f" ({self.recovered} stroke{'s' if self.recovered != 1 else ''} recovered after a crash)"
+        self.info.setText(f"{self.problem}  {text}" if self.problem else text)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.dirty:

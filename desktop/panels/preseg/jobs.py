@@ -9,7 +9,8 @@ from typing import Callable, Hashable, Optional
 
 import numpy as np
 
-from desktop.panels.common import ModelCache, weights_stamp
+from desktop.panels.model_folder import weights_stamp
+from engine.model_cache import ModelCache
 
 Job = Callable[[object], object]
 
@@ -56,7 +57,7 @@ def presegment_job(cache: ModelCache, loader: tuple[Hashable, Callable], image: 
     cache_key, load = loader
 
     def job(ctx):
-        from engine.preseg import to_original_ids
+        from engine.labels import to_original_ids
 
         def use(ps):
             res = ps.presegment(image, key)

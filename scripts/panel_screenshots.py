@@ -1,20 +1,24 @@
 """Regenerate the model panels' screenshots in docs/img (offscreen, on the phantom sample).
 
-    python -m desktop.panels.screenshots synthesis --model MODEL_DIR
-    python -m desktop.panels.screenshots preseg --model MODEL_DIR
-    python -m desktop.panels.screenshots training
+    python scripts/panel_screenshots.py synthesis --model MODEL_DIR
+    python scripts/panel_screenshots.py preseg --model MODEL_DIR
+    python scripts/panel_screenshots.py training
 
 `synthesis` runs the final preset for three variants and a live preview; `preseg` marks four frames done,
 trains the head from the panel, erases the next frame's label (as a fresh frame looks) and pre-segments
 it; `training` trains a tiny model for 60 steps in the training dialog. Work files go to a temp folder.
+A docs tool: it drives the app from outside and is not part of it (nor of the installer).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: the app's packages
 
 
 def _wait(handle) -> None:
@@ -28,14 +32,14 @@ def _wait(handle) -> None:
 
 
 def _window(work: Path, model_dir: str):
-    from desktop.app import ensure_phantom
     from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from desktop.settings import Settings, phantom_dir
+    from engine.phantom import ensure_sample
 
     s = Settings(work / "settings.ini")
     s.recovery_policy, s.model_dir, s.device = "discard", model_dir, "cpu"
     w = MainWindow(s)
-    w.open_source(ensure_phantom(), work / "project", recovery="discard")
+    w.open_source(ensure_sample(phantom_dir()), work / "project", recovery="discard")
     w.resize(1600, 960)
     w.show()
     w.runner.wait(60_000)
@@ -117,7 +121,7 @@ def main(argv=None) -> int:
         else:
             (synthesis if args.which == "synthesis" else preseg)(w)
             path = take_screenshot(w, out / f"{args.which}_panel.png")
-        w.doc._dirty = False  # the erased label of the preseg shot is not saved
+        w.doc.forget_unsaved()  # the erased label of the preseg shot is not saved
         w.close()
     print(f"wrote {path}")
     return 0

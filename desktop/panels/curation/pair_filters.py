@@ -8,7 +8,7 @@ import qtawesome as qta
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from desktop.panels.pair_model import SORT_KEYS, PairFilterProxy
+from desktop.panels.curation.pair_model import SORT_KEYS, PairFilterProxy
 from engine.taxonomy import CLASS_NAMES
 
 STATUS_FILTERS = (("", "All statuses"), ("pending", "Pending"), ("accepted", "Accepted"), ("rejected", "Rejected"))

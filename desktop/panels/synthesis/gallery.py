@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
-from desktop.panels.common import pixmap_of
+from desktop.qt_image import pixmap_of
 
 THUMB = QSize(128, 72)
 MAX_ENTRIES = 40

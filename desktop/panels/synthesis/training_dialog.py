@@ -16,8 +16,8 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from desktop.panels.common import hint_label
-from desktop.panels.loss_curve import LossCurve
+from desktop.panels.hints import hint_label
+from desktop.panels.synthesis.loss_curve import LossCurve
 from desktop.settings import DEVICES
 from desktop.workers import CANCELLED, DONE, FAILED, JobHandle, JobRunner
 

@@ -1,7 +1,8 @@
-"""Background work of the curation panel: pair thumbnails, the batch augment job, the uncertainty filter.
+"""Background work of the curation panel: pair thumbnails and the batch augment job.
 
 Each job is a plain function taking a `JobContext` (run by `desktop.workers.JobRunner`); all data work is
-an engine call (`engine.augment.batch.run_augment`, `engine.curation.most_uncertain`).
+an engine call (`engine.augment.batch.run_augment`, `engine.curation.reject_most_uncertain`,
+`engine.curation.find_duplicate_pairs`).
 """
 from __future__ import annotations
 
@@ -89,9 +90,10 @@ def presegmenter_score(model_dir: str, head_dir: str, device: str):
     if not head_dir or not Path(head_dir).is_dir():
         return None
     from engine.curation import presegmenter_scorer
+    from engine.device import pick_device
     from engine.preseg import Presegmenter
 
-    return presegmenter_scorer(Presegmenter.open(model_dir, head_dir, device="cpu" if device == "auto" else device))
+    return presegmenter_scorer(Presegmenter.open(model_dir, head_dir, device=str(pick_device(device))))
 
 
 def run_augment_job(ctx: JobContext, project, request: AugmentRequest,
@@ -113,65 +115,3 @@ def run_augment_job(ctx: JobContext, project, request: AugmentRequest,
                          model_id=model_id, model_info=info)
     rejected = apply_uncertainty_filter(project, settings.drop_uncertain, run_key(model_id, settings.seed))
     return result, rejected
-
-
-def drop_most_uncertain(project, uncertainty: dict[int, float], fraction: float) -> list[int]:
-    """Reject the `fraction` most uncertain of the given pairs that are still pending (a person's decision
-    stays); returns the ids rejected."""
-    from engine.curation import most_uncertain
-
-    chosen = most_uncertain(uncertainty, fraction)
-    rejected = []
-    for pid in chosen:
-        if project.pair(pid).status == "pending":
-            project.set_pair_status(pid, "rejected")
-            rejected.append(int(pid))
-    return rejected
-
-
-def find_head_dir(settings, project, model_dir: str) -> str:
-    """The pre-segmentation head to score with: the preferences' folder, else `preseg-head` in the project,
-    else MODEL_DIR/preseg; "" when none of them holds a head."""
-    from engine.preseg.head_dir import CONFIG
-
-    candidates = [getattr(settings, "preseg_dir", "") or ""]
-    if project is not None:
-        candidates.append(str(Path(project.root) / "preseg-head"))
-    if model_dir:
-        candidates.append(str(Path(model_dir) / "preseg"))
-    for c in candidates:
-        if c and (Path(c) / CONFIG).is_file():
-            return c
-    return ""
-
-
-def find_duplicate_pairs(ctx: JobContext, project, pair_ids: Sequence[int],
-                         threshold: Optional[float] = None) -> dict[int, float]:
-    """Pairs that are near-duplicates of an earlier pair or of their own source frame
-    (`engine.curation.find_near_duplicates`): pair id -> smallest distance found under the threshold."""
-    from engine.curation import DEFAULT_THRESHOLD, find_near_duplicates
-
-    def shrink(image: np.ndarray) -> np.ndarray:  # the engine compares 16x16 thumbnails: 128 px wide is plenty
-        h, w = image.shape[:2]
-        return cv2.resize(image, (128, max(1, round(128 * h / max(w, 1)))), interpolation=cv2.INTER_AREA)
-
-    items, refs, source_of = {}, {}, {}
-    for n, pid in enumerate(pair_ids):
-        ctx.check()
-        ctx.report(n / max(1, len(pair_ids)), "comparing pairs")
-        try:
-            image, _label = project.load_pair(pid)
-            parent = project.pair(pid).parent_key
-            items[pid] = shrink(image)
-            if parent:
-                source_of[pid] = parent
-                if parent not in refs:
-                    refs[parent] = shrink(project.load_image(parent))
-        except Exception:  # noqa: BLE001 - an unreadable pair or frame is left out of the comparison
-            continue
-    report = find_near_duplicates(items, DEFAULT_THRESHOLD if threshold is None else threshold, refs, source_of)
-    found: dict[int, float] = {}
-    for item, _other, dist in report.pairs:
-        found[int(item)] = min(dist, found.get(int(item), float("inf")))
-    ctx.report(1.0, f"{len(found)} near-duplicate(s)")
-    return found

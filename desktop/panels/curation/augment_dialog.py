@@ -1,6 +1,6 @@
 """The "Augment…" dialog: how many layout variants and samples per frame, on which frames, and the filters.
 
-`AugmentDialog(frame_count, current_key, has_head).request()` gives a `desktop.panels.curation_jobs.
+`AugmentDialog(frame_count, current_key, has_head).request()` gives a `desktop.panels.curation.jobs.
 AugmentRequest` (model and head folders are filled in by the curation panel)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QLabel, QSpinBox, QVBoxLayout, QWidget)
 
-from desktop.panels.curation_jobs import AugmentRequest
+from desktop.panels.curation.jobs import AugmentRequest
 
 
 class AugmentDialog(QDialog):

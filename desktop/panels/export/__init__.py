@@ -1,0 +1,1 @@
+"""The export dialog and the class-frequency report view."""

@@ -1,0 +1,33 @@
+"""Whether a synthesis model folder is usable (and what to do when not), and the identity of its weights."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+NO_MODEL_HELP = ("Train one with Models → Train synthesis model… (a few hundred steps on your done frames "
+                 "already give a usable preview), or pick a model folder in File → Preferences… → "
+                 "Models and device.")
+
+
+def model_folder_problem(model_dir: str) -> Optional[str]:
+    """None when `model_dir` is a usable synthesis model folder, else a message saying what to do."""
+    from engine.models.model_dir import ModelFolderError, check_model_folder
+
+    if not model_dir:
+        return f"No synthesis model is set up yet. {NO_MODEL_HELP}"
+    try:
+        check_model_folder(model_dir)
+    except ModelFolderError as exc:
+        return f"No usable synthesis model: {exc}. {NO_MODEL_HELP}"
+    if not (Path(model_dir) / "config.json").is_file():
+        return f"No usable synthesis model: {model_dir} has no config.json. {NO_MODEL_HELP}"
+    return None
+
+
+def weights_stamp(model_dir: str | Path) -> tuple[str, float]:
+    """Identity of a model folder's current weights: (resolved path, modification time)."""
+    path = Path(model_dir).resolve()
+    try:
+        return str(path), (path / "diffusion_pytorch_model.safetensors").stat().st_mtime
+    except OSError:
+        return str(path), 0.0

@@ -1,0 +1,1 @@
+"""The Pre-segment dock, its background jobs, and the proposal layer it draws on the canvas."""

@@ -1,0 +1,1 @@
+"""The Synthesize dock, its gallery, and the training dialog with its loss curve."""

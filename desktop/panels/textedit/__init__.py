@@ -1,0 +1,1 @@
+"""The Text edits dock and its background jobs."""

@@ -1,0 +1,93 @@
+"""One export as the app and the CLI run it: the CaDIS layout, plus COCO and the class-frequency report
+written inside the same atomic export (as `export_cadis` finishers).
+
+    outcome = run_export(project, ExportOptions("out/", format="both"), ctx)
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from engine.jobs import JobContext
+
+FORMAT_CHOICES = ("cadis", "coco", "both")
+
+
+@dataclass
+class ExportOptions:
+    """What to export and how (the export dialog's fields and the CLI's flags)."""
+
+    out_dir: str
+    format: str = "cadis"
+    experiment: Optional[str] = None
+    include: tuple[str, ...] = ("real",)
+    statuses: tuple[str, ...] = ("done",)
+    split: str = "all"
+    previews: bool = False
+    overwrite: bool = False
+    report: bool = True
+
+    def problem(self) -> str:
+        """"" when the options can run, else what to change."""
+        if not self.out_dir.strip():
+            return "Choose an output folder first."
+        if Path(self.out_dir).expanduser().is_file():
+            return "That path is a file; choose a folder."
+        if not self.include:
+            return "Tick real frames and/or accepted synthetic pairs to export."
+        if "real" in self.include and not self.statuses:
+            return "Tick at least one review status of the frames to export."
+        if self.format not in FORMAT_CHOICES:
+            return f"Unknown format {self.format!r}."
+        return ""
+
+
+@dataclass
+class ExportOutcome:
+    """What an export wrote: the CaDIS export, the COCO file (or None) and the report files (or None)."""
+
+    result: object
+    coco_path: Optional[Path]
+    report: object
+    class_set: object = None
+    notes: list = field(default_factory=list)
+
+
+def run_export(source, options: ExportOptions, ctx: Optional[JobContext] = None,
+               written: Optional[dict] = None) -> ExportOutcome:
+    """Export a project (or a dataset) with `options`; COCO and the report are part of the atomic export.
+
+    `written["out_dir"]` is set once the export folder is in place (a cancel after that point cannot undo
+    it; the dialog says so)."""
+    from engine.export.cadis_export import export_cadis
+    from engine.export.coco import write_coco
+    from engine.export.report import report_from_export
+    from engine.taxonomy import get_class_set
+
+    ctx = ctx or JobContext()
+    made: dict = {}
+
+    def coco(folder: Path) -> None:
+        ctx.report(0.87, "writing COCO JSON")
+        made["coco"] = write_coco(folder).name
+
+    def report(folder: Path) -> None:
+        ctx.report(0.94, "writing the class-frequency report")
+        made["report"] = report_from_export(folder)
+
+    finishers = ([coco] if options.format in ("coco", "both") else []) + ([report] if options.report else [])
+    result = export_cadis(source, options.out_dir, experiment=options.experiment, split=options.split,
+                          statuses=options.statuses or ("done",), previews=options.previews, include=options.include,
+                          overwrite=options.overwrite, ctx=ctx.sub(0.0, 0.85), finishers=finishers)
+    if written is not None:
+        written["out_dir"] = result.out_dir
+    out = Path(result.out_dir)
+    coco_path = out / made["coco"] if "coco" in made else None
+    files = made.get("report")
+    if files is not None:  # its paths named the temporary folder: point them at the final one
+        files = dataclasses.replace(files, markdown=out / files.markdown.name, csv=out / files.csv.name,
+                                    chart=out / files.chart.name)
+    ctx.report(1.0, "done")
+    return ExportOutcome(result, coco_path, files, get_class_set(options.experiment))

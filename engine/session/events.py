@@ -1,0 +1,36 @@
+"""What an edit session tells its front end: a listener with one method per event (all do nothing here).
+
+The desktop subclasses it to turn each call into a Qt signal; a script or a test can record them."""
+from __future__ import annotations
+
+from typing import Optional
+
+Rect = tuple[int, int, int, int]  # (x0, y0, x1, y1), ends exclusive
+
+
+class SessionEvents:
+    """Listener of an edit session. Override the events you need."""
+
+    def project_changed(self) -> None: ...
+
+    def frame_changed(self, key: str) -> None: ...
+
+    def label_edited(self, rect: Optional[Rect]) -> None:
+        """Pixels in `rect` changed by undo/redo/repair/recovery (None: anywhere); not sent for canvas strokes,
+        which the canvas already shows."""
+
+    def dirty_changed(self, dirty: bool) -> None: ...
+
+    def status_changed(self, key: str, status: str) -> None: ...
+
+    def saved(self, key: str) -> None: ...
+
+    def undo_state_changed(self, can_undo: bool, can_redo: bool) -> None: ...
+
+    def error(self, message: str) -> None:
+        """Something failed; `message` says what and what to do, for the user."""
+
+    def autosave_scheduled(self, delay_ms: int) -> None:
+        """Call the session's `save` after `delay_ms` unless this is sent again or cancelled first."""
+
+    def autosave_cancelled(self) -> None: ...
