@@ -25,14 +25,15 @@ LR_SCHEDULES = {"constant": "constant_with_warmup", "cosine": "cosine", "linear"
 def make_accelerator(device: str = "auto", mixed_precision: str = "no", gradient_accumulation_steps: int = 1):
     from accelerate import Accelerator
 
-    from engine.device import check_device
+    from engine.device import check_device, pick_device
 
     pref = check_device(device)  # a clear error for "cuda" without a GPU or an unknown name
+    on_cpu = pick_device(pref).type == "cpu"  # also "auto" without a GPU: several processes then talk over gloo
     if pref.startswith("cuda:"):
         torch.cuda.set_device(int(pref[5:]))  # one process on a chosen GPU
     if gradient_accumulation_steps < 1:
         raise ValueError("gradient_accumulation_steps must be at least 1")
-    return Accelerator(mixed_precision=mixed_precision, cpu=pref == "cpu",
+    return Accelerator(mixed_precision=mixed_precision, cpu=on_cpu,
                        gradient_accumulation_steps=int(gradient_accumulation_steps))
 
 

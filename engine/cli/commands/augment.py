@@ -15,6 +15,8 @@ import argparse
 import os
 from pathlib import Path
 
+from engine.device import DEVICE_CHOICES, DEVICE_HELP
+
 NAME = "augment"
 HELP = "make synthetic pairs from layout variants of the project's masks (resumable, shardable)"
 DESCRIPTION = (
@@ -44,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", metavar="HEAD_DIR", help="pre-segmentation head used to score pairs")
     parser.add_argument("--duplicate-threshold", type=float, default=None, metavar="D",
                         help="thumbnail distance under which a sample counts as a near-duplicate (0.1)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -63,13 +65,18 @@ def _frames(text: str | None) -> list[str] | None:
     return keys
 
 
-def _shard():
-    """(index, count, state) from accelerate when launched with several processes, else (0, 1, None)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and "ACCELERATE_NUM_PROCESSES" not in os.environ:
+def _shard(device: str):
+    """(index, count, state) from accelerate when launched with several processes, else (0, 1, None).
+
+    On the CPU (no GPU, or --device cpu) the processes talk over gloo, which accelerate sets up only when told
+    the run is on the CPU; otherwise each would think it is alone and make every pair."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1, None
     from accelerate import PartialState
 
-    state = PartialState()
+    from engine.device import pick_device
+
+    state = PartialState(cpu=pick_device(device).type == "cpu")
     return state.process_index, state.num_processes, state
 
 
@@ -86,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
         drop_uncertain=args.drop_uncertain,
         duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold)
     settings.check(args.head is not None)
-    index, count, state = _shard()
-    device = state.device if state is not None and args.device == "auto" else pick_device(args.device)
+    index, count, state = _shard(args.device)
+    device = pick_device(args.device)  # under accelerate launch: this process's GPU, or the CPU
     pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))
     sampling = preset(args.preset, steps=args.steps)
 
