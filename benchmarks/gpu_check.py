@@ -109,6 +109,14 @@ class Env:
         res = train_synthesis(self.data, out, cfg)
         return out, res
 
+    def resume(self, out: Path, steps: int) -> int:
+        """Continue the run in `out` to `steps` (its own settings); the step reached."""
+        from engine.training import TrainConfig, train_synthesis
+
+        cfg = TrainConfig(max_steps=steps, checkpoint_every=steps, sample_every=0, device=self.device,
+                          log_every=max(1, steps // 3))
+        return train_synthesis(self.data, out, cfg, resume=True).step
+
 
 def sync(device: str) -> None:
     import torch
@@ -145,13 +153,20 @@ def check_training(env: Env, precision: str) -> Check:
         out, res = env._train(f"train-{precision}", use, env.sizes.train_steps)
     log = [json.loads(x) for x in (out / "training" / "log.jsonl").read_text().splitlines()]
     steps_s = log[-1]["images_per_s"] / env.sizes.batch   # the last window: after start-up
+    resumed = env.resume(out, res.step + 2)                # checkpoint (with the fp16 loss scaler) loads back
     c.values.update(steps_per_s=steps_s, loss=res.last_loss)
     h, w = env.sizes.resolution
     peak = c.values["peak_mib"]
     c.result = f"{steps_s:.2f} steps/s, peak " + (f"{peak:.0f} MiB" if peak == peak else "n/a (CPU)")
-    c.detail = f"{w}x{h}, batch {env.sizes.batch}, {res.step} steps, loss {res.last_loss:.3f}"
+    c.detail = (f"{w}x{h}, batch {env.sizes.batch}, {res.step} steps, loss {res.last_loss:.3f}, "
+                f"resumed to {resumed}")
     if env.dry_run:
         c.detail += " (dry run: fp32)"
+    elif precision == "fp16":
+        from engine.training.checkpoint import latest_checkpoint
+
+        c.ok = (latest_checkpoint(out / "training") / "grad_scaler.json").is_file()
+        c.detail += "" if c.ok else " (the checkpoint lacks grad_scaler.json)"
     if env.model_dir is None:
         env.model_dir = out
     return c

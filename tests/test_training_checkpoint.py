@@ -119,3 +119,21 @@ def test_a_cancelled_run_saves_one_complete_checkpoint(tmp_path):
     assert [p.name for p in train_dir.iterdir() if p.name.startswith(("checkpoint", ".checkpoint"))] == [
         "checkpoint-000003"]
     assert read_checkpoint_state(train_dir / "checkpoint-000003")["step"] == 3
+
+
+def test_the_fp16_loss_scale_survives_a_checkpoint(tmp_path):
+    from types import SimpleNamespace
+
+    from engine.training.checkpoint import save_checkpoint
+
+    def accel(scale):
+        scaler = torch.amp.GradScaler("cpu", init_scale=scale)
+        return SimpleNamespace(scaler=scaler, wait_for_everyone=lambda: None, is_main_process=True, num_processes=1,
+                               process_index=0, unwrap_model=lambda m: m)
+
+    model = torch.nn.Linear(2, 2)
+    save_checkpoint(accel(1024.0), tmp_path / "ck", step=1, models={"model": model})
+    assert json.loads((tmp_path / "ck" / "grad_scaler.json").read_text())["scale"] == 1024.0
+    other = accel(65536.0)
+    load_checkpoint(other, tmp_path / "ck", models={"model": torch.nn.Linear(2, 2)})
+    assert other.scaler.state_dict()["scale"] == 1024.0

@@ -12,6 +12,7 @@ A checkpoint folder `checkpoint-NNNNNN/` holds
     lr_scheduler.json                          the LR scheduler's state_dict
     ema.safetensors + ema.json (+ ema-NAME.*)  diffusers EMAModel state (shadow weights + decay settings)
     rng.safetensors + rng.json                 python/numpy/torch(/cuda) RNG states of every process
+    grad_scaler.json                           the fp16 loss scaler's state (fp16 mixed precision only)
     state.json                                 written last: format, step, processes, files, extra
 Loading opens only those names, with `safetensors.torch.load_file` and `json`; any other file in the folder
 (say an `optimizer.bin` or `random_states_0.pkl`) is never opened, and a file with an expected name that is
@@ -192,6 +193,9 @@ def save_checkpoint(accelerator, folder: Union[str, os.PathLike], *, step: int,
             files += _write_part(tmp, "lr_scheduler", lr_scheduler.state_dict())
         for name, ema in (emas or {}).items():
             files += _write_part(tmp, _ema_name(name), ema.state_dict())
+        scaler = getattr(accelerator, "scaler", None)
+        if scaler is not None:  # fp16 autocast: the loss scale carries on instead of re-calibrating
+            files += _write_part(tmp, "grad_scaler", scaler.state_dict())
         files += _write_part(tmp, "rng", {f"rank{i}": s for i, s in enumerate(rng)})
         state = {"format": FORMAT, "step": int(step), "num_processes": accelerator.num_processes,
                  "models": sorted(models), "emas": sorted(emas or {}), "optimizer": optimizer is not None,
@@ -244,6 +248,9 @@ def load_checkpoint(accelerator, folder: Union[str, os.PathLike], *, models: Map
         device = ema.shadow_params[0].device if ema.shadow_params else None
         ema.load_state_dict(ema_state)
         ema.to(device)
+    scaler = getattr(accelerator, "scaler", None)
+    if scaler is not None and (folder / "grad_scaler.json").is_file():
+        scaler.load_state_dict(_read_part(folder, "grad_scaler"))
     rng = _read_part(folder, "rng")
     mine = rng.get(f"rank{accelerator.process_index}")
     if mine is not None:
