@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 export QT_API = pyside6
 
-.PHONY: setup run test bench sample lint starter-models installer installer-xvfb clean screenshot gpu-check
+.PHONY: setup run test bench sample lint starter-models installer installer-xvfb clean screenshot
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +39,6 @@ test: setup
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
-# Every CUDA path once, one table (< 5 min on one GPU); on a machine without CUDA one line and exit 0.
-# GPU_CHECK_ARGS="--json gpu-check.json" keeps the numbers; "--dry-run" runs it all on the CPU at tiny sizes.
-gpu-check: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks.gpu_check $(GPU_CHECK_ARGS)
-
 screenshot: setup sample
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/cadis-studio $(SAMPLE) --screenshot docs/img/app.png
 
@@ -62,3 +57,9 @@ installer-xvfb: installer
 
 clean:
 	rm -rf build dist .pytest_cache
+
+# Every CUDA path once, one table (< 5 min on one GPU); on a machine without CUDA one line and exit 0.
+# GPU_CHECK_ARGS="--json gpu-check.json" keeps the numbers; "--dry-run" runs it all on the CPU at tiny sizes.
+.PHONY: gpu-check
+gpu-check: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks.gpu_check $(GPU_CHECK_ARGS)

@@ -165,9 +165,9 @@ class JobRunner(QObject):
             for old in self.active(group):
                 old._superseded = True
                 old.cancel()
-        handle = JobHandle(next(self._ids), title, group, parent=self)
-        if device is not None:
-            handle.device = _device_label(device)
+        label = _device_label(device) if device is not None else ""
+        handle = JobHandle(next(self._ids), f"{title} · {label}" if label else title, group, parent=self)
+        handle.device = label
         self._callbacks[handle.id] = (handle, on_result, on_error)
         self._jobs.append(handle)
         self.jobAdded.emit(handle)

@@ -20,10 +20,8 @@ class JobRow(QFrame):
         super().__init__(parent)
         self.handle = handle
         self.setObjectName("jobRow")
-        self.title = QLabel(f"{handle.title} · {handle.device}" if handle.device else handle.title)
+        self.title = QLabel(handle.title)
         self.title.setObjectName("jobTitle")
-        if handle.device:
-            self.title.setToolTip(f"Runs on {handle.device}")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)

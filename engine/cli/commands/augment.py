@@ -15,8 +15,6 @@ import argparse
 import os
 from pathlib import Path
 
-from engine.device import DEVICE_CHOICES, DEVICE_HELP
-
 NAME = "augment"
 HELP = "make synthetic pairs from layout variants of the project's masks (resumable, shardable)"
 DESCRIPTION = (
@@ -46,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", metavar="HEAD_DIR", help="pre-segmentation head used to score pairs")
     parser.add_argument("--duplicate-threshold", type=float, default=None, metavar="D",
                         help="thumbnail distance under which a sample counts as a near-duplicate (0.1)")
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -65,18 +63,18 @@ def _frames(text: str | None) -> list[str] | None:
     return keys
 
 
-def _shard(device: str):
+def _shard():
     """(index, count, state) from accelerate when launched with several processes, else (0, 1, None).
 
-    On the CPU (no GPU, or --device cpu) the processes talk over gloo, which accelerate sets up only when told
-    the run is on the CPU; otherwise each would think it is alone and make every pair."""
+    Where "auto" means the CPU (no GPU, or `accelerate launch --cpu`) the processes must be told so, or
+    accelerate would not join them (gloo) and each would think it is alone and make every pair."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1, None
     from accelerate import PartialState
 
     from engine.device import pick_device
 
-    state = PartialState(cpu=pick_device(device).type == "cpu")
+    state = PartialState(cpu=pick_device("auto").type == "cpu")
     return state.process_index, state.num_processes, state
 
 
@@ -93,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         drop_uncertain=args.drop_uncertain,
         duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold)
     settings.check(args.head is not None)
-    index, count, state = _shard(args.device)
-    device = pick_device(args.device)  # under accelerate launch: this process's GPU, or the CPU
+    index, count, state = _shard()
+    device = state.device if state is not None and args.device == "auto" else pick_device(args.device)
     pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))
     sampling = preset(args.preset, steps=args.steps)
 

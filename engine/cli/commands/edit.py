@@ -56,9 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model resolution (default: model width, frame aspect, e.g. 512x320 for SD 1.5)")
     parser.add_argument("--framing", choices=("pad", "tile"), default="pad",
                         help="fit the frame with mirrored padding, or cover it with overlapping tiles")
-    from engine.device import DEVICE_CHOICES, DEVICE_HELP
-
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto")
     parser.add_argument("--cache", default=None, metavar="DIR",
                         help="imagic: keep optimised embeddings + tuned weights here, so a new α or seed "
                              "costs one sampling run")

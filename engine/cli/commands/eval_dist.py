@@ -26,9 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="MODEL_DIR", help="diffusion model whose features are used")
     parser.add_argument("--inception", metavar="WEIGHTS", help="Inception v3 weights (safetensors) for standard FID")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N frames of each side")
-    from engine.device import DEVICE_CHOICES, DEVICE_HELP
-
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
 
 

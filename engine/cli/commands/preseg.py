@@ -32,9 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--area-gate", type=float, default=None, metavar="G",
                         help="drop a class proposed over less than G x its smallest area in the training labels "
                              "(default: the head's, 0.5; 0 keeps every class)")
-    from engine.device import DEVICE_CHOICES, DEVICE_HELP
-
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

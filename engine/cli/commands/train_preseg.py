@@ -39,9 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="class-balanced training pixels kept per frame (default 6000)")
     parser.add_argument("--max-epochs", type=int, default=30, help="epoch limit per member (early stopping)")
     parser.add_argument("--seed", type=int, default=0, help="noise and training seed (default 0)")
-    from engine.device import DEVICE_CHOICES, DEVICE_HELP
-
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=DEVICE_HELP)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
