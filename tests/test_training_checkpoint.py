@@ -64,6 +64,9 @@ def test_resume_never_unpickles_and_planted_pickles_do_not_run(tmp_path, monkeyp
     train_synthesis(pairs, tmp_path / "a", _cfg(max_steps=4))
     train_synthesis(pairs, tmp_path / "b", _cfg(max_steps=2))
     ck = latest_checkpoint(tmp_path / "b" / "training")
+    control = tmp_path / "control"
+    pickle.loads(pickle.dumps(_Payload(control))).close()
+    assert control.exists()                             # positive control: unpickling the payload does run it
     marker = tmp_path / "pwned"
     _plant_pickles(ck, marker)
 
