@@ -148,7 +148,7 @@ def cli(argv: list[str]) -> None:
 
 def check_training(env: Env, precision: str) -> Check:
     c = Check(f"train-model {precision} autocast")
-    use = precision if not env.dry_run else "no"   # CPU dry run: the same loop in fp32 (fp16 autocast needs CUDA)
+    use = precision if env.device != "cpu" else "no"   # on the CPU the same loop in fp32 (fp16 autocast needs CUDA)
     with peak_memory(env.device, c.values):
         out, res = env._train(f"train-{precision}", use, env.sizes.train_steps)
     log = [json.loads(x) for x in (out / "training" / "log.jsonl").read_text().splitlines()]
@@ -160,8 +160,8 @@ def check_training(env: Env, precision: str) -> Check:
     c.result = f"{steps_s:.2f} steps/s, peak " + (f"{peak:.0f} MiB" if peak == peak else "n/a (CPU)")
     c.detail = (f"{w}x{h}, batch {env.sizes.batch}, {res.step} steps, loss {res.last_loss:.3f}, "
                 f"resumed to {resumed}")
-    if env.dry_run:
-        c.detail += " (dry run: fp32)"
+    if env.device == "cpu":
+        c.detail += " (CPU: fp32)"
     elif precision == "fp16":
         from engine.training.checkpoint import latest_checkpoint
 
@@ -303,7 +303,7 @@ def check_accelerate_launch(env: Env) -> Check:
     c = Check("accelerate launch --num_processes 1")
     out = env.work / "launched"
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no"] + (["--cpu"] if env.dry_run else []) + [
+           "--mixed_precision", "no", "--dynamo_backend", "no"] + (["--cpu"] if env.device == "cpu" else []) + [
         "-m", "engine.cli", "train-model", str(env.data), "--out", str(out), "--resolution",
         f"{env.sizes.resolution[1]}x{env.sizes.resolution[0]}", "--channels", ",".join(map(str, env.sizes.channels)),
         "--max-steps", "4", "--batch-size", "2", "--sample-every", "0", "--device", env.device, "--quiet"]
@@ -339,10 +339,10 @@ def _outputs(model_dir: Path, device: str):
 def check_cross_device(env: Env) -> list[Check]:
     import torch
 
-    gpu = "cpu" if env.dry_run else env.device
+    gpu = env.device
     out = []
     for src, dst in ((gpu, "cpu"), ("cpu", gpu)):
-        c = Check(f"trained on {src}, loaded on {dst}" + (" (dry run)" if env.dry_run else ""))
+        c = Check(f"trained on {src}, loaded on {dst}" + (" (no GPU)" if gpu == "cpu" else ""))
         model_dir, _ = env._train(f"cross-{src}-{len(out)}", "no", 3, device=src)
         tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
@@ -407,26 +407,29 @@ def describe_machine(device: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gpu-check", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="run every check on the CPU at tiny sizes")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                        help="cpu: the real sizes on the CPU (slow; to debug the checks themselves)")
     parser.add_argument("--only", default=None, help=f"comma-separated subset of {','.join(CHECKS)}")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--work", default=None, metavar="DIR", help="keep the outputs here (default: a temp dir)")
     args = parser.parse_args(argv)
     import torch
 
-    if not args.dry_run and not torch.cuda.is_available():
+    if not args.dry_run and args.device == "cuda" and not torch.cuda.is_available():
         print(f"gpu-check: no CUDA GPU on this machine (torch {torch.__version__}, CUDA build "
               f"{torch.version.cuda or 'none'}); nothing to check here. Run it where a GPU is (see README).")
         return 0
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     if only and set(only) - set(CHECKS):
         parser.error(f"--only: unknown check(s) {', '.join(sorted(set(only) - set(CHECKS)))}")
-    device = "cpu" if args.dry_run else "cuda"
+    device = "cpu" if args.dry_run else args.device
     sizes = Sizes.tiny() if args.dry_run else Sizes.real()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        print(f"gpu-check{' (CPU dry run, tiny sizes)' if args.dry_run else ''} on {describe_machine(device)}")
+        mode = " (CPU dry run, tiny sizes)" if args.dry_run else " (real sizes on the CPU)" if device == "cpu" else ""
+        print(f"gpu-check{mode} on {describe_machine(device)}")
         rows = run_checks(Env(work, device, sizes, args.dry_run), only)
     total = time.perf_counter() - t0
     print()
