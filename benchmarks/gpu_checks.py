@@ -5,6 +5,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -290,14 +291,19 @@ def check_accelerate_launch(env: Env) -> Check:
         f"{env.sizes.resolution[1]}x{env.sizes.resolution[0]}", "--channels", ",".join(map(str, env.sizes.channels)),
         "--max-steps", "4", "--batch-size", "2", "--sample-every", "0", "--device", env.device, "--quiet"]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)   # the launcher and the process it started
+        stdout, stderr = proc.communicate()
     dt = time.perf_counter() - t0
     card = out / "model_card.json"
     c.ok = proc.returncode == 0 and card.exists()
     c.values["seconds"] = dt
     c.result = f"{'ok' if c.ok else 'exit ' + str(proc.returncode)} in {dt:.0f} s"
-    c.detail = "4 steps" if c.ok else (proc.stderr or proc.stdout)[-300:].replace("\n", " ")
+    c.detail = "4 steps" if c.ok else (stderr or stdout)[-300:].replace("\n", " ")
     return c
 
 
