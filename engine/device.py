@@ -29,9 +29,11 @@ def check_device(preference: str = "auto") -> str:
     cuda without a GPU."""
     import torch
 
-    pref = (preference or "auto").strip().lower()
+    pref = str(preference or "auto").strip().lower()   # also a torch.device, e.g. accelerate's "cpu:0"
     if pref in ("auto", "cpu"):
         return pref
+    if pref.startswith("cpu:") and pref[4:].isdigit():
+        return "cpu"
     if pref == "cuda" or (pref.startswith("cuda:") and pref[5:].isdigit()):
         if not torch.cuda.is_available():
             raise RuntimeError(f"--device {pref} was asked for but no CUDA GPU is available; use --device cpu "
@@ -45,6 +47,9 @@ def check_device(preference: str = "auto") -> str:
 def pick_device(preference: str = "auto"):
     """The torch.device that `preference` means here (see the module docstring)."""
     import torch
+
+    if isinstance(preference, torch.device) and preference.type in ("cpu", "cuda"):
+        return preference if preference.type == "cpu" or torch.cuda.is_available() else pick_device(preference.type)
 
     pref = check_device(preference)
     if pref == "cpu" or (pref == "auto" and (_launched_on_cpu() or not torch.cuda.is_available())):

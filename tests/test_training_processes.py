@@ -67,6 +67,7 @@ def test_device_auto_has_one_meaning(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert pick_device("auto").type == "cpu" and pick_device("CPU").type == "cpu"
+    assert pick_device("cpu:0").type == "cpu" and pick_device(torch.device("cpu", 0)).type == "cpu"  # accelerate's
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         pick_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
