@@ -121,6 +121,9 @@ def peak_memory(device: str, into: dict):
 
 def cli(argv: list[str]) -> None:
     from engine.cli import main
+    from engine.training.processes import reset_accelerate_state
+
+    reset_accelerate_state()  # each command may choose its own precision, as in a process of its own
 
     rc = main(argv)
     if rc != 0:

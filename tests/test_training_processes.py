@@ -79,3 +79,14 @@ def test_device_auto_has_one_meaning(monkeypatch):
     monkeypatch.setenv("ACCELERATE_USE_CPU", "True")
     assert pick_device("auto").type == "cpu"                     # accelerate launch --cpu
     assert pick_device("cuda") == torch.device("cuda", 1)
+
+
+def test_runs_with_other_precisions_follow_each_other_in_one_process(tmp_path):
+    """accelerate refuses a second Accelerator with another mixed precision ("restart your runtime"); the app
+    and gpu-check train one run after another in one process."""
+    for i, precision in enumerate(("no", "bf16", "no")):
+        res = train_synthesis(training_pairs(), tmp_path / f"m{i}", train_config(max_steps=1, mixed_precision=precision))
+        assert res.step == 1
+    from accelerate.state import AcceleratorState
+
+    assert AcceleratorState().mixed_precision == "no" and AcceleratorState().device.type == "cpu"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Sequence, TypeVar
 
@@ -33,8 +34,34 @@ def make_accelerator(device: str = "auto", mixed_precision: str = "no", gradient
         torch.cuda.set_device(int(pref[5:]))  # one process on a chosen GPU
     if gradient_accumulation_steps < 1:
         raise ValueError("gradient_accumulation_steps must be at least 1")
+    _release_other_state(on_cpu, mixed_precision)
     return Accelerator(mixed_precision=mixed_precision, cpu=on_cpu,
                        gradient_accumulation_steps=int(gradient_accumulation_steps))
+
+
+def _release_other_state(cpu: bool, mixed_precision: str) -> None:
+    """accelerate keeps one device/precision per process and refuses another ("restart your runtime"), or with
+    cpu=False after a CPU run silently stays on the CPU. A process that is not one of a launched group (the
+    app, gpu-check) trains one run after another, each with its own settings: drop a state that disagrees."""
+    from accelerate.state import AcceleratorState
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 or not AcceleratorState._shared_state:
+        return
+    state = AcceleratorState()
+    if cpu != (state.device.type == "cpu") or state._mixed_precision != mixed_precision:
+        reset_accelerate_state()
+
+
+def reset_accelerate_state() -> None:
+    """Forget accelerate's per-process state, so that the next Accelerator may choose another device or
+    precision. Never inside a launched group of processes (their process group lives in that state)."""
+    from accelerate.state import AcceleratorState, GradientState, PartialState
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    PartialState._reset_state()
 
 
 def make_lr_scheduler(optimizer, schedule: str, warmup_steps: int, total_steps: int, num_processes: int):
