@@ -4,11 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SAMPLE ?= data/phantom
+SHOT_DIR ?= /tmp/cadis-studio-screenshot
 STAMP  := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 export QT_API = pyside6
 
-.PHONY: setup run test bench sample lint starter-models installer installer-xvfb clean screenshot
+.PHONY: setup run run-sample test bench sample lint starter-models installer installer-xvfb clean screenshot
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +30,16 @@ $(SAMPLE)/.complete: | $(STAMP)
 
 sample: $(SAMPLE)/.complete
 
-run: setup sample
-	$(VENV)/bin/cadis-studio $(SAMPLE)
+# no argument: the last project where you left off; on the very first start the phantom sample (made in your
+# data folder, ~/.local/share/CaDIS Studio/) with the starter models. `make run SOURCE=path` opens another one.
+SOURCE ?=
+run: setup
+	PYTHON=$(PY) sh scripts/check_qt_libs.sh
+	$(VENV)/bin/cadis-studio $(SOURCE)
+
+run-sample: setup
+	PYTHON=$(PY) sh scripts/check_qt_libs.sh
+	$(VENV)/bin/cadis-studio --sample
 
 test: setup
 	$(VENV)/bin/lint-imports
@@ -39,8 +48,13 @@ test: setup
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
+# the window as on a first start (maximized) on a 1920x1080 and a 1366x768 screen; a throw-away project
 screenshot: setup sample
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/cadis-studio $(SAMPLE) --screenshot docs/img/app.png
+	rm -rf $(SHOT_DIR)
+	$(VENV)/bin/cadis-studio $(SAMPLE) --project $(SHOT_DIR)/project --settings $(SHOT_DIR)/settings.ini \
+		--screenshot docs/img/app.png --screen 1920x1080
+	$(VENV)/bin/cadis-studio $(SAMPLE) --project $(SHOT_DIR)/project --settings $(SHOT_DIR)/settings.ini \
+		--screenshot docs/img/app_1366x768.png --screen 1366x768
 
 starter-models: setup
 	$(PY) -m benchmarks.train_starter_models

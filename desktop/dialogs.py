@@ -1,4 +1,5 @@
-"""Dialogs: the problems of a broken dataset and the crash-recovery offer (export: desktop/panels/export_dialog2.py)."""
+"""Dialogs: the problems of a broken dataset, the crash-recovery offer, opening a folder that is not a dataset,
+marking done with unlabelled pixels (export: desktop/panels/export_dialog2.py)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -55,6 +56,26 @@ class ProblemsDialog(QDialog):
         QApplication.clipboard().setText(self.as_text())
 
 
+def read_only_box(parent: Optional[QWidget], holder: str) -> QMessageBox:
+    """The question asked when a project is open for writing elsewhere (`holder` names the program)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Project in use")
+    box.setText("This project is already open for writing in another program.")
+    box.setInformativeText(f"It is open in {holder}.\n\nOnly one program may write a project at a time. "
+                           "Open it read-only to look at it (changes are not kept), or cancel "
+                           "and close it in the other program first.")
+    box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Open).setText("Open read-only")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box
+
+
+def ask_read_only(parent: Optional[QWidget], holder: str) -> bool:
+    """Offer to open a project another program writes read-only; True = open read-only."""
+    return read_only_box(parent, holder).exec() == QMessageBox.StandardButton.Open
+
+
 def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:
     """Ask whether to restore unsaved strokes found in the journal; True = recover."""
     n = sum(pending.values())
@@ -70,4 +91,32 @@ def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
     box.button(QMessageBox.StandardButton.Yes).setText("Recover")
     box.setDefaultButton(QMessageBox.StandardButton.Yes)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def ask_open_anyway(parent: Optional[QWidget], check) -> bool:
+    """A folder that does not look like a dataset (`engine.project.folder_guard.FolderCheck`): open it anyway?
+    The default answer is no; nothing has been scanned or created yet."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("This folder does not look like a dataset")
+    box.setText(check.message())
+    box.setInformativeText("Open a CaDIS dataset (the folder holding Video01, Video02, …), a folder of frames of "
+                           "one size, or a project folder. Open this folder anyway?")
+    box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box.exec() == QMessageBox.StandardButton.Open
+
+
+def confirm_done_with_unlabelled(parent: Optional[QWidget], pixels: int, share: float) -> bool:
+    """Marking a frame done while some of its pixels are unlabelled (255): True = mark it done anyway."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Unlabelled pixels left")
+    box.setText(f"{pixels:,} pixels ({share:.1%} of the frame) are still unlabelled. Mark the frame done anyway?")
+    box.setInformativeText("Unlabelled pixels are ignored by training and exported as 255. Set the paint mode to "
+                           "'Only over unlabelled' to fill them without touching the rest.")
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Yes).setText("Mark done")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     return box.exec() == QMessageBox.StandardButton.Yes

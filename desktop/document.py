@@ -216,6 +216,10 @@ class Document(QObject):
         self.autosave_timer.stop()
         if not self._dirty or self.project is None or self.key is None:
             return True
+        if getattr(self.project, "read_only", False):  # opened beside another writer: nothing is kept, and closing never blocks
+            self._set_dirty(False)
+            self.errorOccurred.emit("The project is open read-only: this change is not saved.")
+            return True
         try:
             self.project.save_label(self.key, self.label)
         except Exception as exc:  # noqa: BLE001

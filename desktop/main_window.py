@@ -3,33 +3,39 @@ edits, saving and recovery live in `desktop.document`, background work in `deskt
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from desktop.canvas.view import CanvasView
-from desktop.dialogs import ProblemsDialog, ask_recovery
+from desktop import dialogs
+from desktop.dialogs import ProblemsDialog, ask_open_anyway, ask_recovery, confirm_done_with_unlabelled
 from desktop.docks.class_palette import ClassPalette
-from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails
+from desktop.docks.class_search import ClassSearchPopup
+from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails, thumbnail_of
 from desktop.docks.jobs_panel import JobsPanel
 from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
 from desktop.panels.wiring import ModelPanels
 from desktop.settings import Settings
-from desktop.shortcuts import DIGIT_CLASSES, DIGIT_KEYS
-from desktop.window_chrome import (TOOL_NAMES, add_dock, build_actions, build_menus, build_status_fields,
-                                   build_toolbar)
+from desktop.shortcuts import class_key_hints
+from desktop.window_chrome import (TOOL_NAMES, add_dock, add_dock_toggles, build_actions, build_menus,
+                                   build_status_fields, build_toolbar, scroll_area)
+from desktop.window_layout import CanvasOnly, arrange_docks
+from desktop.window_view import WindowViewMixin
 from desktop.workers import JobRunner
 from engine import edits
-from engine.taxonomy import CLASS_NAMES, IGNORE
+from engine.taxonomy import CLASS_NAMES, IGNORE, NUM_CLASSES
 
 _MODES = {"all": "everywhere", "unlabelled": "over_unlabelled", "only": "over_class"}
 _OVERLAY_CYCLE = {"fill": "contour", "contour": "hidden", "hidden": "fill"}
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowViewMixin, QMainWindow):
     """CaDIS Studio's window. `open_source(path)` opens a dataset, frame folder or project."""
 
     def __init__(self, settings: Settings, runner: Optional[JobRunner] = None):
@@ -43,16 +49,23 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.frames, self.palette = FrameBrowser(), ClassPalette()
         self.tool_options, self.jobs_panel = ToolOptions(), JobsPanel(self.runner)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
-            "frames": add_dock(self, "Frames", self.frames, Qt.DockWidgetArea.LeftDockWidgetArea),
-            "tools": add_dock(self, "Tool options", self.tool_options, Qt.DockWidgetArea.RightDockWidgetArea),
-            "classes": add_dock(self, "Classes", self.palette, Qt.DockWidgetArea.RightDockWidgetArea),
-            "jobs": add_dock(self, "Jobs", self.jobs_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "classes": add_dock(self, "Classes", self.palette, right),
+            "tools": add_dock(self, "Tool options", scroll_area(self.tool_options), right),
+            "frames": add_dock(self, "Frames", self.frames, right),
+            "jobs": add_dock(self, "Jobs", self.jobs_panel, right),
         }
         self._laid_out = False
+        self.canvas_only = CanvasOnly(self, self.docks)
+        self.class_search = ClassSearchPopup(self.palette.colour_of, self)
+        self.class_search.chosen.connect(self.palette.set_current_class)
+        self._pending_digit: Optional[tuple[int, float]] = None
+        self.confirm_unlabelled = confirm_done_with_unlabelled  # (window, pixels, share) -> bool; tests replace it
+        self.ask_open_anyway = ask_open_anyway  # (window, FolderCheck) -> bool; tests replace it
         self.actions = self._build_actions()
         self.apply_keymap(settings.keymap())
-        self.recent_menu = build_menus(self)
+        self.recent_menu, self.menus = build_menus(self)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.status_badge, self.note_edit = build_toolbar(self)
         self.note_edit.editingFinished.connect(lambda: self.doc.set_note(self.note_edit.text()))
@@ -60,7 +73,11 @@ class MainWindow(QMainWindow):
             build_status_fields(self.statusBar())
         self._connect()
         self.model_panels = ModelPanels(self)  # model docks + the Models menu; after _connect (slot order)
-        self.canvas.viewport().installEventFilter(self)  # wheel zoom -> zoom field
+        add_dock_toggles(self.menus["&View"], self.docks)
+        self.menuBar().addMenu(self.menus["&Help"])
+        self.doc.projectChanged.connect(self._reset_docks)
+        arrange_docks(self, self.docks)
+        self.canvas.set_palette(self.palette.palette_name())
         self.canvas.set_brush_radius(self.tool_options.brush_radius())
         self.canvas.set_opacity(self.tool_options.opacity.value() / 100)
         self.refresh_title()
@@ -77,6 +94,10 @@ class MainWindow(QMainWindow):
             "nav.next_unfinished": self.next_unfinished, "nav.prev": lambda: self._step_frame(-1),
             "nav.next": lambda: self._step_frame(1), "file.save": self.doc.save,
             "view.fit": self.canvas.fit, "view.actual": self.canvas.actual_size,
+            "view.canvas_only": lambda: self.set_canvas_only(not self.canvas_only.active),
+            "view.reset_layout": self.reset_layout, "class.search": self.choose_class,
+            "help.shortcuts": self.show_shortcuts,
+            **{f"class.{d}": (lambda _=False, d=d: self.class_digit(d)) for d in range(10)},
             "view.toggle_overlay": lambda: self.tool_options.set_overlay_mode(
                 _OVERLAY_CYCLE[self.tool_options.overlay_mode()]),
         }
@@ -85,7 +106,8 @@ class MainWindow(QMainWindow):
                  "file.phantom": ("Open phantom sample", "mdi6.eye-circle-outline", self.open_phantom),
                  "file.export": ("Export…", "mdi6.export", self.export),
                  "file.preferences": ("Preferences…", "mdi6.cog-outline", self.preferences),
-                 "file.quit": ("Quit", "mdi6.exit-to-app", self.close)}
+                 "file.quit": ("Quit", "mdi6.exit-to-app", self.close),
+                 "help.about": ("About CaDIS Studio", "mdi6.information-outline", self.show_about)}
         return build_actions(self, handlers, self.palette.set_current_class, extra)
 
     def apply_keymap(self, keymap: dict[str, str]) -> None:
@@ -93,7 +115,7 @@ class MainWindow(QMainWindow):
         for action_id, key in keymap.items():
             if action_id in self.actions:
                 self.actions[action_id].setShortcut(QKeySequence(key))
-        self.palette.set_key_hints({c: keymap.get(f"class.{k}", "") for c, k in zip(DIGIT_CLASSES, DIGIT_KEYS)})
+        self.palette.set_key_hints(class_key_hints(keymap, NUM_CLASSES))
 
     def _connect(self) -> None:
         c, d, p, t, f = self.canvas, self.doc, self.palette, self.tool_options, self.frames
@@ -105,6 +127,8 @@ class MainWindow(QMainWindow):
         p.hiddenChanged.connect(c.set_hidden_classes)
         p.lockedChanged.connect(self._update_policy)
         p.classSetChanged.connect(c.set_class_set)
+        p.paletteChanged.connect(c.set_palette)
+        c.zoomChanged.connect(lambda scale: self.zoom_label.setText(f"{scale * 100:.0f}%"))
         t.toolChanged.connect(c.set_tool)
         t.brushRadiusChanged.connect(c.set_brush_radius)
         t.paintModeChanged.connect(self._update_policy)
@@ -117,47 +141,65 @@ class MainWindow(QMainWindow):
         d.labelEdited.connect(self._on_label_edited)
         d.dirtyChanged.connect(lambda _d: self.refresh_title())
         d.statusChanged.connect(self._on_status)
-        d.saved.connect(lambda key: self.saved_label.setText("Saved"))
+        d.saved.connect(self._on_saved)
         d.undoStateChanged.connect(self._on_undo_state)
         d.errorOccurred.connect(self.show_error)
 
     # -- opening -----------------------------------------------------------------------------------
     def open_source(self, source, project_dir=None, recovery: Optional[str] = None) -> bool:
         """Open a dataset / frame folder / project. `recovery`: "ask" (default from the settings),
-        "recover", "discard" or "skip" (leave the journal for later, e.g. for --screenshot)."""
+        "recover", "discard" or "skip" (leave the journal for later, e.g. for --screenshot).
+        A folder that does not look like a dataset is opened only when the user says so."""
         from engine.project import Project
+        from engine.project.folder_guard import check_folder
+        from engine.project.lock import ProjectLockedError, describe_holder
 
+        check = check_folder(source, project_dir)
+        # a folder without images fails to open with its own message; any other doubt is a question
+        if not check.looks_like_dataset and (check.images or check.kind == "cadis") \
+                and not self.ask_open_anyway(self, check):
+            self.statusBar().showMessage(f"Did not open {source}: it does not look like a dataset", 15000)
+            return False
         if not self.doc.close_project():
             return False
         try:
-            project = Project.open_or_create(source, project_dir)
+            try:
+                project = Project.open_or_create(source, project_dir, app="cadis-studio")
+            except ProjectLockedError as exc:  # another app or command writes it: offer to look read-only
+                if not dialogs.ask_read_only(self, describe_holder(exc.holder)):
+                    return False
+                project = Project.open_or_create(source, project_dir, read_only=True)
         except Exception as exc:  # noqa: BLE001 - a broken dataset is a message, never a crash
             self.show_problems(f"Cannot open {source}", f"{exc}", [])
             return False
         self.doc.open_project(project)
         self.settings.add_recent(project.root)
         self.frames.set_frames(project.dataset.frames, project.statuses())
-        self._offer_recovery(recovery or self.settings.recovery_policy)
+        recovered = self._offer_recovery(recovery or self.settings.recovery_policy)
         keys = project.frame_keys()
+        last = self.settings.last_frame(project.root)
         first = project.next_unfinished()
-        for key in dict.fromkeys(([first] if first else []) + keys[:50]):  # skip frames that cannot be read
+        # the recovered frame first, else where the user left off, else the next unfinished one
+        order = recovered + [k for k in (last, first) if k in project.statuses()] + keys[:50]
+        for key in dict.fromkeys(order):  # skip frames that cannot be read
             if self.show_frame(key):
                 break
         self._start_background_checks(project)
         self.refresh_title()
+        note = f", recovered unsaved strokes on {len(recovered)} frame(s)" if recovered else ""
         self.statusBar().showMessage(f"Opened {project.name}: {len(project.frame_keys())} frames "
-                                     f"(project {project.root.name})", 15000)
+                                     f"(project {project.root.name}){note}", 15000)
         return True
 
-    def _offer_recovery(self, policy: str) -> None:
+    def _offer_recovery(self, policy: str) -> list[str]:
+        """Replay (or drop) journal strokes left by a crash; returns the keys recovered."""
         pending = self.doc.pending_recovery()
-        if not pending or policy == "skip":
-            return
+        if not pending or policy == "skip" or self.doc.project.read_only:
+            return []
         if policy == "recover" or (policy == "ask" and ask_recovery(self, pending)):
-            done = self.doc.recover()
-            self.statusBar().showMessage(f"Recovered unsaved strokes on {len(done)} frame(s)", 8000)
-        else:
-            self.doc.discard_recovery()
+            return self.doc.recover()
+        self.doc.discard_recovery()
+        return []
 
     def _start_background_checks(self, project) -> None:
         from engine.dataset import validate
@@ -165,8 +207,9 @@ class MainWindow(QMainWindow):
         dataset = project.dataset
         self.runner.submit(f"Check {dataset.root.name}", lambda ctx: validate(dataset, ctx), group="validate",
                            on_result=lambda report: self._on_validated(report, dataset.root))
-        todo = [(r.key, str(r.image_path)) for r in dataset.frames]
-        self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, todo, self.frames.sink),
+        keys = [r.key for r in dataset.frames]
+        palette = self.palette.palette_name()
+        self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, project, keys, self.frames.sink, palette),
                            group="thumbnails")
 
     def _on_validated(self, report, root: Path) -> None:
@@ -197,8 +240,10 @@ class MainWindow(QMainWindow):
 
     def open_phantom(self) -> None:
         from desktop.app import ensure_phantom
+        from desktop.settings import phantom_dir
 
-        self.runner.submit("Generate phantom sample", ensure_phantom, group="phantom",
+        root = phantom_dir()
+        self.runner.submit("Generate phantom sample", lambda ctx: ensure_phantom(ctx, root), group="phantom",
                            on_result=lambda root: self.open_source(root))
 
     def _fill_recent(self) -> None:
@@ -212,7 +257,12 @@ class MainWindow(QMainWindow):
         """Switch frames (the current one is saved first, with a note typed but not yet confirmed)."""
         if self.note_edit.isModified():
             self.doc.set_note(self.note_edit.text())
-        return self.doc.set_frame(key)
+        if self.doc.set_frame(key):
+            return True
+        # the canvas still shows the previous frame: so must the frame list (paint goes where the eye is)
+        self.frames.mark_unreadable(key, self.last_error)
+        self.frames.set_current(self.doc.key)
+        return False
 
     def _step_frame(self, offset: int) -> None:
         key = self.doc.neighbour(offset)
@@ -227,6 +277,12 @@ class MainWindow(QMainWindow):
             self.show_frame(key)
 
     def set_status(self, status: str) -> None:
+        label = self.doc.label
+        if status == "done" and label is not None:
+            n = int(np.count_nonzero(label == IGNORE))
+            if n and not self.confirm_unlabelled(self, n, n / label.size):
+                self.statusBar().showMessage(f"{self.doc.key} not marked done: {n:,} pixels are unlabelled", 5000)
+                return
         if self.doc.set_status(status, self.note_edit.text()):
             self.statusBar().showMessage(f"{self.doc.key}: {STATUS_STYLE[status][2]}", 3000)
 
@@ -296,6 +352,13 @@ class MainWindow(QMainWindow):
         self.note_edit.setText(self.doc.note())
         self._on_status(key, self.doc.status())
         self.refresh_title()
+        if self.doc.project is not None:
+            self.settings.set_last_frame(self.doc.project.root, key)
+
+    def _on_saved(self, key: str) -> None:
+        self.saved_label.setText("Saved")
+        if key == self.doc.key and self.doc.image is not None:  # the frame list shows the edit
+            self.frames.set_thumbnail(key, thumbnail_of(self.doc.image, self.doc.label, self.palette.palette_name()))
 
     def _on_label_edited(self, rect) -> None:
         self.canvas.refresh(rect)
@@ -305,7 +368,7 @@ class MainWindow(QMainWindow):
         self.frames.set_status(key, status)
         if key == self.doc.key:
             colour, _icon, text = STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])
-            self.status_badge.setText(f"  ●  {text}  ")
+            self.status_badge.setText(f"●  {text}")
             self.status_badge.setStyleSheet(f"color: {colour};")
 
     def _on_undo_state(self, can_undo: bool, can_redo: bool) -> None:
@@ -315,9 +378,8 @@ class MainWindow(QMainWindow):
 
     def _on_cursor(self, x: int, y: int, cls: int) -> None:
         self.pos_label.setText(f"x {x}  y {y}" if cls >= 0 else "–")
-        name = "Unlabelled" if cls == IGNORE else (CLASS_NAMES[cls] if 0 <= cls < len(CLASS_NAMES) else "")
+        name = "unlabelled pixel" if cls == IGNORE else (CLASS_NAMES[cls] if 0 <= cls < len(CLASS_NAMES) else "")
         self.class_label.setText(name)
-        self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
 
     def _on_radius(self, r: int) -> None:
         self.tool_options.set_brush_radius(r)
@@ -325,28 +387,18 @@ class MainWindow(QMainWindow):
 
     def refresh_title(self) -> None:
         parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]
+        if getattr(self.doc.project, "read_only", False):
+            parts.append("read-only")
         self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
         self.saved_label.setText("Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else ""))
         self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
         self.brush_label.setText(f"Brush {self.canvas.brush_radius()} px")
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
-        if event.type() == QEvent.Type.Wheel:
-            QTimer.singleShot(0, self.refresh_title)  # after the canvas applied the zoom
-        return super().eventFilter(obj, event)
-
-    def default_layout(self) -> None:
-        """Dock sizes of a fresh window: narrow side panels, the canvas gets the rest."""
-        d = self.docks
-        self.resizeDocks([d["frames"], d["tools"]], [250, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["frames"], d["jobs"]], [max(300, self.height() - 330), 150], Qt.Orientation.Vertical)
-        self.resizeDocks([d["tools"], d["classes"]], [330, max(300, self.height() - 430)], Qt.Orientation.Vertical)
-        self.model_panels.default_layout()
-
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)
         if not self._laid_out:
             self._laid_out = True
+            QTimer.singleShot(0, self.default_layout)  # after the window took its (maximized) size
             self.default_layout()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name

@@ -5,17 +5,38 @@ installs, `--settings`). The environment variable CADIS_STUDIO_SETTINGS also sel
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
 
 from desktop.shortcuts import DEFAULT_KEYMAP, merged_keymap, normalize
 
 ORG, APP = "CaDIS Studio", "CaDIS Studio"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
+DATA_ENV = "CADIS_STUDIO_DATA"  # overrides the user's data folder (tests, portable installs)
+
+
+def user_data_dir() -> Path:
+    """The user's data folder for CaDIS Studio (the phantom sample lives here, never in the install folder):
+    $CADIS_STUDIO_DATA, else the platform's AppDataLocation (~/.local/share/CaDIS Studio/CaDIS Studio on
+    Linux, following XDG_DATA_HOME)."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser()
+    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    if not loc:  # no QCoreApplication names yet: build the XDG path ourselves
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        loc = str(Path(base) / ORG / APP)
+    return Path(loc)
+
+
+def phantom_dir() -> Path:
+    """Where the phantom sample is generated and opened from."""
+    return user_data_dir() / "phantom"
 
 
 class Settings:
@@ -68,6 +89,32 @@ class Settings:
 
     def clear_recent(self) -> None:
         self._q.remove("recent/projects")
+
+    def last_project(self) -> Optional[str]:
+        """The project opened last (the first recent one), if its folder still exists."""
+        recent = self.recent_projects()
+        return recent[0] if recent and Path(recent[0]).is_dir() else None
+
+    def _last_frames(self) -> dict[str, str]:
+        try:
+            value = json.loads(self._get_str("recent/last_frames", "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def last_frame(self, project_root: str | os.PathLike) -> Optional[str]:
+        """The frame key shown last in that project (None if never recorded)."""
+        key = self._last_frames().get(str(Path(project_root).resolve()))
+        return str(key) if key else None
+
+    def set_last_frame(self, project_root: str | os.PathLike, key: str) -> None:
+        frames = self._last_frames()
+        root = str(Path(project_root).resolve())
+        frames.pop(root, None)
+        frames[root] = key
+        keep = set(self.recent_projects()) | {root}
+        frames = {r: k for r, k in frames.items() if r in keep}
+        self._q.setValue("recent/last_frames", json.dumps(frames))
 
     # -- shortcuts ---------------------------------------------------------------------------------
     def keymap(self) -> dict[str, str]:

@@ -22,9 +22,10 @@ class ActionSpec:
     tip: str = ""
 
 
-# Digits 1..9, 0 select these classes: the seven anatomy classes and the three most frequent instruments.
-DIGIT_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 13, 15, 17)
-DIGIT_KEYS: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0")
+# Digit d selects class d; a second digit typed right after the first selects the two-digit class (1 then 2:
+# class 12), so every one of the 36 classes has keys. "C" opens the class search popup.
+DIGIT_KEYS: tuple[str, ...] = tuple(str(d) for d in range(10))
+DIGIT_CLASSES: tuple[int, ...] = tuple(range(10))
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool.brush", "Brush", "mdi6.brush", "B", "Paint the current class"),
@@ -48,6 +49,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.fit", "Fit to window", "mdi6.fit-to-screen-outline", "Ctrl+0", ""),
     ActionSpec("view.actual", "Actual size", "mdi6.magnify-plus-outline", "Ctrl+1", ""),
     ActionSpec("view.toggle_overlay", "Cycle overlay fill/contour/hidden", "mdi6.layers-outline", "O", ""),
+    ActionSpec("view.canvas_only", "Canvas only (hide all panels)", "mdi6.fullscreen", "F11",
+               "Hide every panel; press again to bring them back"),
+    ActionSpec("view.reset_layout", "Reset layout", "mdi6.view-dashboard-outline", "",
+               "Put every panel back in the right-hand column"),
+    ActionSpec("class.search", "Choose class…", "mdi6.magnify", "C", "Type part of a class name, press Enter"),
+    ActionSpec("help.shortcuts", "Keyboard shortcuts", "mdi6.keyboard-outline", "F1", ""),
 ) + tuple(
     ActionSpec(f"class.{k}", f"Class key {k}", "mdi6.palette", k, "") for k in DIGIT_KEYS
 )
@@ -58,9 +65,19 @@ DEFAULT_KEYMAP: dict[str, str] = {a.id: a.key for a in ACTIONS}
 
 def digit_class(action_id: str) -> int | None:
     """The class ID a "class.<digit>" action selects, or None for other actions."""
-    if not action_id.startswith("class."):
+    if not action_id.startswith("class.") or action_id.split(".", 1)[1] not in DIGIT_KEYS:
         return None
     return DIGIT_CLASSES[DIGIT_KEYS.index(action_id.split(".", 1)[1])]
+
+
+def class_key_hints(keymap: dict[str, str], num_classes: int) -> dict[int, str]:
+    """The keys that select each class: one digit key for 0..9, two in a row for 10 and above."""
+    digit = {d: keymap.get(f"class.{k}", "") for d, k in zip(DIGIT_CLASSES, DIGIT_KEYS)}
+    hints = {}
+    for cid in range(num_classes):
+        keys = [digit.get(int(c), "") for c in str(cid)]
+        hints[cid] = " ".join(keys) if all(keys) else ""
+    return hints
 
 
 def normalize(key: str) -> str:

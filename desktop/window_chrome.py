@@ -6,11 +6,12 @@ from typing import Callable
 import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QMenu, QStatusBar, QToolBar, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QLineEdit, QMainWindow, QMenu, QScrollArea, QStatusBar,
+                               QToolBar, QWidget)
 
 from desktop.docks.class_palette import swatch_icon
 from desktop.shortcuts import ACTIONS, DIGIT_KEYS, digit_class
-from engine.taxonomy import CLASS_NAMES, PALETTE
+from engine.taxonomy import CLASS_NAMES, DISTINCT_PALETTE
 
 _ICON = "#c8ccd4"
 _ACTION_COLOURS = {"status.done": "#3fb950", "status.flagged": "#e3b341", "status.rejected": "#f85149"}
@@ -20,12 +21,15 @@ MENUS: dict[str, list] = {
     "&File": ["file.open", "file.open_project", "file.phantom", "recent", None, "file.save", "file.export",
               None, "file.preferences", None, "file.quit"],
     "&Edit": ["edit.undo", "edit.redo", "edit.redo_alt"],
-    "&Tools": [f"tool.{t}" for t in TOOL_NAMES] + [None, "brush.smaller", "brush.larger", None]
+    "&Tools": [f"tool.{t}" for t in TOOL_NAMES] + [None, "brush.smaller", "brush.larger", None, "class.search"]
     + [f"class.{k}" for k in DIGIT_KEYS],
     "&Review": ["status.done", "status.flagged", "status.rejected", None, "nav.next_unfinished", "nav.prev",
                 "nav.next"],
-    "&View": ["view.fit", "view.actual", "view.toggle_overlay", None, "docks"],
+    "&View": ["view.fit", "view.actual", "view.toggle_overlay", None, "view.canvas_only", "view.reset_layout",
+              None],  # then one entry per dock (add_dock_toggles)
+    "&Help": ["help.shortcuts", "help.about"],
 }
+BADGE_TEXTS = ("●  Not reviewed", "●  In progress", "●  Done", "●  Flagged", "●  Rejected")
 TOOLBAR = ["file.open", "file.save", None, "edit.undo", "edit.redo", None, "nav.prev", "nav.next",
            "nav.next_unfinished", None, "view.fit", "view.actual", None, "badge", "status.done", "status.flagged",
            "status.rejected", "note", None, "file.export"]
@@ -51,13 +55,15 @@ def build_actions(window: QMainWindow, handlers: dict[str, Callable[[], object]]
     actions: dict[str, QAction] = {}
     for spec in ACTIONS:
         cid = digit_class(spec.id)
-        text = f"Class {CLASS_NAMES[cid]}" if cid is not None else spec.text
-        icon = swatch_icon(PALETTE[cid]) if cid is not None else qta.icon(
+        text = f"Class {cid}: {CLASS_NAMES[cid]}" if cid is not None else spec.text
+        icon = swatch_icon(DISTINCT_PALETTE[cid]) if cid is not None else qta.icon(
             spec.icon, color=_ACTION_COLOURS.get(spec.id, _ICON))
         act = QAction(icon, text, window)
         act.setToolTip(spec.tip or text)
         act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         slot = handlers.get(spec.id) or (lambda c=cid: select_class(c))
+        if spec.id == "view.canvas_only":
+            act.setCheckable(True)
         act.triggered.connect(lambda _=False, s=slot: s())
         window.addAction(act)
         actions[spec.id] = act
@@ -70,22 +76,41 @@ def build_actions(window: QMainWindow, handlers: dict[str, Callable[[], object]]
     return actions
 
 
-def build_menus(window: QMainWindow) -> QMenu:
-    """Fill the menu bar from `window.actions` and `window.docks`; returns the (empty) recent-projects menu."""
+def build_menus(window: QMainWindow) -> tuple[QMenu, dict[str, QMenu]]:
+    """Fill the menu bar from `window.actions`; returns the (empty) recent-projects menu and the menus by title.
+    The Help menu is added last by Qt convention (after menus added later, e.g. Models)."""
     recent = None
+    menus: dict[str, QMenu] = {}
     for title, ids in MENUS.items():
-        menu = window.menuBar().addMenu(title)
+        menu = QMenu(title, window)
+        menus[title] = menu
         for i in ids:
             if i is None:
                 menu.addSeparator()
             elif i == "recent":
                 recent = menu.addMenu(qta.icon("mdi6.history", color=_ICON), "Recent projects")
-            elif i == "docks":
-                for dock in window.docks.values():
-                    menu.addAction(dock.toggleViewAction())
             else:
                 menu.addAction(window.actions[i])
-    return recent
+        if title != "&Help":
+            window.menuBar().addMenu(menu)
+    return recent, menus
+
+
+def add_dock_toggles(view_menu: QMenu, docks: dict[str, QDockWidget]) -> None:
+    """One show/hide entry per dock in the View menu (every dock, the model panels included)."""
+    for dock in docks.values():
+        view_menu.addAction(dock.toggleViewAction())
+
+
+def scroll_area(widget: QWidget) -> QScrollArea:
+    """`widget` in a vertical scroll area, so a tall dock never makes the window taller than the screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 def build_toolbar(window: QMainWindow) -> tuple[QLabel, QLineEdit]:
@@ -95,6 +120,8 @@ def build_toolbar(window: QMainWindow) -> tuple[QLabel, QLineEdit]:
     tb.setMovable(False)
     badge = QLabel()
     badge.setObjectName("statusBadge")
+    # as wide as the widest status, so the review buttons beside it never shift
+    badge.setMinimumWidth(max(badge.fontMetrics().horizontalAdvance(t) for t in BADGE_TEXTS) + 16)
     note = QLineEdit()
     note.setPlaceholderText("Note for this frame…")
     note.setMaximumWidth(320)

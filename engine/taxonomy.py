@@ -32,6 +32,20 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
     (231, 203, 0), (0, 124, 255), (10, 91, 44), (2, 0, 60), (0, 144, 2), (133, 59, 59),
 )
 
+# A display palette whose 36 colours are told apart (the CaDIS colours include near-identical pinks: Hand,
+# I/A Handpiece, Primary Knife). Chosen by greedy farthest-point sampling in CIELAB over an sRGB grid (step 15,
+# lightness 35..92, chroma > 30), starting from the CaDIS pupil blue; smallest pairwise CIELAB distance 29
+# (CaDIS colours: 8.5). Exports and `colorize` keep the CaDIS colours.
+DISTINCT_PALETTE: tuple[tuple[int, int, int], ...] = (
+    (0, 135, 255), (0, 255, 0), (255, 0, 0), (75, 90, 30), (255, 0, 180), (255, 225, 0),
+    (0, 255, 255), (75, 0, 255), (255, 150, 150), (165, 240, 135), (120, 60, 120), (210, 120, 0),
+    (15, 135, 165), (225, 195, 255), (165, 75, 225), (240, 0, 90), (255, 225, 165), (0, 135, 0),
+    (15, 165, 120), (135, 60, 45), (150, 150, 0), (165, 225, 0), (255, 0, 255), (255, 135, 225),
+    (45, 255, 120), (180, 30, 15), (165, 0, 90), (0, 255, 195), (180, 135, 75), (0, 90, 255),
+    (105, 180, 255), (45, 90, 150), (180, 240, 195), (90, 75, 180), (135, 165, 90), (255, 195, 75),
+)
+DISPLAY_PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {"distinct": DISTINCT_PALETTE, "cadis": PALETTE}
+
 ANATOMY_IDS = (0, 1, 2, 3, 4, 5, 6)  # pupil .. cornea: everything that is not an instrument
 INSTRUMENT_IDS = tuple(range(7, 36))
 
@@ -123,6 +137,20 @@ _LUTS = {k: _make_lut(v) for k, v in CLASS_SETS.items()}
 _PALETTES = {k: _make_palette(v) for k, v in CLASS_SETS.items()}
 for _a in list(_LUTS.values()) + list(_PALETTES.values()):
     _a.setflags(write=False)
+
+
+def display_colours(class_set: ClassSet, palette: str = "cadis") -> np.ndarray:
+    """(256, 3) uint8 colours of a class set's new IDs in a display palette ("cadis" or "distinct"): a merged
+    class takes its first original ID's colour, IGNORE and unused IDs are black."""
+    if palette not in DISPLAY_PALETTES:
+        raise ValueError(f"unknown palette {palette!r}: use one of {', '.join(DISPLAY_PALETTES)}")
+    if palette == "cadis":
+        return class_set.palette
+    colours = DISPLAY_PALETTES[palette]
+    pal = np.zeros((256, 3), dtype=np.uint8)
+    for new_id, group in enumerate(class_set.groups):
+        pal[new_id] = colours[group[0]]
+    return pal
 
 
 def get_class_set(key: str | int | None) -> ClassSet:

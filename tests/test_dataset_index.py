@@ -29,8 +29,14 @@ def test_names_follow_the_cadis_pattern():
     assert video_dir_name(1) == "Video01" and video_dir_name(25) == "Video25"
     assert parse_frame_name("Video12_frame001234.png") == (12, 1234)
     assert parse_frame_name("Video1_frame000090.jpg") == (1, 90)
-    for bad in ("video1_frame000090.png", "Video1_frame90.png", "Video1-frame000090.png", "x.png"):
+    for bad in ("video1_frame000090.png", "Video1_frame90.png", "Video1-frame000090.png", "x.png",
+                "Video01_frame000090.png", "Video1_frame0000090.png", "Video1_frame\u0660\u0660\u0660\u0660\u0669\u0660.png",
+                "Video1_frame000090.png\n"):
         assert parse_frame_name(bad) is None, bad
+    from engine.dataset import parse_video_dir
+
+    assert parse_video_dir("Video07") == 7
+    assert [parse_video_dir(n) for n in ("Video7", "Video007", "Video\u0660\u0667", "Video07\n")] == [None] * 4
 
 
 def test_official_split_matches_reference_counts():

@@ -108,9 +108,15 @@ def test_overwrite_refused_then_allowed(project, tmp_path):
     with pytest.raises(ExportError, match="not empty"):
         export_cadis(project, out)
     assert (out / "keep.txt").read_text() == "mine"
+    with pytest.raises(ExportError, match="not an earlier export"):  # --overwrite replaces only an export
+        export_cadis(project, out, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    export_cadis(project, out)
+    finish(project, project.frame_keys()[2:3])
     export_cadis(project, out, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "manifest.json").is_file()
-    assert len(open_dataset(out).frames) == 2
+    assert (out / "manifest.json").is_file()
+    assert len(open_dataset(out).frames) == 3
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out")) == ["out"]
 
 

@@ -288,7 +288,8 @@ def test_project_folder_is_never_taken_for_a_dataset(project, tmp_path):
 
 
 def test_temp_files_are_kept_while_another_process_has_the_project_open(project):
-    """A temp file may be a write in flight elsewhere: only a project opened alone deletes fresh ones."""
+    """A temp file may be a write in flight elsewhere: a read-only open beside the writer deletes nothing,
+    and the writer's own next open (holding the writer lock) removes it."""
     import subprocess
     import sys
 
@@ -304,7 +305,7 @@ def test_temp_files_are_kept_while_another_process_has_the_project_open(project)
         assert holder.stdout.readline().strip() == b"open"
         stray = project.label_path(key).parent / ".Video1_frame000010.png.inflight.tmp"
         stray.write_bytes(b"being written")
-        with Project.open_or_create(root) as p:
+        with Project.open_or_create(root, read_only=True) as p:
             assert p.removed_temp_files == 0 and stray.exists()
     finally:
         holder.stdin.close()

@@ -17,21 +17,23 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from desktop.qt_image import argb_values, wrap_argb32
-from engine.taxonomy import IGNORE, NUM_CLASSES, ClassSet, get_class_set
+from engine.taxonomy import IGNORE, NUM_CLASSES, ClassSet, display_colours, get_class_set
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 with x1, y1 exclusive
 MODES = ("fill", "contour", "hidden")
 
 
-def class_colour_table(class_set: ClassSet | None = None, hidden: set[int] | frozenset[int] = frozenset()) -> np.ndarray:
-    """256-entry uint32 ARGB table for original CaDIS IDs as drawn in the view of `class_set`.
+def class_colour_table(class_set: ClassSet | None = None, hidden: set[int] | frozenset[int] = frozenset(),
+                       palette: str = "cadis") -> np.ndarray:
+    """256-entry uint32 ARGB table for original CaDIS IDs as drawn in the view of `class_set`, in a display
+    palette of `engine.taxonomy.DISPLAY_PALETTES`.
 
     `hidden` holds original IDs that are not drawn. IDs outside 0..35 (255 = unlabelled) are transparent.
     """
     cs = class_set or get_class_set("full")
     ids = np.arange(NUM_CLASSES)
     new_ids = cs.lut[ids]
-    rgb = cs.palette[new_ids].copy()
+    rgb = display_colours(cs, palette)[new_ids].copy()
     rgb[new_ids == IGNORE] = 0  # ignored by this experiment: black
     alpha = np.full(NUM_CLASSES, 255, dtype=np.uint32)
     for h in hidden:
@@ -61,6 +63,7 @@ class Overlay:
         self._class_set: ClassSet = get_class_set("full")
         self._hidden: frozenset[int] = frozenset()
         self._mode = "fill"
+        self._palette = "cadis"
         self._table = class_colour_table(self._class_set)
 
     # -- state ---------------------------------------------------------------------------------------
@@ -131,8 +134,13 @@ class Overlay:
         self._class_set = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
         self._retable()
 
+    def set_palette(self, palette: str) -> None:
+        """Draw in another display palette ("cadis" or "distinct")."""
+        self._palette = palette
+        self._retable()
+
     def _retable(self) -> None:
-        table = class_colour_table(self._class_set, self._hidden)
+        table = class_colour_table(self._class_set, self._hidden, self._palette)
         if not np.array_equal(table, self._table):
             self._table = table
             self.update(None)

@@ -22,7 +22,7 @@ from desktop.canvas.overlay import Overlay
 from desktop.qt_image import rgb_to_qimage
 from desktop.tools import PointerEvent, Tool, create_tool, tool_names
 from engine.edits import PaintPolicy
-from engine.taxonomy import IGNORE, NUM_CLASSES, PALETTE
+from engine.taxonomy import DISPLAY_PALETTES, IGNORE, NUM_CLASSES, PALETTE
 
 Rect = tuple[int, int, int, int]
 MAX_RADIUS = 512
@@ -36,9 +36,11 @@ class CanvasView(ZoomPanView):
     cursorMoved = Signal(int, int, int)  # image x, y and class ID under the cursor (-1 outside the image)
     classPicked = Signal(int)  # the picker tool picked a class
     brushRadiusChanged = Signal(int)
+    zoomChanged = Signal(float)  # the view scale (1.0 = one screen pixel per image pixel)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._palette = PALETTE
         self._scene = QGraphicsScene(self)  # parented and referenced: an orphan scene renders blank
         self.setScene(self._scene)
         self._image_item = ImageItem()
@@ -193,10 +195,17 @@ class CanvasView(ZoomPanView):
         self._overlay.set_class_set(class_set)
         self._overlay_item.update()
 
+    def set_palette(self, palette: str) -> None:
+        """Display palette of the overlay ("distinct" or "cadis", see engine.taxonomy.DISPLAY_PALETTES)."""
+        self._palette = DISPLAY_PALETTES[palette]
+        self._overlay.set_palette(palette)
+        self._overlay_item.update()
+
     def scale_changed(self, scale: float) -> None:
-        """Keep the cosmetic pens of the outline and preview inside their items' bounds."""
+        """Keep the cosmetic pens of the outline and preview inside their items' bounds; tell the window."""
         self._brush_item.set_pad(4.0 / scale)
         self._preview_item.set_pad(4.0 / scale)
+        self.zoomChanged.emit(float(scale))
 
     # -- ToolHost -------------------------------------------------------------------------------------
     def commit(self, record: object) -> None:
@@ -207,7 +216,7 @@ class CanvasView(ZoomPanView):
 
     def show_preview(self, points: list[tuple[float, float]], cursor: tuple[float, float] | None,
                      closed: bool = False) -> None:
-        colour = QColor(*PALETTE[self._class]) if self._class < NUM_CLASSES else QColor(255, 255, 0)
+        colour = QColor(*self._palette[self._class]) if self._class < NUM_CLASSES else QColor(255, 255, 0)
         self._preview_item.set_preview(points, cursor, closed, colour)
 
     def clear_preview(self) -> None:

@@ -11,11 +11,12 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from engine.taxonomy import CLASS_NAMES, IGNORE, NUM_CLASSES, ClassSet, get_class_set
+from engine.taxonomy import CLASS_NAMES, IGNORE, NUM_CLASSES, ClassSet, display_colours, get_class_set
 
 COL_NAME, COL_KEY, COL_COUNT, COL_EYE, COL_LOCK = range(5)
 CLASS_SET_CHOICES = (("full", "All 36 classes"), ("1", "Experiment 1 (8)"), ("2", "Experiment 2 (17)"),
                      ("3", "Experiment 3 (25)"))
+PALETTE_CHOICES = (("distinct", "Distinct colours"), ("cadis", "CaDIS colours"))
 _ICON_COLOUR, _OFF_COLOUR, _LOCK_COLOUR = "#c8ccd4", "#5b616b", "#e3b341"
 
 
@@ -53,6 +54,7 @@ class ClassPalette(QWidget):
     hiddenChanged = Signal(object)    # set[int] of original IDs not drawn
     lockedChanged = Signal(object)    # set[int] of original IDs never painted over
     classSetChanged = Signal(object)  # ClassSet
+    paletteChanged = Signal(str)      # display palette key ("distinct" | "cadis")
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -60,6 +62,13 @@ class ClassPalette(QWidget):
         self._locked: set[int] = set()
         self._counts = np.zeros(256, np.int64)
         self._class_set = get_class_set("full")
+        self._palette = "distinct"
+        self.colours_combo = QComboBox()
+        for key, text in PALETTE_CHOICES:
+            self.colours_combo.addItem(text, key)
+        self.colours_combo.setToolTip("Overlay colours: distinct colours told apart at a glance, or the CaDIS "
+                                      "paper's colours (exports always use the CaDIS colours)")
+        self.colours_combo.currentIndexChanged.connect(lambda _i: self.set_palette(self.colours_combo.currentData()))
         self.set_combo = QComboBox()
         for key, text in CLASS_SET_CHOICES:
             self.set_combo.addItem(text, key)
@@ -99,6 +108,7 @@ class ClassPalette(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("View"))
         top.addWidget(self.set_combo, 1)
+        top.addWidget(self.colours_combo)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -147,6 +157,27 @@ class ClassPalette(QWidget):
         if idx >= 0:
             self.set_combo.setCurrentIndex(idx)
 
+    def palette_name(self) -> str:
+        return self._palette
+
+    def set_palette(self, palette: str) -> None:
+        """Swatches (and, through paletteChanged, the canvas) in a display palette."""
+        idx = self.colours_combo.findData(palette)
+        if idx < 0:
+            return
+        changed = palette != self._palette
+        self._palette = palette
+        if self.colours_combo.currentIndex() != idx:
+            self.colours_combo.setCurrentIndex(idx)
+        self._refresh_swatches()
+        if changed:
+            self.paletteChanged.emit(palette)
+
+    def colour_of(self, cid: int) -> tuple[int, int, int]:
+        """The display colour of original class `cid` in the current class set and palette."""
+        new_id = int(self._class_set.lut[cid])
+        return tuple(int(c) for c in display_colours(self._class_set, self._palette)[new_id])
+
     def set_key_hints(self, hints: dict[int, str]) -> None:
         """Show the shortcut key that selects each class (class ID -> key text)."""
         for cid, item in enumerate(self._items):
@@ -165,7 +196,7 @@ class ClassPalette(QWidget):
         total = int(self._counts.sum())
         n_un = int(self._counts[IGNORE])
         share = f" ({100 * n_un / total:.1f}%)" if total else ""
-        self.unlabelled.setText(f"Unlabelled: {n_un:,} px{share}")
+        self.unlabelled.setText(f"Unlabelled pixels: {n_un:,}{share}")
 
     # -- internals ---------------------------------------------------------------------------------
     def _on_current(self, cur: Optional[QTreeWidgetItem], _prev) -> None:
@@ -186,10 +217,11 @@ class ClassPalette(QWidget):
 
     def _refresh_swatches(self) -> None:
         cs = self._class_set
+        colours = display_colours(cs, self._palette)
         for cid, item in enumerate(self._items):
             new_id = int(cs.lut[cid])
             ignored = new_id == IGNORE
-            rgb = (0, 0, 0) if ignored else tuple(int(c) for c in cs.palette[new_id])
+            rgb = (0, 0, 0) if ignored else tuple(int(c) for c in colours[new_id])
             item.setIcon(COL_NAME, swatch_icon(rgb, crossed=ignored))
             shown = CLASS_NAMES[cid] if cs.key == "full" else (
                 f"{CLASS_NAMES[cid]}  → ignored" if ignored else f"{CLASS_NAMES[cid]}  → {cs.names[new_id]}")

@@ -1,5 +1,6 @@
-"""The frame browser: frames grouped by video with thumbnails and a status badge, filters by status and
-split, and "next unfinished". Thumbnails are decoded by a background job and arrive one by one."""
+"""The frame browser: frames grouped by video with thumbnails (the frame with its mask), the review status as
+icon and colour, filters by status and split, and "next unfinished". Thumbnails are decoded by a background
+job and arrive one by one; the window refreshes a frame's thumbnail when its label is saved."""
 from __future__ import annotations
 
 from typing import Iterable, Optional
@@ -13,20 +14,25 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPus
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.qt_image import rgb_to_qimage
+from engine.taxonomy import DISPLAY_PALETTES, IGNORE, NUM_CLASSES
 
-STATUS_STYLE: dict[str, tuple[str, str, str]] = {  # status -> (colour, icon, text)
-    "unlabelled": ("#7a808a", "mdi6.circle-outline", "Unlabelled"),
+# review status -> (colour, icon, text); the stored status "unlabelled" means "not reviewed yet" (the pixel
+# value 255 is an "unlabelled pixel": two different things, two different names)
+STATUS_STYLE: dict[str, tuple[str, str, str]] = {
+    "unlabelled": ("#7a808a", "mdi6.circle-outline", "Not reviewed"),
     "in_progress": ("#4aa3ff", "mdi6.progress-pencil", "In progress"),
     "done": ("#3fb950", "mdi6.check-circle", "Done"),
     "flagged": ("#e3b341", "mdi6.flag", "Flagged"),
     "rejected": ("#f85149", "mdi6.close-octagon", "Rejected"),
 }
-STATUS_FILTERS = (("", "All statuses"), ("unfinished", "Unfinished"), ("unlabelled", "Unlabelled"),
+STATUS_FILTERS = (("", "All statuses"), ("unfinished", "Unfinished"), ("unlabelled", "Not reviewed"),
                   ("in_progress", "In progress"), ("done", "Done"), ("flagged", "Flagged"), ("rejected", "Rejected"))
 SPLIT_FILTERS = (("", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"),
                  ("unassigned", "Unassigned"))
 THUMB_W, THUMB_H = 96, 54
 KEY_ROLE = Qt.ItemDataRole.UserRole
+THUMB_MASK_ALPHA = 0.45  # the mask drawn over the thumbnail
+UNREADABLE_COLOUR = "#f85149"
 
 
 def status_icon(status: str) -> QIcon:
@@ -42,27 +48,44 @@ def make_thumbnail(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
 
 
+def thumbnail_of(image: np.ndarray, label: Optional[np.ndarray], palette: str = "distinct") -> np.ndarray:
+    """The thumbnail of a frame with its mask blended over it (unlabelled pixels show the frame only)."""
+    thumb = make_thumbnail(image)
+    if label is None or label.shape != image.shape[:2]:
+        return thumb
+    small = cv2.resize(label, (thumb.shape[1], thumb.shape[0]), interpolation=cv2.INTER_NEAREST)
+    colours = np.zeros((256, 3), np.float32)
+    colours[:NUM_CLASSES] = DISPLAY_PALETTES[palette]
+    labelled = (small != IGNORE)[..., None]
+    mixed = thumb * (1 - THUMB_MASK_ALPHA) + colours[small] * THUMB_MASK_ALPHA
+    return np.where(labelled, mixed, thumb).astype(np.uint8)
+
+
 class ThumbnailSink(QObject):
     """Carries thumbnails from the loader thread to the GUI thread (queued signal)."""
 
     ready = Signal(str, object)  # key, HxWx3 uint8
 
 
-def load_thumbnails(ctx, jobs: list[tuple[str, str]], sink: ThumbnailSink) -> int:
-    """Background job: decode each (key, image path), shrink it and emit it; returns how many loaded.
-
-    Unreadable frames are skipped here (validation reports them)."""
-    from engine.imageio import ImageReadError, read_image
-
+def load_thumbnails(ctx, project, keys: list[str], sink: ThumbnailSink, palette: str = "distinct") -> int:
+    """Background job: each frame of `project` with its current label (the project's edit, else the dataset's)
+    as a thumbnail, emitted one by one; returns how many loaded. Unreadable frames are skipped here
+    (validation reports them)."""
     done = 0
-    for i, (key, path) in enumerate(jobs):
+    for i, key in enumerate(keys):
         ctx.check()
         try:
-            sink.ready.emit(key, make_thumbnail(read_image(path)))
+            image = project.load_image(key)
+        except Exception:  # noqa: BLE001 - unreadable frames are reported by validation
+            image = None
+        if image is not None:
+            try:
+                label = project.load_label(key)
+            except Exception:  # noqa: BLE001 - the frame alone is still a useful thumbnail
+                label = None
+            sink.ready.emit(key, thumbnail_of(image, label, palette))
             done += 1
-        except ImageReadError:
-            pass
-        ctx.report((i + 1) / max(1, len(jobs)), f"{i + 1}/{len(jobs)} thumbnails")
+        ctx.report((i + 1) / max(1, len(keys)), f"{i + 1}/{len(keys)} thumbnails")
     return done
 
 
@@ -163,13 +186,30 @@ class FrameBrowser(QWidget):
         return self._meta[key][0]
 
     def set_current(self, key: Optional[str]) -> None:
+        """Select the frame the canvas shows (no selection when it shows none)."""
         self._current = key
         item = self._items.get(key) if key else None
+        self.tree.blockSignals(True)
         if item is not None:
-            self.tree.blockSignals(True)
             self.tree.setCurrentItem(item)
-            self.tree.blockSignals(False)
             self.tree.scrollToItem(item)
+        else:
+            self.tree.clearSelection()
+            self.tree.setCurrentItem(None)
+        self.tree.blockSignals(False)
+
+    def current_key(self) -> Optional[str]:
+        """The key of the selected row (None when a video row or nothing is selected)."""
+        item = self.tree.currentItem()
+        return item.data(0, KEY_ROLE) if item is not None else None
+
+    def mark_unreadable(self, key: str, reason: str) -> None:
+        """A frame that could not be opened: red name, the reason as tooltip."""
+        item = self._items.get(key)
+        if item is not None:
+            item.setForeground(0, QColor(UNREADABLE_COLOUR))
+            item.setToolTip(0, f"{key}\nCannot be opened: {reason or 'unreadable file'}")
+            item.setIcon(1, qta.icon("mdi6.alert-circle-outline", color=UNREADABLE_COLOUR))
 
     def set_thumbnail(self, key: str, thumb: np.ndarray) -> None:
         item = self._items.get(key)
@@ -218,8 +258,15 @@ class FrameBrowser(QWidget):
     def _paint_status(self, key: str) -> None:
         status = self._meta[key][0]
         item = self._items[key]
+        colour, _icon, text = STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])
         item.setIcon(1, status_icon(status))
-        item.setToolTip(1, STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])[2])
+        item.setToolTip(1, text)
+        item.setText(1, "")
+        item.setForeground(0, QColor(colour) if status != "unlabelled" else QColor("#d7dae0"))
+        font = item.font(0)
+        font.setBold(status == "done")
+        item.setFont(0, font)
+        item.setData(0, Qt.ItemDataRole.AccessibleDescriptionRole, text)
 
     def _blank_thumbnail(self) -> QIcon:
         pm = QPixmap(THUMB_W, THUMB_H)

@@ -1,16 +1,20 @@
-"""The jobs panel: one row per background job with its progress bar, cancel button and error text."""
+"""The jobs panel: one row per background job with its progress bar, cancel button and error text. Titles and
+messages wrap (the full text is also the tooltip); only the newest few finished jobs stay listed."""
 from __future__ import annotations
 
 from typing import Optional
 
 import qtawesome as qta
-from PySide6.QtCore import Qt
+import time
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QToolButton, QVBoxLayout, QWidget)
 
 from desktop.workers import CANCELLED, DONE, FAILED, JobHandle, JobRunner
 
 _STATE_TEXT = {DONE: "Done", CANCELLED: "Cancelled", FAILED: "Failed"}
+KEEP_FINISHED = 4  # finished rows kept in the panel (failed ones stay until cleared)
 
 
 class JobRow(QFrame):
@@ -22,6 +26,8 @@ class JobRow(QFrame):
         self.setObjectName("jobRow")
         self.title = QLabel(handle.title)
         self.title.setObjectName("jobTitle")
+        self.title.setWordWrap(True)
+        self.title.setToolTip(handle.title)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
@@ -44,6 +50,12 @@ class JobRow(QFrame):
         lay.addLayout(top)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
+        self._started = time.monotonic()
+        self._last = (handle.fraction, handle.message)
+        self.clock = QTimer(self)  # the elapsed time ticks while the job runs: a long step never looks stuck
+        self.clock.setInterval(1000)
+        self.clock.timeout.connect(lambda: self._on_progress(*self._last))
+        self.clock.start()
         handle.progressChanged.connect(self._on_progress)
         handle.stateChanged.connect(self._on_state)
         self._on_progress(handle.fraction, handle.message)
@@ -54,15 +66,20 @@ class JobRow(QFrame):
         return self.status.text()
 
     def _on_progress(self, fraction: float, message: str) -> None:
+        self._last = (fraction, message)
         self.progress.setValue(int(round(fraction * 1000)))
         if not self.handle.is_finished():
-            self.status.setText(f"{fraction * 100:.0f}%  {message}".rstrip())
+            elapsed = int(time.monotonic() - self._started)
+            clock = f"  ·  {elapsed // 60} min {elapsed % 60:02d} s" if elapsed >= 5 else ""
+            self.status.setText(f"{fraction * 100:.0f}%  {message}".rstrip() + clock)
+            self.status.setToolTip(self.status.text())
 
     def _on_state(self, state: str) -> None:
         if state == "running" and not self.handle.message:
             self.status.setText("Running")
         if state not in _STATE_TEXT:
             return
+        self.clock.stop()
         self.cancel_button.setEnabled(False)
         if state == FAILED:
             self.status.setText(f"Failed: {self.handle.error}")
@@ -73,6 +90,7 @@ class JobRow(QFrame):
         else:
             self.progress.setValue(1000)
             self.status.setText("Done" + (f"  {self.handle.message}" if self.handle.message else ""))
+        self.status.setToolTip(self.status.text())
         for w in (self.status, self.progress):
             w.style().unpolish(w)
             w.style().polish(w)
@@ -118,6 +136,18 @@ class JobsPanel(QWidget):
         row = JobRow(handle)
         self._rows[handle.id] = row
         self._list.insertWidget(0, row)
+        handle.stateChanged.connect(lambda _s: self._trim_finished())
+        self._trim_finished()
+        self._update_empty()
+
+    def _trim_finished(self) -> None:
+        """Drop all but the newest KEEP_FINISHED finished rows (failures stay, so their message is read)."""
+        ended = [h for h, row in sorted(self._rows.items(), reverse=True)
+                 if row.handle.is_finished() and row.handle.state != FAILED]
+        for hid in ended[KEEP_FINISHED:]:
+            row = self._rows.pop(hid)
+            row.setParent(None)
+            row.deleteLater()
         self._update_empty()
 
     def _remove(self, handle: JobHandle) -> None:

@@ -175,8 +175,11 @@ class ToolOptions(QWidget):
         self.replace_dst.setCurrentIndex(4)
         grid.addWidget(self._repair_button("replace", "Replace", "mdi6.swap-horizontal", lambda: self._request(
             "replace", src=self.replace_src.currentData(), dst=self.replace_dst.currentData())), 4, 0)
-        grid.addWidget(self.replace_src, 4, 1)
-        grid.addWidget(self.replace_dst, 4, 2)
+        grid.addWidget(self.replace_src, 4, 1, 1, 2)  # one combo a row: the dock column stays narrow
+        into = QLabel("with")
+        into.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        grid.addWidget(into, 5, 0)
+        grid.addWidget(self.replace_dst, 5, 1, 1, 2)
         return box
 
     def _repair_button(self, op: str, text: str, icon: str, slot) -> QPushButton:

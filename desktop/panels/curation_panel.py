@@ -76,6 +76,7 @@ class CurationPanel(QWidget):
         self.gallery.selectionModel().currentChanged.connect(lambda *_: self._show_details())
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.details.setPlaceholderText("Provenance and scores of the selected pair")
         self.split = split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.gallery)
@@ -100,9 +101,9 @@ class CurationPanel(QWidget):
         self.progress.setVisible(False)
         self.cancel_btn = self._button("Cancel", "mdi6.stop", self.cancel_augment)
         self.cancel_btn.setVisible(False)
-        actions = QVBoxLayout()
-        for row_widgets in ((self.accept_btn, self.reject_btn, self.open_btn, self.dup_btn),
-                            (self.augment_btn, self.drop_share, self.drop_btn, self.progress, self.cancel_btn)):
+        actions = QVBoxLayout()  # short rows: the panel fits the narrow dock column without a sideways scrollbar
+        for row_widgets in ((self.accept_btn, self.reject_btn), (self.open_btn, self.dup_btn),
+                            (self.augment_btn, self.drop_share), (self.drop_btn, self.progress, self.cancel_btn)):
             row = QHBoxLayout()
             for w in row_widgets:
                 row.addWidget(w)
@@ -158,6 +159,12 @@ class CurationPanel(QWidget):
             self._dup_job = self._run_duplicates()  # new pairs are compared too
         self._update_buttons()
         self.pairsChanged.emit()
+
+    def reset_for_project(self, project) -> None:
+        """Another project is open (or none): its pairs are loaded by `refresh`; details and messages go."""
+        self.duplicates = {}
+        self.details.clear()
+        self.message.setText("")
 
     def refresh_pair(self, pair_id: int) -> None:
         """Reload one pair's thumbnail and classes (after its mask was repaired)."""

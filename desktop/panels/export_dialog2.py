@@ -31,7 +31,7 @@ FORMATS = (("cadis", "CaDIS layout (index PNG labels)"), ("coco", "COCO JSON wit
 EXPERIMENTS = ((None, "Original 36 classes"), ("1", "Experiment 1 (8 classes)"), ("2", "Experiment 2 (17 classes)"),
                ("3", "Experiment 3 (25 classes)"))
 SPLITS = (("all", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"))
-STATUS_TEXT = (("done", "Done"), ("in_progress", "In progress"), ("unlabelled", "Unlabelled"),
+STATUS_TEXT = (("done", "Done"), ("in_progress", "In progress"), ("unlabelled", "Not reviewed"),
                ("flagged", "Flagged"), ("rejected", "Rejected"))
 
 
@@ -149,6 +149,11 @@ class ExportJobDialog(QDialog):
             self.status_boxes[value] = box
             statuses.addWidget(box)
         self.real.toggled.connect(lambda on: [b.setEnabled(on) for b in self.status_boxes.values()])
+        self.left_out = QLabel()
+        self.left_out.setWordWrap(True)
+        self.left_out.setObjectName("hint")
+        for b in (*self.status_boxes.values(), self.real):
+            b.toggled.connect(self._update_left_out)
         self.previews = QCheckBox("Also write colour previews")
         self.overwrite = QCheckBox("Replace the folder if it is not empty")
         form = QFormLayout()
@@ -157,6 +162,7 @@ class ExportJobDialog(QDialog):
         form.addRow("Classes", self.experiment)
         form.addRow("Include", include)
         form.addRow("Frame status", statuses)
+        form.addRow("", self.left_out)
         form.addRow("Split", self.split)
         form.addRow("", self.previews)
         form.addRow("", self.overwrite)
@@ -185,6 +191,32 @@ class ExportJobDialog(QDialog):
         lay.addLayout(buttons)
         lay.addWidget(self.report, 1)
         self.resize(760, 420)
+        self._update_left_out()
+
+    def left_out_frames(self) -> dict[str, list[str]]:
+        """The real frames this export leaves out, by review status (their box is not ticked)."""
+        project = self.doc.project
+        if project is None:
+            return {}
+        ticked = {k for k, b in self.status_boxes.items() if b.isChecked() and self.real.isChecked()}
+        out: dict[str, list[str]] = {}
+        for key, status in project.statuses().items():
+            if status not in ticked:
+                out.setdefault(status, []).append(key)
+        return out
+
+    def _update_left_out(self, *_) -> None:
+        """Say which frames stay out of the export and why, before it runs."""
+        left = self.left_out_frames()
+        names = dict(STATUS_TEXT)
+        n = sum(len(v) for v in left.values())
+        if not n:
+            self.left_out.setText("Every real frame is exported.")
+            self.left_out.setToolTip("")
+            return
+        parts = ", ".join(f"{len(v)} {names.get(k, k).lower()}" for k, v in left.items())
+        self.left_out.setText(f"Leaves out {n} frame{'s' if n != 1 else ''} whose status is not ticked: {parts}.")
+        self.left_out.setToolTip("\n".join(f"{names.get(k, k)}: {key}" for k, v in left.items() for key in v[:40]))
 
     @staticmethod
     def _combo(choices) -> QComboBox:

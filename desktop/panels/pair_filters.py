@@ -49,13 +49,13 @@ class PairFilterBar(QWidget):
         self.sort_order.toggled.connect(self.apply_sort)
         for combo in (self.source_filter, self.status_filter, self.class_filter, self.sort_key):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(9)  # stays usable in a narrow dock
+            combo.setMinimumContentsLength(6)  # stays usable in a narrow dock
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(3)
         for row_widgets in ((self.source_filter, self.status_filter, self.class_filter),
-                            (QLabel("Min. consistency"), self.min_score, QLabel("Sort"), self.sort_key,
-                             self.sort_order)):
+                            (QLabel("Min. consistency"), self.min_score),
+                            (QLabel("Sort"), self.sort_key, self.sort_order)):
             row = QHBoxLayout()
             for w in row_widgets:
                 row.addWidget(w)

@@ -95,8 +95,30 @@ class PairItem:
         rec = self.record
         classes = ", ".join(f"{c} {CLASS_NAMES[c]}" for c in sorted(self.classes or ()) if c < len(CLASS_NAMES))
         return (f"pair {rec.id} · {rec.source} · {rec.status}\nparent: {rec.parent_key or '-'}\n"
-                f"size: {rec.width}x{rec.height}\nclasses: {classes or '…'}\n\n"
-                + json.dumps(rec.provenance, indent=1, sort_keys=True))
+                f"size: {rec.width}x{rec.height}\nclasses: {classes or '…'}\n\nHow it was made\n"
+                + "\n".join(readable_lines(rec.provenance)))
+
+
+def readable_lines(value, indent: str = "  ") -> list[str]:
+    """Provenance as "name: value" lines (nested entries indented, long lists shortened), not raw JSON."""
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for k in sorted(value):
+            v = value[k]
+            name = str(k).replace("_", " ")
+            if isinstance(v, dict):
+                lines.append(f"{indent}{name}:")
+                lines += readable_lines(v, indent + "  ")
+            elif isinstance(v, (list, tuple)):
+                shown = ", ".join(json.dumps(x) if isinstance(x, (dict, list)) else str(x) for x in v[:8])
+                lines.append(f"{indent}{name}: {shown}{', …' if len(v) > 8 else ''}")
+            elif isinstance(v, float):
+                lines.append(f"{indent}{name}: {v:.4g}")
+            else:
+                lines.append(f"{indent}{name}: {v}")
+    else:
+        lines.append(f"{indent}{value}")
+    return lines
 
 
 class PairListModel(QAbstractListModel):

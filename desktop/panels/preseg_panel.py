@@ -270,6 +270,14 @@ class PresegPanel(QWidget):
         self._update_accept_buttons()
         self._update_threshold_label()
 
+    def reset_for_project(self, project) -> None:
+        """Another project is open (or none): no proposal, ranking or message of the previous one stays."""
+        self.clear_proposal()
+        self.next_list.clear()
+        self.sus_list.clear()
+        self.status.setText("")
+        self.progress.setValue(0)
+
     def on_frame(self, key: str) -> None:
         """Another frame is shown: drop the old proposal; pre-segment the new one when 'auto' is on."""
         if key != self.result_key:

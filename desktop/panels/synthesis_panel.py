@@ -151,6 +151,14 @@ class SynthesisPanel(QWidget):
         lay.addWidget(self.status)
         self._update_buttons()
 
+    def reset_for_project(self, project) -> None:
+        """Another project is open (or none): drop the previous project's results, preview and messages."""
+        self.gallery.clear()
+        self.preview.clear()
+        self.status.setText("")
+        self.progress.setValue(0)
+        self._update_buttons()
+
     def _apply_preset(self, *_) -> None:
         from engine.pipelines.synthesis import PRESETS
 

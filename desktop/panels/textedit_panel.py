@@ -108,6 +108,9 @@ class TextEditPanel(QWidget):
         for value, text in (("auto", "auto (LoRA when peft is installed)"), ("lora", "LoRA adapter"),
                             ("full", "full UNet")):
             self.tune.addItem(text, value)
+        for combo in (self.method, self.tune):  # long item texts must not widen the narrow dock column
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
         self.tune.setToolTip("LoRA fine-tuning needs far less GPU memory and a much smaller cache entry")
         self.resolution = QLineEdit()
         self.resolution.setPlaceholderText("model default, e.g. 512x320")

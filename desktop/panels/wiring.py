@@ -90,12 +90,6 @@ class ModelPanels:
             self.docks[key].hide()
         docks[0].raise_()
 
-    def default_layout(self) -> None:
-        """Sizes of a fresh window (called from MainWindow.default_layout): narrow side columns."""
-        w = self.window
-        docks = [w.docks[k] for k in ("frames", "tools", "synthesis") if k in w.docks]
-        w.resizeDocks(docks, [240, 300, 360][-len(docks):], Qt.Orientation.Horizontal)
-
     def _build_menu(self) -> dict[str, QAction]:
         w = self.window
         menu = w.menuBar().addMenu("&Models")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.dataset.naming import (
-    IMAGE_SUFFIXES, LABEL_SUFFIXES, parse_frame_name, parse_video_dir, split_of, video_dir_name,
+    IMAGE_SUFFIXES, LABEL_SUFFIXES, looks_like_video_dir, parse_frame_name, parse_video_dir, split_of,
+    video_dir_name,
 )
 from engine.dataset.report import Problem
 
@@ -96,9 +97,16 @@ def open_dataset(root: str | os.PathLike) -> DatasetIndex:
     root = root.resolve()
     entries = _entries(root)
     video_dirs = [(parse_video_dir(e.name), e) for e in entries if e.is_dir()]
+    misnamed = [e.name for e in entries if e.is_dir() and looks_like_video_dir(e.name)]
     video_dirs = [(v, e) for v, e in video_dirs if v is not None]
     if video_dirs:
-        return _index_cadis(root, video_dirs)
+        index = _index_cadis(root, video_dirs)
+        index.scan_problems[:0] = [Problem(name, f"folder name is not a CaDIS video folder (expected two ASCII "
+                                                 f"digits, e.g. Video01); skipped") for name in misnamed]
+        return index
+    if misnamed:
+        raise NotCadisError(f"{root}: the folder names {', '.join(misnamed[:4])} are not CaDIS video folders; "
+                            f"name them with two ASCII digits (Video01 .. Video25)")
     if (root / "Images").is_dir() and (root / "Labels").is_dir():
         raise NotCadisError(f"{root} looks like one video folder (it holds Images/ and Labels/): open the folder "
                             f"that holds the Video folders instead ({root.parent})")
@@ -131,19 +139,22 @@ def _folder_images(root: Path, entries: list[os.DirEntry]) -> list[tuple[str, Pa
 
 
 def _scan_frames(folder: Path, rel_folder: str, video: int, suffixes: tuple[str, ...], what: str,
-                 problems: list[Problem]) -> dict[str, tuple[Path, int, str]]:
-    """Files of an Images/ or Labels/ folder with good names, by stem -> (path, frame number, key).
+                 problems: list[Problem]) -> dict[int, tuple[Path, int, str]]:
+    """Files of an Images/ or Labels/ folder with good names, by frame number -> (path, frame number, key).
+
+    Two files for one frame number (`a.png` and `a.jpg`, `.png` and `.PNG`) are a reported problem: the
+    first by name is kept, so each frame number has exactly one file and an export writes each once.
 
     Keys are built as strings and paths by joining a name to the folder: pathlib parsing of thousands
     of absolute paths is what would make indexing slow.
     """
-    found: dict[str, tuple[Path, int, str]] = {}
+    found: dict[int, tuple[Path, int, str]] = {}
     for e in _entries(folder):
         rel = f"{rel_folder}/{e.name}"
         if e.is_dir():
             problems.append(Problem(rel, f"unexpected folder inside {what}/"))
             continue
-        stem, suffix = os.path.splitext(e.name)
+        suffix = os.path.splitext(e.name)[1]
         if suffix.lower() not in suffixes:
             kinds = "/".join(s.lstrip(".").upper() for s in suffixes)
             problems.append(Problem(rel, f"unexpected file in {what}/ (expected {kinds} frames)"))
@@ -156,10 +167,11 @@ def _scan_frames(folder: Path, rel_folder: str, video: int, suffixes: tuple[str,
             problems.append(Problem(rel, f"file name says video {parsed[0]} but the file is in "
                                          f"{video_dir_name(video)}/"))
             continue
-        if stem in found:
-            problems.append(Problem(rel, f"another file in {what}/ has the same frame name"))
+        if parsed[1] in found:
+            problems.append(Problem(rel, f"another file in {what}/ is frame {parsed[1]} of video {video} too "
+                                         f"({found[parsed[1]][2]}); skipped"))
             continue
-        found[stem] = (folder / e.name, parsed[1], rel)
+        found[parsed[1]] = (folder / e.name, parsed[1], rel)
     return found
 
 
@@ -174,8 +186,8 @@ def _index_cadis(root: Path, video_dirs: list[tuple[int, os.DirEntry]]) -> Datas
             continue
         seen[video] = entry.name
         vdir = root / entry.name
-        images: dict[str, tuple[Path, int]] = {}
-        labels: dict[str, tuple[Path, int]] = {}
+        images: dict[int, tuple[Path, int, str]] = {}
+        labels: dict[int, tuple[Path, int, str]] = {}
         if (vdir / "Images").is_dir():
             images = _scan_frames(vdir / "Images", f"{entry.name}/Images", video, IMAGE_SUFFIXES, "Images", problems)
         else:
@@ -184,11 +196,11 @@ def _index_cadis(root: Path, video_dirs: list[tuple[int, os.DirEntry]]) -> Datas
             labels = _scan_frames(vdir / "Labels", f"{entry.name}/Labels", video, LABEL_SUFFIXES, "Labels", problems)
         else:
             problems.append(Problem(entry.name, f"no Labels/ folder (expected {entry.name}/Labels/ with the labels)"))
-        for stem, (path, frame, key) in images.items():
-            label = labels.get(stem)
+        for number, (path, frame, key) in images.items():
+            label = labels.get(number)
             frames.append(FrameRecord(key=key, image_path=path,
                                       label_path=label[0] if label else None, video=video, frame=frame,
                                       split=split_of(video)))
-        orphans.extend(path for stem, (path, _, _) in sorted(labels.items()) if stem not in images)
+        orphans.extend(path for number, (path, _, _) in sorted(labels.items()) if number not in images)
     frames.sort(key=_sort_key)
     return DatasetIndex(root=root, kind="cadis", frames=frames, orphan_labels=orphans, scan_problems=problems)

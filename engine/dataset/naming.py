@@ -25,8 +25,12 @@ _SPLIT_OF_VIDEO = {v: name for name, videos in OFFICIAL_SPLIT.items() for v in v
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LABEL_SUFFIXES = (".png",)
 
-_VIDEO_DIR_RE = re.compile(r"^Video(\d+)$")
-_FRAME_RE = re.compile(r"^Video(\d+)_frame(\d{6,})\.([pP][nN][gG]|[jJ][pP][eE]?[gG])$")
+# Only the dataset's own spelling is accepted: ASCII digits (`\d` would also match Arabic-Indic or full-width
+# digits), a two-digit folder number, an unpadded video number and exactly six frame digits. Any looser
+# pattern lets names that differ in text parse to the same (video, frame) and collide in an export.
+_VIDEO_DIR_RE = re.compile(r"^Video([0-9]{2})$")
+_FRAME_RE = re.compile(r"^Video(0|[1-9][0-9]*)_frame([0-9]{6})\.([pP][nN][gG]|[jJ][pP][eE]?[gG])$")
+_LOOSE_VIDEO_DIR_RE = re.compile(r"^video[\W_]*\d+[\W_]*$", re.IGNORECASE)
 
 
 def split_of(video: int | None) -> str:
@@ -47,12 +51,18 @@ def frame_file_name(video: int, frame: int, suffix: str = ".png") -> str:
 
 
 def parse_video_dir(name: str) -> int | None:
-    """"Video03" -> 3; None when the name is not a video folder."""
-    m = _VIDEO_DIR_RE.match(name)
+    """"Video03" -> 3; None when the name is not a video folder (two ASCII digits: not "Video3", "Video003")."""
+    m = _VIDEO_DIR_RE.fullmatch(name)
     return int(m.group(1)) if m else None
 
 
+def looks_like_video_dir(name: str) -> bool:
+    """True for names a person meant as a video folder but spelled otherwise ("Video3", "video_03", "Video٠٣")."""
+    return parse_video_dir(name) is None and bool(_LOOSE_VIDEO_DIR_RE.match(name))
+
+
 def parse_frame_name(name: str) -> tuple[int, int] | None:
-    """"Video1_frame000090.png" -> (1, 90); None when the name does not follow the CaDIS pattern."""
-    m = _FRAME_RE.match(name)
+    """"Video1_frame000090.png" -> (1, 90); None when the name does not follow the CaDIS pattern exactly
+    ("Video01_frame000090.png", "Video1_frame0000090.png" and non-ASCII digits are not CaDIS names)."""
+    m = _FRAME_RE.fullmatch(name)
     return (int(m.group(1)), int(m.group(2))) if m else None

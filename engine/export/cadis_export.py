@@ -9,16 +9,14 @@
 Frames of a plain frame folder (no video number) go to `Video00/` (outside the official split) numbered in
 dataset order; the manifest maps each exported file back to its frame key. The export is atomic: it is
 written into `<out>.tmp-XXXX` next to the target and renamed into place only when complete, so a kill or a
-cancel never leaves a half export under the target name.
+cancel never leaves a half export under the target name (engine.export.place: overwrite rules, leftovers of
+killed exports). Every copied frame is decoded before it counts as exported, a frame is never listed unless its
+files were written, and the manifest holds the SHA-256 of every file (engine.export.verify).
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import sys
-import tempfile
-from glob import escape as glob_escape
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,10 +25,14 @@ import numpy as np
 
 from engine.dataset import DatasetIndex, frame_file_name, video_dir_name
 from engine.export.manifest import MANIFEST_NAME, ClassCounter, build_manifest, dumps, frame_entry
+from engine.export.place import (
+    ParentLock, PlaceError, check_target, fsync_tree, make_temp_folder, move_into_place, remove_leftovers,
+    restore_interrupted_export,
+)
+from engine.export.verify import checksum_tree
 from engine.imageio import ImageReadError, encode_png, png_size, read_image, read_label
 from engine.jobs import JobContext, as_context
 from engine.project import Project
-from engine.project.paths import is_inside
 from engine.taxonomy import IGNORE, NUM_CLASSES, ClassSet, colorize, get_class_set
 
 SPLIT_CHOICES = ("train", "val", "test", "all")
@@ -103,30 +105,43 @@ def _real_items(source: Project | DatasetIndex, split: str, statuses: Sequence[s
     return items
 
 
-def _synthetic_items(project: Project) -> list[_Item]:
+def pair_split(project: Project, parent_key: str | None) -> str:
+    """The split a synthetic pair belongs to: its parent frame's ("train" for a pair made from no frame)."""
+    if not parent_key:
+        return "train"
+    try:
+        return project.dataset.by_key(parent_key).split
+    except KeyError:
+        return "unassigned"  # the parent frame is no longer in the dataset: never treated as training data
+
+
+def _synthetic_items(project: Project, split: str, skipped: list[tuple[str, str]]) -> list[_Item]:
+    """Accepted pairs for `split`. A pair inherits its parent frame's split; pairs made from val or test
+    frames are never exported (as training data they would leak the held-out frames into training)."""
     items = []
     for rec in project.pairs(status="accepted"):
         prov = dict(rec.provenance)
-        if rec.parent_key:
-            prov.setdefault("parent_key", rec.parent_key)
+        parent = rec.parent_key or prov.get("parent_key")
+        if parent:
+            prov.setdefault("parent_key", parent)
+        pair_of = pair_split(project, parent if isinstance(parent, str) else None)
+        if pair_of in ("val", "test"):
+            skipped.append((f"pair {rec.id}", f"made from {parent}, a {pair_of} frame: synthetic pairs of val/test "
+                                              "frames are never exported"))
+            continue
+        if split != "all" and pair_of != split:
+            continue
         items.append(_Item(None, rec.image_path, lambda p=rec.label_path: read_label(p), SYNTHETIC_DIR,
-                           f"Synthetic1_frame{rec.id:06d}.png", "train", rec.source, prov, {"pair_id": rec.id}))
+                           f"Synthetic1_frame{rec.id:06d}.png", pair_of, rec.source, prov, {"pair_id": rec.id}))
     return items
 
 
-def _check_out_dir(out_dir: Path, source: Project | DatasetIndex, overwrite: bool) -> None:
+def _protected(source: Project | DatasetIndex) -> list[tuple[str, Path]]:
     dataset = source.dataset if isinstance(source, Project) else source
-    protected = [("dataset", dataset.root)]
+    folders = [("dataset", dataset.root)]
     if isinstance(source, Project):
-        protected.append(("project", source.root))
-    for what, folder in protected:
-        if is_inside(out_dir, folder) or is_inside(folder, out_dir):
-            raise ExportError(f"the export folder {out_dir} overlaps the {what} folder {folder}; "
-                              "choose a folder outside it")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ExportError(f"{out_dir} is a file; choose a folder for the export")
-    if out_dir.is_dir() and any(os.scandir(out_dir)) and not overwrite:
-        raise ExportError(f"{out_dir} is not empty; choose an empty folder or allow overwriting (--overwrite)")
+        folders.append(("project", source.root))
+    return folders
 
 
 def _check_label(label: np.ndarray, image_src: Path) -> str | None:
@@ -147,38 +162,24 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _copy_image(src: Path, dst: Path) -> tuple[int, int]:
-    """Copy a PNG frame byte for byte (re-encode other formats as PNG); returns (width, height)."""
+    """Copy a PNG frame byte for byte (re-encode other formats as PNG) and decode the copy, so a damaged
+    frame is refused (ImageReadError) instead of exported; returns (width, height)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    size = png_size(src)
-    if size is not None:
-        shutil.copyfile(src, dst)
-        return size
+    if png_size(src) is not None:
+        try:
+            data = src.read_bytes()
+        except OSError as exc:
+            raise ImageReadError(src, f"cannot read file ({exc.strerror or exc})") from None
+        _write_file(dst, data)
+        try:
+            image = read_image(dst)
+        except ImageReadError as exc:
+            dst.unlink()
+            raise ImageReadError(src, exc.reason) from None
+        return image.shape[1], image.shape[0]
     image = read_image(src)
     _write_file(dst, encode_png(image))
     return image.shape[1], image.shape[0]
-
-
-def _fsync_tree(root: Path) -> None:
-    """Flush every file and folder of the finished export to disk before it is renamed into place.
-
-    On Linux one `sync()` (which waits for the writes) replaces thousands of per-file fsyncs; elsewhere
-    each file and folder is fsynced."""
-    if sys.platform.startswith("linux") and hasattr(os, "sync"):
-        os.sync()
-        return
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        with contextlib.suppress(OSError):
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
 
 
 def _source_info(source: Project | DatasetIndex) -> dict:
@@ -199,8 +200,11 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
     so what they add is part of the same atomic export.
 
     `statuses` selects a project's frames by review status (ignored for a dataset, whose labelled frames
-    are all exported). `include` holds "real" and/or "synthetic"; synthetic pairs are training data and are
-    exported only when `split` is "train" or "all"."""
+    are all exported). `include` holds "real" and/or "synthetic"; a synthetic pair has its parent frame's
+    split, and pairs of val/test frames are never exported (they are listed as skipped).
+
+    `overwrite` replaces only an earlier export (a folder with this app's manifest and nothing else); see
+    engine.export.place."""
     ctx = as_context(ctx=ctx)
     if split not in SPLIT_CHOICES:
         raise ExportError(f"unknown split {split!r}: use one of {', '.join(SPLIT_CHOICES)}")
@@ -217,45 +221,84 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
     elif not isinstance(source, DatasetIndex):
         raise ExportError(f"export_cadis takes a Project or a DatasetIndex, got {type(source).__name__}")
     class_set: ClassSet = get_class_set(experiment)
-    out_dir = Path(out_dir).expanduser().resolve()
-    restore_interrupted_export(out_dir)
-    _check_out_dir(out_dir, source, overwrite)
-
-    skipped: list[tuple[str, str]] = []
-    items: list[_Item] = []
-    if "real" in include:
-        items += _real_items(source, split, statuses, skipped)
-    if "synthetic" in include and is_project and split in ("all", "train"):
-        items += _synthetic_items(source)
-    if not items:
-        what = f"frames with status {'/'.join(statuses)}" if is_project else "labelled frames"
-        raise ExportError(f"nothing to export: no {what} in split {split!r}"
-                          + (" (mark frames done, or choose other statuses)" if is_project else ""))
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out_dir.name}.tmp-", dir=out_dir.parent))
+    given = Path(out_dir).expanduser()
+    if given.is_symlink():
+        out_dir = given  # refused by check_target, before anything next to it is touched
+    else:
+        given = Path(os.path.abspath(given))
+        given.parent.mkdir(parents=True, exist_ok=True)
+        out_dir = given.parent.resolve() / given.name
+    lock = ParentLock(out_dir.parent)
     try:
-        frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx)
-        manifest = build_manifest(
-            source=_source_info(source), class_set=class_set,
-            filters={"split": split, "statuses": list(statuses) if is_project else None, "include": list(include),
-                     "previews": bool(previews)},
-            frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
-        _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
-        for finish in finishers:
-            ctx.check()
-            finish(tmp)
-        ctx.report(0.99, "flushing to disk")
-        _fsync_tree(tmp)
-        _move_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        if lock.alone and not out_dir.is_symlink():
+            # no other export runs in this folder: put back an export a killed overwrite moved aside, and
+            # remove the temp and old folders killed exports left
+            restore_interrupted_export(out_dir)
+            remove_leftovers(out_dir)
+        lock.share()
+        try:
+            out_dir = check_target(out_dir, _protected(source), overwrite)
+        except PlaceError as exc:
+            raise ExportError(str(exc)) from None
+        manifest = _export_into(out_dir, source, class_set, split, statuses, include, previews, finishers, ctx)
+    finally:
+        lock.release()
+    skipped = [(s["key"], s["reason"]) for s in manifest["skipped"]]
     ctx.report(1.0, "done")
     return ExportResult(
         out_dir=out_dir, frames=manifest["counts"]["frames"], synthetic=manifest["counts"]["synthetic"],
         skipped=skipped, manifest_path=out_dir / MANIFEST_NAME,
-        class_pixels={i: int(counter.pixels[i]) for i in range(class_set.num_classes) if counter.pixels[i]})
+        class_pixels=manifest.pop("_class_pixels"))
+
+
+def _export_into(out_dir: Path, source, class_set: ClassSet, split: str, statuses, include, previews: bool,
+                 finishers, ctx: JobContext) -> dict:
+    """Collect what to export, write it into a temp folder next to `out_dir`, swap it into place."""
+    is_project = isinstance(source, Project)
+    skipped: list[tuple[str, str]] = []
+    items: list[_Item] = []
+    if "real" in include:
+        items += _real_items(source, split, statuses, skipped)
+    if "synthetic" in include and is_project:
+        items += _synthetic_items(source, split, skipped)
+    if not items:
+        what = f"frames with status {'/'.join(statuses)}" if is_project else "labelled frames"
+        raise ExportError(f"nothing to export: no {what} in split {split!r}"
+                          + (" (mark frames done, or choose other statuses)" if is_project else ""))
+    tmp = make_temp_folder(out_dir)
+    try:
+        manifest = _write_export(tmp, items, source, class_set, split, statuses, include, previews, skipped,
+                                 finishers, ctx)
+        ctx.report(0.99, "flushing to disk")
+        fsync_tree(tmp)
+        move_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _write_export(tmp: Path, items: list[_Item], source, class_set: ClassSet, split: str, statuses, include,
+                  previews: bool, skipped: list[tuple[str, str]], finishers, ctx: JobContext) -> dict:
+    """Frames, manifest and finishers' files into `tmp`; the manifest is written again at the end with the
+    SHA-256 of every file. Returns the manifest (plus `_class_pixels`, not stored)."""
+    is_project = isinstance(source, Project)
+    frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx)
+    manifest = build_manifest(
+        source=_source_info(source), class_set=class_set,
+        filters={"split": split, "statuses": list(statuses) if is_project else None, "include": list(include),
+                 "previews": bool(previews)},
+        frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
+    _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
+    for finish in finishers:
+        ctx.check()
+        finish(tmp)
+    from engine.export.place import TMP_MARKER
+
+    manifest["files"] = checksum_tree(tmp, skip=(MANIFEST_NAME, TMP_MARKER))
+    _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
+    manifest["_class_pixels"] = {i: int(counter.pixels[i]) for i in range(class_set.num_classes) if counter.pixels[i]}
+    return manifest
 
 
 def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: bool,
@@ -263,6 +306,7 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
     counter = ClassCounter()
     frames: list[dict] = []
     remap = class_set.key != "full"
+    written: dict[str, str] = {}
     for n, item in enumerate(items):
         ctx.check()
         ctx.report(0.98 * n / len(items), item.key or item.name)
@@ -280,6 +324,9 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
         image_rel = f"{item.folder}/Images/{item.name}"
         label_rel = f"{item.folder}/Labels/{item.name}"
         preview_rel = f"{item.folder}/Previews/{item.name}" if previews else None
+        if image_rel in written:  # the index keeps one file per frame number; never list a file twice
+            skipped.append((ident, f"{written[image_rel]} was already exported as {image_rel}"))
+            continue
         try:
             width, height = _copy_image(item.image_src, tmp / image_rel)
         except ImageReadError as exc:
@@ -289,43 +336,7 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
         if preview_rel:
             _write_file(tmp / preview_rel, encode_png(colorize(out_label, class_set)))
         counter.add(out_label)
+        written[image_rel] = ident
         frames.append(frame_entry(image_rel, label_rel, preview_rel, item.split, item.source, item.key,
                                   width, height, item.provenance, **item.extra))
     return frames, counter
-
-
-def restore_interrupted_export(out_dir) -> bool:
-    """If an overwriting export was killed after moving the previous export aside (`<out>.old-XXXX`) but
-    before renaming the new one into place, put the previous export back. Returns True if it did."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() or not out_dir.parent.is_dir():
-        return False
-    olds = sorted(out_dir.parent.glob(f"{glob_escape(out_dir.name)}.old-*"), key=lambda p: p.stat().st_mtime)
-    for old in reversed(olds):
-        if (old / MANIFEST_NAME).is_file():
-            os.rename(old, out_dir)
-            return True
-    return False
-
-
-def _move_into_place(tmp: Path, out_dir: Path) -> None:
-    """Rename the finished export onto `out_dir`; an existing folder is moved aside first, then removed."""
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"{out_dir.name}.old-", dir=out_dir.parent))
-        os.rmdir(old)
-        os.rename(out_dir, old)
-    try:
-        os.rename(tmp, out_dir)
-    except BaseException:
-        if old is not None:
-            os.rename(old, out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        fd = os.open(out_dir.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -72,13 +72,14 @@ def build_manifest(*, source: dict, class_set: ClassSet, filters: dict, frames: 
                    "synthetic": sum(f["source"] != "real" for f in frames), "skipped": len(skipped)},
         "class_frequency": counter.table(class_set),
         "ignore_pixels": int(counter.pixels[IGNORE]),
+        # "files": {relative path: SHA-256} of every other file, added once the export is complete
         "frames": frames,
         "skipped": skipped,
     }
 
 
 def dumps(manifest: dict) -> str:
-    """JSON text with one top-level key per line and one list element (frame, class row) per line:
+    """JSON text with one top-level key per line and one list element (frame, class row) or checksum per line:
     readable, diff-friendly, and still plain JSON."""
     def one(value) -> str:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
@@ -88,6 +89,9 @@ def dumps(manifest: dict) -> str:
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             body = ",\n".join(f"  {one(v)}" for v in value)
             lines.append(f" {one(key)}: [\n{body}\n ]")
+        elif isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
+            body = ",\n".join(f"  {one(k)}: {one(v)}" for k, v in value.items())
+            lines.append(f" {one(key)}: {{\n{body}\n }}")
         else:
             lines.append(f" {one(key)}: {one(value)}")
     return "{\n" + ",\n".join(lines) + "\n}\n"
@@ -108,6 +112,10 @@ def read_manifest(path: str | Path) -> dict:
         raise ValueError(f"{path}: not a CaDIS Studio export manifest")
     if int(data.get("version", 0)) > VERSION:
         raise ValueError(f"{path}: manifest version {data.get('version')} is newer than this app reads ({VERSION})")
+    files = data.get("files")
+    if files is not None and not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                                  for k, v in files.items())):
+        raise ValueError(f"{path}: manifest 'files' must map relative paths to SHA-256 checksums")
     frames = data.get("frames")
     if not isinstance(frames, list):
         raise ValueError(f"{path}: manifest has no frame list")

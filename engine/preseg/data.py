@@ -62,7 +62,7 @@ def _dataset_frames(root: Path, keys: Sequence[str] | None) -> list[FrameSource]
 def _project_frames(path: Path, keys: Sequence[str] | None) -> list[FrameSource]:
     from engine.project import Project
 
-    project = Project.open_or_create(path)
+    project = Project.open_or_create(path, read_only=True)  # reads only: works beside the app
     if keys is None:
         keys = project.keys_with_status("done")
     return [FrameSource(k, (lambda k=k: (project.load_image(k), project.load_label(k)))) for k in keys]

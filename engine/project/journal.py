@@ -84,11 +84,15 @@ class Journal:
     Each append is a single unbuffered `write` (so a killed process loses nothing already appended),
     followed by `fdatasync` when `fsync` is true (so a power cut loses at most the stroke in flight)."""
 
-    def __init__(self, path: Path, fsync: bool = True):
+    def __init__(self, path: Path, fsync: bool = True, read_only: bool = False):
         self.path = Path(path)
         self.fsync = fsync
         self._lock = threading.Lock()
         self.torn_bytes = 0  # bytes of a torn tail cut off when the journal was opened
+        self.read_only = read_only
+        if read_only:  # entries() still reads the file; append and keep refuse
+            self._fd = -1
+            return
         self._fd = self._open()
         blob = self._read()
         _, valid = decode_entries(blob)

@@ -27,6 +27,7 @@ from engine.project import db as dbm
 from engine.project.db import transaction
 from engine.project.errors import ProjectError
 from engine.project.journal import Journal, JournalEntry
+from engine.project import lock as lock_module
 from engine.project.lock import STALE_AFTER_S, ProjectLock
 from engine.project.locate import (
     PROJECT_SUFFIX, check_project_place, check_same_dataset, default_project_dir, find_dataset_root, is_project_dir,
@@ -43,10 +44,15 @@ MAX_CLASS_ID = 35
 
 
 class Project:
-    """An open project. Thread-safe: one lock guards the database connection and the journal."""
+    """An open project. Thread-safe: one lock guards the database connection and the journal.
 
-    def __init__(self, root: Path, dataset: DatasetIndex, conn, journal_fsync: bool = True):
+    One process at a time opens a project for writing (engine.project.lock); others may open it with
+    `read_only=True`, which takes no lock and refuses every change with a ProjectError."""
+
+    def __init__(self, root: Path, dataset: DatasetIndex, conn, journal_fsync: bool = True,
+                 plock: ProjectLock | None = None, read_only: bool = False):
         self.root = Path(root)
+        self.read_only = bool(read_only)
         self.dataset = dataset
         self._conn = conn
         self._lock = threading.RLock()
@@ -55,21 +61,29 @@ class Project:
         self._keyset = frozenset(self._keys)
         self._sizes: dict[str, tuple[int, int]] = {}
         self._revs: dict[str, int] = dict(conn.execute("SELECT key, label_rev FROM frames WHERE label_rev > 0"))
-        self._plock = ProjectLock(self.root)
-        # temp files of killed writers are deleted only when no other process has the project open
-        self.removed_temp_files = (remove_stale_temp_files(self.root, (JOURNAL_NAME,)) if self._plock.alone
-                                   else remove_stale_temp_files(self.root, (JOURNAL_NAME,), STALE_AFTER_S))
-        self._plock.share()
-        self._journal = Journal(self.root / JOURNAL_NAME, fsync=journal_fsync)
+        self._plock = None if self.read_only else (plock or ProjectLock(self.root))
+        # the writer lock means no other process writes the project: temp files of killed writers are stale
+        # (without flock, on Windows, or in a process that joined its run's lock, only old ones count)
+        self.removed_temp_files = 0
+        if not self.read_only:
+            self.removed_temp_files = remove_stale_temp_files(
+                self.root, (JOURNAL_NAME,), STALE_AFTER_S if lock_module.fcntl is None or self._plock.joined else 0.0)
+        self._journal = Journal(self.root / JOURNAL_NAME, fsync=journal_fsync, read_only=self.read_only)
         self._pairs = PairStore(conn, self.root, self._lock)
 
     # ----------------------------------------------------------------------------------------- opening
     @classmethod
-    def open_or_create(cls, source, project_dir=None, journal_fsync: bool = True) -> "Project":
+    def open_or_create(cls, source, project_dir=None, journal_fsync: bool = True, read_only: bool = False,
+                       app: str | None = None, group: str | None = None) -> "Project":
         """Open the project of a dataset (creating it next to the dataset if needed), or a project folder.
 
         `source` is a CaDIS dataset root, a plain folder of frames, or a project folder. `project_dir`
-        overrides where the project of a dataset lives (and relinks a project whose dataset moved)."""
+        overrides where the project of a dataset lives (and relinks a project whose dataset moved).
+        Opening for writing takes the project's writer lock: ProjectLockedError (naming the holder) if
+        another process has it; `read_only=True` opens without the lock and refuses changes. `app` is the
+        program name recorded in the lock for others to read; processes of one run that pass the same
+        `group` token share one lock (see engine.project.lock)."""
+        writer = (app, group)  # who takes the lock (engine.project.lock)
         source = Path(source).expanduser()
         if not source.exists():
             raise ProjectError(f"{source} does not exist; choose a CaDIS dataset, a folder of frames or a project")
@@ -77,7 +91,7 @@ class Project:
             if project_dir is not None and Path(project_dir).expanduser().resolve() != source.resolve():
                 raise ProjectError(f"{source} is itself a project; open it alone, or open its dataset together "
                                    f"with project folder {project_dir}")
-            return cls._reopen(source.resolve(), None, journal_fsync)
+            return cls._reopen(source.resolve(), None, journal_fsync, read_only, writer)
         if source.name.endswith(PROJECT_SUFFIX):
             raise ProjectError(f"{source} looks like a project folder but has no {dbm.DB_NAME}; open the dataset "
                                "instead to create a new project")
@@ -86,25 +100,50 @@ class Project:
         root = root.resolve()
         check_project_place(root, dataset.root)
         if is_project_dir(root):
-            return cls._reopen(root, dataset, journal_fsync)
-        return cls._create(root, dataset, journal_fsync)
+            return cls._reopen(root, dataset, journal_fsync, read_only, writer)
+        if read_only:
+            raise ProjectError(f"{dataset.root} has no project yet ({root}); open it for writing once to create it")
+        return cls._create(root, dataset, journal_fsync, writer)
+
+    @staticmethod
+    def _take_lock(root: Path, read_only: bool, writer: tuple[str | None, str | None]) -> ProjectLock | None:
+        if read_only:
+            return None
+        try:
+            return ProjectLock(root, *writer)
+        except OSError as exc:
+            raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
+                               "(check permissions and free space)") from None
 
     @classmethod
-    def _create(cls, root: Path, dataset: DatasetIndex, journal_fsync: bool) -> "Project":
+    def _create(cls, root: Path, dataset: DatasetIndex, journal_fsync: bool,
+                writer: tuple[str | None, str | None] = (None, None)) -> "Project":
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProjectError(f"cannot create the project folder {root}: {exc.strerror or exc}") from None
-        conn = dbm.connect(root / dbm.DB_NAME)
-        with transaction(conn):
-            dbm.set_meta(conn, "name", dataset.root.name)
-            dbm.set_meta(conn, "created_at", f"{time.time():.3f}")
-            record_source(conn, root, dataset)
-        return cls._construct(root, dataset, conn, journal_fsync)
+        plock = cls._take_lock(root, False, writer)
+        try:
+            conn = dbm.connect(root / dbm.DB_NAME)
+            with transaction(conn):
+                dbm.set_meta(conn, "name", dataset.root.name)
+                dbm.set_meta(conn, "created_at", f"{time.time():.3f}")
+                record_source(conn, root, dataset)
+        except BaseException:
+            plock.release()
+            raise
+        return cls._construct(root, dataset, conn, journal_fsync, plock, False)
 
     @classmethod
-    def _reopen(cls, root: Path, dataset: DatasetIndex | None, journal_fsync: bool) -> "Project":
-        conn = dbm.connect(root / dbm.DB_NAME)
+    def _reopen(cls, root: Path, dataset: DatasetIndex | None, journal_fsync: bool, read_only: bool = False,
+                writer: tuple[str | None, str | None] = (None, None)) -> "Project":
+        plock = cls._take_lock(root, read_only, writer)  # before the database opens: connecting may migrate it
+        try:
+            conn = dbm.connect(root / dbm.DB_NAME)
+        except BaseException:
+            if plock is not None:
+                plock.release()
+            raise
         try:
             if dataset is None:
                 ds_root = find_dataset_root(root, dbm.get_meta(conn, "source_root"), dbm.get_meta(conn, "source_rel"))
@@ -112,24 +151,38 @@ class Project:
                 check_project_place(root, dataset.root)
             elif str(dataset.root) != dbm.get_meta(conn, "source_root"):
                 check_same_dataset(conn, root, dataset)
-                with transaction(conn):
-                    record_source(conn, root, dataset)
+                if not read_only:
+                    with transaction(conn):
+                        record_source(conn, root, dataset)
         except BaseException:
             conn.close()
+            if plock is not None:
+                plock.release()
             raise
-        return cls._construct(root, dataset, conn, journal_fsync)
+        return cls._construct(root, dataset, conn, journal_fsync, plock, read_only)
 
     @classmethod
-    def _construct(cls, root: Path, dataset: DatasetIndex, conn, journal_fsync: bool) -> "Project":
+    def _construct(cls, root: Path, dataset: DatasetIndex, conn, journal_fsync: bool, plock: ProjectLock | None,
+                   read_only: bool) -> "Project":
         try:
-            return cls(root, dataset, conn, journal_fsync)
+            return cls(root, dataset, conn, journal_fsync, plock=plock, read_only=read_only)
         except OSError as exc:
             conn.close()
+            if plock is not None:
+                plock.release()
             raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
                                "(check permissions and free space)") from None
         except BaseException:
             conn.close()
+            if plock is not None:
+                plock.release()
             raise
+
+    def _writable(self, what: str) -> None:
+        """Refuse a change to a project opened read-only."""
+        if self.read_only:
+            raise ProjectError(f"{self.root.name} is open read-only (another program may be writing it): "
+                               f"cannot {what}; reopen it for writing once the other program has closed it")
 
     # ----------------------------------------------------------------------------------------- frames
     def frame_keys(self) -> list[str]:
@@ -176,6 +229,7 @@ class Project:
 
     def save_label(self, key: str, label: np.ndarray) -> None:
         """Atomically save the project's copy of a label, then drop the frame's journal strokes."""
+        self._writable("save a label")
         self._check_label(key, label)
         path = self.label_path(key)
         with self._lock:
@@ -214,6 +268,7 @@ class Project:
 
     def set_status(self, key: str, status: str, note: str | None = None) -> None:
         """Set a frame's review status (and its note, unless `note` is None)."""
+        self._writable("set a status")
         if status not in STATUSES:
             raise ProjectError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
         self.record(key)
@@ -266,6 +321,7 @@ class Project:
 
     def journal_append(self, key: str, record) -> None:
         """Append one finished stroke (an engine.edits.UndoRecord) to the journal; written before returning."""
+        self._writable("record a stroke")
         self.record(key)
         data = record.to_bytes()
         with self._lock:
@@ -299,6 +355,7 @@ class Project:
 
     def discard_recovery(self, key: str | None = None) -> None:
         """Forget the unsaved strokes of one frame (or of all frames)."""
+        self._writable("discard strokes")
         with self._lock:
             if key is None:
                 self._journal.keep(lambda e: False)
@@ -309,6 +366,7 @@ class Project:
     def add_pair(self, image: np.ndarray, label: np.ndarray, source: str, provenance: dict,
                  parent_key: str | None = None) -> int:
         """Store a synthetic pair (status "pending"); returns its id."""
+        self._writable("store a pair")
         if parent_key is not None:
             self.record(parent_key)
         return self._pairs.add(image, label, source, provenance, parent_key)
@@ -323,17 +381,21 @@ class Project:
         return self._pairs.load(pair_id)
 
     def set_pair_status(self, pair_id: int, status: str) -> None:
+        self._writable("change a pair's status")
         self._pairs.set_status(pair_id, status)
 
     def save_pair_label(self, pair_id: int, label: np.ndarray) -> None:
         """Replace a synthetic pair's label atomically (IDs 0..35 or 255, same size as its image)."""
+        self._writable("save a pair label")
         self._pairs.save_label(pair_id, label)
 
     def update_pair_provenance(self, pair_id: int, updates: dict) -> dict:
         """Merge scores or notes into a pair's provenance."""
+        self._writable("change a pair's provenance")
         return self._pairs.update_provenance(pair_id, updates)
 
     def delete_pair(self, pair_id: int) -> None:
+        self._writable("delete a pair")
         self._pairs.delete(pair_id)
 
     # ----------------------------------------------------------------------------------------- lifetime
@@ -347,12 +409,14 @@ class Project:
             if self._conn is None:
                 return
             self._journal.close()
-            self._plock.release()
             try:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if not self.read_only:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 self._conn.close()
                 self._conn = None
+                if self._plock is not None:
+                    self._plock.release()  # last: nothing of this process writes the project any more
 
     def __enter__(self) -> "Project":
         return self

@@ -46,7 +46,7 @@ def _pairs_from_dataset(root: Path) -> list[TrainingPair]:
 def _pairs_from_project(root: Path) -> list[TrainingPair]:
     from engine.project import Project
 
-    project = Project.open_or_create(root)
+    project = Project.open_or_create(root, read_only=True)  # reads only: works beside the app
     pairs = []
     for key in project.keys_with_status("done"):
         rec = project.dataset.by_key(key)

@@ -78,9 +78,14 @@ def test_nonempty_folder_needs_overwrite(qtbot, setup):
     handle = _export(qtbot, dialog, ExportOptions(str(out)))
     assert handle.state == "failed" and "not empty" in dialog.last_message
     assert (out / "keep.txt").read_text() == "mine" and not (out / "manifest.json").exists()
+    handle = _export(qtbot, dialog, ExportOptions(str(out), overwrite=True))  # overwrite: only an earlier export
+    assert handle.state == "failed" and "not an earlier export" in dialog.last_message
+    assert (out / "keep.txt").read_text() == "mine" and not (out / "manifest.json").exists()
+    (out / "keep.txt").unlink()
+    assert _export(qtbot, dialog, ExportOptions(str(out))).state == "done"
     handle = _export(qtbot, dialog, ExportOptions(str(out), overwrite=True))
     assert handle.state == "done", handle.error
-    assert (out / "manifest.json").is_file() and not (out / "keep.txt").exists()
+    assert (out / "manifest.json").is_file()
 
 
 def test_experiment_remaps_and_cadis_only_writes_no_coco(qtbot, setup):
@@ -127,3 +132,20 @@ def test_report_view_from_project_counts_accepted_pairs(qtbot, setup):
         assert row["frames_after"] == frames_with_class[c] + sum(c in np.unique(lab) for lab in accepted)
     assert n_frames == len(doc.project.frame_keys())
     assert not view.chart.pixmap().isNull()
+
+
+def test_dialog_says_which_frames_it_leaves_out(setup):
+    dialog, doc, _runner, _ids, _tmp = setup
+    keys = doc.project.frame_keys()
+    doc.project.set_status(keys[0], "done")
+    doc.project.set_status(keys[1], "flagged")
+    doc.project.set_status(keys[2], "unlabelled")
+    dialog._update_left_out()
+    left = dialog.left_out_frames()
+    n_out = sum(s != "done" for s in doc.project.statuses().values())
+    assert keys[0] not in sum(left.values(), []) and left["flagged"] == [keys[1]] and keys[2] in left["unlabelled"]
+    text = dialog.left_out.text()
+    assert f"Leaves out {n_out} frames" in text and "1 flagged" in text and "not reviewed" in text
+    for box in dialog.status_boxes.values():
+        box.setChecked(True)
+    assert dialog.left_out.text() == "Every real frame is exported."

@@ -55,8 +55,13 @@ def test_keyboard_shortcuts_trigger_tools_classes_and_statuses(window, qtbot):
     assert canvas.tool_name() == "fill"
     qtbot.keyClick(canvas, Qt.Key_B)
     assert canvas.tool_name() == "brush"
-    qtbot.keyClick(canvas, Qt.Key_5)  # digit 5 -> Iris (class 4)
-    assert window.palette.current_class() == 4 and canvas.current_class() == 4
+    qtbot.keyClick(canvas, Qt.Key_5)  # digit d -> class d: 5 is Skin
+    assert window.palette.current_class() == 5 and canvas.current_class() == 5
+    qtbot.keyClick(canvas, Qt.Key_1)
+    qtbot.keyClick(canvas, Qt.Key_5)  # two digits in a row: class 15 (I/A Handpiece)
+    assert window.palette.current_class() == 15 and canvas.current_class() == 15
+    qtbot.keyClick(canvas, Qt.Key_4)  # after a two-digit class, a digit starts afresh
+    assert window.palette.current_class() == 4
     r = canvas.brush_radius()
     qtbot.keyClick(canvas, Qt.Key_BracketRight)
     assert canvas.brush_radius() > r and window.tool_options.brush_radius() == canvas.brush_radius()

@@ -135,13 +135,12 @@ def test_screenshot_option_writes_a_non_blank_png(qtbot, phantom_root, tmp_path)
 
 
 def test_open_phantom_sample_action(qtbot, phantom_root, tmp_path, monkeypatch):
-    import desktop.app
     from desktop.main_window import MainWindow
 
     sample = tmp_path / "data" / "phantom"
     shutil.copytree(phantom_root, sample)
     (sample / ".complete").touch()  # already generated: the action only opens it
-    monkeypatch.setattr(desktop.app, "PHANTOM_DIR", sample)
+    monkeypatch.setenv("CADIS_STUDIO_DATA", str(tmp_path / "data"))  # the user's data folder
     w = MainWindow(make_settings(tmp_path / "s.ini"))
     qtbot.addWidget(w)
     w.actions["file.phantom"].trigger()

@@ -19,6 +19,8 @@ LABELS = {
     "kills_survived": "app kills survived",
     "strokes_recovered": "strokes recovered after kills",
     "job_faults": "job faults injected",
+    "lock_refusals": "second writers refused",
+    "export_kills": "export kills cleaned up after",
     "losses": "losses (failed reliability tests)",
 }
 

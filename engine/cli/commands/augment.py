@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from pathlib import Path
 
 NAME = "augment"
@@ -79,11 +80,8 @@ def _shard():
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.augment.batch import AugmentSettings, apply_uncertainty_filter, run_augment, run_key
-    from engine.cli.progress import tqdm_context
+    from engine.augment.batch import AugmentSettings
     from engine.curation.duplicates import DEFAULT_THRESHOLD
-    from engine.device import pick_device
-    from engine.pipelines import SynthesisPipeline, preset
     from engine.project import Project
 
     settings = AugmentSettings(
@@ -91,7 +89,32 @@ def run(args: argparse.Namespace) -> int:
         drop_uncertain=args.drop_uncertain,
         duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold)
     settings.check(args.head is not None)
+    from engine.safety import Read, Write, check_writes
+
+    check_writes([Write(args.project, "project", "project")],
+                 [Read(args.model, "model folder"), Read(args.head, "head folder"),
+                  Read(Path(args.frames) if args.frames and Path(args.frames).is_file() else None, "frame list")])
     index, count, state = _shard()
+    # before the models load: a project another program writes is refused at once (engine.project.lock);
+    # the processes of one `accelerate launch` are one writer: the first takes the lock, the others join it
+    group = f"{socket.gethostname()}:{os.getppid()}:{os.environ.get('MASTER_PORT', '')}" if count > 1 else None
+    project = Project.open_or_create(args.project, app="cadis augment", group=group) if index == 0 else None
+    if state is not None:
+        state.wait_for_everyone()
+    if project is None:
+        project = Project.open_or_create(args.project, app="cadis augment", group=group)
+    try:
+        return _augment(args, settings, project, index, count, state)
+    finally:
+        project.close()
+
+
+def _augment(args, settings, project, index: int, count: int, state) -> int:
+    from engine.augment.batch import apply_uncertainty_filter, run_augment, run_key
+    from engine.cli.progress import tqdm_context
+    from engine.device import pick_device
+    from engine.pipelines import SynthesisPipeline, preset
+
     device = state.device if state is not None and args.device == "auto" else pick_device(args.device)
     pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))
     sampling = preset(args.preset, steps=args.steps)
@@ -105,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
         from engine.preseg import Presegmenter
 
         score = presegmenter_scorer(Presegmenter.open(args.model, args.head, device=str(device), cache_size=0))
-    project = Project.open_or_create(args.project)
     ctx, bar = tqdm_context(f"augment {index + 1}/{count}" if count > 1 else "augment",
                             disable=args.no_progress or index > 0)
     try:
@@ -121,7 +143,6 @@ def run(args: argparse.Namespace) -> int:
             rejected = apply_uncertainty_filter(project, settings.drop_uncertain, run_key(pipe.fingerprint, args.seed))
     finally:
         bar.close()
-        project.close()
     rare = ", ".join(map(str, result.rare_classes)) or "none"
     print(f"augment{f' shard {index + 1}/{count}' if count > 1 else ''}: {result.summary()}; rare classes {rare}")
     if rejected:

@@ -73,7 +73,13 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
     from engine.imageio import read_image, read_label
     from engine.textedit import edit_frame, load_sd, output_paths, parse_resolution, save_results
 
-    output_paths(args.out, len(args.alpha) if args.method == "imagic" else 1)  # refuse a bad --out early
+    from engine.safety import Read, Write, check_writes
+
+    outs = output_paths(args.out, len(args.alpha) if args.method == "imagic" else 1)  # refuse a bad --out early
+    check_writes([Write(p) for p in outs] + [Write(Path(args.out).with_suffix(".json"), what="record"),
+                                            Write(args.cache, "folder", "cache folder")],
+                 [Read(args.image, "image"), Read(args.label, "label"), Read(args.sd, "Stable Diffusion folder"),
+                  Read(args.preseg_model, "model folder"), Read(args.preseg_head, "head folder")])
     if args.method != "imagic" and len(args.alpha) > 1:
         raise ValueError("--alpha with several values applies to --method imagic only")
     resolution = parse_resolution(args.resolution) if args.resolution else None

@@ -55,8 +55,13 @@ def run(args: argparse.Namespace) -> int:
     from engine.imageio import read_image
     from engine.metrics.distribution import DiffusionFeatures, distribution_distance
 
+    from engine.safety import Read, Write, check_writes
+
     if not args.model and not args.inception:
         raise CliError("pass --model MODEL_DIR (diffusion-feature distance) or --inception WEIGHTS (FID)")
+    check_writes([Write(args.json, what="--json file")],
+                 [Read(args.real, "REAL_DIR"), Read(args.synth, "SYNTH_DIR"), Read(args.model, "model folder"),
+                  Read(args.inception, "Inception weights")])
     real = [read_image(p) for p in collect_images(args.real, args.limit)]
     synth = [read_image(p) for p in collect_images(args.synth, args.limit)]
     device = str(pick_device(args.device))

@@ -9,8 +9,10 @@ from engine.cli.progress import tqdm_context
 from engine.dataset import NotCadisError, open_dataset
 from engine.export import INCLUDE_CHOICES, SPLIT_CHOICES, export_cadis
 from engine.export.coco import write_coco
+from engine.export.place import PlaceError, check_target
 from engine.export.report import report_from_export
 from engine.project import STATUSES, Project, is_project_dir
+from engine.safety import Read, Write, check_writes
 
 NAME = "export"
 HELP = "export a project's finished frames (or a whole dataset) in the CaDIS layout with a manifest"
@@ -55,15 +57,22 @@ def run(args: argparse.Namespace) -> int:
     source_path = Path(args.source).expanduser()
     if not source_path.exists():
         raise CliError(f"{source_path} does not exist")
+    check_writes([Write(args.out_dir, "folder", "export folder")], [Read(source_path, "source")])
     project = None
     if is_project_dir(source_path):
-        project = Project.open_or_create(source_path)
+        project = Project.open_or_create(source_path, read_only=True)  # an export only reads the project
         source = project
     else:
         try:
             source = open_dataset(source_path)
         except NotCadisError as exc:
             raise CliError(str(exc)) from None
+    try:  # refuse a folder that cannot be used before the progress bar appears (export_cadis checks again)
+        check_target(args.out_dir, [], args.overwrite)
+    except PlaceError as exc:
+        if project is not None:
+            project.close()
+        raise CliError(str(exc)) from None
     finishers = []
     if args.format in ("coco", "both"):
         finishers.append(write_coco)

@@ -26,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.phantom import generate_dataset
     from engine.phantom.dataset import check_request
 
+    from engine.safety import Write, check_writes
+
+    check_writes([Write(args.out_dir, "folder", "phantom folder")], [])
     check_request(args.out_dir, args.videos, args.frames_per_video, args.seed, width=args.width,
                   height=args.height)  # refuse before the progress bar appears
     ctx, bar = tqdm_context("phantom", disable=args.quiet)

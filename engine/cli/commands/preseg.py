@@ -56,12 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from engine.imageio import read_image, write_label, write_png
     from engine.preseg import Presegmenter, uncertainty_to_grey
 
+    from engine.safety import Read, Write, check_writes
+
     targets = _targets(args.inputs)
     out_dir = Path(args.out_dir)
-    for img_path, rel in targets:
-        if (out_dir / rel).resolve() == img_path.resolve():
-            raise CliError(f"--out-dir {out_dir} would overwrite the image {img_path} with its label; "
-                           "choose another output folder")
+    check_writes([Write(out_dir, "folder", "--out-dir")],
+                 [Read(p, "input") for p in args.inputs] + [Read(args.model, "model folder"),
+                                                            Read(args.head, "head folder")])
     if args.area_gate is not None and args.area_gate < 0:
         raise CliError("--area-gate must be 0 or more")
     pre = Presegmenter.open(args.model, args.head, device=str(pick_device(args.device)), cache_size=0,

@@ -8,6 +8,7 @@ import numpy as np
 
 from engine.cli import CliError
 from engine.imageio import read_label, write_label
+from engine.safety import Read, Write, check_writes
 from engine.taxonomy import IGNORE, NUM_CLASSES, get_class_set
 
 NAME = "remap"
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.label_in)
     if not src.is_file():
         raise CliError(f"{src} is not a file")
+    check_writes([Write(args.label_out, what="LABEL_OUT")], [Read(src, "LABEL_IN")])
     label = read_label(src)
     hist = np.bincount(label.ravel(), minlength=256)
     bad = [i for i in np.flatnonzero(hist) if i >= NUM_CLASSES and i != IGNORE]

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.imageio import read_label, write_image, write_label
     from engine.models.model_dir import starter_model_dir
     from engine.pipelines import SynthesisPipeline, preset
+    from engine.safety import Read, Write, check_writes
 
     if args.num < 1:
         raise CliError("--num must be at least 1")
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() not in ("", ".png"):
         raise CliError(f"--out should be a .png file, got {args.out.name}")
     model_dir = args.model or starter_model_dir()
+    outputs = output_paths(args.out, args.num)
+    check_writes([Write(p, what=what) for pair in outputs for p, what in zip(pair, ("output", "output mask"))],
+                 [Read(args.mask, "mask"), Read(model_dir, "model folder")])
     mask = read_label(args.mask)
     pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
     settings = preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         result = pipe(mask, settings=settings, seed=args.seed, num_images=args.num, ctx=ctx)
     finally:
         bar.close()
-    for (img_path, mask_path), image in zip(output_paths(args.out, args.num), result.images):
+    for (img_path, mask_path), image in zip(outputs, result.images):
         write_image(img_path, image)
         write_label(mask_path, result.mask)
         if not args.quiet:

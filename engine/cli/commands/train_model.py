@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.training import train_synthesis
 
-    config = build_config(args)
+    from engine.safety import Read, Write, check_writes
+
+    config = build_config(args)  # bad options first: they need no file system
+    check_writes([Write(args.out, "folder", "model folder")], [Read(args.data, "training data")])
     main_process = int(os.environ.get("RANK", "0")) == 0   # under accelerate launch: one bar, one summary
     ctx, bar = tqdm_context("train-model", disable=args.quiet or not main_process)
     try:

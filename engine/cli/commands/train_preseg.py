@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         timesteps = parse_ints(args.timesteps) or DEFAULT_TIMESTEPS
     except ValueError as exc:
         raise CliError(f"--blocks/--timesteps: {exc}") from None
+    from engine.safety import Read, Write, check_writes
+
+    check_writes([Write(args.out, "folder", "head folder")],
+                 [Read(args.model, "model folder"), Read(args.data, "training data"), Read(args.frames, "frame list")])
     frames = training_frames(args.data, args.frames)
     settings = PresegSettings(
         features=FeatureConfig(timesteps=timesteps, blocks=blocks, seed=args.seed, include_rgb=not args.no_rgb),

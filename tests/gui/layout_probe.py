@@ -1,0 +1,90 @@
+"""Run in a subprocess by test_window_layout.py: a first start on an offscreen screen of a given size.
+
+    python -m tests.gui.layout_probe WORK_DIR WIDTHxHEIGHT [SCREENSHOT.png]
+
+Qt fixes the screen size when the QApplication starts, so each size needs its own process. Prints one JSON
+line: the screen, the window's frame, the canvas share of the window, and what the View menu lists."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def measure(window) -> dict:
+    win, canvas = window.frameGeometry(), window.canvas.geometry()
+    return {"window": [win.x(), win.y(), win.width(), win.height()],
+            "canvas": [canvas.width(), canvas.height()],
+            "canvas_share": canvas.width() * canvas.height() / (window.width() * window.height()),
+            "canvas_width_share": canvas.width() / window.width()}
+
+
+def main(work: Path, size: str, shot: str | None) -> None:
+    from desktop.app import offscreen_platform, parse_size
+
+    os.environ["QT_QPA_PLATFORM"] = offscreen_platform(*parse_size(size))
+    os.environ["CADIS_STUDIO_DATA"] = str(work / "data")
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop.app import ensure_phantom, make_app, take_screenshot
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    from desktop.window_layout import show_on_screen
+
+    app = make_app()
+    sample = ensure_phantom(root=work / "data" / "phantom") if not (work / "sample").exists() else work / "sample"
+    settings = Settings(work / "settings.ini")
+    window = MainWindow(settings)
+    show_on_screen(window, *settings.window_state())
+    assert window.open_source(sample, work / "project", recovery="skip")
+    window.runner.wait(60_000)
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    screen = window.screen().availableGeometry()
+    out = {"screen": [screen.x(), screen.y(), screen.width(), screen.height()],
+           "minimum": [window.minimumSizeHint().width(), window.minimumSizeHint().height()],
+           "maximized": window.isMaximized(), **measure(window)}
+    view = window.menus["&View"]
+    listed = {a.text() for a in view.actions()}
+    out["docks"] = {k: d.windowTitle() in listed for k, d in window.docks.items()}
+    out["visible_docks"] = sorted(k for k, d in window.docks.items() if d.isVisible())
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QScrollArea
+
+    off = Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    out["sideways_scroll"] = sorted(k for k, d in window.docks.items()
+                                    if isinstance(d.widget(), QScrollArea) and d.widget().horizontalScrollBarPolicy() != off)
+    window.actions["view.canvas_only"].trigger()
+    QCoreApplication.processEvents()
+    out["canvas_only"] = {**measure(window), "visible_docks": [k for k, d in window.docks.items() if d.isVisible()]}
+    window.actions["view.canvas_only"].trigger()
+    window.docks["curation"].show()  # the user moved things around…
+    window.docks["frames"].setFloating(True)
+    QCoreApplication.processEvents()
+    window.actions["view.reset_layout"].trigger()
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    out["after_reset"] = {**measure(window), "visible_docks": sorted(k for k, d in window.docks.items()
+                                                                    if d.isVisible()),
+                          "floating": [k for k, d in window.docks.items() if d.isFloating()]}
+    if shot:
+        take_screenshot(window, shot, maximized=True)
+    window.close()
+    # a window state saved on a bigger monitor comes back inside this screen
+    window.showNormal()
+    window.setGeometry(40, 40, 3000, 2000)
+    big = window.saveGeometry()
+    again = MainWindow(settings)
+    show_on_screen(again, big, None)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    g = again.frameGeometry()
+    out["restored_big"] = [g.x(), g.y(), g.width(), g.height()]
+    again.close()
+    print(json.dumps(out))
+    app.quit()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
