@@ -40,15 +40,6 @@ def error_message(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-def _device_label(device: str) -> str:
-    from engine.device import describe_device
-
-    try:
-        return describe_device(device)
-    except (RuntimeError, ValueError):  # e.g. cuda without a GPU: the job itself will say so
-        return str(device)
-
-
 class _Bridge(QObject):
     """Lives in the GUI thread; emitted from worker threads and delivered to the runner by queued
     connections, so every handle update and callback happens in the GUI thread."""
@@ -257,3 +248,12 @@ class JobRunner(QObject):
             self._jobs.remove(job)
             self.jobRemoved.emit(job)
             job.deleteLater()
+
+
+def _device_label(device: str) -> str:
+    from engine.device import describe_device
+
+    try:
+        return describe_device(device)
+    except (RuntimeError, ValueError):  # e.g. cuda without a GPU: the job itself will say so
+        return str(device)
