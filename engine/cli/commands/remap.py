@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.cli import CliError
+from engine.histogram import label_histogram
 from engine.imageio import read_label, write_label
 from engine.taxonomy import IGNORE, NUM_CLASSES, get_class_set
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if not src.is_file():
         raise CliError(f"{src} is not a file")
     label = read_label(src)
-    hist = np.bincount(label.ravel(), minlength=256)
+    hist = label_histogram(label)
     bad = [i for i in np.flatnonzero(hist) if i >= NUM_CLASSES and i != IGNORE]
     if bad:
         raise CliError(f"{src} has class IDs outside 0..{NUM_CLASSES - 1}: {', '.join(map(str, bad[:12]))}")
