@@ -38,10 +38,11 @@ def is_project(path: str | Path) -> bool:
     return is_project_dir(Path(path))
 
 
-def _dataset_frames(root: Path, keys: Sequence[str] | None) -> list[FrameSource]:
+def _dataset_frames(root: Path, keys: Sequence[str] | None, problems: list) -> list[FrameSource]:
     from engine.dataset import open_dataset
 
     index = open_dataset(root)
+    problems.extend(index.scan_problems)
     if keys is None:
         records = index.labelled()
     else:
@@ -68,29 +69,37 @@ def _project_frames(path: Path, keys: Sequence[str] | None) -> list[FrameSource]
     return [FrameSource(k, (lambda k=k: (project.load_image(k), project.load_label(k)))) for k in keys]
 
 
-def training_frames(data: str | Path, frame_list: str | Path | None = None) -> list[FrameSource]:
+def training_frames(data: str | Path, frame_list: str | Path | None = None,
+                    problems: list | None = None) -> list[FrameSource]:
     """Training frames of a dataset (all labelled frames) or a project (all done frames), or only those
-    named in `frame_list`."""
+    named in `frame_list`. Dataset entries that could not be indexed are appended to `problems`."""
     data = Path(data)
     if not data.exists():
         raise FileNotFoundError(f"{data}: no such dataset or project folder")
     keys = read_frame_list(frame_list) if frame_list else None
-    frames = _project_frames(data, keys) if is_project(data) else _dataset_frames(data, keys)
+    problems = [] if problems is None else problems
+    frames = _project_frames(data, keys) if is_project(data) else _dataset_frames(data, keys, problems)
     if not frames:
         what = "done frames in the project" if is_project(data) else "labelled frames in the dataset"
         raise ValueError(f"{data}: no {what}; label a few frames first")
     return frames
 
 
-def image_paths(inputs: Sequence[str | Path]) -> list[Path]:
+def image_paths(inputs: Sequence[str | Path], problems: list | None = None) -> list[Path]:
     """Image files named directly or found (recursively, sorted) in named folders; label-like files
-    (`*.uncertainty.png`) are skipped."""
+    (`*.uncertainty.png`) are skipped. Link loops and unreadable folders are appended to `problems`."""
+    from engine.dataset.report import Problem
+    from engine.dataset.scan import walk_files
+
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES
-                           and not q.name.endswith(".uncertainty.png") and "Labels" not in q.parts)
+            found_problems: list = []
+            found = walk_files(p, found_problems, lambda q: q.suffix.lower() in IMAGE_SUFFIXES
+                               and not q.name.endswith(".uncertainty.png") and "Labels" not in q.relative_to(p).parts)
+            if problems is not None:
+                problems.extend(Problem(f"{p}/{x.path}" if x.path != "." else str(p), x.reason) for x in found_problems)
             if not found:
                 raise FileNotFoundError(f"{p}: no PNG/JPEG images in this folder")
             out += found
