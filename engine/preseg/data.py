@@ -16,6 +16,20 @@ from .sampling import FrameSource
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
+def checked_pair(key: str, image, label):
+    """(image, label) of a training frame, refused (ValueError naming the frame) when the label holds IDs
+    outside the class set or is not the image's size: training must not map them to ignore or stretch them."""
+    from engine.taxonomy import label_id_problem
+
+    problem = label_id_problem(label)
+    if problem is None and label.shape[:2] != image.shape[:2]:
+        problem = (f"label is {label.shape[1]}x{label.shape[0]} but its image is {image.shape[1]}x{image.shape[0]}")
+    if problem:
+        raise ValueError(f"training frame {key}: {problem}; fix the label or leave the frame out "
+                         "(`cadis info` lists every such problem)")
+    return image, label
+
+
 def read_frame_list(path: str | Path) -> list[str]:
     """Frame keys from a text file (one a line)."""
     p = Path(path)
@@ -56,7 +70,7 @@ def _dataset_frames(root: Path, keys: Sequence[str] | None, problems: list) -> l
             if rec.label_path is None:
                 raise ValueError(f"frame {k} has no label in {root}: only labelled frames can train a head")
             records.append(rec)
-    return [FrameSource(r.key, (lambda r=r: (read_image(r.image_path), read_label(r.label_path))))
+    return [FrameSource(r.key, (lambda r=r: checked_pair(r.key, read_image(r.image_path), read_label(r.label_path))))
             for r in records]
 
 
@@ -66,7 +80,7 @@ def _project_frames(path: Path, keys: Sequence[str] | None) -> list[FrameSource]
     project = Project.open_or_create(path)
     if keys is None:
         keys = project.keys_with_status("done")
-    return [FrameSource(k, (lambda k=k: (project.load_image(k), project.load_label(k)))) for k in keys]
+    return [FrameSource(k, (lambda k=k: checked_pair(k, project.load_image(k), project.load_label(k)))) for k in keys]
 
 
 def training_frames(data: str | Path, frame_list: str | Path | None = None,

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.imageio import read_label, write_image, write_label
     from engine.models.model_dir import starter_model_dir
     from engine.pipelines import SynthesisPipeline, preset
+    from engine.taxonomy import label_id_problem
 
     if args.num < 1:
         raise CliError("--num must be at least 1")
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out should be a .png file, got {args.out.name}")
     model_dir = args.model or starter_model_dir()
     mask = read_label(args.mask)
+    if (problem := label_id_problem(mask)) is not None:  # before the model is loaded
+        raise CliError(f"{args.mask}: {problem}; a mask holds original CaDIS IDs 0..35 (255 = unlabelled)")
     pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
     settings = preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
     ctx, bar = tqdm_context("synth", disable=args.quiet)
