@@ -71,3 +71,16 @@ def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:
     box.button(QMessageBox.StandardButton.Yes).setText("Recover")
     box.setDefaultButton(QMessageBox.StandardButton.Yes)
     return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def ask_rebuild(parent: Optional[QWidget], message: str) -> bool:
+    """Say that the project database is damaged (and kept) and ask whether to rebuild it; True = rebuild."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Project database damaged")
+    box.setText("The project database is damaged. Rebuild it from the saved labels and the edit journal?")
+    box.setInformativeText(message)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Yes).setText("Rebuild")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box.exec() == QMessageBox.StandardButton.Yes

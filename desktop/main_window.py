@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from desktop.canvas.view import CanvasView
-from desktop.dialogs import ProblemsDialog, ask_recovery
+from desktop.dialogs import ProblemsDialog, ask_rebuild, ask_recovery
 from desktop.docks.class_palette import ClassPalette
 from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails
 from desktop.docks.jobs_panel import JobsPanel
@@ -126,11 +126,14 @@ class MainWindow(QMainWindow):
         """Open a dataset / frame folder / project. `recovery`: "ask" (default from the settings),
         "recover", "discard" or "skip" (leave the journal for later, e.g. for --screenshot)."""
         from engine.project import Project
+        from engine.project.errors import ProjectDamagedError
 
         if not self.doc.close_project():
             return False
         try:
             project = Project.open_or_create(source, project_dir)
+        except ProjectDamagedError as exc:  # say what happened (the file is kept) and offer the rebuild
+            return self._offer_rebuild(exc, source, project_dir, recovery)
         except Exception as exc:  # noqa: BLE001 - a broken dataset is a message, never a crash
             self.show_problems(f"Cannot open {source}", f"{exc}", [])
             return False
@@ -148,6 +151,23 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {project.name}: {len(project.frame_keys())} frames "
                                      f"(project {project.root.name})", 15000)
         return True
+
+    def _offer_rebuild(self, exc, source, project_dir, recovery) -> bool:
+        from engine.project.rebuild import rebuild_database
+
+        self.show_error(str(exc))
+        if not ask_rebuild(self, str(exc)):
+            self.show_problems("Project database damaged", str(exc), [])
+            return False
+        try:
+            result = rebuild_database(exc.project_dir)
+        except Exception as err:  # noqa: BLE001 - e.g. the dataset moved: a message, never a crash
+            self.show_problems("Cannot rebuild the project database", f"{err}", [])
+            return False
+        opened = self.open_source(source, project_dir, recovery)
+        if opened:
+            self.statusBar().showMessage(f"Project database rebuilt: {result.summary()}", 15000)
+        return opened
 
     def _offer_recovery(self, policy: str) -> None:
         pending = self.doc.pending_recovery()

@@ -15,6 +15,7 @@ the new complete file; journal strokes drawn since the last save are offered by 
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from engine.dataset import DatasetIndex, FrameRecord
 from engine.imageio import png_size, read_image, read_label, write_label
 from engine.project import db as dbm
 from engine.project.db import transaction
-from engine.project.errors import ProjectError
+from engine.project.errors import ProjectDamagedError, ProjectError
 from engine.project.journal import Journal, JournalEntry
 from engine.project.lock import STALE_AFTER_S, ProjectLock
 from engine.project.locate import (
@@ -104,7 +105,7 @@ class Project:
 
     @classmethod
     def _reopen(cls, root: Path, dataset: DatasetIndex | None, journal_fsync: bool) -> "Project":
-        conn = dbm.connect(root / dbm.DB_NAME)
+        conn = dbm.connect(root / dbm.DB_NAME, existing=True)
         try:
             if dataset is None:
                 ds_root = find_dataset_root(root, dbm.get_meta(conn, "source_root"), dbm.get_meta(conn, "source_rel"))
@@ -127,6 +128,9 @@ class Project:
             conn.close()
             raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
                                "(check permissions and free space)") from None
+        except sqlite3.DatabaseError as exc:  # a damaged page SQLite's quick check did not reach
+            conn.close()
+            raise ProjectDamagedError(root / dbm.DB_NAME, f"SQLite: {exc}") from None
         except BaseException:
             conn.close()
             raise
@@ -350,6 +354,8 @@ class Project:
             self._plock.release()
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:  # a full disk: the WAL keeps every commit, the next open replays it
+                raise dbm.write_error(exc) from None
             finally:
                 self._conn.close()
                 self._conn = None
