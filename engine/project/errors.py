@@ -17,6 +17,7 @@ class ProjectDamagedError(ProjectError):
         self.project_dir = self.db_path.parent
         self.reason = reason
         super().__init__(
-            f"the project database {self.db_path} is damaged ({reason}); nothing was changed. It can be rebuilt "
+            f"the project database {self.db_path} is damaged or not a project database ({reason}); nothing was "
+            "changed. It can be rebuilt "
             "from the saved label PNGs and the edit journal (statuses and notes are kept where they can still be "
             f"read; the damaged file is kept beside it): `cadis rebuild-project {self.project_dir}`")
