@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self.doc.open_project(project)
         self.settings.add_recent(project.root)
         self.frames.set_frames(project.dataset.frames, project.statuses())
+        if project.journal_damage:  # strokes cut off with a damaged journal tail: say how many
+            self.show_problems("Edit journal repaired", project.journal_damage, [])
         self._offer_recovery(recovery or self.settings.recovery_policy)
         keys = project.frame_keys()
         first = project.next_unfinished()

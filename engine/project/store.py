@@ -275,6 +275,16 @@ class Project:
         with self._lock:
             self._journal.append(JournalEntry(key, self._revs.get(key, 0), bytes(data)))
 
+    @property
+    def journal_dropped_strokes(self) -> int:
+        """How many strokes the journal's repair on opening cut off with a torn or damaged tail (0: none)."""
+        return self._journal.dropped_strokes
+
+    @property
+    def journal_damage(self) -> str | None:
+        """What that repair cut, in words for the user; None when the journal was whole."""
+        return self._journal.damage_message()
+
     def pending_recovery(self) -> dict[str, int]:
         """Frame key -> number of journal strokes drawn since that frame's label was last saved."""
         counts: dict[str, int] = {}

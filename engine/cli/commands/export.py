@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         print(f"class-frequency report: {result.out_dir / 'class_frequency.md'} (+ .csv, .png)")
     index = project.dataset if project is not None else source
+    if project is not None and project.journal_damage:
+        print(f"note: {project.journal_damage}")
     for problem in index.scan_problems:
         print(f"problem {problem.path}: {problem.reason}")
     for key, reason in result.skipped[:20]:
