@@ -60,7 +60,8 @@ def iou_from_confusion(conf: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _pngs(folder: Path, problems: list) -> list[Path]:
-    return walk_files(folder, problems, lambda p: p.suffix.lower() == ".png" and not p.name.endswith(".uncertainty.png"))
+    return walk_files(folder, problems,
+                      lambda p: p.suffix.lower() == ".png" and not p.name.endswith(".uncertainty.png"))
 
 
 def _label_files(folder: Path, problems: list) -> list[Path]:

@@ -36,10 +36,12 @@ def read_regular_file(path: Path, error: type[Exception], max_bytes: int, what: 
     except OSError as exc:
         raise _fail(error, path, f"cannot read the {what} ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "not a regular file")
         raise _fail(error, path, f"the {what} is {kind}; only regular files are read")
     if st.st_size > max_bytes:
-        raise _fail(error, path, f"the {what} is {st.st_size:,} bytes, more than the {max_bytes:,} such a file can hold")
+        raise _fail(error, path, f"the {what} is {st.st_size:,} bytes, more than the {max_bytes:,} such a file "
+                                 "can hold")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:

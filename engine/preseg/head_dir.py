@@ -16,7 +16,9 @@ import torch
 from safetensors.torch import load_file, save
 
 from engine.atomic import atomic_write_bytes, atomic_write_text
-from engine.models.config_checks import check_head_config, check_shapes_match, meta_shapes, read_json_object, safetensors_header
+from engine.models.config_checks import (
+    check_head_config, check_shapes_match, meta_shapes, read_json_object, safetensors_header,
+)
 from engine.taxonomy import ClassSet, get_class_set
 
 from .ensemble import PixelEnsemble
@@ -116,8 +118,9 @@ def load_head(head_dir: str | Path) -> PresegHead:
         raise ValueError(f"{cfg_path}: unknown head format {found!r} (expected {FORMAT})")
     check_head_config(cfg, cfg_path, ValueError)  # every field within bounds, then the weights' shapes
     e = cfg["ensemble"]
-    check_shapes_match(meta_shapes(lambda: PixelEnsemble(e["in_channels"], e["num_classes"], e["members"], e["hidden"])),
-                       safetensors_header(w_path, ValueError), cfg_path, w_path, ValueError, ("input_mean", "input_std"))
+    shapes = meta_shapes(lambda: PixelEnsemble(e["in_channels"], e["num_classes"], e["members"], e["hidden"]))
+    check_shapes_match(shapes, safetensors_header(w_path, ValueError), cfg_path, w_path, ValueError,
+                       ("input_mean", "input_std"))
     try:
         ens = PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
                             tuple(int(h) for h in e["hidden"]))
