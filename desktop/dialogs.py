@@ -73,8 +73,8 @@ def ask_recovery(parent: Optional[QWidget], pending: dict[str, int]) -> bool:
     return box.exec() == QMessageBox.StandardButton.Yes
 
 
-def ask_rebuild(parent: Optional[QWidget], message: str) -> bool:
-    """Say that the project database is damaged (and kept) and ask whether to rebuild it; True = rebuild."""
+def rebuild_box(parent: Optional[QWidget], message: str) -> QMessageBox:
+    """The question `ask_rebuild` asks: the database is damaged (and kept); rebuild it?"""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Project database damaged")
@@ -83,4 +83,9 @@ def ask_rebuild(parent: Optional[QWidget], message: str) -> bool:
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
     box.button(QMessageBox.StandardButton.Yes).setText("Rebuild")
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    return box.exec() == QMessageBox.StandardButton.Yes
+    return box
+
+
+def ask_rebuild(parent: Optional[QWidget], message: str) -> bool:
+    """Say that the project database is damaged (and kept) and ask whether to rebuild it; True = rebuild."""
+    return rebuild_box(parent, message).exec() == QMessageBox.StandardButton.Yes

@@ -79,9 +79,12 @@ def decode_entries(blob: bytes) -> tuple[list[JournalEntry], int]:
 
 
 def count_frames(blob: bytes) -> int:
-    """How many journal records start in `blob` (a damaged tail): each frame header found counts once,
-    whole or torn; a whole record is skipped over, anything else is searched past byte by byte."""
-    count = pos = 0
+    """How many journal records `blob` (a damaged tail) held: each frame header found counts once, whole or
+    torn, plus the record whose header was damaged when the tail does not start with one (a tail of zeros
+    counts nothing); a whole record is skipped over, anything else is searched past byte by byte."""
+    # a tail that does not start with a frame header lost the header of the record it cuts into
+    count = 1 if blob and not blob.startswith(MAGIC) and blob.strip(b"\0") else 0
+    pos = 0
     while (pos := blob.find(MAGIC, pos)) >= 0:
         count += 1
         if pos + _HEAD.size <= len(blob):
