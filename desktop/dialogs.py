@@ -120,3 +120,19 @@ def confirm_done_with_unlabelled(parent: Optional[QWidget], pixels: int, share: 
     box.button(QMessageBox.StandardButton.Yes).setText("Mark done")
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     return box.exec() == QMessageBox.StandardButton.Yes
+def rebuild_box(parent: Optional[QWidget], message: str) -> QMessageBox:
+    """The question `ask_rebuild` asks: the database is damaged (and kept); rebuild it?"""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Project database damaged")
+    box.setText("The project database is damaged. Rebuild it from the saved labels and the edit journal?")
+    box.setInformativeText(message)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Yes).setText("Rebuild")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box
+
+
+def ask_rebuild(parent: Optional[QWidget], message: str) -> bool:
+    """Say that the project database is damaged (and kept) and ask whether to rebuild it; True = rebuild."""
+    return rebuild_box(parent, message).exec() == QMessageBox.StandardButton.Yes

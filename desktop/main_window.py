@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from desktop.canvas.view import CanvasView
 from desktop import dialogs
-from desktop.dialogs import ProblemsDialog, ask_open_anyway, ask_recovery, confirm_done_with_unlabelled
+from desktop.dialogs import ProblemsDialog, ask_open_anyway, ask_rebuild, ask_recovery, confirm_done_with_unlabelled
 from desktop.docks.class_palette import ClassPalette
 from desktop.docks.class_search import ClassSearchPopup
 from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails, thumbnail_of
@@ -158,6 +158,7 @@ class MainWindow(WindowViewMixin, QMainWindow):
         from engine.project import Project
         from engine.project.folder_guard import check_folder
         from engine.project.lock import ProjectLockedError, describe_holder
+        from engine.project.errors import ProjectDamagedError
 
         check = check_folder(source, project_dir)
         # a folder without images fails to open with its own message; any other doubt is a question
@@ -174,12 +175,16 @@ class MainWindow(WindowViewMixin, QMainWindow):
                 if not dialogs.ask_read_only(self, describe_holder(exc.holder)):
                     return False
                 project = Project.open_or_create(source, project_dir, read_only=True)
+        except ProjectDamagedError as exc:  # say what happened (the file is kept) and offer the rebuild
+            return self._offer_rebuild(exc, source, project_dir, recovery)
         except Exception as exc:  # noqa: BLE001 - a broken dataset is a message, never a crash
             self.show_problems(f"Cannot open {source}", f"{exc}", [])
             return False
         self.doc.open_project(project)
         self.settings.add_recent(project.root)
         self.frames.set_frames(project.dataset.frames, project.statuses())
+        if project.journal_damage:  # strokes cut off with a damaged journal tail: say how many
+            self.show_problems("Edit journal repaired", project.journal_damage, [])
         recovered = self._offer_recovery(recovery or self.settings.recovery_policy)
         keys = project.frame_keys()
         last = self.settings.last_frame(project.root)
@@ -195,6 +200,23 @@ class MainWindow(WindowViewMixin, QMainWindow):
         self.statusBar().showMessage(f"Opened {project.name}: {len(project.frame_keys())} frames "
                                      f"(project {project.root.name}){note}", 15000)
         return True
+
+    def _offer_rebuild(self, exc, source, project_dir, recovery) -> bool:
+        from engine.project.rebuild import rebuild_database
+
+        self.show_error(str(exc))
+        if not ask_rebuild(self, str(exc)):
+            self.show_problems("Project database damaged", str(exc), [])
+            return False
+        try:
+            result = rebuild_database(exc.project_dir)
+        except Exception as err:  # noqa: BLE001 - e.g. the dataset moved: a message, never a crash
+            self.show_problems("Cannot rebuild the project database", f"{err}", [])
+            return False
+        opened = self.open_source(source, project_dir, recovery)
+        if opened:
+            self.statusBar().showMessage(f"Project database rebuilt: {result.summary()}", 15000)
+        return opened
 
     def _offer_recovery(self, policy: str) -> list[str]:
         """Replay (or drop) journal strokes left by a crash; returns the keys recovered."""

@@ -174,3 +174,20 @@ def colorize(label: np.ndarray, class_set: ClassSet | str | int | None = None) -
     """HxW IDs (of `class_set`, original IDs by default) -> HxWx3 RGB uint8."""
     cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
     return cs.palette[label]
+
+
+def label_id_problem(label: np.ndarray, allow_ignore: bool = True) -> str | None:
+    """None when `label` holds only original CaDIS IDs 0..35 (and 255 = unlabelled when `allow_ignore`),
+    else what is wrong in the words `cadis info` uses ("class IDs outside 0..35: 40, 200")."""
+    from engine.histogram import label_histogram
+
+    if label.dtype != np.uint8:
+        return f"a label holds uint8 class IDs, found {label.dtype}"
+    if label.size == 0 or int(label.max()) < NUM_CLASSES:
+        return None
+    counts = label_histogram(label)
+    bad = [i for i in np.flatnonzero(counts[NUM_CLASSES:]) + NUM_CLASSES if not (allow_ignore and i == IGNORE)]
+    if not bad:
+        return None
+    shown = ", ".join(str(int(i)) for i in bad[:12]) + (f" and {len(bad) - 12} more" if len(bad) > 12 else "")
+    return f"class IDs outside 0..{NUM_CLASSES - 1}: {shown}"

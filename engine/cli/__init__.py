@@ -15,7 +15,7 @@ import importlib
 import pkgutil
 import sys
 
-from engine.imageio import ImageReadError
+from engine.imageio import ImageReadError, parse_max_pixels, set_max_pixels
 from engine.jobs import JobCancelled
 
 
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
         mod.add_arguments(p)
+        p.add_argument("--max-pixels", default=None, metavar="N",
+                       help="largest image a file may declare, as a pixel count or WxH (default 4096x4096, "
+                            "or $CADIS_MAX_PIXELS); larger files are refused before decoding")
         p.set_defaults(_run=mod.run, _name=mod.NAME)
     return parser
 
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.max_pixels is not None:
+            set_max_pixels(parse_max_pixels(args.max_pixels))
         return int(args._run(args) or 0)
     except JobCancelled:
         print(f"cadis {args._name}: cancelled", file=sys.stderr)
@@ -61,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ValueError, FileNotFoundError, NotADirectoryError, ImageReadError, OSError) as exc:
         print(f"cadis {args._name}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        set_max_pixels(None)
 
 
 if __name__ == "__main__":  # pragma: no cover

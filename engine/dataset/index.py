@@ -16,6 +16,7 @@ from engine.dataset.naming import (
     video_dir_name,
 )
 from engine.dataset.report import Problem
+from engine.dataset.scan import Entry, list_entries
 
 
 class NotCadisError(ValueError):
@@ -81,10 +82,9 @@ def _sort_key(rec: FrameRecord) -> tuple:
     return (rec.video if rec.video is not None else -1, rec.frame if rec.frame is not None else -1, rec.key)
 
 
-def _entries(folder: Path) -> list[os.DirEntry]:
-    """Visible entries of a folder, sorted by name (hidden files such as .DS_Store are skipped)."""
-    with os.scandir(folder) as it:
-        return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+def _entries(folder: Path, rel: str = ".", problems: list[Problem] | None = None) -> list[Entry]:
+    """Visible entries of a folder sorted by name; unreadable folders and link loops go to `problems`."""
+    return list_entries(folder, rel, [] if problems is None else problems)
 
 
 def open_dataset(root: str | os.PathLike) -> DatasetIndex:
@@ -95,12 +95,17 @@ def open_dataset(root: str | os.PathLike) -> DatasetIndex:
     if not root.is_dir():
         raise NotCadisError(f"{root} is a file, not a folder: {_EXPECTED}")
     root = root.resolve()
-    entries = _entries(root)
+    try:
+        os.scandir(root).close()
+    except OSError as exc:
+        raise NotCadisError(f"cannot read the folder {root} ({exc.strerror or exc})") from None
+    problems: list[Problem] = []
+    entries = _entries(root, ".", problems)
     video_dirs = [(parse_video_dir(e.name), e) for e in entries if e.is_dir()]
     misnamed = [e.name for e in entries if e.is_dir() and looks_like_video_dir(e.name)]
     video_dirs = [(v, e) for v, e in video_dirs if v is not None]
     if video_dirs:
-        index = _index_cadis(root, video_dirs)
+        index = _index_cadis(root, video_dirs, problems)
         index.scan_problems[:0] = [Problem(name, "folder name is not a CaDIS video folder (expected two ASCII "
                                                  "digits, e.g. Video01); skipped") for name in misnamed]
         return index
@@ -110,12 +115,12 @@ def open_dataset(root: str | os.PathLike) -> DatasetIndex:
     if (root / "Images").is_dir() and (root / "Labels").is_dir():
         raise NotCadisError(f"{root} looks like one video folder (it holds Images/ and Labels/): open the folder "
                             f"that holds the Video folders instead ({root.parent})")
-    images = _folder_images(root, entries)
+    images = _folder_images(root, entries, problems)
     if images:
         frames = [FrameRecord(key=key, image_path=path, label_path=None, video=None, frame=None,
                               split="unassigned") for key, path in images]
         frames.sort(key=_sort_key)
-        return DatasetIndex(root=root, kind="folder", frames=frames)
+        return DatasetIndex(root=root, kind="folder", frames=frames, scan_problems=problems)
     hint = ""
     for e in entries:
         if e.is_dir() and any(parse_video_dir(s.name) is not None for s in _entries(Path(e.path)) if s.is_dir()):
@@ -124,17 +129,18 @@ def open_dataset(root: str | os.PathLike) -> DatasetIndex:
     raise NotCadisError(f"{root} holds no Video* folders and no image files: {_EXPECTED}{hint}")
 
 
-def _is_image(entry: os.DirEntry) -> bool:
+def _is_image(entry: Entry) -> bool:
     return entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES
 
 
-def _folder_images(root: Path, entries: list[os.DirEntry]) -> list[tuple[str, Path]]:
+def _folder_images(root: Path, entries: list[Entry], problems: list[Problem]) -> list[tuple[str, Path]]:
     """(key, path) of the image files at the top of `root` and one level of subfolders down."""
     images = [(e.name, root / e.name) for e in entries if _is_image(e)]
     for e in entries:
         if e.is_dir():
             sub = root / e.name
-            images.extend((f"{e.name}/{s.name}", sub / s.name) for s in _entries(sub) if _is_image(s))
+            images.extend((f"{e.name}/{s.name}", sub / s.name) for s in _entries(sub, e.name, problems)
+                          if _is_image(s))
     return images
 
 
@@ -149,7 +155,7 @@ def _scan_frames(folder: Path, rel_folder: str, video: int, suffixes: tuple[str,
     of absolute paths is what would make indexing slow.
     """
     found: dict[int, tuple[Path, int, str]] = {}
-    for e in _entries(folder):
+    for e in _entries(folder, rel_folder, problems):
         rel = f"{rel_folder}/{e.name}"
         if e.is_dir():
             problems.append(Problem(rel, f"unexpected folder inside {what}/"))
@@ -175,10 +181,9 @@ def _scan_frames(folder: Path, rel_folder: str, video: int, suffixes: tuple[str,
     return found
 
 
-def _index_cadis(root: Path, video_dirs: list[tuple[int, os.DirEntry]]) -> DatasetIndex:
+def _index_cadis(root: Path, video_dirs: list[tuple[int, Entry]], problems: list[Problem]) -> DatasetIndex:
     frames: list[FrameRecord] = []
     orphans: list[Path] = []
-    problems: list[Problem] = []
     seen: dict[int, str] = {}
     for video, entry in video_dirs:
         if video in seen:

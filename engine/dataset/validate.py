@@ -16,6 +16,7 @@ import numpy as np
 from engine.dataset.index import DatasetIndex, FrameRecord
 from engine.dataset.naming import SPLITS
 from engine.dataset.report import Problem, ValidationReport
+from engine.histogram import label_histogram
 from engine.imageio import ImageReadError, read_image, read_label
 from engine.jobs import JobContext
 from engine.taxonomy import IGNORE, NUM_CLASSES
@@ -52,7 +53,7 @@ def _check_frame(index: DatasetIndex, rec: FrameRecord,
         problems.append(Problem(lrel, f"label is {label.shape[1]}x{label.shape[0]} but its image is "
                                       f"{image.shape[1]}x{image.shape[0]}"))
         return None, problems
-    hist = np.bincount(label.ravel(), minlength=256)
+    hist = label_histogram(label)
     allowed = np.zeros(256, bool)
     allowed[:NUM_CLASSES] = True
     if allow_ignore:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.imageio import max_pixels
+
 _MAGIC = b"CUR1"
 _HEADER = struct.Struct("<4sIIIIBI")  # magic, y0, x0, h, w, flags, description length
 _FLAG_MASK = 1
@@ -138,15 +140,18 @@ class UndoRecord:
             raise ValueError("these bytes are not a CaDIS Studio undo record (bad header)")
         _, y0, x0, h, w, flags, ndesc = _HEADER.unpack_from(data)
         start = _HEADER.size + ndesc
+        n = h * w
+        if n > max_pixels():  # no label is that large: never inflate such a payload
+            raise ValueError(f"corrupt undo record: a {w}x{h} box is larger than any label")
+        expected = 2 * n + ((n + 7) // 8 if flags & _FLAG_MASK else 0)
         try:
             desc = data[_HEADER.size:start].decode("utf-8")
-            raw = zlib.decompress(data[start:])
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(data[start:], expected + 1)  # bounded: a compression bomb stops here
         except (UnicodeDecodeError, zlib.error) as exc:
             raise ValueError(f"corrupt undo record: {exc}") from None
-        n = h * w
-        expected = 2 * n + ((n + 7) // 8 if flags & _FLAG_MASK else 0)
-        if len(raw) != expected:
-            raise ValueError(f"corrupt undo record: {len(raw)} pixel bytes, expected {expected}")
+        if len(raw) != expected or inflate.unconsumed_tail or not inflate.eof:
+            raise ValueError(f"corrupt undo record: more or fewer pixel bytes than the {expected} its box holds")
         before = np.frombuffer(raw, np.uint8, n, 0).reshape(h, w).copy()
         after = np.bitwise_xor(before, np.frombuffer(raw, np.uint8, n, n).reshape(h, w))
         mask = None

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import __version__
+from engine.histogram import label_histogram
 from engine.project.paths import check_relpath
 from engine.taxonomy import IGNORE, ClassSet
 
@@ -31,7 +32,7 @@ class ClassCounter:
     frames: np.ndarray = field(default_factory=lambda: np.zeros(256, np.int64))
 
     def add(self, label: np.ndarray) -> None:
-        counts = np.bincount(label.ravel(), minlength=256)
+        counts = label_histogram(label)
         self.pixels += counts
         self.frames += counts > 0
 

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from engine.atomic import atomic_write_text
+from engine.histogram import label_histogram
 from engine.imageio import read_label, write_image
 from engine.taxonomy import IGNORE, ClassSet, get_class_set
 
@@ -41,7 +42,7 @@ class ClassFrequency:
         frames = np.zeros(256, np.int64)
         n = 0
         for label in labels:
-            counts = np.bincount(np.asarray(label, np.uint8).ravel(), minlength=256)
+            counts = label_histogram(label)
             pixels += counts
             frames += counts > 0
             n += 1

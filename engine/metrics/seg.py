@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.dataset.report import Problem
+from engine.dataset.scan import list_entries, walk_files
 from engine.imageio import read_label
 from engine.taxonomy import IGNORE, get_class_set
 
@@ -57,33 +59,40 @@ def iou_from_confusion(conf: np.ndarray) -> tuple[np.ndarray, float]:
     return per_class, miou
 
 
-def _pngs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.png")
-                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".uncertainty.png"))
+def _pngs(folder: Path, problems: list) -> list[Path]:
+    return walk_files(folder, problems,
+                      lambda p: p.suffix.lower() == ".png" and not p.name.endswith(".uncertainty.png"))
 
 
-def _label_files(folder: Path) -> list[Path]:
+def _label_files(folder: Path, problems: list) -> list[Path]:
     """Label files under `folder`: the Labels/ files of a CaDIS layout, otherwise every PNG."""
-    if any(p.is_dir() and p.name.startswith("Video") for p in folder.iterdir()):
+    if any(e.is_dir() and e.name.startswith("Video") for e in list_entries(folder, ".", [])):
         from engine.dataset import open_dataset
 
         index = open_dataset(folder)
         if index.kind == "cadis":
+            problems.extend(p for p in index.scan_problems if "/Images" not in p.path)
             return sorted([f.label_path for f in index.labelled()] + list(index.orphan_labels))
-    return _pngs(folder)
+    return _pngs(folder, problems)
 
 
-def match_pairs(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike) -> tuple[list[tuple[Path, Path]], int, int]:
+def match_pairs(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
+                problems: list | None = None) -> tuple[list[tuple[Path, Path]], int, int]:
     """Pair predictions with ground-truth labels by relative path, else by file name.
 
-    Returns (pairs, predictions without ground truth, ground truths without prediction).
+    Returns (pairs, predictions without ground truth, ground truths without prediction). Entries of either
+    tree that cannot be listed (link loops, unreadable folders) are appended to `problems` as
+    `engine.dataset.Problem`s with the folder's name in front, and skipped.
     """
     for what, d in (("prediction", pred_dir), ("ground-truth", gt_dir)):
         if not Path(d).is_dir():
             raise FileNotFoundError(f"{what} folder {d} does not exist")
     pred_dir, gt_dir = Path(pred_dir).resolve(), Path(gt_dir).resolve()
-    preds = _label_files(pred_dir)
-    gts = _label_files(gt_dir)
+    found: dict[str, list] = {"prediction": [], "ground truth": []}
+    preds = _label_files(pred_dir, found["prediction"])
+    gts = _label_files(gt_dir, found["ground truth"])
+    if problems is not None:
+        problems.extend(Problem(f"{what} {p.path}", p.reason) for what, ps in found.items() for p in ps)
     by_rel = {p.relative_to(gt_dir).as_posix(): p for p in gts}
     by_name: dict[str, list[Path]] = {}
     for p in gts:
@@ -114,12 +123,13 @@ def evaluate_dirs(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike, experi
     Labels hold original CaDIS IDs; with `experiment` (1, 2, 3) both sides are remapped to that class set
     first (`remap_pred=False` when predictions already hold the experiment's IDs). A predicted ID that the
     class set ignores counts as a miss for the true class. Returns a dict with `miou`, `per_class`
-    ({class name: IoU or None when absent from both sides}), `frames`, `unmatched_predictions` and
-    `unmatched_ground_truth`.
+    ({class name: IoU or None when absent from both sides}), `frames`, `unmatched_predictions`,
+    `unmatched_ground_truth` and `problems` (entries that could not be listed: [{path, reason}]).
     """
     cs = get_class_set(experiment)
     n = cs.num_classes
-    pairs, unmatched_pred, unmatched_gt = match_pairs(pred_dir, gt_dir)
+    problems: list = []
+    pairs, unmatched_pred, unmatched_gt = match_pairs(pred_dir, gt_dir, problems)
     if not pairs:
         raise ValueError(f"no prediction in {pred_dir} has a ground-truth label of the same name in {gt_dir}")
     # One extra "void" column collects predictions outside the class set: they are misses for the true
@@ -152,4 +162,5 @@ def evaluate_dirs(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike, experi
         "frames": len(pairs),
         "unmatched_predictions": unmatched_pred,
         "unmatched_ground_truth": unmatched_gt,
+        "problems": [p.to_json() for p in problems],
     }

@@ -22,6 +22,10 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.models.config_checks import (
+    check_scheduler_config, check_shapes_match, check_synthesis_config, meta_shapes, read_json_object,
+    safetensors_header,
+)
 from engine.taxonomy import get_class_set
 
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
@@ -125,35 +129,15 @@ def _card_markdown(card: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------------- loading
-def _looks_like_pickle(head: bytes) -> bool:
-    # torch.save zip archives start with "PK"; raw pickles with protocol byte 0x80
-    return head[:2] == b"PK" or head[:1] == b"\x80"
-
-
-def _check_safetensors(path: Path) -> None:
-    """Accept only a well-formed safetensors header (u64 little-endian length, then a JSON object)."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(9)
-    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size:
-        return
-    if _looks_like_pickle(head):
-        raise ModelFolderError(
-            f"{path} is a pickle/torch.save file, not safetensors; refusing to load it (unpickling can run code). "
-            "Convert it to safetensors in a trusted environment or retrain with `cadis train-model`.")
-    raise ModelFolderError(f"{path} is not a valid safetensors file (truncated or another format)")
+def _check_safetensors(path: Path) -> dict:
+    """Accept only a regular file with a well-formed safetensors header; returns the header's tensor shapes."""
+    return safetensors_header(path, ModelFolderError)
 
 
 def _read_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelFolderError(f"{path.parent} has no {path.name} ({what}); is it a synthesis model folder?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFolderError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ModelFolderError(f"{path} should hold a JSON object")
-    return data
+    if not os.path.lexists(path):
+        raise ModelFolderError(f"{path.parent} has no {path.name} ({what}); is it a synthesis model folder?")
+    return read_json_object(path, ModelFolderError, what)
 
 
 def read_model_card(model_dir: Union[str, os.PathLike]) -> dict:
@@ -198,6 +182,10 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
     cfg = _read_json(d / CONFIG_NAME, "model config")
     if cfg.get("_class_name", "SpadeUNet2DModel") != "SpadeUNet2DModel":
         raise ModelFolderError(f"{d} holds a {cfg.get('_class_name')}, not a SpadeUNet2DModel synthesis model")
+    check_synthesis_config(cfg, d / CONFIG_NAME, ModelFolderError)  # every field within bounds, before building
+    sched = _read_json(d / SCHEDULER_NAME, "scheduler config") if os.path.lexists(d / SCHEDULER_NAME) \
+        else dict(DEFAULT_SCHEDULER_CONFIG)
+    check_scheduler_config(sched, d / SCHEDULER_NAME, ModelFolderError)
     card = read_model_card(d)
     model_cs = str(cfg.get("class_set", "full"))
     if class_set is not None:
@@ -214,11 +202,14 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
                 f"{d} works at {_fmt_res(hw)}, not {_fmt_res(want_hw)}; "
                 f"train a model with --resolution {_fmt_res(want_hw)} or use {_fmt_res(hw)}")
     init_keys = set(inspect.signature(SpadeUNet2DModel.__init__).parameters) - {"self"}
+    kwargs = {k: v for k, v in cfg.items() if k in init_keys}
     try:
-        model = SpadeUNet2DModel(**{k: v for k, v in cfg.items() if k in init_keys})
+        expected = meta_shapes(lambda: SpadeUNet2DModel(**kwargs))  # built on the meta device: no memory
     except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
         raise ModelFolderError(f"{d / CONFIG_NAME} describes no valid model ({type(exc).__name__}: {exc}); "
                                "the config is damaged: use the folder `cadis train-model` wrote") from None
+    check_shapes_match(expected, _check_safetensors(weights), d / CONFIG_NAME, weights, ModelFolderError)
+    model = SpadeUNet2DModel(**kwargs)
     try:
         state = load_file(str(weights), device="cpu")
     except Exception as exc:  # safetensors raises its own SafetensorError for cut or corrupt files
@@ -234,7 +225,6 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
         raise ModelFolderError(
             f"{weights} does not match config.json (missing {len(missing)} tensors, {len(unexpected)} unexpected); "
             "the folder is damaged or mixed from two models")
-    sched = _read_json(d / SCHEDULER_NAME, "scheduler config") if (d / SCHEDULER_NAME).exists() else dict(DEFAULT_SCHEDULER_CONFIG)
     model.to(pick_device(device) if isinstance(device, str) else device).eval()
     return model, sched, card
 

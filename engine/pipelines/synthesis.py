@@ -20,6 +20,7 @@ import torch
 from engine.jobs import JobContext
 from engine.models.segmap import mask_to_segmap, resize_label
 from engine.models.spade import SpadeModulation
+from engine.taxonomy import label_id_problem
 
 SAMPLERS = ("ddim", "dpm", "unipc")
 
@@ -224,6 +225,10 @@ class SynthesisPipeline:
         mask = np.asarray(mask)
         if mask.ndim != 2:
             raise ValueError(f"the mask is an HxW label of CaDIS IDs, got shape {mask.shape}")
+        if mask.dtype != np.uint8 and mask.size and (mask.min() < 0 or mask.max() > 255):
+            raise ValueError("the mask holds values outside 0..255; a mask holds original CaDIS IDs 0..35")
+        if (problem := label_id_problem(mask.astype(np.uint8, copy=False))) is not None:
+            raise ValueError(f"the mask holds {problem}; a mask holds original CaDIS IDs 0..35 (255 = unlabelled)")
         small = resize_label(mask.astype(np.uint8), self.size)
         model, dtype = self._runner(s)
         segmap = mask_to_segmap(small, self.class_set).to(self.device, dtype=dtype)

@@ -16,6 +16,20 @@ from .sampling import FrameSource
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
+def checked_pair(key: str, image, label):
+    """(image, label) of a training frame, refused (ValueError naming the frame) when the label holds IDs
+    outside the class set or is not the image's size: training must not map them to ignore or stretch them."""
+    from engine.taxonomy import label_id_problem
+
+    problem = label_id_problem(label)
+    if problem is None and label.shape[:2] != image.shape[:2]:
+        problem = (f"label is {label.shape[1]}x{label.shape[0]} but its image is {image.shape[1]}x{image.shape[0]}")
+    if problem:
+        raise ValueError(f"training frame {key}: {problem}; fix the label or leave the frame out "
+                         "(`cadis info` lists every such problem)")
+    return image, label
+
+
 def read_frame_list(path: str | Path) -> list[str]:
     """Frame keys from a text file (one a line)."""
     p = Path(path)
@@ -38,10 +52,11 @@ def is_project(path: str | Path) -> bool:
     return is_project_dir(Path(path))
 
 
-def _dataset_frames(root: Path, keys: Sequence[str] | None) -> list[FrameSource]:
+def _dataset_frames(root: Path, keys: Sequence[str] | None, problems: list) -> list[FrameSource]:
     from engine.dataset import open_dataset
 
     index = open_dataset(root)
+    problems.extend(index.scan_problems)
     if keys is None:
         records = index.labelled()
     else:
@@ -55,7 +70,7 @@ def _dataset_frames(root: Path, keys: Sequence[str] | None) -> list[FrameSource]
             if rec.label_path is None:
                 raise ValueError(f"frame {k} has no label in {root}: only labelled frames can train a head")
             records.append(rec)
-    return [FrameSource(r.key, (lambda r=r: (read_image(r.image_path), read_label(r.label_path))))
+    return [FrameSource(r.key, (lambda r=r: checked_pair(r.key, read_image(r.image_path), read_label(r.label_path))))
             for r in records]
 
 
@@ -65,32 +80,40 @@ def _project_frames(path: Path, keys: Sequence[str] | None) -> list[FrameSource]
     project = Project.open_or_create(path, read_only=True)  # reads only: works beside the app
     if keys is None:
         keys = project.keys_with_status("done")
-    return [FrameSource(k, (lambda k=k: (project.load_image(k), project.load_label(k)))) for k in keys]
+    return [FrameSource(k, (lambda k=k: checked_pair(k, project.load_image(k), project.load_label(k)))) for k in keys]
 
 
-def training_frames(data: str | Path, frame_list: str | Path | None = None) -> list[FrameSource]:
+def training_frames(data: str | Path, frame_list: str | Path | None = None,
+                    problems: list | None = None) -> list[FrameSource]:
     """Training frames of a dataset (all labelled frames) or a project (all done frames), or only those
-    named in `frame_list`."""
+    named in `frame_list`. Dataset entries that could not be indexed are appended to `problems`."""
     data = Path(data)
     if not data.exists():
         raise FileNotFoundError(f"{data}: no such dataset or project folder")
     keys = read_frame_list(frame_list) if frame_list else None
-    frames = _project_frames(data, keys) if is_project(data) else _dataset_frames(data, keys)
+    problems = [] if problems is None else problems
+    frames = _project_frames(data, keys) if is_project(data) else _dataset_frames(data, keys, problems)
     if not frames:
         what = "done frames in the project" if is_project(data) else "labelled frames in the dataset"
         raise ValueError(f"{data}: no {what}; label a few frames first")
     return frames
 
 
-def image_paths(inputs: Sequence[str | Path]) -> list[Path]:
+def image_paths(inputs: Sequence[str | Path], problems: list | None = None) -> list[Path]:
     """Image files named directly or found (recursively, sorted) in named folders; label-like files
-    (`*.uncertainty.png`) are skipped."""
+    (`*.uncertainty.png`) are skipped. Link loops and unreadable folders are appended to `problems`."""
+    from engine.dataset.report import Problem
+    from engine.dataset.scan import walk_files
+
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES
-                           and not q.name.endswith(".uncertainty.png") and "Labels" not in q.parts)
+            found_problems: list = []
+            found = walk_files(p, found_problems, lambda q, p=p: q.suffix.lower() in IMAGE_SUFFIXES
+                               and not q.name.endswith(".uncertainty.png") and "Labels" not in q.relative_to(p).parts)
+            if problems is not None:
+                problems.extend(Problem(f"{p}/{x.path}" if x.path != "." else str(p), x.reason) for x in found_problems)
             if not found:
                 raise FileNotFoundError(f"{p}: no PNG/JPEG images in this folder")
             out += found

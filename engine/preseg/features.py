@@ -227,7 +227,9 @@ def load_diffusion_model(model_dir: str | Path, device: str | torch.device = "cp
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{model_dir}: no config.json; not a diffusion model folder")
     fingerprint = fingerprint_model_dir(model_dir)
-    class_name = json.loads(cfg_path.read_text()).get("_class_name", "")
+    from engine.models.config_checks import read_json_object
+
+    class_name = read_json_object(cfg_path, ValueError).get("_class_name", "")
     sched_cfg: dict | None = None
     if class_name == "UNet2DModel":
         from diffusers import UNet2DModel

@@ -8,6 +8,7 @@ is a `preseg/` folder next to (inside) the diffusion model's folder.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import torch
 from safetensors.torch import load_file, save
 
 from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.models.config_checks import (
+    check_head_config, check_shapes_match, meta_shapes, read_json_object, safetensors_header,
+)
 from engine.taxonomy import ClassSet, get_class_set
 
 from .ensemble import PixelEnsemble
@@ -122,18 +126,19 @@ def load_head(head_dir: str | Path) -> PresegHead:
     """Read a head written by `save_head`; clear errors for missing or foreign folders."""
     head_dir = Path(head_dir)
     cfg_path, w_path = head_dir / CONFIG, head_dir / WEIGHTS
-    if not cfg_path.is_file() or not w_path.is_file():
+    if not os.path.lexists(cfg_path) or not os.path.lexists(w_path):
         raise FileNotFoundError(f"{head_dir}: not a pre-segmentation head (needs {CONFIG} and {WEIGHTS}); "
                                 "train one with `cadis train-preseg`")
-    try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{cfg_path}: broken JSON ({exc})") from None
+    cfg = read_json_object(cfg_path, ValueError, "head description")  # regular file, sane JSON
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         found = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
         raise ValueError(f"{cfg_path}: unknown head format {found!r} (expected {FORMAT})")
+    check_head_config(cfg, cfg_path, ValueError)  # every field within bounds, then the weights' shapes
+    e = cfg["ensemble"]
+    shapes = meta_shapes(lambda: PixelEnsemble(e["in_channels"], e["num_classes"], e["members"], e["hidden"]))
+    check_shapes_match(shapes, safetensors_header(w_path, ValueError), cfg_path, w_path, ValueError,
+                       ("input_mean", "input_std"))
     try:
-        e = cfg["ensemble"]
         ens = PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
                             tuple(int(h) for h in e["hidden"]))
         features = FeatureConfig.from_dict(cfg["features"])

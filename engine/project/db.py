@@ -6,10 +6,11 @@ are applied in order, each in its own transaction, so a crash mid-migration leav
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
-from engine.project.errors import ProjectError
+from engine.project.errors import ProjectDamagedError, ProjectError
 
 DB_NAME = "project.sqlite"
 
@@ -49,13 +50,31 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the database at `path`, set WAL + FULL sync, and migrate it."""
+def connect(path: Path, existing: bool = False) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path`, set WAL + FULL sync, and migrate it.
+
+    `existing=True` opens the database of a project that already exists: an empty file, a file without the
+    project's tables or one that fails SQLite's quick check raises ProjectDamagedError, and the file is left
+    as it is (it is never replaced by a fresh database)."""
+    path = Path(path)
+    if existing:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ProjectError(f"cannot read the project database {path}: {exc.strerror or exc}") from None
+        if size == 0:
+            raise ProjectDamagedError(path, "the file is empty: 0 bytes")
     try:
         conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise ProjectError(f"cannot open the project database {path}: {exc}") from None
     try:
+        if existing:
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise ProjectDamagedError(path, f"SQLite's check found: {str(check).splitlines()[0][:200]}")
+            if schema_version(conn) == 0:
+                raise ProjectDamagedError(path, "it holds none of the project's tables")
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise ProjectError(f"the project database {path} cannot use WAL mode (got {mode}); "
@@ -65,11 +84,22 @@ def connect(path: Path) -> sqlite3.Connection:
         migrate(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if existing:
+            raise ProjectDamagedError(path, f"SQLite: {exc}") from None
         raise ProjectError(f"the project database {path} is damaged or not a project database ({exc})") from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def write_error(exc: sqlite3.Error) -> ProjectError:
+    """The project's own error for a failed database write (disk full, I/O error, damaged file)."""
+    text = str(exc)
+    if "full" in text.lower():
+        return ProjectError(f"the project database could not be written: the disk is full ({text}); free some "
+                            "space and try again (nothing already saved was lost)")
+    return ProjectError(f"the project database could not be written ({text}); check the disk and try again")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -120,9 +150,20 @@ class transaction:
         self.conn = conn
 
     def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise write_error(exc) from None
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as failed:  # a COMMIT on a full disk, or a ROLLBACK after one
+            if self.conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            raise write_error(exc if isinstance(exc, sqlite3.Error) else failed) from None
+        if isinstance(exc, sqlite3.Error):
+            raise write_error(exc) from None
         return False

@@ -28,7 +28,7 @@ from engine.atomic import atomic_write_bytes
 MAGIC = b"CJ01"
 _HEAD = struct.Struct("<4sII")
 _PAYLOAD_HEAD = struct.Struct("<QH")
-MAX_RECORD = 1 << 30  # a single stroke record larger than 1 GiB is treated as garbage
+MAX_RECORD = 64 << 20  # a stroke record (a compressed box of a label) larger than 64 MiB is garbage
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,25 @@ def decode_entries(blob: bytes) -> tuple[list[JournalEntry], int]:
     return entries, pos
 
 
+def count_frames(blob: bytes) -> int:
+    """How many journal records `blob` (a damaged tail) held: each frame header found counts once, whole or
+    torn, plus the record whose header was damaged when the tail does not start with one (a tail of zeros
+    counts nothing); a whole record is skipped over, anything else is searched past byte by byte."""
+    # a tail that does not start with a frame header lost the header of the record it cuts into
+    count = 1 if blob and not blob.startswith(MAGIC) and blob.strip(b"\0") else 0
+    pos = 0
+    while (pos := blob.find(MAGIC, pos)) >= 0:
+        count += 1
+        if pos + _HEAD.size <= len(blob):
+            _, length, crc = _HEAD.unpack_from(blob, pos)
+            end = pos + _HEAD.size + length
+            if length <= MAX_RECORD and end <= len(blob) and zlib.crc32(blob[pos + _HEAD.size:end]) == crc:
+                pos = end
+                continue
+        pos += len(MAGIC)
+    return count
+
+
 class Journal:
     """Append-only stroke journal in one file; thread-safe.
 
@@ -88,18 +107,35 @@ class Journal:
         self.path = Path(path)
         self.fsync = fsync
         self._lock = threading.Lock()
-        self.torn_bytes = 0  # bytes of a torn tail cut off when the journal was opened
+        self.torn_bytes = 0  # bytes of a torn or damaged tail cut off when the journal was opened
+        self.dropped_strokes = 0  # strokes (whole or torn) in those bytes
         self.read_only = read_only
         if read_only:  # entries() still reads the file; append and keep refuse
             self._fd = -1
             return
         self._fd = self._open()
+        self.repair()
+
+    def repair(self) -> int:
+        """Cut a torn or damaged tail off the file; returns how many strokes it held (0 when nothing was cut).
+        `torn_bytes` and `dropped_strokes` keep what the last repair cut; `damage_message()` says it in words."""
         blob = self._read()
         _, valid = decode_entries(blob)
         if valid < len(blob):
             self.torn_bytes = len(blob) - valid
+            self.dropped_strokes = count_frames(blob[valid:])
             os.ftruncate(self._fd, valid)
             self._sync()
+        return self.dropped_strokes if valid < len(blob) else 0
+
+    def damage_message(self) -> str | None:
+        """What the repair when opening cut, for the user; None when the journal was whole."""
+        if not self.torn_bytes:
+            return None
+        n = self.dropped_strokes
+        return (f"the edit journal {self.path.name} ended in {self.torn_bytes:,} damaged bytes: "
+                f"{n} unsaved stroke{'s' if n != 1 else ''} in them could not be recovered and "
+                f"{'were' if n != 1 else 'was'} dropped; every stroke before them is kept")
 
     def _open(self) -> int:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

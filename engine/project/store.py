@@ -15,6 +15,7 @@ the new complete file; journal strokes drawn since the last save are offered by 
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from engine.dataset import DatasetIndex, FrameRecord
 from engine.imageio import png_size, read_image, read_label, write_label
 from engine.project import db as dbm
 from engine.project.db import transaction
-from engine.project.errors import ProjectError
+from engine.project.errors import ProjectDamagedError, ProjectError
 from engine.project.journal import Journal, JournalEntry
 from engine.project import lock as lock_module
 from engine.project.lock import STALE_AFTER_S, ProjectLock
@@ -141,7 +142,7 @@ class Project:
                 writer: tuple[str | None, str | None] = (None, None)) -> "Project":
         plock = cls._take_lock(root, read_only, writer)  # before the database opens: connecting may migrate it
         try:
-            conn = dbm.connect(root / dbm.DB_NAME)
+            conn = dbm.connect(root / dbm.DB_NAME, existing=True)
         except BaseException:
             if plock is not None:
                 plock.release()
@@ -174,6 +175,11 @@ class Project:
                 plock.release()
             raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
                                "(check permissions and free space)") from None
+        except sqlite3.DatabaseError as exc:  # a damaged page SQLite's quick check did not reach
+            conn.close()
+            if plock is not None:
+                plock.release()
+            raise ProjectDamagedError(root / dbm.DB_NAME, f"SQLite: {exc}") from None
         except BaseException:
             conn.close()
             if plock is not None:
@@ -329,6 +335,16 @@ class Project:
         with self._lock:
             self._journal.append(JournalEntry(key, self._revs.get(key, 0), bytes(data)))
 
+    @property
+    def journal_dropped_strokes(self) -> int:
+        """How many strokes the journal's repair on opening cut off with a torn or damaged tail (0: none)."""
+        return self._journal.dropped_strokes
+
+    @property
+    def journal_damage(self) -> str | None:
+        """What that repair cut, in words for the user; None when the journal was whole."""
+        return self._journal.damage_message()
+
     def pending_recovery(self) -> dict[str, int]:
         """Frame key -> number of journal strokes drawn since that frame's label was last saved."""
         counts: dict[str, int] = {}
@@ -452,6 +468,8 @@ class Project:
             try:
                 if not self.read_only:
                     self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:  # a full disk: the WAL keeps every commit, the next open replays it
+                raise dbm.write_error(exc) from None
             finally:
                 self._conn.close()
                 self._conn = None

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.dataset import NotCadisError, Problem, ValidationReport, open_dataset, validate
-from engine.imageio import MAX_PIXELS, ImageReadError, read_image, read_label
+from engine.imageio import ImageReadError, max_pixels, read_image, read_label
 from tests.reliability import tally
 from tests.reliability.pngcraft import COLOUR_TYPES, huge_header_png, make_png, with_declared_size
 
@@ -89,7 +89,7 @@ def other_files(draw) -> Crafted:
         return Crafted(b"", kind)
     if kind == "huge":
         w = draw(st.integers(1, 2**31 - 1))
-        h = draw(st.integers(MAX_PIXELS // w + 1, 2**31 - 1))  # declared area beyond the limit
+        h = draw(st.integers(max_pixels() // w + 1, 2**31 - 1))  # declared area beyond the limit
         return Crafted(huge_header_png(w, h), kind)
     if kind == "signature+junk":
         return Crafted(b"\x89PNG\r\n\x1a\n" + draw(st.binary(max_size=300)), kind)
@@ -121,7 +121,7 @@ def mutated(draw, base) -> Crafted:
             w, h = draw(st.integers(0, 1024)), draw(st.integers(0, 1024))
         else:
             w = draw(st.integers(1, 2**31 - 1))
-            h = draw(st.integers(MAX_PIXELS // w + 1, 2**31 - 1))
+            h = draw(st.integers(max_pixels() // w + 1, 2**31 - 1))
         data = bytearray(with_declared_size(bytes(data), w, h, fix_crc=how == "resize"))
     elif how == "append":
         data += draw(st.binary(min_size=1, max_size=64))

@@ -32,6 +32,8 @@ def _fmt(v: float | None) -> str:
 def run(args: argparse.Namespace) -> int:
     result = evaluate_dirs(args.pred_dir, args.gt_dir, experiment=args.experiment,
                            remap_pred=not args.pred_remapped)
+    for p in result["problems"]:
+        print(f"problem {p['path']}: {p['reason']}", file=sys.stderr)
     if args.json:
         out = dict(result)
         if math.isnan(out["miou"]):

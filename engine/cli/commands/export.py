@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"COCO annotations: {result.out_dir / 'coco.json'}")
     if not args.no_report:
         print(f"class-frequency report: {result.out_dir / 'class_frequency.md'} (+ .csv, .png)")
+    index = project.dataset if project is not None else source
+    if project is not None and project.journal_damage:
+        print(f"note: {project.journal_damage}")
+    for problem in index.scan_problems:
+        print(f"problem {problem.path}: {problem.reason}")
     for key, reason in result.skipped[:20]:
         print(f"skipped {key}: {reason}")
     if len(result.skipped) > 20:

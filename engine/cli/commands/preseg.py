@@ -37,13 +37,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _targets(inputs: list[str]) -> list[tuple[Path, Path]]:
-    """(image path, output path relative to DIR) for every input image."""
+    """(image path, output path relative to DIR) for every input image; entries that cannot be listed
+    (link loops, unreadable folders) are reported on stderr and skipped."""
+    import sys
+
     from engine.preseg import image_paths
 
     out = []
     for item in inputs:
         p = Path(item)
-        for img in image_paths([p]):
+        problems: list = []
+        images = image_paths([p], problems)
+        for problem in problems:
+            print(f"problem {problem.path}: {problem.reason}", file=sys.stderr)
+        for img in images:
             rel = img.relative_to(p) if p.is_dir() else Path(img.name)
             out.append((img, rel.with_suffix(".png")))
     return out

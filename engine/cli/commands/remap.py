@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.cli import CliError
+from engine.histogram import label_histogram
 from engine.imageio import read_label, write_label
 from engine.safety import Read, Write, check_writes
 from engine.taxonomy import IGNORE, NUM_CLASSES, get_class_set
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{src} is not a file")
     check_writes([Write(args.label_out, what="LABEL_OUT")], [Read(src, "LABEL_IN")])
     label = read_label(src)
-    hist = np.bincount(label.ravel(), minlength=256)
+    hist = label_histogram(label)
     bad = [i for i in np.flatnonzero(hist) if i >= NUM_CLASSES and i != IGNORE]
     if bad:
         raise CliError(f"{src} has class IDs outside 0..{NUM_CLASSES - 1}: {', '.join(map(str, bad[:12]))}")

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.models.model_dir import starter_model_dir
     from engine.pipelines import SynthesisPipeline, preset
     from engine.safety import Read, Write, check_writes
+    from engine.taxonomy import label_id_problem
 
     if args.num < 1:
         raise CliError("--num must be at least 1")
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     check_writes([Write(p, what=what) for pair in outputs for p, what in zip(pair, ("output", "output mask"))],
                  [Read(args.mask, "mask"), Read(model_dir, "model folder")])
     mask = read_label(args.mask)
+    if (problem := label_id_problem(mask)) is not None:  # before the model is loaded
+        raise CliError(f"{args.mask}: {problem}; a mask holds original CaDIS IDs 0..35 (255 = unlabelled)")
     pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
     settings = preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
     ctx, bar = tqdm_context("synth", disable=args.quiet)

@@ -8,6 +8,7 @@ Without --frames, all labelled frames of a dataset (or all done frames of a proj
 from __future__ import annotations
 
 import argparse
+import sys
 
 from engine.cli import CliError
 
@@ -66,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_writes([Write(args.out, "folder", "head folder")],
                  [Read(args.model, "model folder"), Read(args.data, "training data"), Read(args.frames, "frame list")])
-    frames = training_frames(args.data, args.frames)
+    problems: list = []
+    frames = training_frames(args.data, args.frames, problems)
+    for problem in problems:
+        print(f"problem {problem.path}: {problem.reason}", file=sys.stderr)
     settings = PresegSettings(
         features=FeatureConfig(timesteps=timesteps, blocks=blocks, seed=args.seed, include_rgb=not args.no_rgb),
         ensemble=EnsembleSettings(members=args.members, max_epochs=args.max_epochs, seed=args.seed),

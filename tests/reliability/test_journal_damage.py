@@ -1,0 +1,99 @@
+"""Journal records that inflate without bound are refused within the size of their box, and a repair that
+cuts a damaged journal tail says how many strokes it dropped."""
+from __future__ import annotations
+
+import struct
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+
+from engine.edits import UndoRecord
+from engine.project import Project, ProjectError
+from engine.project.journal import Journal, JournalEntry, count_frames, encode_entry
+from tests.reliability import tally
+from tests.reliability.helpers import make_dataset
+
+_HEADER = struct.Struct("<4sIIIIBI")  # the undo record header (engine.edits.record)
+
+
+def bomb_record(h: int, w: int, inflated_mb: int) -> bytes:
+    """An undo record for an h x w box whose zlib payload inflates to `inflated_mb` MB of zeros."""
+    z = zlib.compressobj(9)
+    chunk = bytes(1 << 20)
+    body = b"".join(z.compress(chunk) for _ in range(inflated_mb)) + z.flush()
+    return _HEADER.pack(b"CUR1", 0, 0, h, w, 0, 0) + body
+
+
+def test_compression_bomb_is_refused_within_the_box_size():
+    data = bomb_record(8, 8, 200)  # about 200 KB that would inflate to 200 MB; the box holds 128 bytes
+    assert len(data) < 400_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="corrupt undo record"):
+            UndoRecord.from_bytes(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.0f} MB"
+    with pytest.raises(ValueError, match="larger than any label"):
+        UndoRecord.from_bytes(_HEADER.pack(b"CUR1", 0, 0, 100_000, 100_000, 0, 0) + zlib.compress(b"x"))
+    tally.add("fuzz_cases", 2)
+    tally.add("fuzz_refused", 2)
+
+
+def test_bomb_in_the_project_journal_is_a_project_error(tmp_path):
+    ds = make_dataset(tmp_path / "ds")
+    with Project.open_or_create(ds) as p:
+        key = p.frame_keys()[0]
+        p._journal.append(JournalEntry(key, 0, bomb_record(8, 8, 100)))  # a valid checksum around it
+        assert p.pending_recovery() == {key: 1}
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProjectError, match="cannot be replayed"):
+                p.recover(key)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def _stroke(p: Project, key: str, value: int) -> None:
+    before = p.load_label(key)[0:4, 0:4].copy()
+    p.journal_append(key, UndoRecord(0, 0, before, np.full_like(before, value), "brush"))
+
+
+def test_repair_reports_how_many_strokes_it_dropped(tmp_path):
+    ds = make_dataset(tmp_path / "ds")
+    with Project.open_or_create(ds) as p:
+        key = p.frame_keys()[0]
+        assert p.journal_dropped_strokes == 0 and p.journal_damage is None
+        for v in range(6):
+            _stroke(p, key, v)
+        path = p.root / "journal.bin"
+    blob = bytearray(path.read_bytes())
+    frame = len(blob) // 6
+    blob[3 * frame + 20] ^= 0xFF  # damage the fourth stroke: it and the two whole ones after it are cut
+    path.write_bytes(bytes(blob))
+    with Project.open_or_create(ds) as p:
+        assert p.journal_dropped_strokes == 3
+        assert "3 unsaved strokes" in p.journal_damage and "were dropped" in p.journal_damage
+        assert p.pending_recovery() == {key: 3}
+        assert p.recover(key)[0, 0] == 2
+    with Project.open_or_create(ds) as p:  # the repair happened once; the journal is whole now
+        assert p.journal_dropped_strokes == 0
+
+
+def test_torn_tail_of_a_kill_counts_one_stroke(tmp_path):
+    path = tmp_path / "journal.bin"
+    frames = [encode_entry(JournalEntry("k", 0, bytes([i]) * 50)) for i in range(3)]
+    path.write_bytes(b"".join(frames) + frames[0][:10])
+    j = Journal(path, fsync=False)
+    try:
+        assert j.dropped_strokes == 1 and j.torn_bytes == 10 and len(j.entries()) == 3
+        assert "1 unsaved stroke in them" in j.damage_message()
+    finally:
+        j.close()
+    assert count_frames(b"\x00" * 64) == 0
+    assert count_frames(b"".join(frames)) == 3
