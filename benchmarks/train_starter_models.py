@@ -42,6 +42,32 @@ def starter_config(max_steps: int = 4000, prediction_type: str = "sample"):
     )
 
 
+def upsampler_config(max_steps: int = 2500, max_minutes: float = 0.0):
+    from engine.training.train_upsampler import UpsamplerTrainConfig
+
+    return UpsamplerTrainConfig(low_res=(72, 128), class_set="1", block_out_channels=(16, 32, 48, 64), crop=128,
+                                batch_size=8, min_scale=0.5, max_steps=max_steps, max_minutes=max_minutes,
+                                learning_rate=1e-3, save_every=100, seed=0, device="cpu")
+
+
+def train_upsampler_stage(data: Path, run_dir: Path, max_steps: int, max_minutes: float) -> Path:
+    """Train the starter mask upsampler (full resolution stage) on the phantom's train videos at 960x540."""
+    from engine.cli.progress import tqdm_context
+    from engine.training.train_upsampler import STATE_NAME, load_training_pairs, train_upsampler
+
+    pairs = load_training_pairs(data)
+    print(f"training the mask upsampler on {len(pairs)} frames at {pairs[0][1].shape[1]}x{pairs[0][1].shape[0]}",
+          flush=True)
+    ctx, bar = tqdm_context("training starter upsampler")
+    try:
+        res = train_upsampler(pairs, run_dir, upsampler_config(max_steps, max_minutes),
+                              resume=(run_dir / STATE_NAME).exists(), ctx=ctx)
+    finally:
+        bar.close()
+    print(f"upsampler trained to step {res.step} in {res.minutes:.1f} min; last loss {res.last_loss:.4f}", flush=True)
+    return run_dir
+
+
 def make_phantom(root: Path, videos: int, frames: int) -> Path:
     from engine.phantom import generate_dataset
 

@@ -71,7 +71,16 @@ def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 20) -> str:
 
 def model_fingerprint(model_dir: Union[str, os.PathLike]) -> str:
     """A short stable ID of a model folder's weights (first 16 hex digits of their SHA-256)."""
-    return file_sha256(Path(model_dir) / WEIGHTS_NAME)[:16]
+    d = Path(model_dir)
+    files = [d / WEIGHTS_NAME]
+    if (d / "model_index.json").is_file():  # a pipeline folder: the UNet's, then the upsampler's weights
+        files = [p for p in (d / "unet" / WEIGHTS_NAME, d / "upsampler" / WEIGHTS_NAME) if p.exists()]
+    h = hashlib.sha256()
+    for p in files:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
 
 
 def save_synthesis_model(model, out_dir: Union[str, os.PathLike], scheduler_config: Optional[dict] = None,
@@ -183,11 +192,13 @@ def check_model_folder(model_dir: Union[str, os.PathLike]) -> Path:
 
 def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, torch.device] = "auto",
                          class_set: Union[str, int, None] = None,
-                         resolution: Union[str, Sequence[int], None] = None):
-    """Load a model folder -> (model in eval mode, scheduler config dict, model card dict).
+                         resolution: Union[str, Sequence[int], None] = None,
+                         scheduler_dir: Union[str, os.PathLike, None] = None):
+    """Load the diffusion UNet of a model folder -> (model in eval mode, scheduler config dict, model card dict).
 
-    `class_set` ("full", 1, 2, 3) and `resolution` ("256x144" or (H, W)), when given, must match the model;
-    a mismatch raises ModelFolderError saying what the model was trained for.
+    `model_dir` is a single-UNet folder or a pipeline folder (model_index.json; its unet/ and scheduler/ are
+    read). `class_set` ("full", 1, 2, 3) and `resolution` (the UNet's, "256x144" or (H, W)), when given, must
+    match the model; a mismatch raises ModelFolderError saying what the model was trained for.
     """
     from safetensors.torch import load_file
 
@@ -195,6 +206,9 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
     from engine.models.spade_unet import SpadeUNet2DModel
 
     d = Path(model_dir)
+    if (d / "model_index.json").is_file() and scheduler_dir is None:
+        model, sched, _ = load_synthesis_model(d / "unet", device, class_set, resolution, scheduler_dir=d / "scheduler")
+        return model, sched, read_model_card(d)
     weights = check_model_folder(d)
     cfg = _read_json(d / CONFIG_NAME, "model config")
     if cfg.get("_class_name", "SpadeUNet2DModel") != "SpadeUNet2DModel":
@@ -235,7 +249,9 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
         raise ModelFolderError(
             f"{weights} does not match config.json (missing {len(missing)} tensors, {len(unexpected)} unexpected); "
             "the folder is damaged or mixed from two models")
-    sched = _read_json(d / SCHEDULER_NAME, "scheduler config") if (d / SCHEDULER_NAME).exists() else dict(DEFAULT_SCHEDULER_CONFIG)
+    sdir = Path(scheduler_dir) if scheduler_dir is not None else d
+    sched = _read_json(sdir / SCHEDULER_NAME, "scheduler config") if (sdir / SCHEDULER_NAME).exists() else dict(DEFAULT_SCHEDULER_CONFIG)
+    sched = {k: v for k, v in sched.items() if not k.startswith("_")}
     model.to(pick_device(device) if isinstance(device, str) else device).eval()
     return model, sched, card
 
