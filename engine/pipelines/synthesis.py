@@ -392,7 +392,9 @@ class SynthesisPipeline(DiffusionPipeline):
     def _to_full_res(self, low: torch.Tensor, mask: np.ndarray, image, region) -> np.ndarray:
         """One low-res sample (1, 3, h, w) -> HxWx3 uint8 at the mask's size (upsampler, or bicubic)."""
         h, w = mask.shape
-        up = torch.nn.functional.interpolate(low.float().clamp(-1, 1), size=(h, w), mode="bicubic", align_corners=False)
+        up = low.float().clamp(-1, 1)
+        if tuple(up.shape[-2:]) != (h, w):
+            up = torch.nn.functional.interpolate(up, size=(h, w), mode="bicubic", align_corners=False)
         if image is not None:  # outside the region the upsampler sees the real frame itself
             real = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(up.device)
             keep = torch.from_numpy(~region).to(up.device)[None, None]
