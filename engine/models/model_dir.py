@@ -178,6 +178,10 @@ def check_model_folder(model_dir: Union[str, os.PathLike]) -> Path:
         raise ModelFolderError(f"model folder {d} does not exist; train one with `cadis train-model` or pick another")
     if not d.is_dir():
         raise ModelFolderError(f"{d} is a file; --model takes a model folder (config.json + safetensors weights)")
+    if (d / "model_index.json").is_file():  # a pipeline folder: its networks live in sub-folders
+        if (d / "upsampler").is_dir():
+            check_model_folder(d / "upsampler")
+        return check_model_folder(d / "unet")
     weights = d / WEIGHTS_NAME
     if not weights.exists():
         pickles = sorted(p.name for p in d.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
