@@ -27,6 +27,7 @@ import numpy as np
 
 from engine.dataset import DatasetIndex, frame_file_name, video_dir_name
 from engine.export.manifest import MANIFEST_NAME, ClassCounter, build_manifest, dumps, frame_entry
+from engine.export.resize import pick_export_size, resize_pair, size_text
 from engine.imageio import ImageReadError, encode_png, png_size, read_image, read_label
 from engine.jobs import JobContext, as_context
 from engine.project import Project
@@ -232,15 +233,20 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
         raise ExportError(f"nothing to export: no {what} in split {split!r}"
                           + (" (mark frames done, or choose other statuses)" if is_project else ""))
 
+    target = pick_export_size((png_size(i.image_src) for i in items if i.source == "real"),
+                              (png_size(i.image_src) for i in items))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx)
+        frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx, target)
         manifest = build_manifest(
             source=_source_info(source), class_set=class_set,
             filters={"split": split, "statuses": list(statuses) if is_project else None, "include": list(include),
                      "previews": bool(previews)},
             frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
+        resized = [{"image": f["image"], "from": f["resized_from"]} for f in frames if f.get("resized_from")]
+        manifest["resolution"] = {"size": size_text(target) if target else None, "resized": resized,
+                                  "method": "image area (shrink) / bicubic (enlarge), label nearest"}
         _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
         for finish in finishers:
             ctx.check()
@@ -259,7 +265,8 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
 
 
 def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: bool,
-                 skipped: list[tuple[str, str]], ctx: JobContext) -> tuple[list[dict], ClassCounter]:
+                 skipped: list[tuple[str, str]], ctx: JobContext,
+                 target: tuple[int, int] | None = None) -> tuple[list[dict], ClassCounter]:
     counter = ClassCounter()
     frames: list[dict] = []
     remap = class_set.key != "full"
@@ -276,12 +283,25 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
         if problem:
             skipped.append((ident, problem))
             continue
+        extra = dict(item.extra)
+        own = (label.shape[1], label.shape[0])
+        if target is not None and own != tuple(target):  # one resolution per export: resize, and say so
+            try:
+                image, label = resize_pair(read_image(item.image_src), label, target)
+            except ImageReadError as exc:
+                skipped.append((ident, f"image unreadable: {exc}"))
+                continue
+            extra["resized_from"] = size_text(own)
         out_label = class_set.lut[label] if remap else label
         image_rel = f"{item.folder}/Images/{item.name}"
         label_rel = f"{item.folder}/Labels/{item.name}"
         preview_rel = f"{item.folder}/Previews/{item.name}" if previews else None
         try:
-            width, height = _copy_image(item.image_src, tmp / image_rel)
+            if "resized_from" in extra:
+                _write_file(tmp / image_rel, encode_png(image))
+                width, height = image.shape[1], image.shape[0]
+            else:
+                width, height = _copy_image(item.image_src, tmp / image_rel)
         except ImageReadError as exc:
             skipped.append((ident, f"image unreadable: {exc}"))
             continue
@@ -290,7 +310,7 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
             _write_file(tmp / preview_rel, encode_png(colorize(out_label, class_set)))
         counter.add(out_label)
         frames.append(frame_entry(image_rel, label_rel, preview_rel, item.split, item.source, item.key,
-                                  width, height, item.provenance, **item.extra))
+                                  width, height, item.provenance, **extra))
     return frames, counter
 
 
