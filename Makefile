@@ -57,3 +57,9 @@ installer-xvfb: installer
 
 clean:
 	rm -rf build dist .pytest_cache
+
+# Every CUDA path once, one table (< 5 min on one GPU); on a machine without CUDA one line and exit 0.
+# GPU_CHECK_ARGS="--json gpu-check.json" keeps the numbers; "--dry-run" runs it all on the CPU at tiny sizes.
+.PHONY: gpu-check
+gpu-check: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks.gpu_check $(GPU_CHECK_ARGS)

@@ -40,6 +40,15 @@ def error_message(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+def _device_label(device: str) -> str:
+    from engine.device import describe_device
+
+    try:
+        return describe_device(device)
+    except (RuntimeError, ValueError):  # e.g. cuda without a GPU: the job itself will say so
+        return str(device)
+
+
 class _Bridge(QObject):
     """Lives in the GUI thread; emitted from worker threads and delivered to the runner by queued
     connections, so every handle update and callback happens in the GUI thread."""
@@ -61,6 +70,7 @@ class JobHandle(QObject):
         self.id = job_id
         self.title = title
         self.group = group
+        self.device = ""  # which device the job computes on ("CPU", "CUDA GPU 0 (...)"); "" = not a model job
         self.state = QUEUED
         self.fraction = 0.0
         self.message = ""
@@ -148,13 +158,16 @@ class JobRunner(QObject):
     # -- public API -------------------------------------------------------------------------------
     def submit(self, title: str, fn: JobFn, *, group: Optional[str] = None,
                on_result: Optional[Callable[[Any], None]] = None,
-               on_error: Optional[Callable[[str], None]] = None) -> JobHandle:
-        """Run `fn(ctx)` in the background; callbacks run in the GUI thread."""
+               on_error: Optional[Callable[[str], None]] = None, device: Optional[str] = None) -> JobHandle:
+        """Run `fn(ctx)` in the background; callbacks run in the GUI thread. `device` (auto/cpu/cuda, as the
+        job will resolve it) is shown with the job, e.g. "CUDA GPU 0 (NVIDIA ...)" or "CPU"."""
         if group is not None:
             for old in self.active(group):
                 old._superseded = True
                 old.cancel()
-        handle = JobHandle(next(self._ids), title, group, parent=self)
+        label = _device_label(device) if device is not None else ""
+        handle = JobHandle(next(self._ids), f"{title} · {label}" if label else title, group, parent=self)
+        handle.device = label
         self._callbacks[handle.id] = (handle, on_result, on_error)
         self._jobs.append(handle)
         self.jobAdded.emit(handle)

@@ -9,34 +9,8 @@ from safetensors.torch import load_file
 from engine.imageio import read_image, write_image, write_label
 from engine.jobs import JobCancelled, JobContext
 from engine.models import load_synthesis_model
-from engine.training import SynthesisDataset, TrainConfig, TrainingPair, collect_pairs, train_synthesis
-
-
-def _pairs(n=10, h=36, w=64, seed=0):
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        lab = np.full((h, w), 6, np.uint8)
-        cy, cx = rng.integers(10, h - 10), rng.integers(15, w - 15)
-        lab[cy - 8: cy + 8, cx - 12: cx + 12] = 4
-        lab[cy - 3: cy + 3, cx - 5: cx + 5] = 0
-        lab[rng.integers(0, h), :] = rng.integers(7, 36)
-        img = np.array([200, 170, 160], np.uint8)[None, None].repeat(h, 0).repeat(w, 1)
-        img[lab == 4], img[lab == 0], img[lab >= 7] = (120, 60, 40), (15, 15, 20), (190, 190, 200)
-        out.append((img, lab))
-    return out
-
-
-def _cfg(**kw):
-    base = dict(resolution=(16, 32), class_set="1", block_out_channels=(8, 16), layers_per_block=1, spade_hidden=8,
-                max_steps=4, batch_size=2, checkpoint_every=2, sample_every=0, num_holdout=2, device="cpu",
-                warmup_steps=2, log_every=1)
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def _weights(folder):
-    return load_file(str(folder / "diffusion_pytorch_model.safetensors"))
+from engine.training import SynthesisDataset, TrainingPair, collect_pairs, train_synthesis
+from tests.synthesis_helpers import train_config as _cfg, training_pairs as _pairs, model_weights as _weights
 
 
 def test_resume_continues_exactly_where_it_stopped(tmp_path):

@@ -193,7 +193,8 @@ class PresegPanel(QWidget):
 
     def _run(self, title: str, group: str, fn, on_result) -> JobHandle:
         handle = self.runner.submit(title, fn, group=group, on_result=on_result,
-                                    on_error=lambda msg: self.status.setText(f"{title} failed: {msg}"))
+                                    on_error=lambda msg: self.status.setText(f"{title} failed: {msg}"),
+                                    device=self.settings.device)
         handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
         self.handles[group] = handle
         return handle

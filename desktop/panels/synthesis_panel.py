@@ -266,7 +266,8 @@ class SynthesisPanel(QWidget):
 
         handle = self.runner.submit(title, job, group=group,
                                     on_result=lambda r: on_result(r, key, model_dir, preset_name),
-                                    on_error=lambda msg: self.status.setText(f"Synthesis failed: {msg}"))
+                                    on_error=lambda msg: self.status.setText(f"Synthesis failed: {msg}"),
+                                    device=device)
         handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
         return handle
 

@@ -209,7 +209,7 @@ class TrainingDialog(QDialog):
             return train_synthesis(source, out, cfg, resume=resume, ctx=ctx, on_event=events.event.emit)
 
         self.handle = self.runner.submit(f"Train synthesis model ({out.name})", job, group=GROUP,
-                                         on_result=self._on_result, on_error=self._on_error)
+                                         on_result=self._on_result, on_error=self._on_error, device=cfg.device)
         self.handle.progressChanged.connect(self._on_progress)
         self.handle.finished.connect(self._on_finished)
         self._set_running(True)

@@ -149,6 +149,7 @@ class DiffusionFeatures:
 
     @classmethod
     def from_model_dir(cls, model_dir, device: str = "cpu", **kw) -> "DiffusionFeatures":
+        """`device`: auto, cpu or cuda (engine.device.pick_device)."""
         from engine.models import load_synthesis_model
 
         model, sched, _card = load_synthesis_model(model_dir, device=device)

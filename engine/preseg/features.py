@@ -248,7 +248,12 @@ def load_diffusion_model(model_dir: str | Path, device: str | torch.device = "cp
 
 def open_extractor(model_dir: str | Path, config: FeatureConfig | None = None,
                    device: str | torch.device = "cpu") -> FeatureExtractor:
-    """A FeatureExtractor for the model in `model_dir`."""
+    """A FeatureExtractor for the model in `model_dir`; `device` "auto" means what it means everywhere
+    (engine.device.pick_device: CUDA when present)."""
+    if isinstance(device, str):
+        from engine.device import pick_device
+
+        device = pick_device(device)
     model, scheduler, fp = load_diffusion_model(model_dir, device)
     return FeatureExtractor(model, scheduler, fp, config, device)
 

@@ -5,6 +5,9 @@ The folder is the one `StableDiffusionPipeline.save_pretrained` writes (or a Hug
 
     model_index.json  unet/  vae/  text_encoder/  tokenizer/  scheduler/
 
+The tokenizer may be in either form real folders come in: `vocab.json` + `merges.txt` (Hub snapshots of
+SD 1.x/2.x) or `tokenizer.json` + `tokenizer_config.json` (what `save_pretrained` writes with transformers
+5). Weights may be the `fp16` variant (`*.fp16.safetensors`, loaded and upcast to the asked dtype).
 Every component is read with `local_files_only=True`; nothing is ever downloaded. A missing or broken
 folder raises `SDFolderError` with a message that names what is missing and what is expected.
 """
@@ -84,6 +87,16 @@ class LoadedSD:
         return self._prompt_cache[text]
 
 
+def tokenizer_form(tok: Path) -> Optional[str]:
+    """How a tokenizer folder is stored: "vocab+merges" (Hub snapshots of SD 1.x/2.x), "tokenizer.json" (what
+    `save_pretrained` writes with transformers 5), or None when it holds neither. CLIPTokenizer loads both."""
+    if (tok / "vocab.json").is_file() and (tok / "merges.txt").is_file():
+        return "vocab+merges"
+    if (tok / "tokenizer.json").is_file():
+        return "tokenizer.json"
+    return None
+
+
 def missing_parts(folder: str | os.PathLike) -> list[str]:
     """What of the expected diffusers layout is absent from `folder` (empty when complete)."""
     folder = Path(folder)
@@ -102,11 +115,11 @@ def missing_parts(folder: str | os.PathLike) -> list[str]:
         if p.is_dir() and any(p.iterdir()):
             if not (p / "config.json").is_file():
                 missing.append(f"{sub}/config.json")
-            if not any(p.glob("*.safetensors")) and not any(p.glob("*.safetensors.index.json")):
+            if not any(p.glob("*.safetensors")) and not any(p.glob("*.safetensors.index*.json")):
                 missing.append(f"{sub}/*.safetensors (weights; .bin/.ckpt pickles are not loaded)")
     tok = folder / "tokenizer"
-    if tok.is_dir() and any(tok.iterdir()) and not ((tok / "vocab.json").is_file() and (tok / "merges.txt").is_file()):
-        missing.append("tokenizer/vocab.json + tokenizer/merges.txt")
+    if tok.is_dir() and any(tok.iterdir()) and tokenizer_form(tok) is None:
+        missing.append("tokenizer/vocab.json + tokenizer/merges.txt (or tokenizer/tokenizer.json)")
     sched = folder / "scheduler"
     if sched.is_dir() and any(sched.iterdir()) and not (sched / "scheduler_config.json").is_file():
         missing.append("scheduler/scheduler_config.json")
@@ -143,10 +156,12 @@ def fingerprint_sd(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _variant(sub: Path) -> Optional[str]:
-    """"fp16" when a part holds only `*.fp16.safetensors` weights (some snapshots ship just those)."""
-    names = [p.name for p in sub.glob("*.safetensors")]
-    if names and all(n.endswith(".fp16.safetensors") for n in names):
+def _variant(sub: Path, dtype: Optional[str] = None) -> Optional[str]:
+    """"fp16" when a part holds only `*.fp16.safetensors` weights (some snapshots ship just those, and
+    `save_pretrained(variant="fp16")` writes them), or holds both and fp16 is asked for; else None."""
+    names = [p.name for p in sub.glob("*.safetensors")] + [p.name for p in sub.glob("*.safetensors.index*.json")]
+    fp16 = [n for n in names if ".fp16." in n]
+    if fp16 and (len(fp16) == len(names) or dtype == "fp16"):
         return "fp16"
     return None
 
@@ -187,11 +202,11 @@ def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str
         raise SDFolderError(f"{path / 'model_index.json'} is not a diffusers model index. " + _LAYOUT_HINT)
     common = dict(local_files_only=True, use_safetensors=True, torch_dtype=tdtype)
     unet = _load("unet", path, lambda: UNet2DConditionModel.from_pretrained(
-        path, subfolder="unet", variant=_variant(path / "unet"), **common))
+        path, subfolder="unet", variant=_variant(path / "unet", dtype), **common))
     vae = _load("vae", path, lambda: AutoencoderKL.from_pretrained(
-        path, subfolder="vae", variant=_variant(path / "vae"), **common))
+        path, subfolder="vae", variant=_variant(path / "vae", dtype), **common))
     text_encoder = _load("text_encoder", path, lambda: CLIPTextModel.from_pretrained(
-        path, subfolder="text_encoder", variant=_variant(path / "text_encoder"), **common))
+        path, subfolder="text_encoder", variant=_variant(path / "text_encoder", dtype), **common))
     tokenizer = _load("tokenizer", path, lambda: CLIPTokenizer.from_pretrained(
         path, subfolder="tokenizer", local_files_only=True))
     sched_cfg = _load("scheduler", path, lambda: json.loads(

@@ -4,6 +4,7 @@
 unet/, vae/, text_encoder/, tokenizer/, scheduler/) whose weights are random: it produces noise-like
 images, never meaningful edits. It exists so that the real loading and editing code paths can run offline
 in seconds on a CPU. Nothing is downloaded. The tokenizer is a hand-written byte-level BPE vocabulary.
+Both forms real folders come in can be written (`form`), and the fp16 variant.
 """
 from __future__ import annotations
 
@@ -50,16 +51,11 @@ def write_tokenizer(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def build_tiny_sd(folder: str | os.PathLike, seed: int = 0) -> Path:
-    """Write a random tiny SD 1.x folder (about 1M parameters, 64x64 pixels natively) and return it."""
+def _tiny_components(tokenizer, seed: int):
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tok_dir = write_tokenizer(folder / "tokenizer")
-    tokenizer = CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64), layers_per_block=2, sample_size=32, in_channels=4, out_channels=4,
@@ -81,10 +77,45 @@ def build_tiny_sd(folder: str | os.PathLike, seed: int = 0) -> Path:
     text_encoder = CLIPTextModel(text_cfg)
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    unet.save_pretrained(folder / "unet")
-    vae.save_pretrained(folder / "vae")
-    text_encoder.save_pretrained(folder / "text_encoder")
-    scheduler.save_pretrained(folder / "scheduler")
+    return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
+
+
+def build_tiny_sd(folder: str | os.PathLike, seed: int = 0, form: str = "snapshot",
+                  variant: str | None = None) -> Path:
+    """Write a random tiny SD 1.x folder (about 1M parameters, 64x64 pixels natively) and return it.
+
+    `form` is how real folders are made: "snapshot" is the layout of a Hub snapshot of SD 1.x/2.x (the
+    tokenizer as vocab.json + merges.txt, each part saved on its own); "save_pretrained" is what
+    `StableDiffusionPipeline.save_pretrained` writes with current transformers (tokenizer/tokenizer.json +
+    tokenizer_config.json, no vocab.json/merges.txt). `variant="fp16"` (save_pretrained form) stores fp16
+    weights as `*.fp16.safetensors`, as `save_pretrained(variant="fp16")` does."""
+    import tempfile
+
+    import torch
+    from transformers import CLIPTokenizer
+
+    if form not in ("snapshot", "save_pretrained"):
+        raise ValueError(f"form {form!r}: use snapshot or save_pretrained")
+    if variant not in (None, "fp16") or (variant and form != "save_pretrained"):
+        raise ValueError("variant='fp16' goes with form='save_pretrained'")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if form == "save_pretrained":
+        from diffusers import StableDiffusionPipeline
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tokenizer = CLIPTokenizer.from_pretrained(write_tokenizer(Path(tmp) / "tok"), local_files_only=True)
+        pipe = StableDiffusionPipeline(**_tiny_components(tokenizer, seed), safety_checker=None,
+                                       feature_extractor=None, requires_safety_checker=False)
+        if variant == "fp16":
+            for part in (pipe.unet, pipe.vae, pipe.text_encoder):
+                part.to(torch.float16)
+        pipe.save_pretrained(folder, variant=variant)
+        return folder
+    tok_dir = write_tokenizer(folder / "tokenizer")
+    parts = _tiny_components(CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True), seed)
+    for name in ("unet", "vae", "text_encoder", "scheduler"):
+        parts[name].save_pretrained(folder / name)
     index = {
         "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.42.1",
         "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],

@@ -186,23 +186,46 @@ class SynthesisDataset:
             lab[f] = lab[f].flip(-1)
         return img, lab
 
-    def class_weights(self, exponent: float, max_weight: float = 10.0) -> torch.Tensor:
-        """Per-class loss weights ~ frequency**-exponent, scaled to mean 1 over labelled pixels, capped.
-
-        Rare classes (small instruments) get larger weights; absent classes get weight 1."""
+    def class_counts(self) -> np.ndarray:
+        """Labelled pixels per class of the class set (float64), e.g. to sum over processes."""
         k = self.class_set.num_classes
-        counts = np.bincount(self.labels[self.labels != IGNORE].ravel(), minlength=256)[:k].astype(np.float64)
-        freq = counts / max(1.0, counts.sum())
-        w = np.ones(k)
-        present = freq > 0
-        w[present] = freq[present] ** (-exponent)
-        w[present] /= (w[present] * freq[present]).sum()
-        return torch.from_numpy(np.clip(w, 0.0, max_weight)).float()
+        return np.bincount(self.labels[self.labels != IGNORE].ravel(), minlength=256)[:k].astype(np.float64)
+
+    def class_weights(self, exponent: float, max_weight: float = 10.0) -> torch.Tensor:
+        """Per-class loss weights from this dataset's pixel counts (see `class_weights_from_counts`)."""
+        return class_weights_from_counts(self.class_counts(), exponent, max_weight)
+
+    def pair_digests(self) -> list[tuple[str, str]]:
+        """(name, SHA-256 of the decoded pixels and label) of every pair, for fingerprints across shards."""
+        out = []
+        for name, img, lab in zip(self.names, self.images, self.labels):
+            h = hashlib.sha256(name.encode())
+            h.update(img.tobytes())
+            h.update(lab.tobytes())
+            out.append((name, h.hexdigest()))
+        return out
 
     def fingerprint(self) -> str:
         """A short hash of the training data (names and decoded pixels at the model size)."""
-        h = hashlib.sha256()
-        h.update("\n".join(self.names).encode())
-        h.update(self.images.tobytes())
-        h.update(self.labels.tobytes())
-        return h.hexdigest()[:16]
+        return data_fingerprint(self.pair_digests())
+
+
+def class_weights_from_counts(counts: np.ndarray, exponent: float, max_weight: float = 10.0) -> torch.Tensor:
+    """Per-class loss weights ~ frequency**-exponent, scaled to mean 1 over labelled pixels, capped.
+
+    Rare classes (small instruments) get larger weights; absent classes get weight 1."""
+    counts = np.asarray(counts, dtype=np.float64)
+    freq = counts / max(1.0, counts.sum())
+    w = np.ones(len(counts))
+    present = freq > 0
+    w[present] = freq[present] ** (-exponent)
+    w[present] /= (w[present] * freq[present]).sum()
+    return torch.from_numpy(np.clip(w, 0.0, max_weight)).float()
+
+
+def data_fingerprint(digests) -> str:
+    """One short hash of (name, digest) pairs, independent of their order (so of how they were sharded)."""
+    h = hashlib.sha256()
+    for name, digest in sorted(digests):
+        h.update(f"{name}\0{digest}\n".encode())
+    return h.hexdigest()[:16]

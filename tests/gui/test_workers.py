@@ -141,3 +141,22 @@ def test_jobs_panel_shows_progress_cancel_and_errors(qtbot, runner):
     with qtbot.waitSignal(long_job.finished, timeout=5000):
         pass
     assert long_job.state == CANCELLED and "ancel" in row_long.status_text()
+
+
+def test_a_model_job_shows_the_device_it_runs_on(qtbot, runner, monkeypatch, tmp_path):
+    import torch
+
+    from desktop.docks.jobs_panel import JobsPanel
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    panel = JobsPanel(runner)
+    qtbot.addWidget(panel)
+    panel.resize(420, 200)
+    auto = runner.submit("Synthesize preview", lambda ctx: None, device="auto")
+    plain = runner.submit("Thumbnails", lambda ctx: None)
+    qtbot.waitUntil(lambda: auto.is_finished() and plain.is_finished(), timeout=5000)
+    assert auto.device == "CPU"                                   # auto without a GPU means the CPU
+    assert panel.row_for(auto).title.text() == "Synthesize preview · CPU"
+    assert panel.row_for(plain).title.text() == "Thumbnails" and plain.device == ""
+    assert runner.submit("Train", lambda ctx: None, device="cuda").device == "cuda"  # the job will say no GPU
+    panel.grab().save(str(tmp_path / "jobs_device.png"))

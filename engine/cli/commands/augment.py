@@ -71,12 +71,17 @@ def _frames(text: str | None) -> list[str] | None:
 
 
 def _shard():
-    """(index, count, state) from accelerate when launched with several processes, else (0, 1, None)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and "ACCELERATE_NUM_PROCESSES" not in os.environ:
+    """(index, count, state) from accelerate when launched with several processes, else (0, 1, None).
+
+    Where "auto" means the CPU (no GPU, or `accelerate launch --cpu`) the processes must be told so, or
+    accelerate would not join them (gloo) and each would think it is alone and make every pair."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1, None
     from accelerate import PartialState
 
-    state = PartialState()
+    from engine.device import pick_device
+
+    state = PartialState(cpu=pick_device("auto").type == "cpu")
     return state.process_index, state.num_processes, state
 
 

@@ -1,0 +1,138 @@
+"""Two real processes under `accelerate launch` on the CPU: train-model and augment behave like one process.
+
+accelerate starts several CPU processes only through torchrun (`--multi_gpu`; with `--cpu` it needs mpirun
+and otherwise silently starts one), so the tests launch `--multi_gpu --num_processes 2` on a machine whose
+GPUs are hidden; `--device auto`/`cpu` then makes every process train on the CPU over gloo.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from augment_helpers import make_project
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(args: list[str], processes: int = 2, timeout: float = 420) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="",
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_ip", "127.0.0.1", "--main_process_port", str(_free_port()), "-m", "engine.cli", *args]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)   # the launcher and every worker it started
+        out, err = proc.communicate()
+        pytest.fail(f"accelerate launch took over {timeout} s: {err[-2000:]}")
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _train_args(data, out, steps, resume=False):
+    args = ["train-model", str(data), "--out", str(out), "--resolution", "32x16", "--classes", "1",
+            "--channels", "8,16", "--max-steps", str(steps), "--batch-size", "2", "--sample-every", "0",
+            "--checkpoint-every", "2", "--warmup-steps", "2", "--lr-schedule", "linear", "--log-every", "1", "--quiet"]
+    return args + ["--resume"] if resume else args
+
+
+def _log(out):
+    return [json.loads(x) for x in (out / "training" / "log.jsonl").read_text().splitlines()]
+
+
+def test_train_model_in_two_processes_shards_data_writes_once_and_resumes(phantom_root, tmp_path):
+    ref, two = tmp_path / "ref", tmp_path / "two"
+    for out in (ref, two):                                          # one process to step 2 ...
+        assert main(_train_args(phantom_root, out, 2) + ["--device", "cpu"]) == 0
+    all_pairs = json.loads((ref / "training" / "shards.json").read_text())["shards"]
+    assert main(_train_args(phantom_root, ref, 4, resume=True) + ["--device", "cpu"]) == 0
+
+    proc = launch([a for a in _train_args(phantom_root, two, 4, resume=True) if a != "--quiet"])  # ... 2 processes to 4
+    assert proc.stdout.count("model at step 4") == 1                # one summary, from the main process
+    shards = json.loads((two / "training" / "shards.json").read_text())
+    assert shards["num_processes"] == 2 and all(shards["shards"])
+    first, second = map(set, shards["shards"])
+    assert not first & second and first | second == set(all_pairs[0])   # each pair read by exactly one rank
+    cards = [json.loads((d / "model_card.json").read_text()) for d in (ref, two)]
+    assert cards[0]["training_data_fingerprint"] == cards[1]["training_data_fingerprint"]
+    assert cards[1]["training_processes"] == 2 and cards[1]["steps"] == 4
+    cks = sorted(p.name for p in (two / "training").iterdir() if "checkpoint" in p.name)
+    assert cks == ["checkpoint-000002", "checkpoint-000004"]         # written once, none half-written
+    state = json.loads((two / "training" / "checkpoint-000004" / "state.json").read_text())
+    assert state["num_processes"] == 2 and state["step"] == 4
+
+    for out in (ref, two):                                          # one process continues the 2-process run
+        assert main(_train_args(phantom_root, out, 6, resume=True) + ["--device", "cpu"]) == 0
+    log_ref, log_two = _log(ref), _log(two)
+    assert [r["step"] for r in log_two] == [1, 2, 3, 4, 5, 6] == [r["step"] for r in log_ref]  # written once
+    # each run warms up over 2 steps and decays linearly to 0 at its --max-steps, for 1 or 2 processes alike
+    assert [r["lr"] for r in log_two] == pytest.approx([r["lr"] for r in log_ref]) == [1e-4, 0, 1e-4, 0, 5e-5, 0]
+
+
+def _augment_args(root, model, keys):
+    return ["augment", str(root), "--model", str(model), "--layouts", "2", "--samples", "1", "--steps", "2",
+            "--no-progress", "--frames", ",".join(keys), "--duplicate-threshold", "0"]
+
+
+def _done_items(root):
+    from engine.augment.plan import DoneLog
+
+    items = []
+    for path in sorted((DoneLog(root).folder).glob("done-*.jsonl")):
+        items += [json.loads(x)["item"] for x in path.read_text().splitlines() if x.strip()]
+    return items
+
+
+def test_augment_in_two_processes_makes_every_pair_once(tmp_path, tiny_model_dir):
+    from engine.augment.plan import plan_items
+    from engine.project import Project
+
+    roots = []
+    for name in ("one", "two"):
+        project = make_project(tmp_path / name, videos=1, frames=4)
+        roots.append((project.root, project.frame_keys()))
+        project.close()
+    (one, keys), (two, _) = roots
+    assert main(_augment_args(one, tiny_model_dir, keys) + ["--device", "cpu"]) == 0
+    proc = launch(_augment_args(two, tiny_model_dir, keys))
+    assert "shard 1/2" in proc.stdout and "shard 2/2" in proc.stdout
+    done_one, done_two = _done_items(one), _done_items(two)
+    with Project.open_or_create(one) as p:
+        model_id = p.pairs(source="augment")[0].provenance["model"]
+    planned = {it.id for it in plan_items(keys, 2, 1, 0, model_id)}
+    assert len(planned) == 8 and len(done_two) == 8 and set(done_two) == planned == set(done_one)  # none missing
+    with Project.open_or_create(two) as p:
+        stored = [pair.provenance["item"] for pair in p.pairs(source="augment")]
+    with Project.open_or_create(one) as p:
+        stored_one = [pair.provenance["item"] for pair in p.pairs(source="augment")]
+    assert len(stored) == len(set(stored)) and sorted(stored) == sorted(stored_one)     # none made twice
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    import torch
+
+    from engine.models import SpadeUNet2DModel, save_synthesis_model
+
+    torch.manual_seed(0)
+    model = SpadeUNet2DModel(sample_size=(16, 32), block_out_channels=(8, 16), layers_per_block=1, spade_hidden=8,
+                             head_dim=8)
+    return save_synthesis_model(model, tmp_path_factory.mktemp("model") / "tiny")
