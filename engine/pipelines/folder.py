@@ -23,7 +23,7 @@ import torch
 
 from engine.atomic import atomic_write_text
 from engine.models.model_dir import (
-    ModelFolderError, WEIGHTS_NAME, _card_markdown, _read_json, check_model_folder, load_synthesis_model, model_fingerprint,
+    ModelFolderError, _card_markdown, _read_json, check_model_folder, load_synthesis_model, model_fingerprint,
 )
 
 INDEX_NAME = "model_index.json"
