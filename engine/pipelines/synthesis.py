@@ -288,9 +288,9 @@ class SynthesisPipeline(DiffusionPipeline):
             s = replace(s, sampler="ddim")  # RePaint re-noises between steps: a one-step solver keeps no history
         n = num_images_per_prompt
         seeds: list[Optional[int]] = [None] * n if generator is not None else [int(seed) + k for k in range(n)]
-        low = self._sample_low_res(mask, s, n, seeds, generator, image, region, resample, ctx)
+        low = self.sample_low_res(mask, s, n, seeds, generator, image, region, resample, ctx)
         ctx.report(1.0, "full resolution")
-        frames = [self._to_full_res(low[i:i + 1], mask, image, region) for i in range(n)]
+        frames = [self.to_full_resolution(low[i:i + 1], mask, image, region) for i in range(n)]
         if repaint:
             frames = [composite(image, f, changed, region) for f in frames]
         info = asdict(s)
@@ -324,7 +324,7 @@ class SynthesisPipeline(DiffusionPipeline):
             return [torch.from_numpy(f).permute(2, 0, 1).float() / 255.0 for f in frames]
         return frames
 
-    def _sample_low_res(self, mask, s: SynthesisSettings, n: int, seeds, generator, image, region, resample,
+    def sample_low_res(self, mask, s: SynthesisSettings, n: int, seeds, generator, image, region, resample,
                         ctx: JobContext) -> torch.Tensor:
         """(n, 3, h, w) in [-1, 1] at the UNet size; with `region`, the known area follows the real frame."""
         small = resize_label(mask, self.size)
@@ -389,8 +389,11 @@ class SynthesisPipeline(DiffusionPipeline):
         noise = torch.randn(x_prev.shape, generator=gen).to(x_prev.device)
         return ratio.sqrt() * x_prev + (1 - ratio).sqrt() * noise
 
-    def _to_full_res(self, low: torch.Tensor, mask: np.ndarray, image, region) -> np.ndarray:
-        """One low-res sample (1, 3, h, w) -> HxWx3 uint8 at the mask's size (upsampler, or bicubic)."""
+    @torch.no_grad()
+    def to_full_resolution(self, low: torch.Tensor, mask: np.ndarray, image=None, region=None) -> np.ndarray:
+        """One low-res sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size (upsampler, or bicubic).
+        Public: a distilled student (issue 15) makes its own UNet-size sample and lifts it here. `image` and
+        `region` (repaint): outside `region` the upsampler sees the real frame."""
         h, w = mask.shape
         up = low.float().clamp(-1, 1)
         if tuple(up.shape[-2:]) != (h, w):
