@@ -70,6 +70,35 @@ def low_res_region(region: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 
+# ------------------------------------------------------------------ RePaint steps (torch, scheduler-agnostic maths)
+def _alpha_prev(scheduler, timesteps, i):
+    import torch
+
+    if i + 1 < len(timesteps):
+        return scheduler.alphas_cumprod[int(timesteps[i + 1])]
+    return torch.tensor(1.0)
+
+
+def pin_known(scheduler, x_prev, known, unknown, timesteps, i, gen):
+    """After denoising step i: the known area (`unknown` == 0) replaced by the real frame `known` noised to the
+    step's target level, so the sample keeps following the real frame there."""
+    import torch
+
+    a = _alpha_prev(scheduler, timesteps, i).to(x_prev.device)
+    noise = torch.randn(x_prev.shape, generator=gen).to(x_prev.device)
+    return unknown * x_prev + (1 - unknown) * (a.sqrt() * known + (1 - a).sqrt() * noise)
+
+
+def renoise(scheduler, x_prev, timesteps, i, gen):
+    """RePaint's resampling: take x at step i's target level back up to step i's level with fresh noise."""
+    import torch
+
+    a_t = scheduler.alphas_cumprod[int(timesteps[i])].to(x_prev.device)
+    ratio = a_t / _alpha_prev(scheduler, timesteps, i).to(x_prev.device)
+    noise = torch.randn(x_prev.shape, generator=gen).to(x_prev.device)
+    return ratio.sqrt() * x_prev + (1 - ratio).sqrt() * noise
+
+
 def encode_region(region: np.ndarray) -> str:
     """A bool HxW mask as a short text (PNG, base64) for a pair's provenance."""
     import base64
@@ -99,4 +128,4 @@ def repaint_provenance(result, parent_key: str | None = None) -> dict:
 
 
 __all__ = ["DEFAULT_MARGIN", "blend_alpha", "changed_region", "composite", "decode_region", "encode_region", "grow",
-           "low_res_region", "repaint_provenance"]
+           "low_res_region", "pin_known", "renoise", "repaint_provenance"]

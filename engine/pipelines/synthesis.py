@@ -29,7 +29,7 @@ from diffusers import DDIMScheduler, DiffusionPipeline
 
 from engine.models.segmap import mask_to_segmap, resize_label
 from engine.models.spade import SpadeModulation
-from engine.pipelines.repaint import DEFAULT_MARGIN, changed_region, composite, low_res_region
+from engine.pipelines.repaint import DEFAULT_MARGIN, changed_region, composite, low_res_region, pin_known, renoise
 
 SAMPLERS = ("ddim", "dpm", "unipc")
 
@@ -362,32 +362,13 @@ class SynthesisPipeline(DiffusionPipeline):
                 eps = self.guided_noise(model, inp, t, s.guidance, cond, uncond, s.batched_guidance).float()
                 x_prev = scheduler.step(eps, t, x).prev_sample
                 if known is not None:
-                    x_prev = self._pin_known(scheduler, x_prev, known, unknown, timesteps, i, gen)
+                    x_prev = pin_known(scheduler, x_prev, known, unknown, timesteps, i, gen)
                 if r < rounds - 1:  # RePaint: noise back up to t and redo the step, so both areas agree
-                    x = self._renoise(scheduler, x_prev, timesteps, i, gen)
+                    x = renoise(scheduler, x_prev, timesteps, i, gen)
                 else:
                     x = x_prev
             ctx.report((i + 1) / len(timesteps), f"step {i + 1}/{len(timesteps)}")
         return x
-
-    @staticmethod
-    def _alpha_prev(scheduler, timesteps, i) -> torch.Tensor:
-        if i + 1 < len(timesteps):
-            return scheduler.alphas_cumprod[int(timesteps[i + 1])]
-        return torch.tensor(1.0)
-
-    def _pin_known(self, scheduler, x_prev, known, unknown, timesteps, i, gen) -> torch.Tensor:
-        a = self._alpha_prev(scheduler, timesteps, i).to(x_prev.device)
-        noise = torch.randn(x_prev.shape, generator=gen).to(x_prev.device)
-        known_t = a.sqrt() * known + (1 - a).sqrt() * noise
-        return unknown * x_prev + (1 - unknown) * known_t
-
-    def _renoise(self, scheduler, x_prev, timesteps, i, gen) -> torch.Tensor:
-        a_t = scheduler.alphas_cumprod[int(timesteps[i])].to(x_prev.device)
-        a_prev = self._alpha_prev(scheduler, timesteps, i).to(x_prev.device)
-        ratio = a_t / a_prev
-        noise = torch.randn(x_prev.shape, generator=gen).to(x_prev.device)
-        return ratio.sqrt() * x_prev + (1 - ratio).sqrt() * noise
 
     @torch.no_grad()
     def to_full_resolution(self, low: torch.Tensor, mask: np.ndarray, image=None, region=None) -> np.ndarray:
