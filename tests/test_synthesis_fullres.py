@@ -193,3 +193,23 @@ def test_cli_repaint_finds_the_cadis_label_and_never_overwrites_inputs(folder, t
                  "--out", str(img), "--quiet"]) == 2
     assert main(["synth", "--model", str(folder), "--mask", str(edited_png), "--margin", "3",
                  "--out", str(tmp_path / "x.png"), "--quiet"]) == 2  # --margin without --repaint
+
+
+def test_upsampler_training_writes_a_loadable_folder_and_resumes(tmp_path):
+    from engine.pipelines.folder import load_upsampler
+    from engine.training.train_upsampler import UpsamplerTrainConfig, train_upsampler
+
+    rng = np.random.default_rng(0)
+    pairs = [(rng.integers(0, 256, (40, 72, 3), dtype=np.uint8), two_masks(40, 72)[k % 2]) for k in range(3)]
+    cfg = UpsamplerTrainConfig(low_res=TINY_SIZE, class_set="1", block_out_channels=(8, 16), crop=32, batch_size=2,
+                               max_steps=3, save_every=2, device="cpu")
+    res = train_upsampler(pairs, tmp_path / "up", cfg)
+    assert res.step == 3 and np.isfinite(res.last_loss)
+    first = load_upsampler(tmp_path / "up")
+    res2 = train_upsampler(pairs, tmp_path / "up", UpsamplerTrainConfig(**{**cfg.__dict__, "max_steps": 5}),
+                           resume=True)
+    assert res2.step == 5
+    second = load_upsampler(tmp_path / "up")
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    pipe = SynthesisPipeline(tiny_model("1"), None, second)
+    assert pipe(two_masks(40, 72)[0], num_inference_steps=2).images[0].shape == (40, 72, 3)

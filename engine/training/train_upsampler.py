@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -131,8 +132,10 @@ def train_upsampler(pairs: Sequence[tuple[np.ndarray, np.ndarray]], out_dir: Uni
                                      block_out_channels=tuple(cfg.block_out_channels), low_res_size=tuple(cfg.low_res))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     sched = get_cosine_schedule_with_warmup(opt, 50, cfg.max_steps)
-    for _ in range(start):
-        sched.step()
+    with warnings.catch_warnings():  # fast-forward the schedule to the resumed step (no optimizer step yet)
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(start):
+            sched.step()
     model, opt = acc.prepare(model, opt)
     sampler = CropSampler(pairs, cfg)
     sampler.rng = np.random.default_rng(cfg.seed + start + 1000 * acc.process_index)
