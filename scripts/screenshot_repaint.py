@@ -14,10 +14,10 @@ from desktop.main_window import MainWindow
 from tests.gui.window_helpers import make_settings, paint
 import torch; torch.set_num_threads(1)
 root, out, model = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-s = make_settings(Path(out) / ".screenshot-settings.ini"); s.model_dir = model; s.device = "cpu"
+import tempfile; tmp = Path(tempfile.mkdtemp(prefix="repaint-shot-"))
+s = make_settings(tmp / "settings.ini"); s.model_dir = model; s.device = "cpu"
 w = MainWindow(s); w.resize(1600, 1000); w.show()
-import shutil; shutil.rmtree(str(Path(out) / ".screenshot-project"), ignore_errors=True)
-assert w.open_source(root, Path(str(Path(out) / ".screenshot-project"))); w.runner.wait(60_000)
+assert w.open_source(root, tmp / "project"); w.runner.wait(60_000)
 def pump(cond, t=900):
     end = time.time() + t
     while not cond() and time.time() < end:
