@@ -14,8 +14,16 @@ early and sharpens with training. The run resumes from its last checkpoint when 
 command again); `--max-steps` sets where it stops. About an hour for 4000 steps on a 2-core CPU with
 native bf16 to itself; on a busy machine pass `--threads 1`.
 
+Full resolution (docs/adr/0010-full-resolution-synthesis.md): then the mask upsampler (MaskUpsampler2DModel,
+block_out_channels (16, 32, 48, 64), ~0.28M parameters) trains on 128x128 crops of the train frames at output
+scales 480x270..960x540, batch 8, L1, AdamW 1e-3 with a cosine schedule over --upsampler-steps (1400). On this
+shared 2-core CPU (1 thread, nice 10, 7 other jobs) a step took ~2.7 s: the shipped upsampler is the state
+after 55 minutes (see its model card's upsampler_steps). The output is one pipeline folder (model_index.json,
+unet/, scheduler/, upsampler/, fp16 weights).
+
     python -m benchmarks.train_starter_models [--max-steps N] [--work build/starter-models]
                                               [--out resources/models/starter-synthesis]
+                                              [--skip-unet] [--upsampler-steps N] [--upsampler-minutes M]
 """
 from __future__ import annotations
 
@@ -24,10 +32,9 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL_FILES = ("config.json", "diffusion_pytorch_model.safetensors", "scheduler_config.json", "model_card.json",
-               "README.md")
 
 
 def starter_config(max_steps: int = 4000, prediction_type: str = "sample"):
@@ -40,6 +47,32 @@ def starter_config(max_steps: int = 4000, prediction_type: str = "sample"):
         prediction_type=prediction_type, ema_decay=0.999, checkpoint_every=50, sample_every=250,
         sample_steps=20, num_holdout=4, seed=0, device="cpu", weights_dtype="fp16",
     )
+
+
+def upsampler_config(max_steps: int = 2500, max_minutes: float = 0.0):
+    from engine.training.train_upsampler import UpsamplerTrainConfig
+
+    return UpsamplerTrainConfig(low_res=(72, 128), class_set="1", block_out_channels=(16, 32, 48, 64), crop=128,
+                                batch_size=8, min_scale=0.5, max_steps=max_steps, max_minutes=max_minutes,
+                                learning_rate=1e-3, save_every=100, seed=0, device="cpu")
+
+
+def train_upsampler_stage(data: Path, run_dir: Path, max_steps: int, max_minutes: float) -> Path:
+    """Train the starter mask upsampler (full resolution stage) on the phantom's train videos at 960x540."""
+    from engine.cli.progress import tqdm_context
+    from engine.training.train_upsampler import STATE_NAME, load_training_pairs, train_upsampler
+
+    pairs = load_training_pairs(data)
+    print(f"training the mask upsampler on {len(pairs)} frames at {pairs[0][1].shape[1]}x{pairs[0][1].shape[0]}",
+          flush=True)
+    ctx, bar = tqdm_context("training starter upsampler")
+    try:
+        res = train_upsampler(pairs, run_dir, upsampler_config(max_steps, max_minutes),
+                              resume=(run_dir / STATE_NAME).exists(), ctx=ctx)
+    finally:
+        bar.close()
+    print(f"upsampler trained to step {res.step} in {res.minutes:.1f} min; last loss {res.last_loss:.4f}", flush=True)
+    return run_dir
 
 
 def make_phantom(root: Path, videos: int, frames: int) -> Path:
@@ -55,34 +88,49 @@ def make_phantom(root: Path, videos: int, frames: int) -> Path:
     return root
 
 
-def publish(run_dir: Path, out: Path) -> None:
-    """Copy the model folder files (not the training state) of `run_dir` into `out`."""
+def publish(run_dir: Optional[Path], up_dir: Optional[Path], out: Path) -> None:
+    """Write the starter pipeline folder `out`: the UNet of `run_dir` (None: keep the one in `out`) and the
+    upsampler of `up_dir` (None: keep the one in `out`, if any), fp16 weights, with the model card."""
     import json
+    import tempfile
 
-    from engine.atomic import atomic_write_text
-    from engine.models.model_dir import _card_markdown
+    from engine.models.model_dir import load_synthesis_model, read_model_card
+    from engine.pipelines import SynthesisPipeline
+    from engine.pipelines.folder import load_upsampler, save_half
 
-    out.mkdir(parents=True, exist_ok=True)
-    for name in MODEL_FILES:
-        shutil.copyfile(run_dir / name, out / name)
-    card = json.loads((out / "model_card.json").read_text())
+    unet_src = run_dir if run_dir is not None and (run_dir / "config.json").exists() else out
+    unet, sched, card = load_synthesis_model(unet_src, device="cpu")
+    up_src = up_dir if up_dir is not None and (up_dir / "config.json").exists() else out / "upsampler"
+    up = load_upsampler(up_src) if (up_src / "config.json").exists() else None
+    card = {k: v for k, v in (card or read_model_card(out)).items() if k not in ("weights_sha256", "note")}
     planned = card.get("train_config", {}).get("max_steps")
     card["name"] = "starter-synthesis"
     card["trained_on"] = "phantom sample (engine.phantom, 20 videos x 10 frames, seed 0); experiment-1 classes"
     card["recipe"] = "python -m benchmarks.train_starter_models (make starter-models)"
     if planned and card.get("steps", planned) < planned:
-        card["note"] = (f"published at step {card['steps']} of the recipe's {planned}; rerun the recipe (it resumes) "
-                        "for the full model")
-    atomic_write_text(out / "model_card.json", json.dumps(card, indent=2))
-    atomic_write_text(out / "README.md", _card_markdown(card))
-    latest = run_dir / "training" / "samples" / "latest.png"
-    if latest.exists():
-        shutil.copyfile(latest, out / "training_samples.png")
+        card["note"] = (f"UNet published at step {card['steps']} of the recipe's {planned}; rerun the recipe (it "
+                        "resumes) for the full model")
+    if up is not None and (up_src / "training_state.json").exists():
+        state = json.loads((up_src / "training_state.json").read_text())
+        card["upsampler_steps"] = state.get("step")
+        card["upsampler_train_config"] = state.get("config")
+    samples = out / "training_samples.png"
+    keep = samples.read_bytes() if samples.exists() else None
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        staged = Path(tmp) / "staged"
+        save_half(SynthesisPipeline(unet, sched, up), staged, card=card)
+        latest = (run_dir / "training" / "samples" / "latest.png") if run_dir is not None else None
+        if latest is not None and latest.exists():
+            shutil.copyfile(latest, staged / "training_samples.png")
+        elif keep is not None:
+            (staged / "training_samples.png").write_bytes(keep)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(staged, out)
 
 
-def write_examples(model_dir: Path, path: Path, count: int = 4) -> Path:
-    """A figure for the README: phantom masks (not trained on) | the real frame | final preset | preview preset."""
-    import cv2
+def write_examples(model_dir: Path, path: Path, count: int = 3) -> Path:
+    """A figure for the README at 960x540: phantom mask (not trained on) | real frame | final | 128x72 UNet alone."""
     import numpy as np
 
     from engine.imageio import write_image
@@ -91,19 +139,15 @@ def write_examples(model_dir: Path, path: Path, count: int = 4) -> Path:
     from engine.taxonomy import colorize
 
     pipe = SynthesisPipeline.from_pretrained(model_dir, device="cpu")
-    h, w = pipe.size
+    low = SynthesisPipeline(pipe.unet, pipe.scheduler, None)
     rows = []
     for i in range(count):
         image, label = render_frame(90_001 + i)  # seeds far from the training videos
-        small = cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST)
-        real = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        final = pipe(small, settings=preset("final"), seed=i).images[0]
-        quick = pipe(small, settings=preset("preview"), seed=i).images[0]
-        tiles = [colorize(small, None), real, final, quick]
-        rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in tiles], axis=1))
-    grid = np.concatenate(rows, axis=0)
-    grid = cv2.resize(grid, (grid.shape[1] * 2, grid.shape[0] * 2), interpolation=cv2.INTER_NEAREST)
-    return write_image(path, grid)
+        final = pipe(label, settings=preset("final"), seed=i).images[0]
+        base = low(label, settings=preset("final"), seed=i).images[0]
+        tiles = [colorize(label, None), image, final, base]
+        rows.append(np.concatenate([np.pad(t, ((4, 4), (4, 4), (0, 0)), constant_values=255) for t in tiles], axis=1))
+    return write_image(path, np.concatenate(rows, axis=0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=int, default=20)
     parser.add_argument("--frames-per-video", type=int, default=10)
     parser.add_argument("--publish-only", action="store_true", help="copy the current run's model into --out and stop")
+    parser.add_argument("--skip-unet", action="store_true",
+                        help="keep the UNet already in --out; train (or resume) only the upsampler")
+    parser.add_argument("--upsampler-steps", type=int, default=1400)
+    parser.add_argument("--upsampler-minutes", type=float, default=0.0,
+                        help="stop the upsampler training after this long (0: run all its steps)")
     parser.add_argument("--examples", type=Path, default=ROOT / "docs" / "img" / "synthesis_examples.png",
                         help="where to write the masks-next-to-samples figure")
     args = parser.parse_args(argv)
@@ -132,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(threads)
     print(f"using {threads} CPU thread(s)", flush=True)
     run_dir = args.work / f"starter-synthesis-{args.prediction}"
+    up_dir = args.work / "starter-upsampler"
     if not args.publish_only:
         data = make_phantom(args.work / "phantom", args.videos, args.frames_per_video)
+    if not args.publish_only and not args.skip_unet:
         resume = (run_dir / "training" / "train_config.json").exists()
         ctx, bar = tqdm_context("training starter-synthesis")
         try:
@@ -142,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             bar.close()
         print(f"trained to step {result.step}; last loss {result.last_loss:.4f}", flush=True)
-    publish(run_dir, args.out)
+    if not args.publish_only:
+        train_upsampler_stage(data, up_dir, args.upsampler_steps, args.upsampler_minutes)
+    publish(None if args.skip_unet else run_dir, up_dir, args.out)
     print(f"starter model written to {args.out}")
     print(f"examples figure written to {write_examples(args.out, args.examples)}")
     return 0

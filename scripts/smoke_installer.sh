@@ -51,7 +51,7 @@ app_s=$SECONDS
 # torch + diffusers inside the bundle: two sampling steps of the bundled starter model, when it is there
 STARTER="$BUNDLE/_internal/resources/models/starter-synthesis"
 synth="skipped (no starter model in the bundle)"
-if [ -f "$STARTER/config.json" ]; then
+if [ -f "$STARTER/model_index.json" ] || [ -f "$STARTER/config.json" ]; then
     SECONDS=0
     mask="$(ls "$WORK"/sample/Video01/Labels/*.png | head -n 1)"
     "${RUN_ENV[@]}" timeout "$TIMEOUT" "$BUNDLE/cadis" synth --model "$STARTER" --mask "$mask" \

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from augment_helpers import make_project
@@ -36,8 +37,17 @@ def test_cli_augment_stores_pairs_and_resumes(tmp_path, tiny_model_dir, capsys):
         pairs = p.pairs(source="augment")
         assert 1 <= len(pairs) <= 4
         image, label = p.load_pair(pairs[0].id)
-        assert image.shape == (16, 32, 3) and label.shape == (16, 32)
         prov = pairs[0].provenance
+        parent = pairs[0].parent_key
+        real = p.load_image(parent)
+        assert image.shape == real.shape and label.shape == real.shape[:2]  # the frame's own size
+        assert prov["mode"] == "repaint"  # the default: only what the layout variant changed is new
+        from engine.pipelines.repaint import decode_region, grow
+
+        changed = decode_region(prov["repaint"]["changed_region"])
+        np.testing.assert_array_equal(changed, p.load_label(parent) != label)
+        outside = ~grow(changed, prov["repaint"]["margin"])
+        np.testing.assert_array_equal(image[outside], real[outside])
         assert prov["model_info"]["steps"] == 2 and len(prov["model"]) == 16
     assert main(argv) == 0
     assert "0 pair(s) stored" in capsys.readouterr().out

@@ -19,7 +19,7 @@ def model_folder_problem(model_dir: str) -> Optional[str]:
         check_model_folder(model_dir)
     except ModelFolderError as exc:
         return f"No usable synthesis model: {exc}. {NO_MODEL_HELP}"
-    if not (Path(model_dir) / "config.json").is_file():
+    if not any((Path(model_dir) / name).is_file() for name in ("config.json", "model_index.json", "unet/config.json")):
         return f"No usable synthesis model: {model_dir} has no config.json. {NO_MODEL_HELP}"
     return None
 
@@ -28,6 +28,9 @@ def weights_stamp(model_dir: str | Path) -> tuple[str, float]:
     """Identity of a model folder's current weights: (resolved path, modification time)."""
     path = Path(model_dir).resolve()
     try:
-        return str(path), (path / "diffusion_pytorch_model.safetensors").stat().st_mtime
-    except OSError:
+        files = [path / "diffusion_pytorch_model.safetensors"]
+        if (path / "model_index.json").is_file():  # a pipeline folder: its networks' weights
+            files = [f for f in (path / "unet" / files[0].name, path / "upsampler" / files[0].name) if f.exists()]
+        return str(path), max(f.stat().st_mtime for f in files)
+    except (OSError, ValueError):
         return str(path), 0.0

@@ -5,7 +5,10 @@
 For each chosen frame (default: the project's "done" frames) the job makes K layout variants of its mask
 (`engine.augment.sampler`, biased toward the instrument classes seen in the fewest frames, pasting from
 donor frames that show them), then M images per variant with `generate(label, seed) -> RGB image` (the CLI
-wires the synthesis pipeline; tests inject a fake). Each image is scored (`score(image, label) -> dict`,
+wires the synthesis pipeline; tests inject a fake). With `mode="repaint"` (the CLI's default) it is called as
+`generate(label, seed, parent_image=frame, parent_label=its mask)` and repaints only what the variant changed,
+keeping the real frame's other pixels; `generate` may return `(image, extra_provenance)`.
+Each image is scored (`score(image, label) -> dict`,
 optional), dropped when its label consistency is under `min_consistency` or it is a near-duplicate of its
 source frame or of an earlier sample of the same frame, and otherwise stored with
 `project.add_pair(image, label, source="augment", provenance=..., parent_key=frame)`.
@@ -51,10 +54,13 @@ class AugmentSettings:
     duplicate_threshold: float = DEFAULT_THRESHOLD
     rare_fraction: float = 0.5             # share of present instrument classes treated as rare
     ops: tuple[str, ...] = OPS
+    mode: str = "full"                     # "repaint": keep the real frame outside what the variant changed
 
     def check(self, has_scorer: bool) -> None:
         if self.layouts < 1 or self.samples < 1:
             raise ValueError(f"layouts and samples must be at least 1 (got {self.layouts} and {self.samples})")
+        if self.mode not in ("repaint", "full"):
+            raise ValueError(f"mode must be repaint or full, got {self.mode!r}")
         if not 0.0 <= self.drop_uncertain < 1.0:
             raise ValueError(f"--drop-uncertain is a fraction in [0, 1), got {self.drop_uncertain}")
         if (self.min_consistency is not None or self.drop_uncertain > 0) and not has_scorer:
@@ -155,7 +161,7 @@ def run_augment(project, generate: GenerateFn, settings: AugmentSettings = Augme
             else:
                 new_label, ops = variants[it.variant]
                 record.update(_make_pair(project, generate, score, settings, it, new_label, ops, source_image,
-                                         earlier, run, rare, model_info))
+                                         earlier, run, rare, model_info, label))
             if record["result"] == "stored":
                 result.stored.append(record["pair"])
             else:
@@ -168,8 +174,13 @@ def run_augment(project, generate: GenerateFn, settings: AugmentSettings = Augme
 
 def _make_pair(project, generate: GenerateFn, score: Optional[ScoreFn], settings: AugmentSettings, it: WorkItem,
                new_label: np.ndarray, ops: list, source_image: np.ndarray, earlier: list[np.ndarray], run: str,
-               rare: Sequence[int], model_info: Optional[dict]) -> dict:
-    image = np.asarray(generate(new_label, it.sample_seed))
+               rare: Sequence[int], model_info: Optional[dict], parent_label: Optional[np.ndarray] = None) -> dict:
+    if settings.mode == "repaint":
+        out = generate(new_label, it.sample_seed, parent_image=source_image, parent_label=parent_label)
+    else:
+        out = generate(new_label, it.sample_seed)
+    out, extra = (out if isinstance(out, tuple) else (out, {}))
+    image = np.asarray(out)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"the image generator returned {image.dtype} {image.shape}, expected HxWx3 uint8 RGB")
     label = resize_label(new_label, image.shape[:2])
@@ -177,8 +188,10 @@ def _make_pair(project, generate: GenerateFn, score: Optional[ScoreFn], settings
     consistency = scores.get("consistency")
     if settings.min_consistency is not None and (consistency is None or consistency < settings.min_consistency):
         return {"result": "dropped", "reason": "low consistency", "consistency": consistency}
-    dup, dist = is_near_duplicate(image, [_resize_image(source_image, image.shape[:2])] + earlier,
-                                  settings.duplicate_threshold)
+    # a repaint equals its source frame outside the change by design: whole-frame thumbnails would call every
+    # repaint a near-duplicate, so the check applies to full synthesis only
+    dup, dist = (False, None) if settings.mode == "repaint" else is_near_duplicate(
+        image, [_resize_image(source_image, image.shape[:2])] + earlier, settings.duplicate_threshold)
     scores["duplicate_distance"] = json_safe(dist)
     if dup:
         return {"result": "dropped", "reason": "near-duplicate", "distance": json_safe(dist)}
@@ -191,6 +204,9 @@ def _make_pair(project, generate: GenerateFn, score: Optional[ScoreFn], settings
     }
     if model_info:
         provenance["model_info"] = json_safe(model_info)
+    provenance["mode"] = settings.mode
+    if extra:
+        provenance["repaint"] = json_safe(extra)
     pair_id = project.add_pair(image, label, source=SOURCE, provenance=provenance, parent_key=it.frame)
     earlier.append(image)
     return {"result": "stored", "pair": int(pair_id)}

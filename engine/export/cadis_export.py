@@ -30,6 +30,7 @@ from engine.export.place import (
     restore_interrupted_export,
 )
 from engine.export.verify import checksum_tree
+from engine.export.resize import pick_export_size, resize_pair, size_text
 from engine.imageio import ImageReadError, encode_png, png_size, read_image, read_label
 from engine.jobs import JobContext, as_context
 from engine.project import Project
@@ -283,12 +284,17 @@ def _write_export(tmp: Path, items: list[_Item], source, class_set: ClassSet, sp
     """Frames, manifest and finishers' files into `tmp`; the manifest is written again at the end with the
     SHA-256 of every file. Returns the manifest (plus `_class_pixels`, not stored)."""
     is_project = isinstance(source, Project)
-    frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx)
+    target = pick_export_size((png_size(i.image_src) for i in items if i.source == "real"),
+                              (png_size(i.image_src) for i in items))
+    frames, counter = _write_items(items, tmp, class_set, previews, skipped, ctx, target)
     manifest = build_manifest(
         source=_source_info(source), class_set=class_set,
         filters={"split": split, "statuses": list(statuses) if is_project else None, "include": list(include),
                  "previews": bool(previews)},
         frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
+    resized = [{"image": f["image"], "from": f["resized_from"]} for f in frames if f.get("resized_from")]
+    manifest["resolution"] = {"size": size_text(target) if target else None, "resized": resized,
+                              "method": "image area (shrink) / bicubic (enlarge), label nearest"}
     _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
     for finish in finishers:
         ctx.check()
@@ -302,7 +308,8 @@ def _write_export(tmp: Path, items: list[_Item], source, class_set: ClassSet, sp
 
 
 def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: bool,
-                 skipped: list[tuple[str, str]], ctx: JobContext) -> tuple[list[dict], ClassCounter]:
+                 skipped: list[tuple[str, str]], ctx: JobContext,
+                 target: tuple[int, int] | None = None) -> tuple[list[dict], ClassCounter]:
     counter = ClassCounter()
     frames: list[dict] = []
     remap = class_set.key != "full"
@@ -320,6 +327,15 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
         if problem:
             skipped.append((ident, problem))
             continue
+        extra = dict(item.extra)
+        own = (label.shape[1], label.shape[0])
+        if target is not None and own != tuple(target):  # one resolution per export: resize, and say so
+            try:
+                image, label = resize_pair(read_image(item.image_src), label, target)
+            except ImageReadError as exc:
+                skipped.append((ident, f"image unreadable: {exc}"))
+                continue
+            extra["resized_from"] = size_text(own)
         out_label = class_set.lut[label] if remap else label
         image_rel = f"{item.folder}/Images/{item.name}"
         label_rel = f"{item.folder}/Labels/{item.name}"
@@ -328,7 +344,11 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
             skipped.append((ident, f"{written[image_rel]} was already exported as {image_rel}"))
             continue
         try:
-            width, height = _copy_image(item.image_src, tmp / image_rel)
+            if "resized_from" in extra:
+                _write_file(tmp / image_rel, encode_png(image))
+                width, height = image.shape[1], image.shape[0]
+            else:
+                width, height = _copy_image(item.image_src, tmp / image_rel)
         except ImageReadError as exc:
             skipped.append((ident, f"image unreadable: {exc}"))
             continue
@@ -338,5 +358,5 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
         counter.add(out_label)
         written[image_rel] = ident
         frames.append(frame_entry(image_rel, label_rel, preview_rel, item.split, item.source, item.key,
-                                  width, height, item.provenance, **item.extra))
+                                  width, height, item.provenance, **extra))
     return frames, counter

@@ -203,7 +203,16 @@ def report_from_export(folder: str | Path, out_dir: str | Path | None = None) ->
     labels = [(f.get("source") == "real", read_label(folder / f["label"])) for f in m["frames"]]
     before = ClassFrequency.from_labels((lab for real, lab in labels if real), cs)
     after = ClassFrequency.from_labels((lab for _real, lab in labels), cs)
-    return write_report(before, after, out_dir if out_dir is not None else folder)
+    files = write_report(before, after, out_dir if out_dir is not None else folder)
+    res = m.get("resolution")
+    if res and res.get("size"):  # one resolution per export: say which, and what was resized to it
+        lines = ["", "## Resolution", "", f"Every pair is {res['size']}."]
+        if res.get("resized"):
+            lines.append(f"{len(res['resized'])} pair(s) of another size were resized to it "
+                         f"({res.get('method', 'image area/bicubic, label nearest')}):")
+            lines += [f"- {r['image']} (was {r['from']})" for r in res["resized"]]
+        atomic_write_text(files.markdown, Path(files.markdown).read_text(encoding="utf-8") + "\n".join(lines) + "\n")
+    return files
 
 
 def project_frequency(project, class_set: ClassSet, statuses=("done",), ctx=None) -> list[dict]:

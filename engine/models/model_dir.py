@@ -74,7 +74,16 @@ def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 20) -> str:
 
 def model_fingerprint(model_dir: Union[str, os.PathLike]) -> str:
     """A short stable ID of a model folder's weights (first 16 hex digits of their SHA-256)."""
-    return file_sha256(Path(model_dir) / WEIGHTS_NAME)[:16]
+    d = Path(model_dir)
+    files = [d / WEIGHTS_NAME]
+    if (d / "model_index.json").is_file():  # a pipeline folder: the UNet's, then the upsampler's weights
+        files = [p for p in (d / "unet" / WEIGHTS_NAME, d / "upsampler" / WEIGHTS_NAME) if p.exists()]
+    h = hashlib.sha256()
+    for p in files:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
 
 
 def save_synthesis_model(model, out_dir: Union[str, os.PathLike], scheduler_config: Optional[dict] = None,
@@ -152,6 +161,10 @@ def check_model_folder(model_dir: Union[str, os.PathLike]) -> Path:
         raise ModelFolderError(f"model folder {d} does not exist; train one with `cadis train-model` or pick another")
     if not d.is_dir():
         raise ModelFolderError(f"{d} is a file; --model takes a model folder (config.json + safetensors weights)")
+    if (d / "model_index.json").is_file():  # a pipeline folder: its networks live in sub-folders
+        if (d / "upsampler").is_dir():
+            check_model_folder(d / "upsampler")
+        return check_model_folder(d / "unet")
     weights = d / WEIGHTS_NAME
     if not weights.exists():
         pickles = sorted(p.name for p in d.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
@@ -166,11 +179,13 @@ def check_model_folder(model_dir: Union[str, os.PathLike]) -> Path:
 
 def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, torch.device] = "auto",
                          class_set: Union[str, int, None] = None,
-                         resolution: Union[str, Sequence[int], None] = None):
-    """Load a model folder -> (model in eval mode, scheduler config dict, model card dict).
+                         resolution: Union[str, Sequence[int], None] = None,
+                         scheduler_dir: Union[str, os.PathLike, None] = None):
+    """Load the diffusion UNet of a model folder -> (model in eval mode, scheduler config dict, model card dict).
 
-    `class_set` ("full", 1, 2, 3) and `resolution` ("256x144" or (H, W)), when given, must match the model;
-    a mismatch raises ModelFolderError saying what the model was trained for.
+    `model_dir` is a single-UNet folder or a pipeline folder (model_index.json; its unet/ and scheduler/ are
+    read). `class_set` ("full", 1, 2, 3) and `resolution` (the UNet's, "256x144" or (H, W)), when given, must
+    match the model; a mismatch raises ModelFolderError saying what the model was trained for.
     """
     from safetensors.torch import load_file
 
@@ -178,14 +193,19 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
     from engine.models.spade_unet import SpadeUNet2DModel
 
     d = Path(model_dir)
+    if (d / "model_index.json").is_file() and scheduler_dir is None:
+        model, sched, _ = load_synthesis_model(d / "unet", device, class_set, resolution, scheduler_dir=d / "scheduler")
+        return model, sched, read_model_card(d)
     weights = check_model_folder(d)
     cfg = _read_json(d / CONFIG_NAME, "model config")
     if cfg.get("_class_name", "SpadeUNet2DModel") != "SpadeUNet2DModel":
         raise ModelFolderError(f"{d} holds a {cfg.get('_class_name')}, not a SpadeUNet2DModel synthesis model")
     check_synthesis_config(cfg, d / CONFIG_NAME, ModelFolderError)  # every field within bounds, before building
-    sched = _read_json(d / SCHEDULER_NAME, "scheduler config") if os.path.lexists(d / SCHEDULER_NAME) \
+    sdir = Path(scheduler_dir) if scheduler_dir is not None else d
+    sched = _read_json(sdir / SCHEDULER_NAME, "scheduler config") if os.path.lexists(sdir / SCHEDULER_NAME) \
         else dict(DEFAULT_SCHEDULER_CONFIG)
-    check_scheduler_config(sched, d / SCHEDULER_NAME, ModelFolderError)
+    sched = {k: v for k, v in sched.items() if not k.startswith("_")}
+    check_scheduler_config(sched, sdir / SCHEDULER_NAME, ModelFolderError)
     card = read_model_card(d)
     model_cs = str(cfg.get("class_set", "full"))
     if class_set is not None:

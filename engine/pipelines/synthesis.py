@@ -1,4 +1,11 @@
-"""SynthesisPipeline: CaDIS mask -> matching frames with the SPADE diffusion UNet.
+"""SynthesisPipeline: CaDIS mask -> matching frames at the mask's own size (a `diffusers.DiffusionPipeline`).
+
+Two stages (docs/adr/0010-full-resolution-synthesis.md): the SPADE diffusion UNet samples the frame at its
+low working size (128x72 for the starter model), then the mask-conditioned upsampler lifts it to the mask's
+resolution (960x540 for CaDIS; any size), drawing thin structures from the full-resolution mask. With
+`image=` and `parent_mask=` the pipeline repaints only the pixels whose label changed (plus a margin):
+the known area is pinned to the real frame at every denoising step (RePaint, Lugmayr et al., 2022, with
+`resample` extra noise-and-redo rounds per step) and the composite keeps every other pixel byte-identical.
 
 Speed comes from four things, each switchable so the benchmark can measure the reference recipe:
 few-step solvers (DPM-Solver++ / UniPC from diffusers), classifier-free guidance batched into ONE forward of
@@ -18,9 +25,12 @@ import numpy as np
 import torch
 
 from engine.jobs import JobContext
+from diffusers import DDIMScheduler, DiffusionPipeline
+
 from engine.models.segmap import mask_to_segmap, resize_label
 from engine.models.spade import SpadeModulation
 from engine.taxonomy import label_id_problem
+from engine.pipelines.repaint import DEFAULT_MARGIN, changed_region, composite, low_res_region, pin_known, renoise
 
 SAMPLERS = ("ddim", "dpm", "unipc")
 
@@ -59,13 +69,16 @@ def preset(name: str, **overrides) -> SynthesisSettings:
 
 @dataclass
 class SynthesisResult:
-    """Images (HxWx3 uint8 RGB) at the model resolution, the resized mask they match (original CaDIS IDs),
-    the seed of each image and the settings used (for provenance)."""
+    """Images (HxWx3 uint8 RGB, or PIL / a tensor per `output_type`) at the mask's size, the mask they match
+    (the input, unchanged), the seed of each image, the settings used (for provenance) and, for a repaint,
+    the changed pixels and the repainted region (bool HxW)."""
 
-    images: list[np.ndarray]
+    images: list
     mask: np.ndarray
-    seeds: list[int]
+    seeds: list[Optional[int]]
     settings: dict = field(default_factory=dict)
+    changed: Optional[np.ndarray] = None
+    region: Optional[np.ndarray] = None
 
 
 def cpu_has_bf16() -> bool:
@@ -98,59 +111,87 @@ def make_scheduler(sampler: str, scheduler_config: dict):
     raise ValueError(f"unknown sampler {sampler!r}: use {', '.join(SAMPLERS)}")
 
 
-def to_uint8(x: torch.Tensor) -> list[np.ndarray]:
+def to_uint8(x: torch.Tensor) -> list[np.ndarray]:  # noqa: D103
     """(B, 3, H, W) in [-1, 1] -> list of HxWx3 uint8 RGB."""
     arr = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return [np.ascontiguousarray(a) for a in arr]
 
 
-class SynthesisPipeline:
-    """Mask -> frames. Build with `from_pretrained(model_dir)` or from a model + scheduler config."""
+def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x, (h, w)
 
-    def __init__(self, model, scheduler_config: Optional[dict] = None, card: Optional[dict] = None,
-                 model_dir: Optional[Union[str, os.PathLike]] = None):
+
+class SynthesisPipeline(DiffusionPipeline):
+    """Mask -> frames. Components: `unet` (SpadeUNet2DModel), `scheduler` (the training noise schedule; the
+    sampler of each run is built from its config), `upsampler` (MaskUpsampler2DModel, optional: without it
+    frames are resized bicubic to the mask's size). Load with `from_pretrained(folder)`."""
+
+    model_cpu_offload_seq = "unet->upsampler"
+    _optional_components = ["scheduler", "upsampler"]  # scheduler: a default DDIM schedule when not given
+
+    def __init__(self, unet, scheduler=None, upsampler=None):
+        super().__init__()
         from engine.models.model_dir import DEFAULT_SCHEDULER_CONFIG
 
-        self.model = model.eval()
-        self.scheduler_config = dict(scheduler_config or DEFAULT_SCHEDULER_CONFIG)
-        self.card = dict(card or {})
-        self.model_dir = Path(model_dir) if model_dir else None
-        self._bf16_model = None
+        if scheduler is None or isinstance(scheduler, dict):
+            cfg = {k: v for k, v in dict(scheduler or DEFAULT_SCHEDULER_CONFIG).items() if not k.startswith("_")}
+            scheduler = DDIMScheduler.from_config(cfg)
+        if upsampler is not None and str(upsampler.config.class_set) != str(unet.config.class_set):
+            raise ValueError(f"the upsampler is for class set {upsampler.config.class_set!r}, the UNet for "
+                             f"{unet.config.class_set!r}")
+        self.register_modules(unet=unet.eval(), scheduler=scheduler,
+                              upsampler=upsampler.eval() if upsampler is not None else None)
+        self.card: dict = {}
+        self.model_dir: Optional[Path] = None
+        self._bf16_unet = None
         self._fingerprint: Optional[str] = None
 
     @classmethod
-    def from_pretrained(cls, model_dir: Union[str, os.PathLike], device: str = "auto", class_set=None,
-                        resolution=None) -> "SynthesisPipeline":
-        from engine.models.model_dir import load_synthesis_model
+    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, os.PathLike], device: str = "auto",
+                        class_set=None, resolution=None, **kwargs) -> "SynthesisPipeline":
+        """A pipeline folder (model_index.json + unet/ scheduler/ upsampler/), or a single-UNet folder written
+        before full-resolution synthesis (it loads without an upsampler; `cadis convert-model` adds one)."""
+        from engine.pipelines.folder import load_pipeline
 
-        model, sched, card = load_synthesis_model(model_dir, device=device, class_set=class_set, resolution=resolution)
-        return cls(model, sched, card, model_dir=model_dir)
+        return load_pipeline(cls, pretrained_model_name_or_path, device=device, class_set=class_set,
+                             resolution=resolution, **kwargs)
+
+    def save_pretrained(self, save_directory: Union[str, os.PathLike], card: Optional[dict] = None, **kwargs) -> Path:
+        """diffusers' save (safetensors) plus the model card (model_card.json, README.md)."""
+        from engine.pipelines.folder import write_pipeline_card
+
+        kwargs.setdefault("safe_serialization", True)
+        super().save_pretrained(save_directory, **kwargs)
+        return write_pipeline_card(self, Path(save_directory), card)
 
     # ------------------------------------------------------------------ properties
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return next(self.unet.parameters()).device
 
     @property
     def size(self) -> tuple[int, int]:
-        """(H, W) the model works at."""
-        h, w = self.model.config.sample_size
+        """(H, W) the diffusion UNet works at (the mask is sampled there, then upsampled)."""
+        h, w = self.unet.config.sample_size
         return int(h), int(w)
 
     @property
     def class_set(self) -> str:
-        return str(self.model.config.class_set)
+        return str(self.unet.config.class_set)
+
+    @property
+    def scheduler_config(self) -> dict:
+        return {k: v for k, v in dict(self.scheduler.config).items() if not k.startswith("_")}
 
     @property
     def fingerprint(self) -> str:
-        """Model identity for provenance: weights hash when loaded from a folder."""
+        """Model identity for provenance: the weights hash (UNet, and upsampler when present)."""
         if self._fingerprint is None:
-            if self.model_dir is not None:
-                from engine.models.model_dir import model_fingerprint
-
-                self._fingerprint = self.card.get("weights_sha256", "")[:16] or model_fingerprint(self.model_dir)
-            else:
-                self._fingerprint = "in-memory"
+            self._fingerprint = str(self.card.get("weights_sha256", ""))[:16] or "in-memory"
         return self._fingerprint
 
     # ------------------------------------------------------------------ model variants
@@ -159,15 +200,14 @@ class SynthesisPipeline:
         if settings.precision not in ("fp32", "bf16"):
             raise ValueError(f"unknown precision {settings.precision!r}: use fp32 or bf16")
         if not use_bf16:
-            model = self.model
-            dtype = torch.float32
+            model, dtype = self.unet, torch.float32
         else:
-            if self._bf16_model is None:
+            if self._bf16_unet is None:
                 import copy
 
-                self._bf16_model = copy.deepcopy(self.model).eval()
-                torch.nn.Module.to(self._bf16_model, torch.bfloat16)  # plain cast (ModelMixin.to warns needlessly)
-            model, dtype = self._bf16_model, torch.bfloat16
+                self._bf16_unet = copy.deepcopy(self.unet).eval()
+                torch.nn.Module.to(self._bf16_unet, torch.bfloat16)  # plain cast (ModelMixin.to warns needlessly)
+            model, dtype = self._bf16_unet, torch.bfloat16
         if self.device.type == "cpu":
             fmt = torch.channels_last if settings.channels_last else torch.contiguous_format
             model = model.to(memory_format=fmt)
@@ -200,62 +240,158 @@ class SynthesisPipeline:
         return eps_u + guidance * (eps_c - eps_u)
 
     # ------------------------------------------------------------------ sampling
-    def initial_noise(self, seeds: list[int], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def initial_noise(self, seeds: list[int], dtype: torch.dtype = torch.float32, generator=None) -> torch.Tensor:
+        """Starting noise at the UNet size: from `generator` (one, or one per image) or from each seed."""
         h, w = self.size
-        noise = [torch.randn((1, self.model.config.in_channels, h, w), generator=torch.Generator("cpu").manual_seed(int(s)))
-                 for s in seeds]
+        shape = (1, self.unet.config.in_channels, h, w)
+        if generator is not None:
+            gens = generator if isinstance(generator, (list, tuple)) else [generator] * len(seeds)
+            noise = [torch.randn(shape, generator=g, device=g.device) for g in gens]
+        else:
+            noise = [torch.randn(shape, generator=torch.Generator("cpu").manual_seed(int(s))) for s in seeds]
         return torch.cat(noise).to(self.device, dtype=dtype)
 
     @torch.no_grad()
-    def __call__(self, mask: np.ndarray, *, settings: Optional[SynthesisSettings] = None, preset_name: Optional[str] = None,
-                 steps: Optional[int] = None, sampler: Optional[str] = None, guidance: Optional[float] = None,
-                 seed: int = 0, num_images: int = 1, ctx: Optional[JobContext] = None) -> SynthesisResult:
-        """Synthesize `num_images` frames for `mask` (HxW uint8, original CaDIS IDs, any size).
+    def __call__(self, mask: np.ndarray, *, num_inference_steps: Optional[int] = None,
+                 guidance_scale: Optional[float] = None, num_images_per_prompt: int = 1, generator=None,
+                 output_type: str = "np", seed: int = 0, settings: Optional[SynthesisSettings] = None,
+                 preset_name: Optional[str] = None, sampler: Optional[str] = None, image: Optional[np.ndarray] = None,
+                 parent_mask: Optional[np.ndarray] = None, margin: int = DEFAULT_MARGIN, resample: int = 2,
+                 ctx: Optional[JobContext] = None) -> SynthesisResult:
+        """Synthesize `num_images_per_prompt` frames for `mask` (HxW uint8, original CaDIS IDs, any size), at
+        the mask's size. Settings: `settings`, else the preset `preset_name` (default "final"), with
+        `num_inference_steps`, `sampler`, `guidance_scale` overriding. Noise: `generator` (torch.Generator, or
+        one per image) or seeds `seed`, `seed+1`, .. (recorded for provenance). `output_type`: "np" (HxWx3
+        uint8), "pil" or "pt" ((3, H, W) float in [0, 1]).
 
-        Settings come from `settings`, else the preset `preset_name` (default "final"), with `steps`,
-        `sampler`, `guidance` overriding. Reports progress per step and honours cancel through `ctx`.
+        Repaint: with `image` (the real frame, HxWx3 uint8) and `parent_mask` (its own label), only the pixels
+        whose label differs between `parent_mask` and `mask`, grown by `margin`, are re-synthesized (DDIM
+        with `resample` RePaint rounds per step); every other pixel equals `image`.
         """
         ctx = ctx or JobContext()
         s = settings or preset(preset_name or "final")
-        s = replace(s, **{k: v for k, v in (("steps", steps), ("sampler", sampler), ("guidance", guidance)) if v is not None})
+        s = replace(s, **{k: v for k, v in (("steps", num_inference_steps), ("sampler", sampler),
+                                            ("guidance", guidance_scale)) if v is not None})
         if s.steps < 1:
-            raise ValueError("steps must be at least 1")
-        if num_images < 1:
-            raise ValueError("num_images must be at least 1")
+            raise ValueError("num_inference_steps must be at least 1")
+        if num_images_per_prompt < 1:
+            raise ValueError("num_images_per_prompt must be at least 1")
+        if output_type not in ("np", "pil", "pt"):
+            raise ValueError(f"output_type {output_type!r}: use np, pil or pt")
         mask = np.asarray(mask)
         if mask.ndim != 2:
             raise ValueError(f"the mask is an HxW label of CaDIS IDs, got shape {mask.shape}")
         if mask.dtype != np.uint8 and mask.size and (mask.min() < 0 or mask.max() > 255):
             raise ValueError("the mask holds values outside 0..255; a mask holds original CaDIS IDs 0..35")
-        if (problem := label_id_problem(mask.astype(np.uint8, copy=False))) is not None:
+        mask = mask.astype(np.uint8)
+        if (problem := label_id_problem(mask)) is not None:
             raise ValueError(f"the mask holds {problem}; a mask holds original CaDIS IDs 0..35 (255 = unlabelled)")
-        small = resize_label(mask.astype(np.uint8), self.size)
+        repaint = image is not None or parent_mask is not None
+        changed = region = None
+        if repaint:
+            image, changed, region = self._check_repaint(mask, image, parent_mask, margin)
+            s = replace(s, sampler="ddim")  # RePaint re-noises between steps: a one-step solver keeps no history
+        n = num_images_per_prompt
+        seeds: list[Optional[int]] = [None] * n if generator is not None else [int(seed) + k for k in range(n)]
+        low = self.sample_low_res(mask, s, n, seeds, generator, image, region, resample, ctx)
+        ctx.report(1.0, "full resolution")
+        frames = [self.to_full_resolution(low[i:i + 1], mask, image, region) for i in range(n)]
+        if repaint:
+            frames = [composite(image, f, changed, region) for f in frames]
+        info = asdict(s)
+        info.update(model=self.fingerprint, class_set=self.class_set, resolution=f"{mask.shape[1]}x{mask.shape[0]}",
+                    low_resolution=f"{self.size[1]}x{self.size[0]}", upsampler=self.upsampler is not None)
+        if repaint:
+            info.update(mode="repaint", margin=int(margin), resample=int(resample),
+                        changed_pixels=int(changed.sum()), region_pixels=int(region.sum()))
+        return SynthesisResult(images=self._format(frames, output_type), mask=mask, seeds=seeds, settings=info,
+                               changed=changed, region=region)
+
+    @staticmethod
+    def _check_repaint(mask, image, parent_mask, margin):
+        if image is None or parent_mask is None:
+            raise ValueError("repaint needs both the real frame (image) and its own mask (parent_mask)")
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"the real frame must be HxWx3 uint8 RGB, got {image.shape} {image.dtype}")
+        if image.shape[:2] != mask.shape:
+            raise ValueError(f"the frame is {image.shape[1]}x{image.shape[0]} but the mask {mask.shape[1]}x{mask.shape[0]}")
+        changed, region = changed_region(parent_mask, mask, margin)
+        return image, changed, region
+
+    @staticmethod
+    def _format(frames: list[np.ndarray], output_type: str) -> list:
+        if output_type == "pil":
+            from PIL import Image
+
+            return [Image.fromarray(f) for f in frames]
+        if output_type == "pt":
+            return [torch.from_numpy(f).permute(2, 0, 1).float() / 255.0 for f in frames]
+        return frames
+
+    def sample_low_res(self, mask, s: SynthesisSettings, n: int, seeds, generator, image, region, resample,
+                        ctx: JobContext) -> torch.Tensor:
+        """(n, 3, h, w) in [-1, 1] at the UNet size; with `region`, the known area follows the real frame."""
+        small = resize_label(mask, self.size)
         model, dtype = self._runner(s)
         segmap = mask_to_segmap(small, self.class_set).to(self.device, dtype=dtype)
-        seeds = [int(seed) + k for k in range(num_images)]
         scheduler = make_scheduler(s.sampler, self.scheduler_config)
         with warnings.catch_warnings():  # diffusers' numpy-2 `__array__` DeprecationWarning, not ours
             warnings.simplefilter("ignore", DeprecationWarning)
             scheduler.set_timesteps(s.steps, device=self.device)
-
         ctx.report(0.0, "preparing the mask")
         if s.cache_modulation:
-            cond = model.precompute_modulation(segmap).repeat(num_images)
-            uncond = model.precompute_modulation(None, self.size).repeat(num_images)
+            cond = model.precompute_modulation(segmap).repeat(n)
+            uncond = model.precompute_modulation(None, self.size).repeat(n)
         else:
-            cond, uncond = segmap.repeat(num_images, 1, 1, 1), None
+            cond, uncond = segmap.repeat(n, 1, 1, 1), None
             if not s.batched_guidance:
                 uncond = torch.zeros_like(cond)
-        x = self.initial_noise(seeds).float() * float(scheduler.init_noise_sigma)
+        x = self.initial_noise(seeds, generator=generator).float() * float(scheduler.init_noise_sigma)
+        known = unknown = None
+        if region is not None:
+            import cv2
+
+            real_small = cv2.resize(image, (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA)
+            known = torch.from_numpy(real_small).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(self.device)
+            unknown = torch.from_numpy(low_res_region(region, self.size)).to(self.device)[None, None].float()
         if s.channels_last and self.device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
-        total = len(scheduler.timesteps)
-        for i, t in enumerate(scheduler.timesteps):
-            ctx.check()
-            inp = scheduler.scale_model_input(x, t).to(dtype)
-            eps = self.guided_noise(model, inp, t, s.guidance, cond, uncond, s.batched_guidance).float()
-            x = scheduler.step(eps, t, x).prev_sample
-            ctx.report((i + 1) / total, f"step {i + 1}/{total}")
-        info = asdict(s)
-        info.update(model=self.fingerprint, class_set=self.class_set, resolution=f"{self.size[1]}x{self.size[0]}")
-        return SynthesisResult(images=to_uint8(x), mask=small, seeds=seeds, settings=info)
+        gen = torch.Generator("cpu").manual_seed(int(seeds[0] or 0) + 7_919)
+        timesteps = list(scheduler.timesteps)
+        for i, t in enumerate(timesteps):
+            rounds = 1 + (resample if known is not None and i < len(timesteps) - 1 else 0)
+            for r in range(rounds):
+                ctx.check()
+                inp = scheduler.scale_model_input(x, t).to(dtype)
+                eps = self.guided_noise(model, inp, t, s.guidance, cond, uncond, s.batched_guidance).float()
+                x_prev = scheduler.step(eps, t, x).prev_sample
+                if known is not None:
+                    x_prev = pin_known(scheduler, x_prev, known, unknown, timesteps, i, gen)
+                if r < rounds - 1:  # RePaint: noise back up to t and redo the step, so both areas agree
+                    x = renoise(scheduler, x_prev, timesteps, i, gen)
+                else:
+                    x = x_prev
+            ctx.report((i + 1) / len(timesteps), f"step {i + 1}/{len(timesteps)}")
+        return x
+
+    @torch.no_grad()
+    def to_full_resolution(self, low: torch.Tensor, mask: np.ndarray, image=None, region=None) -> np.ndarray:
+        """One low-res sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size (upsampler, or bicubic).
+        Public: a distilled student (issue 15) makes its own UNet-size sample and lifts it here. `image` and
+        `region` (repaint): outside `region` the upsampler sees the real frame."""
+        h, w = mask.shape
+        up = low.float().clamp(-1, 1)
+        if tuple(up.shape[-2:]) != (h, w):
+            up = torch.nn.functional.interpolate(up, size=(h, w), mode="bicubic", align_corners=False)
+        if image is not None:  # outside the region the upsampler sees the real frame itself
+            real = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(up.device)
+            keep = torch.from_numpy(~region).to(up.device)[None, None]
+            up = torch.where(keep, real, up)
+        if self.upsampler is not None:
+            seg = mask_to_segmap(mask, self.class_set).to(up.device)
+            x, (h0, w0) = _pad_to(up, self.upsampler.multiple)
+            seg, _ = _pad_to(seg, self.upsampler.multiple)
+            p = next(self.upsampler.parameters())
+            up = self.upsampler(x.to(p.device, p.dtype), seg.to(p.device, p.dtype)).float()[..., :h0, :w0]
+        return to_uint8(up)[0]

@@ -32,8 +32,6 @@ def _wait_done(qtbot, handle, timeout=60_000):
 
 
 def test_live_preview_follows_strokes_and_newest_request_wins(window, qtbot):
-    from engine.models import resize_label
-
     panel = window.model_panels.synthesis
     assert panel.model_problem is None and panel.run_button.isEnabled()
     panel.live.setChecked(True)  # turning it on renders the current mask once
@@ -56,9 +54,8 @@ def test_live_preview_follows_strokes_and_newest_request_wins(window, qtbot):
     entry = panel.gallery.live_entry()
     assert panel.gallery.count() == 1  # the live slot is replaced, not appended
     # the preview was made from the mask after BOTH strokes
-    pipe = panel.cache.peek()
-    np.testing.assert_array_equal(entry.mask, resize_label(window.doc.label, pipe.size))
-    assert entry.image.shape == (*pipe.size, 3) and entry.image.dtype == np.uint8
+    np.testing.assert_array_equal(entry.mask, window.doc.label)  # the label itself, at its own size
+    assert entry.image.shape == (*window.doc.label.shape, 3) and entry.image.dtype == np.uint8
     assert entry.image.std() > 0  # a real picture, not a blank
     assert not panel.preview.pixmap().isNull()
 
@@ -98,6 +95,50 @@ def test_synthesize_variants_then_accept_stores_pair_with_provenance(window, qtb
 
     np.testing.assert_array_equal(read_image(out), entry.image)
     np.testing.assert_array_equal(read_label(tmp_path / "out" / "frame.mask.png"), entry.mask)
+
+
+def test_repaint_changed_region_keeps_the_real_frame_and_accepts_with_provenance(window, qtbot, tmp_path):
+    from engine.pipelines.repaint import decode_region, grow
+
+    panel = window.model_panels.synthesis
+    assert panel.repaint() is None and "Nothing to repaint" in panel.status.text()  # no edit yet
+    parent = window.doc.label.copy()
+    h, w = parent.shape
+    paint(window, [(x, h // 2) for x in range(w // 4, w // 2, 4)], cls=7)  # paint an instrument
+    panel.preset.setCurrentIndex(panel.preset.findData("preview"))
+    panel.steps.setValue(2)
+    panel.margin.setValue(6)
+    handle = panel.repaint()
+    assert handle is not None
+    _wait_done(qtbot, handle)
+    entry = panel.gallery.selected_entry()
+    real = window.doc.image
+    changed = parent != window.doc.label
+    outside = ~grow(changed, 6)
+    assert entry.image.shape == real.shape
+    np.testing.assert_array_equal(entry.image[outside], real[outside])
+    assert "Repainted" in panel.status.text()
+    pair_id = panel.accept_selected()
+    rec = window.doc.project.pair(pair_id)
+    prov = rec.provenance["repaint"]
+    assert rec.parent_key == window.doc.key and prov["parent_frame"] == window.doc.key
+    np.testing.assert_array_equal(decode_region(prov["changed_region"]), changed)
+    assert prov["model"] == panel.cache.peek().fingerprint and prov["seed"] == panel.seed.value()
+    _screenshots(window, panel)
+
+
+def _screenshots(window, panel):
+    """The window with a repaint result, at its size and at 1366x768 (docs/img)."""
+    import os
+    from pathlib import Path
+
+    out = os.environ.get("CADIS_SCREENSHOTS")
+    if not out:
+        return
+    panel._show_selected()
+    for size, name in (((1600, 1000), "repaint.png"), ((1366, 768), "repaint_1366x768.png")):
+        window.resize(*size)
+        window.grab().save(str(Path(out) / name))
 
 
 def test_missing_model_shows_what_to_do_instead_of_crashing(qtbot, phantom_root, tmp_path):

@@ -80,7 +80,7 @@ def synthesis_generator(model_dir: str, device: str, steps: int) -> tuple[Genera
     pipe = SynthesisPipeline.from_pretrained(model_dir, device=device)
 
     def generate(label: np.ndarray, seed: int) -> np.ndarray:
-        return pipe(label, preset_name="final", steps=steps, seed=seed).images[0]
+        return pipe(label, preset_name="final", num_inference_steps=steps, seed=seed).images[0]
 
     return generate, pipe.fingerprint[:12], {"model_dir": str(model_dir), "steps": steps}
 

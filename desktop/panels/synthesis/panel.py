@@ -4,6 +4,8 @@ A live preview (the fast "preview" preset) re-renders after each stroke in the J
 "synth-preview", so the newest request wins and stale ones are cancelled at their next step. "Synthesize"
 runs the chosen preset/settings for K variants. Results collect in a gallery; "Accept as synthetic pair"
 stores one in the project with full provenance, "Save as…" writes it (and its mask) to files.
+"Repaint changed region" keeps the real frame and re-synthesizes only the pixels whose label you changed since
+the frame was opened (plus a margin); its results carry the parent frame, changed-region mask, model and seed.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import random
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
@@ -47,9 +50,13 @@ class SynthesisPanel(QWidget):
         self.cache = ModelCache()
         self.preview_handle: Optional[JobHandle] = None
         self.synth_handle: Optional[JobHandle] = None
+        self.repaint_handle: Optional[JobHandle] = None
+        self._parent: Optional[tuple[str, np.ndarray]] = None  # (key, the frame's mask as opened)
         self.model_problem: Optional[str] = None
         self._build()
         self.refresh_model()
+        doc.frameChanged.connect(self._remember_parent)
+        self._remember_parent(doc.key)
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -95,6 +102,11 @@ class SynthesisPanel(QWidget):
         seed_row.addWidget(dice)
         self.variants = QSpinBox()
         self.variants.setRange(1, 16)
+        self.margin = QSpinBox()
+        self.margin.setRange(0, 128)
+        self.margin.setValue(16)
+        self.margin.setSuffix(" px")
+        self.margin.setToolTip("Repaint: pixels around your change that are re-synthesized too, to blend the seam")
         form = QFormLayout()
         form.addRow("Preset", self.preset)
         form.addRow("Steps", self.steps)
@@ -103,6 +115,7 @@ class SynthesisPanel(QWidget):
         form.addRow("Seed", seed_row)
         form.addRow("", self.new_seed)
         form.addRow("Variants", self.variants)
+        form.addRow("Repaint margin", self.margin)
         self._apply_preset()
 
         self.live = QCheckBox("Live preview")
@@ -114,10 +127,17 @@ class SynthesisPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(6)
+        self.repaint_button = QPushButton(qta.icon("mdi6.brush-variant", color=_ICON), "Repaint changed region")
+        self.repaint_button.setToolTip("Keep the real frame; re-synthesize only where you changed the mask since "
+                                       "opening the frame (plus the margin)")
+        self.repaint_button.clicked.connect(lambda: self.repaint())
         run_row = QHBoxLayout()
         run_row.addWidget(self.live)
         run_row.addStretch(1)
         run_row.addWidget(self.run_button)
+        repaint_row = QHBoxLayout()
+        repaint_row.addStretch(1)
+        repaint_row.addWidget(self.repaint_button)
 
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -142,6 +162,7 @@ class SynthesisPanel(QWidget):
         lay.addWidget(self.fix_row)
         lay.addLayout(form)
         lay.addLayout(run_row)
+        lay.addLayout(repaint_row)
         lay.addWidget(self.progress)
         lay.addWidget(self.preview, 2)
         lay.addWidget(self.gallery, 1)
@@ -186,15 +207,18 @@ class SynthesisPanel(QWidget):
     @staticmethod
     def _model_summary(path: Path) -> str:
         try:
-            cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            pipeline = (path / "model_index.json").is_file()
+            cfg = json.loads((path / ("unet/config.json" if pipeline else "config.json")).read_text(encoding="utf-8"))
             h, w = cfg.get("sample_size", ("?", "?"))
-            return f"Model {path.name}: {w}x{h}, class set {cfg.get('class_set', 'full')}"
+            size = "frames at the mask's size" if (path / "upsampler").is_dir() else f"{w}x{h}, resized to the mask"
+            return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')}"
         except (OSError, ValueError, TypeError):
             return f"Model {path.name}"
 
     def _update_buttons(self) -> None:
         ok = self.model_problem is None
         self.run_button.setEnabled(ok)
+        self.repaint_button.setEnabled(ok)
         self.live.setEnabled(ok)
         has = self.gallery.selected_entry() is not None
         self.accept_button.setEnabled(has and self.doc.project is not None)
@@ -215,8 +239,13 @@ class SynthesisPanel(QWidget):
         if self.live.isChecked():
             self.request_preview()
 
+    def _remember_parent(self, key) -> None:
+        """A frame was opened: its mask as it is now is what a repaint compares the edited mask with."""
+        label = self.doc.label
+        self._parent = (key, label.copy()) if key and label is not None else None
+
     def _submit(self, title: str, group: str, preset_name: str, overrides: dict, seed: int, num: int,
-                on_result) -> Optional[JobHandle]:
+                on_result, repaint: Optional[dict] = None) -> Optional[JobHandle]:
         if self.model_problem is not None:
             self.refresh_model()  # the user may have trained or picked a model since
         if self.model_problem is not None:
@@ -239,7 +268,8 @@ class SynthesisPanel(QWidget):
                 return SynthesisPipeline.from_pretrained(model_dir, device=device)
 
             return self.cache.use(stamp, load, lambda pipe: pipe(mask, settings=settings, seed=seed,
-                                                                 num_images=num, ctx=ctx))
+                                                                 num_images_per_prompt=num, ctx=ctx,
+                                                                 **(repaint or {})))
 
         handle = self.runner.submit(title, job, group=group,
                                     on_result=lambda r: on_result(r, key, model_dir, preset_name),
@@ -269,11 +299,35 @@ class SynthesisPanel(QWidget):
             self.synth_handle = handle
         return handle
 
+    def repaint(self) -> Optional[JobHandle]:
+        """Re-synthesize only what changed in the current frame's mask since it was opened (plus the margin)."""
+        if self.doc.label is None or self.doc.image is None or self._parent is None or self._parent[0] != self.doc.key:
+            self.status.setText("Open a frame and edit its mask first: Repaint re-synthesizes what you changed.")
+            return None
+        parent = self._parent[1]
+        if parent.shape != self.doc.label.shape or not (parent != self.doc.label).any():
+            self.status.setText("Nothing to repaint: the mask is as it was when the frame was opened. Paint an "
+                                "instrument (or move one), then press Repaint changed region.")
+            return None
+        if self.new_seed.isChecked():
+            self.seed.setValue(random.randrange(2**31 - 1))
+        overrides = {"steps": self.steps.value(), "guidance": self.guidance.value()}
+        extra = {"image": self.doc.image.copy(), "parent_mask": parent.copy(), "margin": self.margin.value()}
+        handle = self._submit("Repaint changed region", SYNTH_GROUP, self.preset.currentData(), overrides,
+                              self.seed.value(), 1, self._on_results, repaint=extra)
+        if handle is not None:
+            self.repaint_handle = handle
+        return handle
+
     # -- results -----------------------------------------------------------------------------------
     def _entries(self, result, key, model_dir, preset_name) -> list[GalleryEntry]:
+        from engine.pipelines.repaint import repaint_provenance
+
         out = []
         for image, seed in zip(result.images, result.seeds):
             prov = synthesis_provenance(result.settings, seed, preset_name, model_dir, key, result.mask)
+            if result.changed is not None:  # a repaint: parent frame, changed-region mask, model, seed
+                prov["repaint"] = repaint_provenance(result, key)
             out.append(GalleryEntry(image, result.mask, prov))
         return out
 
@@ -286,7 +340,11 @@ class SynthesisPanel(QWidget):
         for entry in self._entries(result, key, model_dir, preset_name):
             self.gallery.add(entry)
         self._show_selected()
-        self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
+        if result.changed is not None:
+            self.status.setText(f"Repainted {int(result.region.sum())} px of {Path(key).name} "
+                                f"({int(result.changed.sum())} px changed + margin); every other pixel is the real frame")
+        else:
+            self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
 
     def _show_selected(self) -> None:
         entry = self.gallery.selected_entry()

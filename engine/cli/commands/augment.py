@@ -1,11 +1,13 @@
 """`cadis augment PROJECT --model MODEL_DIR`: layout variants x synthesis samples -> synthetic pairs.
 
-    cadis augment PROJECT --model MODEL_DIR [--frames LIST] [--layouts K] [--samples M] [--steps N] [--seed S]
-                  [--min-consistency X] [--drop-uncertain 0.1] [--head HEAD_DIR]
+    cadis augment PROJECT --model MODEL_DIR [--mode repaint|full] [--margin PX] [--frames LIST] [--layouts K]
+                  [--samples M] [--steps N] [--seed S] [--min-consistency X] [--drop-uncertain 0.1] [--head HEAD_DIR]
 
 Makes K layout variants of each chosen frame's mask (default: the project's "done" frames), M images per
-variant with the synthesis model, scores them with the pre-segmentation head (--head), filters and stores
-the kept ones in the project as pending synthetic pairs for review. Run the same command again after a
+variant with the synthesis model at the frame's own size (by default repainting only what the variant changed,
+keeping the real frame's other pixels; --mode full synthesizes the whole frame), scores them with the
+pre-segmentation head (--head), filters and stores the kept ones in the project as pending synthetic pairs for review.
+Run the same command again after a
 kill or Ctrl-C to resume: finished items are skipped, nothing is stored twice. Under
 `accelerate launch --num_processes N cadis augment ...` each process takes its own share of the frames.
 """
@@ -20,7 +22,9 @@ NAME = "augment"
 HELP = "make synthetic pairs from layout variants of the project's masks (resumable, shardable)"
 DESCRIPTION = (
     "Makes K layout variants of each chosen frame's mask (default: the project's frames marked done), M images "
-    "per variant with the synthesis model, scores them with the pre-segmentation head (--head), filters them and "
+    "per variant with the synthesis model at the frame's own size (--mode repaint, the default: only the pixels "
+    "the variant changed plus --margin are re-synthesized, the rest stays the real frame; --mode full: the whole "
+    "frame), scores them with the pre-segmentation head (--head), filters them and "
     "stores the kept ones in the project as pending synthetic pairs for review. Run the same command again after "
     "a kill or Ctrl-C to resume: finished items are skipped and nothing is stored twice. Under `accelerate launch "
     "--num_processes N cadis augment ...` each process takes its own share of the frames.")
@@ -29,6 +33,10 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", metavar="PROJECT", help="a project folder, or the dataset it belongs to")
     parser.add_argument("--model", required=True, metavar="MODEL_DIR", help="synthesis model folder")
+    parser.add_argument("--mode", choices=("repaint", "full"), default="repaint",
+                        help="repaint (default): re-synthesize only what each variant changed; full: whole frames")
+    parser.add_argument("--margin", type=int, default=16, metavar="PX",
+                        help="pixels around a change that are repainted too (16)")
     parser.add_argument("--frames", metavar="LIST",
                         help="frame keys: a text file with one key a line, or keys separated by commas "
                              "(default: the project's frames marked done)")
@@ -87,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     settings = AugmentSettings(
         layouts=args.layouts, samples=args.samples, seed=args.seed, min_consistency=args.min_consistency,
         drop_uncertain=args.drop_uncertain,
-        duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold)
+        duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold,
+        mode=args.mode)
     settings.check(args.head is not None)
     from engine.safety import Read, Write, check_writes
 
@@ -119,8 +128,14 @@ def _augment(args, settings, project, index: int, count: int, state) -> int:
     pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))
     sampling = preset(args.preset, steps=args.steps)
 
-    def generate(label, seed):
-        return pipe(label, settings=sampling, seed=seed, num_images=1).images[0]
+    def generate(label, seed, parent_image=None, parent_label=None):
+        if parent_image is None:
+            return pipe(label, settings=sampling, seed=seed).images[0]
+        from engine.pipelines import repaint_provenance
+
+        res = pipe(label, settings=sampling, seed=seed, image=parent_image, parent_mask=parent_label,
+                   margin=args.margin)
+        return res.images[0], repaint_provenance(res)
 
     score = None
     if args.head:
@@ -134,7 +149,8 @@ def _augment(args, settings, project, index: int, count: int, state) -> int:
         result = run_augment(project, generate, settings, frames=_frames(args.frames), score=score, ctx=ctx,
                              shard_index=index, shard_count=count, model_id=pipe.fingerprint,
                              model_info={"model_dir": str(Path(args.model).resolve()), "sampling": args.preset,
-                                         "steps": sampling.steps, "sampler": sampling.sampler})
+                                         "steps": sampling.steps, "sampler": sampling.sampler,
+                                         "mode": args.mode})
         bar.close()
         if state is not None:
             state.wait_for_everyone()
