@@ -103,6 +103,7 @@ class ModelPanels:
             ("models.train_synthesis", "Train synthesis model…", "mdi6.school-outline", self.open_training),
             ("models.synthesize", "Synthesize", "mdi6.creation", self.synthesize),
             ("models.live_preview", "Live preview", "mdi6.motion-play-outline", None),
+            ("models.distill", "Distil preview student…", "mdi6.flash-outline", self.distill),
             (None, None, None, None),
             ("models.train_preseg", "Train pre-segmenter", "mdi6.school", self.train_preseg),
             ("models.presegment", "Pre-segment", "mdi6.auto-fix", self.presegment),
@@ -163,6 +164,16 @@ class ModelPanels:
     def synthesize(self):
         self.show("synthesis")
         return self.synthesis.synthesize()
+
+    def distill(self):
+        """Make the 1-2 step preview student of the synthesis model (a long job; the Jobs panel shows it)."""
+        self.show("synthesis")
+        handle = self.synthesis.distill()
+        jobs = self.window.docks.get("jobs")
+        if handle is not None and jobs is not None:
+            jobs.show()
+            jobs.raise_()
+        return handle
 
     def presegment(self):
         self.show("preseg")
