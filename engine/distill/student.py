@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Optional, Union
 
@@ -29,6 +30,14 @@ from torch import nn
 STUDENT_DIR = "student"
 STUDENT_CARD = "student_card.json"
 GUIDANCE_SCALE_FEATURES = 100.0  # w in [1, 3] -> 100..300, a range the sinusoidal features resolve well
+_PENDING = threading.local()     # per thread: id(time embedding module) -> guidance embedding of the running call
+
+
+def _add_guidance(module, _inputs, temb):
+    """Forward hook on the UNet's time embedding: adds the guidance embedding of the call running in this
+    thread (a module-level function, so copies of the model share it and concurrent calls stay apart)."""
+    g = getattr(_PENDING, "emb", {}).get(id(module))
+    return temb if g is None else temb + g.to(temb.dtype)
 
 
 def _unet_class(name: str):
@@ -71,6 +80,7 @@ class ConsistencyStudent(ModelMixin, ConfigMixin):
         self.guidance_embedding = nn.Sequential(nn.Linear(guidance_features, width), nn.SiLU(), nn.Linear(width, width))
         nn.init.zeros_(self.guidance_embedding[2].weight)  # starts as the teacher: no guidance term yet
         nn.init.zeros_(self.guidance_embedding[2].bias)
+        self.unet.time_embedding.register_forward_hook(_add_guidance)
 
     @classmethod
     def from_teacher(cls, teacher: ModelMixin, **kwargs) -> "ConsistencyStudent":
@@ -98,16 +108,13 @@ class ConsistencyStudent(ModelMixin, ConfigMixin):
     def forward(self, sample: torch.Tensor, timestep, guidance: Union[float, torch.Tensor] = 2.0, **cond) -> torch.Tensor:
         """The UNet's prediction for guidance scale `guidance` (a float or one per sample); `cond` is what the
         UNet takes (`segmap=` or `modulation=`)."""
-        g = self.embed_guidance(guidance, sample.shape[0], sample)
-
-        def add_guidance(_module, _inputs, temb):
-            return temb + g.to(temb.dtype)
-
-        hook = self.unet.time_embedding.register_forward_hook(add_guidance)
+        pending = _PENDING.__dict__.setdefault("emb", {})
+        key = id(self.unet.time_embedding)
+        pending[key] = self.embed_guidance(guidance, sample.shape[0], sample)
         try:
             return self.unet(sample, timestep, **cond)
         finally:
-            hook.remove()
+            pending.pop(key, None)
 
     def precompute_modulation(self, *args, **kwargs):
         return self.unet.precompute_modulation(*args, **kwargs)
