@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}",
                 rows, ("recipe", "steps", "ms/frame", "speed-up vs reference"))
     if args.skip_consistency:
+        preview_student_section(pipe, mask, args.quick, skip_quality=True)
         return
     try:
         import engine.baselines.small_unet  # noqa: F401
@@ -136,6 +137,15 @@ def main(argv: list[str] | None = None) -> None:
     rows = label_consistency(pipe, args.quick)
     print_table("label consistency (experiment-1 mIoU of a small segmenter trained on real phantom frames)",
                 rows, ("frames", "count", "mIoU", "ratio to real (target >= 0.8)"))
+    preview_student_section(pipe, mask, args.quick)
+
+
+def preview_student_section(pipe, mask, quick: bool, skip_quality: bool = False) -> None:
+    """The distilled preview student against this teacher (benchmarks/preview_student.py)."""
+    from benchmarks.preview_student import student_benchmark
+    from engine.models import starter_model_dir
+
+    student_benchmark(pipe, starter_model_dir(), mask, quick, skip_quality)
 
 
 if __name__ == "__main__":
