@@ -45,6 +45,22 @@ def error_message(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+def limit_torch_threads_here(n: int) -> None:
+    """Let torch use `n` intra-op threads in the CALLING thread only (a lane's worker thread), leaving the default
+    of every other thread as it was. Under load, a preview whose OpenMP team waits on a core that a long job
+    holds took 10x longer here than one on a single thread. torch keeps the count per thread, but a change also
+    becomes the default for threads started later, so a helper thread puts that default back."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before == n:
+        return
+    torch.set_num_threads(n)
+    restore = threading.Thread(target=torch.set_num_threads, args=(before,), daemon=True)
+    restore.start()
+    restore.join()
+
+
 class _Bridge(QObject):
     """Lives in the GUI thread; emitted from worker threads and delivered to the runner by queued
     connections, so every handle update and callback happens in the GUI thread."""

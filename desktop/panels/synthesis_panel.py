@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from desktop.panels.common import ModelCache, hint_label, model_folder_problem, pixmap_of, weights_stamp
 from desktop.panels.gallery import Gallery, GalleryEntry
-from desktop.workers import JobHandle, JobRunner
+from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PREVIEW_LANE = "preview"
+PREVIEW_TORCH_THREADS = 1
 PAIR_SOURCE = "synthesis"
 _ICON = "#c8ccd4"
 
@@ -274,6 +275,8 @@ class SynthesisPanel(QWidget):
         guidance, seed = self.guidance.value(), self.seed.value()
 
         def job(ctx):
+            limit_torch_threads_here(PREVIEW_TORCH_THREADS)  # never wait on a core that a long job holds
+
             def load():
                 ctx.report(0.0, "loading the preview model")
                 return preview_pipeline(model_dir, device=device, use_student=self.use_student)[0]

@@ -166,3 +166,25 @@ def test_preview_uses_the_distilled_student_when_present(window, qtbot, model_di
     assert prov["sampler"].startswith("lcm") and prov["steps"] == 1
     assert "lcm" in panel.status.text() and " ms" in panel.status.text()
     json.loads((folder / "student" / "student_card.json").read_text())
+
+
+def test_lane_thread_limit_leaves_other_threads_alone():
+    import torch
+
+    from desktop.workers import limit_torch_threads_here
+
+    default = torch.get_num_threads()
+    seen = {}
+
+    def lane():
+        limit_torch_threads_here(1)
+        seen["lane"] = torch.get_num_threads()
+
+    t = threading.Thread(target=lane)
+    t.start()
+    t.join()
+    later = threading.Thread(target=lambda: seen.update(later=torch.get_num_threads()))
+    later.start()
+    later.join()
+    assert seen["lane"] == 1
+    assert seen["later"] == default and torch.get_num_threads() == default
