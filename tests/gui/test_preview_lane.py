@@ -188,3 +188,26 @@ def test_lane_thread_limit_leaves_other_threads_alone():
     later.join()
     assert seen["lane"] == 1
     assert seen["later"] == default and torch.get_num_threads() == default
+
+
+def test_models_menu_distils_a_student_with_progress_and_cancel(window, qtbot, model_dir, tmp_path):
+    import shutil
+
+    from engine.distill import student_problem
+
+    folder = tmp_path / "to-distil"
+    shutil.copytree(model_dir, folder)
+    window.settings.model_dir = str(folder)
+    window.model_panels.settings_changed()
+    action = window.model_panels.actions["models.distill"]
+    assert action.text() == "Distil preview student…"
+    action.trigger()
+    handle = window.model_panels.synthesis.distill_handle
+    assert handle is not None and handle.group == "distill"
+    assert window.docks["jobs"].isVisible()  # its row there shows progress and a cancel button
+    qtbot.waitUntil(lambda: "step" in handle.message, timeout=60_000)
+    handle.cancel()
+    qtbot.waitUntil(handle.is_finished, timeout=60_000)
+    assert handle.state == CANCELLED
+    assert student_problem(folder) is None  # cancelling saved what it had; the next run continues from it
+    assert (folder / "student" / "training" / "distill_config.json").is_file()
