@@ -4,15 +4,19 @@ For the distilled student (when the model folder has one) and the teacher's 4-st
 without and with a synthesis training job running in the background on the app's shared job threads:
 20 brush strokes through synthesized mouse events, ~0.4 s apart as a person paints; the time is from
 sending the mouse release to the panel's `previewShown` (the picture set and repainted in the big view).
-Median and spread per case, all measured in one run.
+Median and spread per case, all measured in one run (each preview kind in a process of its own: a second
+training job started in the same process died in its backward pass with "none_dealloc: deallocating None"
+twice here, in train_synthesis, not in the preview code).
 
-    python -m benchmarks.bench_preview_gui [--strokes 20] [--screenshots DIR]
+    python -m benchmarks.bench_preview_gui [--strokes 20] [--screenshots DIR] [--preview both|student|teacher]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -92,7 +96,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_preview_gui")
     parser.add_argument("--strokes", type=int, default=20)
     parser.add_argument("--screenshots", type=Path, default=None, help="save window screenshots here")
+    parser.add_argument("--preview", choices=("both", "student", "teacher"), default="both")
     args = parser.parse_args(argv if argv is not None else [])
+    if args.preview == "both":
+        rows = []
+        for kind in ("student", "teacher"):
+            cmd = [sys.executable, "-m", "benchmarks.bench_preview_gui", "--preview", kind, "--strokes", str(args.strokes)]
+            if args.screenshots is not None and kind == "student":
+                cmd += ["--screenshots", str(args.screenshots)]
+            out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True).stdout
+            rows += [tuple(json.loads(line[5:])) for line in out.splitlines() if line.startswith("ROW: ")]
+        print_table(f"mouse release -> preview on screen (model {Path(starter_model_dir()).name}, load average "
+                    f"{os.getloadavg()[0]:.1f})", rows,
+                    ("preview", "background", "strokes", "median ms", "min ms", "max ms"))
+        return
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="bench_preview_gui_"))
     data = tmp / "phantom"
@@ -109,8 +126,14 @@ def main(argv: list[str] | None = None) -> None:
     panel.live.setChecked(True)
     _wait(app, lambda: panel.preview_handle is not None and panel.preview_handle.is_finished(), 120)
 
-    lanes = [("distilled student", True)] if student_problem(settings.model_dir) is None else []
-    lanes.append(("teacher 4-step preview", False))
+    lanes = []
+    if args.preview == "student":
+        if student_problem(settings.model_dir) is None:
+            lanes.append(("distilled student", True))
+        else:
+            print(f"no student: {student_problem(settings.model_dir)}")
+    else:
+        lanes.append(("teacher 4-step preview", False))
     rows = []
     for lane_name, use_student in lanes:
         panel.use_student = use_student
@@ -121,17 +144,14 @@ def main(argv: list[str] | None = None) -> None:
             if job is not None:
                 _wait(app, lambda: "step" in (job.message or ""), 300)  # training has really started
             ms = strokes(app, window, args.strokes)
-            if args.screenshots is not None and job is not None and use_student == lanes[0][1]:
+            if args.screenshots is not None and job is not None:
                 _screenshots(app, window, args.screenshots)
             if job is not None:
                 job.cancel()
                 window.runner.wait(120_000)
             rows.append((lane_name, load, len(ms), round(statistics.median(ms)) if ms else "-",
                          round(min(ms)) if ms else "-", round(max(ms)) if ms else "-"))
-            print(rows[-1], flush=True)
-    print_table(f"mouse release -> preview on screen, {window.doc.label.shape[1]}x{window.doc.label.shape[0]} frame, "
-                f"model {Path(settings.model_dir).name}, load average {os.getloadavg()[0]:.1f}", rows,
-                ("preview", "background", "strokes", "median ms", "min ms", "max ms"))
+            print("ROW: " + json.dumps(list(rows[-1])), flush=True)
     window.runner.shutdown()
     window.close()
 

@@ -35,7 +35,7 @@ def publish_student(work: Path, out: Path) -> Path:
     dst = out / "student"
     tmp = out / "student.partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    student.to(torch.float16).save_pretrained(str(tmp), safe_serialization=True)
+    torch.nn.Module.to(student, torch.float16).save_pretrained(str(tmp), safe_serialization=True)
     for name in STUDENT_FILES[1:]:
         shutil.copyfile(work / "student" / name, tmp / name)
     card = dict(card, weights_dtype="float16", weights_sha256=file_sha256(tmp / "diffusion_pytorch_model.safetensors"),
