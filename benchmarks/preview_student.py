@@ -121,7 +121,8 @@ def quality(teacher, student, quick: bool = False) -> list[tuple]:
     return rows
 
 
-def student_benchmark(teacher, model_dir: Path, mask: np.ndarray, quick: bool = False, skip_quality: bool = False) -> None:
+def student_benchmark(teacher, model_dir: Path, mask: np.ndarray, quick: bool = False, skip_quality: bool = False,
+                      skip_sizes: bool = False) -> None:
     import torch
 
     from benchmarks._timing import print_table
@@ -136,8 +137,9 @@ def student_benchmark(teacher, model_dir: Path, mask: np.ndarray, quick: bool = 
                 f"load average {os.getloadavg()[0]:.1f})",
                 latency(teacher, student, mask, quick),
                 ("recipe", "ms/frame", "speed-up vs reference", "speed-up vs 4-step preview"))
-    print_table("student latency at frame sizes (untrained weights of the same architecture; latency only)",
-                latency_at_sizes(student, mask, quick=quick), ("size", "steps", "ms/frame"))
+    if not skip_sizes:
+        print_table("student latency at frame sizes (untrained weights of the same architecture; latency only)",
+                    latency_at_sizes(student, mask, quick=quick), ("size", "steps", "ms/frame"))
     if skip_quality:
         return
     print_table("student quality on held-out phantom masks (label consistency: experiment-1 mIoU of a small "
@@ -157,11 +159,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="preview_student")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-sizes", action="store_true", help="no 480x272 / 960x544 latency rows")
     args = parser.parse_args(argv if argv is not None else [])
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     teacher, _what = _pipeline()
     _, mask = render_frame(7)
-    student_benchmark(teacher, starter_model_dir(), mask, args.quick, args.skip_quality)
+    student_benchmark(teacher, starter_model_dir(), mask, args.quick, args.skip_quality, args.skip_sizes)
 
 
 if __name__ == "__main__":
