@@ -67,7 +67,7 @@ class _Bridge(QObject):
 
     progress = Signal(int, float, str)     # job id, fraction, message
     started = Signal(int)                  # job id
-    finished = Signal(int, str, object, str)  # job id, state, (result,) boxed, error text
+    finished = Signal(int, str, object, str)  # job id, state, result, error text
 
 
 class JobHandle(QObject):
@@ -131,22 +131,19 @@ class _Runnable(QRunnable):
     def run(self) -> None:  # worker thread
         handle, bridge, jid = self._handle, self._bridge, self._handle.id
         if handle.cancelled:
-            bridge.finished.emit(jid, CANCELLED, (None,), "")
+            bridge.finished.emit(jid, CANCELLED, None, "")
             return
         bridge.started.emit(jid)
         ctx = JobContext(progress=self._progress, cancelled=handle._cancel.is_set)
         try:
             result = self._fn(ctx)
         except JobCancelled:
-            bridge.finished.emit(jid, CANCELLED, (None,), "")
+            bridge.finished.emit(jid, CANCELLED, None, "")
         except BaseException as exc:  # noqa: BLE001 - a job must never take the app down
             handle.traceback = traceback.format_exc()
-            bridge.finished.emit(jid, FAILED, (None,), error_message(exc))
+            bridge.finished.emit(jid, FAILED, None, error_message(exc))
         else:
-            # results travel boxed in a tuple: a long GUI benchmark (hundreds of cancelled previews, each a
-            # bare None through this `object` argument) died of "none_dealloc: deallocating None"; boxing keeps
-            # None out of the signal's converter (the suspected cause, not proven)
-            bridge.finished.emit(jid, CANCELLED if handle.cancelled else DONE, (result,), "")
+            bridge.finished.emit(jid, CANCELLED if handle.cancelled else DONE, result, "")
 
 
 class JobRunner(QObject):
@@ -250,8 +247,7 @@ class JobRunner(QObject):
         handle.progressChanged.emit(fraction, handle.message)
 
     @Slot(int, str, object, str)
-    def _on_finished(self, job_id: int, state: str, boxed: Any, error: str) -> None:
-        result = boxed[0]
+    def _on_finished(self, job_id: int, state: str, result: Any, error: str) -> None:
         entry = self._callbacks.pop(job_id, None)
         if entry is None:
             return
