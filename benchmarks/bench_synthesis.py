@@ -222,6 +222,15 @@ def main(argv: list[str] | None = None) -> None:
         print_table(f"repaint at {w}x{h} (instrument pasted from another mask, 16 px margin, final preset)", rep,
                     ("size", "frames", "changed px outside region+margin (target 0)",
                      "instrument IoU in the changed region", "instrument IoU on the real frames"))
+    preview_student_section(full, held[0][1], args.quick)
+
+
+def preview_student_section(pipe, mask, quick: bool, skip_quality: bool = False) -> None:
+    """The distilled preview student against this teacher (benchmarks/preview_student.py)."""
+    from benchmarks.preview_student import student_benchmark
+    from engine.models import starter_model_dir
+
+    student_benchmark(pipe, starter_model_dir(), mask, quick, skip_quality)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ class MainWindow(WindowViewMixin, QMainWindow):
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
         self.model_panels.preferencesRequested.connect(self.preferences)
         self.model_panels.frameRequested.connect(self.show_frame)
+        self.model_panels.jobsRequested.connect(lambda: (self.docks["jobs"].show(), self.docks["jobs"].raise_()))
         self.docks.update(self.model_panels.docks)
         add_dock_toggles(self.menus["&View"], self.docks)
         self.menuBar().addMenu(self.menus["&Help"])

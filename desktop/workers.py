@@ -11,6 +11,11 @@ re-emits progress and the end of the job there, so widgets may connect to it dir
   job's result is dropped even if it finished before noticing.
 - errors: an exception becomes `handle.error` (a one-line message) and state "failed"; `on_error` is
   called with that message. Nothing propagates into the Qt event loop.
+- lanes: `runner.lane("preview")` is a child runner with ONE thread of its own, so interactive work
+  (the live preview) never waits behind long jobs on the shared threads. With one thread and latest-wins
+  groups, at most one job of a group runs; a newer request cancels the running one at its next check, and
+  requests still queued behind it end "cancelled" without running, so the newest runs next.
+  `wait`, `cancel_all` and `shutdown` of the runner include its lanes.
 """
 from __future__ import annotations
 
@@ -38,6 +43,22 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, FileNotFoundError, OSError, RuntimeError)) and text:
         return text
     return f"{name}: {text}" if text else name
+
+
+def limit_torch_threads_here(n: int) -> None:
+    """Let torch use `n` intra-op threads in the CALLING thread only (a lane's worker thread), leaving the default
+    of every other thread as it was. Under load, a preview whose OpenMP team waits on a core that a long job
+    holds took 10x longer here than one on a single thread. torch keeps the count per thread, but a change also
+    becomes the default for threads started later, so a helper thread puts that default back."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before == n:
+        return
+    torch.set_num_threads(n)
+    restore = threading.Thread(target=torch.set_num_threads, args=(before,), daemon=True)
+    restore.start()
+    restore.join()
 
 
 class _Bridge(QObject):
@@ -145,6 +166,13 @@ class JobRunner(QObject):
         self._bridge.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._bridge.started.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
         self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._lanes: dict[str, "JobRunner"] = {}
+
+    def lane(self, name: str) -> "JobRunner":
+        """The child runner `name` with one thread of its own (made on first use)."""
+        if name not in self._lanes:
+            self._lanes[name] = JobRunner(max_threads=1, keep_finished=self._keep_finished, parent=self)
+        return self._lanes[name]
 
     # -- public API -------------------------------------------------------------------------------
     def submit(self, title: str, fn: JobFn, *, group: Optional[str] = None,
@@ -175,12 +203,15 @@ class JobRunner(QObject):
     def cancel_all(self) -> None:
         for job in self.active():
             job.cancel()
+        for lane in self._lanes.values():
+            lane.cancel_all()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
         """Block until the pool is idle, then deliver the pending signals; True when all ended."""
         from PySide6.QtCore import QCoreApplication
 
-        ok = self._pool.waitForDone(timeout_ms)
+        ok = all([lane.wait(timeout_ms) for lane in self._lanes.values()])
+        ok = self._pool.waitForDone(timeout_ms) and ok
         deadline = time.monotonic() + 2.0
         while self.active() and time.monotonic() < deadline:
             QCoreApplication.processEvents()
@@ -190,6 +221,8 @@ class JobRunner(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel everything and wait for the threads (used when the window closes)."""
         self.cancel_all()
+        for lane in self._lanes.values():
+            lane.shutdown(timeout_ms)
         self._pool.waitForDone(timeout_ms)
 
     def clear_finished(self) -> None:

@@ -48,6 +48,7 @@ class ModelPanels(QObject):
 
     preferencesRequested = Signal()
     frameRequested = Signal(str)  # a panel asks to show this frame
+    jobsRequested = Signal()  # a long job started: show the Jobs panel
 
     def __init__(self, host: QMainWindow, doc, runner, settings, canvas):
         super().__init__(host)
@@ -83,6 +84,7 @@ class ModelPanels(QObject):
             ("models.train_synthesis", "Train synthesis model…", "mdi6.school-outline", self.open_training),
             ("models.synthesize", "Synthesize", "mdi6.creation", self.synthesize),
             ("models.live_preview", "Live preview", "mdi6.motion-play-outline", None),
+            ("models.distill", "Distil preview student…", "mdi6.flash-outline", self.distill),
             (None, None, None, None),
             ("models.train_preseg", "Train pre-segmenter", "mdi6.school", self.train_preseg),
             ("models.presegment", "Pre-segment", "mdi6.auto-fix", self.presegment),
@@ -137,6 +139,14 @@ class ModelPanels(QObject):
     def synthesize(self):
         self.show("synthesis")
         return self.synthesis.synthesize()
+
+    def distill(self):
+        """Make the 1-2 step preview student of the synthesis model (a long job; the Jobs panel shows it)."""
+        self.show("synthesis")
+        handle = self.synthesis.distill()
+        if handle is not None:
+            self.jobsRequested.emit()
+        return handle
 
     def presegment(self):
         self.show("preseg")

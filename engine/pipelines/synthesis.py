@@ -378,20 +378,26 @@ class SynthesisPipeline(DiffusionPipeline):
     @torch.no_grad()
     def to_full_resolution(self, low: torch.Tensor, mask: np.ndarray, image=None, region=None) -> np.ndarray:
         """One low-res sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size (upsampler, or bicubic).
-        Public: a distilled student (issue 15) makes its own UNet-size sample and lifts it here. `image` and
-        `region` (repaint): outside `region` the upsampler sees the real frame."""
-        h, w = mask.shape
-        up = low.float().clamp(-1, 1)
-        if tuple(up.shape[-2:]) != (h, w):
-            up = torch.nn.functional.interpolate(up, size=(h, w), mode="bicubic", align_corners=False)
-        if image is not None:  # outside the region the upsampler sees the real frame itself
-            real = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(up.device)
-            keep = torch.from_numpy(~region).to(up.device)[None, None]
-            up = torch.where(keep, real, up)
-        if self.upsampler is not None:
-            seg = mask_to_segmap(mask, self.class_set).to(up.device)
-            x, (h0, w0) = _pad_to(up, self.upsampler.multiple)
-            seg, _ = _pad_to(seg, self.upsampler.multiple)
-            p = next(self.upsampler.parameters())
-            up = self.upsampler(x.to(p.device, p.dtype), seg.to(p.device, p.dtype)).float()[..., :h0, :w0]
-        return to_uint8(up)[0]
+        `image` and `region` (repaint): outside `region` the upsampler sees the real frame."""
+        return lift_to_mask_size(low, mask, self.upsampler, self.class_set, image, region)
+
+
+def lift_to_mask_size(low: torch.Tensor, mask: np.ndarray, upsampler, class_set, image=None,
+                      region=None) -> np.ndarray:
+    """One UNet-size sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size: bicubic, then the mask
+    upsampler when the model folder has one. Shared by the pipeline and the distilled student."""
+    h, w = mask.shape
+    up = low.float().clamp(-1, 1)
+    if tuple(up.shape[-2:]) != (h, w):
+        up = torch.nn.functional.interpolate(up, size=(h, w), mode="bicubic", align_corners=False)
+    if image is not None:  # outside the region the upsampler sees the real frame itself
+        real = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(up.device)
+        keep = torch.from_numpy(~region).to(up.device)[None, None]
+        up = torch.where(keep, real, up)
+    if upsampler is not None:
+        seg = mask_to_segmap(mask, class_set).to(up.device)
+        x, (h0, w0) = _pad_to(up, upsampler.multiple)
+        seg, _ = _pad_to(seg, upsampler.multiple)
+        p = next(upsampler.parameters())
+        up = upsampler(x.to(p.device, p.dtype), seg.to(p.device, p.dtype)).float()[..., :h0, :w0]
+    return to_uint8(up)[0]

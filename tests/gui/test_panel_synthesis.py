@@ -82,7 +82,7 @@ def test_synthesize_variants_then_accept_stores_pair_with_provenance(window, qtb
     entry = panel.gallery.selected_entry()
     assert rec.source == "synthesis" and rec.parent_key == window.doc.key
     prov = rec.provenance
-    assert prov["model"] == panel.cache.peek().fingerprint and len(prov["model"]) == 16
+    assert prov["model"] == panel.synth_cache.peek().fingerprint and len(prov["model"]) == 16
     assert (prov["sampler"], prov["steps"], prov["guidance"]) == ("ddim", 3, 1.5)
     assert prov["seed"] == entry.provenance["seed"] and prov["source_frame"] == window.doc.key
     image, label = project.load_pair(pair_id)

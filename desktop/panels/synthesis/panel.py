@@ -1,8 +1,10 @@
 """The Synthesize panel: the current mask -> matching frames with the SPADE diffusion model.
 
-A live preview (the fast "preview" preset) re-renders after each stroke in the JobRunner group
-"synth-preview", so the newest request wins and stale ones are cancelled at their next step. "Synthesize"
-runs the chosen preset/settings for K variants. Results collect in a gallery; "Accept as synthetic pair"
+A live preview re-renders after each stroke on the runner's own "preview" lane (one thread that long jobs
+cannot occupy; group "synth-preview": the newest request wins, a stale one is cancelled at its next step,
+so at most one preview is in flight). It uses the model folder's distilled student (1-2 steps) when it has
+a fresh one, else the teacher's "preview" preset; the newest preview is always the one in the big view.
+"Synthesize" runs the chosen preset/settings for K variants on the shared threads. Results collect in a gallery; "Accept as synthetic pair"
 stores one in the project with full provenance, "Save as…" writes it (and its mask) to files.
 "Repaint changed region" keeps the real frame and re-synthesizes only the pixels whose label you changed since
 the frame was opened (plus a margin); its results carry the parent frame, changed-region mask, model and seed.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -24,11 +27,13 @@ from desktop.panels.model_folder import model_folder_problem, weights_stamp
 from desktop.panels.synthesis.gallery import Gallery, GalleryEntry
 from desktop.panels.hints import hint_label
 from desktop.qt_image import pixmap_of
-from desktop.workers import JobHandle, JobRunner
+from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.model_cache import ModelCache
 from engine.provenance import synthesis_provenance
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
+PREVIEW_LANE = "preview"
+PREVIEW_TORCH_THREADS = 1
 PAIR_SOURCE = "synthesis"
 _ICON = "#c8ccd4"
 
@@ -43,15 +48,21 @@ class SynthesisPanel(QWidget):
     trainRequested = Signal()
     preferencesRequested = Signal()
     pairAccepted = Signal(int)  # pair id
+    previewShown = Signal(float)  # seconds from the preview request to the picture in the big view
 
     def __init__(self, doc, runner: JobRunner, settings, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.doc, self.runner, self.settings = doc, runner, settings
-        self.cache = ModelCache()
+        # previews and long jobs keep their own pipelines, each used without holding a lock while it runs
+        self.cache = ModelCache(exclusive=False)        # the preview pipeline (student or teacher)
+        self.synth_cache = ModelCache(exclusive=False)  # the teacher, for Synthesize
         self.preview_handle: Optional[JobHandle] = None
         self.synth_handle: Optional[JobHandle] = None
         self.repaint_handle: Optional[JobHandle] = None
         self._parent: Optional[tuple[str, np.ndarray]] = None  # (key, the frame's mask as opened)
+        self.distill_handle: Optional[JobHandle] = None
+        self.use_student = True
+        self.last_preview_s: Optional[float] = None
         self.model_problem: Optional[str] = None
         self._build()
         self.refresh_model()
@@ -193,6 +204,7 @@ class SynthesisPanel(QWidget):
     def refresh_model(self) -> bool:
         """Re-check the model folder (after the preferences or a training run); True when usable."""
         self.cache.clear()
+        self.synth_cache.clear()
         self.model_problem = model_folder_problem(self.model_dir())
         ok = self.model_problem is None
         self.message.setText(self.model_problem or "")
@@ -211,7 +223,10 @@ class SynthesisPanel(QWidget):
             cfg = json.loads((path / ("unet/config.json" if pipeline else "config.json")).read_text(encoding="utf-8"))
             h, w = cfg.get("sample_size", ("?", "?"))
             size = "frames at the mask's size" if (path / "upsampler").is_dir() else f"{w}x{h}, resized to the mask"
-            return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')}"
+            from engine.distill import student_problem
+
+            lane = "distilled student" if student_problem(path) is None else "4-step preset (no student yet)"
+            return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')} · preview: {lane}"
         except (OSError, ValueError, TypeError):
             return f"Model {path.name}"
 
@@ -244,15 +259,20 @@ class SynthesisPanel(QWidget):
         label = self.doc.label
         self._parent = (key, label.copy()) if key and label is not None else None
 
-    def _submit(self, title: str, group: str, preset_name: str, overrides: dict, seed: int, num: int,
-                on_result, repaint: Optional[dict] = None) -> Optional[JobHandle]:
+    def _ready(self) -> bool:
         if self.model_problem is not None:
             self.refresh_model()  # the user may have trained or picked a model since
         if self.model_problem is not None:
             self.status.setText(self.model_problem)
-            return None
+            return False
         if self.doc.label is None:
             self.status.setText("Open a project and a frame first: the current frame's mask is what gets synthesized.")
+            return False
+        return True
+
+    def _submit(self, title: str, group: str, preset_name: str, overrides: dict, seed: int, num: int,
+                on_result, repaint: Optional[dict] = None) -> Optional[JobHandle]:
+        if not self._ready():
             return None
         from engine.pipelines.synthesis import SynthesisPipeline, preset
 
@@ -267,9 +287,9 @@ class SynthesisPanel(QWidget):
                 ctx.report(0.0, "loading the model")
                 return SynthesisPipeline.from_pretrained(model_dir, device=device)
 
-            return self.cache.use(stamp, load, lambda pipe: pipe(mask, settings=settings, seed=seed,
-                                                                 num_images_per_prompt=num, ctx=ctx,
-                                                                 **(repaint or {})))
+            return self.synth_cache.use(stamp, load, lambda pipe: pipe(mask, settings=settings, seed=seed,
+                                                                       num_images_per_prompt=num, ctx=ctx,
+                                                                       **(repaint or {})))
 
         handle = self.runner.submit(title, job, group=group,
                                     on_result=lambda r: on_result(r, key, model_dir, preset_name),
@@ -279,12 +299,61 @@ class SynthesisPanel(QWidget):
         return handle
 
     def request_preview(self) -> Optional[JobHandle]:
-        """Render a fast preview of the current mask (replacing any preview still running)."""
-        handle = self._submit("Live preview", PREVIEW_GROUP, "preview", {"guidance": self.guidance.value()},
-                              self.seed.value(), 1, self._on_preview)
-        if handle is not None:
-            self.preview_handle = handle
+        """Render a preview of the current mask on the preview lane (superseding any preview in flight)."""
+        if not self._ready():
+            return None
+        from engine.distill import StudentPipeline, preview_pipeline
+        from engine.pipelines.synthesis import preset
+
+        asked = time.perf_counter()
+        mask, key = self.doc.label.copy(), self.doc.key
+        model_dir, device = self.model_dir(), self.settings.device
+        stamp = (weights_stamp(model_dir), weights_stamp(Path(model_dir) / "student"), device, self.use_student)
+        guidance, seed = self.guidance.value(), self.seed.value()
+
+        def job(ctx):
+            limit_torch_threads_here(PREVIEW_TORCH_THREADS)  # never wait on a core that a long job holds
+
+            def load():
+                ctx.report(0.0, "loading the preview model")
+                return preview_pipeline(model_dir, device=device, use_student=self.use_student)[0]
+
+            pipe = self.cache.get(stamp, load)
+            if isinstance(pipe, StudentPipeline):
+                return pipe(mask, guidance=guidance, seed=seed, ctx=ctx)
+            return pipe(mask, settings=preset("preview", guidance=guidance), seed=seed, ctx=ctx)
+
+        handle = self.runner.lane(PREVIEW_LANE).submit(
+            "Live preview", job, group=PREVIEW_GROUP,
+            on_result=lambda r: self._on_preview(r, key, model_dir, "preview", asked),
+            on_error=lambda msg: self.status.setText(f"Preview failed: {msg}"))
+        handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
+        self.preview_handle = handle
         return handle
+
+    def distill(self, max_steps: int = 1500) -> Optional[JobHandle]:
+        """Make (or continue) the model folder's preview student as a long job (progress and cancel in Jobs)."""
+        from desktop.panels.distill_job import distill_data, submit_distill
+
+        if self.model_problem is not None and not self.refresh_model():
+            self.status.setText(self.model_problem)
+            return None
+        data = distill_data(self.model_dir(), self.doc.project)
+        if data is None:
+            self.status.setText("Open the project (or dataset) this model was trained on: distillation needs its frames.")
+            return None
+        self.distill_handle = submit_distill(self.runner, self.model_dir(), data, self.settings.device, max_steps,
+                                             self._on_distilled,
+                                             lambda msg: self.status.setText(f"Distillation failed: {msg}"))
+        self.status.setText("Distilling a 1-2 step preview student: progress and cancel in the Jobs panel "
+                            "(a cancelled run continues where it stopped).")
+        return self.distill_handle
+
+    def _on_distilled(self, result) -> None:
+        self.refresh_model()
+        self.status.setText(f"Preview student ready (step {result.step}): live previews now take 1-2 steps")
+        if self.live.isChecked():
+            self.request_preview()
 
     def synthesize(self) -> Optional[JobHandle]:
         """Run the chosen preset and settings for the chosen number of variants."""
@@ -331,10 +400,16 @@ class SynthesisPanel(QWidget):
             out.append(GalleryEntry(image, result.mask, prov))
         return out
 
-    def _on_preview(self, result, key, model_dir, preset_name) -> None:
+    def _on_preview(self, result, key, model_dir, preset_name, asked: float) -> None:
         self.gallery.set_live(self._entries(result, key, model_dir, preset_name)[0])
+        self.gallery.setCurrentRow(0)  # the newest result is the one in the big view
         self._show_selected()
-        self.status.setText(f"Preview of {Path(key).name}")
+        self.preview.repaint()
+        self.last_preview_s = time.perf_counter() - asked
+        info = result.settings
+        self.status.setText(f"Preview of {Path(key).name}: {info.get('sampler', '')} {info.get('steps', '')} steps, "
+                            f"{self.last_preview_s * 1000:.0f} ms")
+        self.previewShown.emit(self.last_preview_s)
 
     def _on_results(self, result, key, model_dir, preset_name) -> None:
         for entry in self._entries(result, key, model_dir, preset_name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+import time
 from pathlib import Path
 
 NAME = "synth"
@@ -25,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask", type=Path, required=True, help="CaDIS label PNG (original class IDs)")
     parser.add_argument("--out", type=Path, required=True, help="output PNG path")
     parser.add_argument("--preset", choices=("preview", "final"), default="final",
-                        help="preview: few UniPC steps in bf16; final: DPM-Solver++ in fp32 (default final)")
+                        help="preview: the distilled student (1-2 steps) when the model folder has one, else few UniPC steps "
+                             "in bf16; final: DPM-Solver++ in fp32 (default final)")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the preset's)")
     parser.add_argument("--sampler", choices=("ddim", "dpm", "unipc"), default=None, help="default: the preset's")
     parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default: the preset's)")
@@ -38,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the real frame's own label (default: Labels/NAME beside Images/NAME)")
     parser.add_argument("--margin", type=int, default=None, help="pixels around the change that are repainted too (16)")
     parser.add_argument("--resample", type=int, default=2, help="RePaint harmonising rounds per step (2)")
+    parser.add_argument("--no-student", action="store_true",
+                        help="preview preset: use the teacher's few-step sampler even when the model folder has a "
+                             "distilled student (MODEL_DIR/student, made by `cadis distill`)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -96,15 +101,28 @@ def run(args: argparse.Namespace) -> int:
                      [Read(args.mask, "mask"), Read(args.image, "frame to repaint"), Read(parent, "parent mask")])
         repaint = {"image": read_image(args.image), "parent_mask": read_label(parent),
                    "margin": 16 if args.margin is None else args.margin, "resample": args.resample}
+    student = args.preset == "preview" and not args.no_student and args.sampler is None and not args.repaint
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", UserWarning)
-        pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
+        if student:
+            from engine.distill import StudentPipeline, preview_pipeline
+
+            pipe, _why = preview_pipeline(model_dir, device=args.device)
+            student = isinstance(pipe, StudentPipeline)
+        else:
+            pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
     for note in notes:
         print(f"cadis synth: note: {note.message}", file=sys.stderr)
-    settings = preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
+    settings = None if student else preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
     ctx, bar = tqdm_context("synth", disable=args.quiet)
     try:
-        result = pipe(mask, settings=settings, seed=args.seed, num_images_per_prompt=args.num, ctx=ctx, **repaint)
+        started = time.perf_counter()
+        if student:
+            result = pipe(mask, steps=args.steps, guidance=args.guidance, seed=args.seed, num_images_per_prompt=args.num,
+                          ctx=ctx)
+        else:
+            result = pipe(mask, settings=settings, seed=args.seed, num_images_per_prompt=args.num, ctx=ctx, **repaint)
+        seconds = time.perf_counter() - started
     finally:
         bar.close()
     for (img_path, mask_path), image in zip(outputs, result.images):
@@ -120,4 +138,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"repainted {int(result.region.sum())} pixels ({int(result.changed.sum())} changed labels + "
                   f"{repaint['margin']} px margin); the other pixels are the real frame's; region in {region_path.name}")
+    k = len(result.images)
+    print(f"{k} frame(s) in {seconds:.2f} s ({seconds * 1000 / k:.0f} ms per frame, sampling only)")
     return 0

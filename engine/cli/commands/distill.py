@@ -1,0 +1,65 @@
+"""`cadis distill`: make a 1-2 step preview student of a synthesis model (consistency distillation)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "distill"
+HELP = "distil a synthesis model into a 1-2 step preview student (MODEL_DIR/student/)"
+DESCRIPTION = (
+    "Consistency distillation (the latent-consistency recipe) of the synthesis model in MODEL_DIR into a student "
+    "that samples in 1-2 steps; it is written to MODEL_DIR/student/ and used by the preview preset (the app's "
+    "live preview, `cadis synth --preset preview`). Needs the frames the model learnt from (--data; default: the "
+    "training data named in the model card when that folder exists). Running the command again continues the "
+    "run from its last saved state (MODEL_DIR/student/training/) up to --max-steps."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="synthesis model folder (the teacher)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="CaDIS dataset, project or pair folder of training frames (default: the model card's)")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop at this step (default 1500)")
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per step (default 8)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default 1e-4")
+    parser.add_argument("--checkpoint-every", type=int, default=None, help="save state and student every N steps (100)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _data_folder(args) -> Path:
+    from engine.cli import CliError
+    from engine.models import read_model_card
+
+    if args.data is not None:
+        if not args.data.exists():
+            raise CliError(f"--data {args.data} does not exist")
+        return args.data
+    named = read_model_card(args.model).get("training_data")
+    if named and Path(named).exists():
+        return Path(named)
+    raise CliError("give --data: the training frames (a CaDIS dataset, project or pair folder); the model card "
+                   + (f"names {named}, which does not exist here" if named else "names none"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.cli import CliError
+    from engine.cli.progress import tqdm_context
+    from engine.distill import DistillConfig, distill
+    from engine.models import check_model_folder
+
+    if args.max_steps is not None and args.max_steps < 1:
+        raise CliError("--max-steps must be at least 1")
+    check_model_folder(args.model)
+    data = _data_folder(args)
+    overrides = {"max_steps": args.max_steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+                 "checkpoint_every": args.checkpoint_every}
+    cfg = DistillConfig(device=args.device, **{k: v for k, v in overrides.items() if v is not None})
+    ctx, bar = tqdm_context("distill", disable=args.quiet)
+    try:
+        result = distill(args.model, data, cfg, ctx=ctx)
+    finally:
+        bar.close()
+    where = "continued" if result.start_step else "trained"
+    print(f"student {where} to step {result.step} (loss {result.last_loss:.4f}): {result.student_dir}")
+    return 0

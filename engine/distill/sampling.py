@@ -1,0 +1,144 @@
+"""Sampling the distilled student with diffusers' `LCMScheduler` (1-2 steps), and the preview pipeline choice.
+
+`StudentPipeline` takes the same call as `SynthesisPipeline` (mask -> `SynthesisResult`), so callers need not
+know which one they hold; `preview_pipeline(model_dir)` gives the student when the model folder has a fresh
+one, else the teacher pipeline with the "preview" preset.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import torch
+
+from engine.jobs import JobContext
+
+
+@dataclass(frozen=True)
+class StudentSettings:
+    steps: int = 2
+    guidance: float = 2.0
+    precision: str = "bf16"   # bf16 where the CPU computes it natively (else fp32), as the preview preset
+
+
+class StudentPipeline:
+    """Mask -> frames in `steps` consistency steps of the student."""
+
+    kind = "student"
+
+    def __init__(self, student, scheduler_config: dict, card: Optional[dict] = None,
+                 model_dir: Optional[Union[str, os.PathLike]] = None, upsampler=None):
+        self.student = student.eval()
+        self.upsampler = upsampler  # the teacher folder's mask upsampler: frames come out at the mask's size
+        self.scheduler_config = dict(scheduler_config)
+        self.card = dict(card or {})
+        self.model_dir = Path(model_dir) if model_dir else None
+        self._bf16 = None
+
+    @classmethod
+    def from_pretrained(cls, model_dir: Union[str, os.PathLike], device: str = "auto") -> "StudentPipeline":
+        from engine.distill.student import load_student
+
+        from engine.pipelines.folder import load_upsampler
+
+        student, sched, card = load_student(model_dir, device=device)
+        up_dir = Path(model_dir) / "upsampler"
+        upsampler = load_upsampler(up_dir).to(next(student.parameters()).device).eval() if up_dir.is_dir() else None
+        return cls(student, sched, card, model_dir=model_dir, upsampler=upsampler)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.student.parameters()).device
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.student.sample_size
+
+    @property
+    def class_set(self) -> str:
+        return str(self.student.unet.config.class_set)
+
+    @property
+    def default_settings(self) -> StudentSettings:
+        cfg = self.student.config
+        return StudentSettings(steps=int(cfg.default_steps), guidance=float(cfg.default_guidance))
+
+    def _runner(self, precision: str):
+        from engine.pipelines.synthesis import cpu_has_bf16
+
+        if precision == "bf16" and (self.device.type == "cuda" or cpu_has_bf16()):
+            if self._bf16 is None:
+                self._bf16 = copy.deepcopy(self.student).eval()
+                torch.nn.Module.to(self._bf16, torch.bfloat16)
+            return self._bf16, torch.bfloat16
+        return self.student, torch.float32
+
+    @torch.no_grad()
+    def __call__(self, mask: np.ndarray, *, settings: Optional[StudentSettings] = None, steps: Optional[int] = None,
+                 guidance: Optional[float] = None, seed: int = 0, num_images: int = 1,
+                 num_images_per_prompt: Optional[int] = None, ctx: Optional[JobContext] = None, **_ignored):
+        from engine.distill.student import make_lcm_scheduler
+        from engine.models.segmap import mask_to_segmap, resize_label
+        from engine.pipelines.synthesis import SynthesisResult, lift_to_mask_size
+
+        ctx = ctx or JobContext()
+        num_images = int(num_images_per_prompt or num_images)
+        s = settings or self.default_settings
+        steps = int(steps or s.steps)
+        w = float(s.guidance if guidance is None else guidance)
+        if steps < 1 or num_images < 1:
+            raise ValueError("steps and num_images must be at least 1")
+        mask = np.asarray(mask)
+        if mask.ndim != 2:
+            raise ValueError(f"the mask is an HxW label of CaDIS IDs, got shape {mask.shape}")
+        small = resize_label(mask.astype(np.uint8), self.size)
+        model, dtype = self._runner(s.precision)
+        segmap = mask_to_segmap(small, self.class_set).to(self.device, dtype=dtype)
+        seeds = [int(seed) + k for k in range(num_images)]
+        scheduler = make_lcm_scheduler(self.scheduler_config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scheduler.set_timesteps(steps, device=self.device)
+        cond = {}
+        if hasattr(model.unet, "precompute_modulation"):
+            cond["modulation"] = model.precompute_modulation(segmap).repeat(num_images)
+        else:
+            cond["segmap"] = segmap.repeat(num_images, 1, 1, 1)
+        h, w_ = self.size
+        c = int(model.unet.config.in_channels)
+        x = torch.cat([torch.randn((1, c, h, w_), generator=torch.Generator("cpu").manual_seed(sd)) for sd in seeds])
+        x = x.to(self.device) * float(scheduler.init_noise_sigma)
+        gen = torch.Generator("cpu").manual_seed(int(seed) + 7_777_777)
+        denoised = x
+        total = len(scheduler.timesteps)
+        for i, t in enumerate(scheduler.timesteps):
+            ctx.check()
+            out = model(x.to(dtype), t, guidance=w, **cond).float()
+            step = scheduler.step(out, t, x, generator=gen, return_dict=True)  # CPU generator: diffusers moves its noise
+            x, denoised = step.prev_sample, step.denoised
+            ctx.report((i + 1) / total, f"step {i + 1}/{total}")
+        info = {"sampler": "lcm (distilled student)", "steps": steps, "guidance": w, "precision": s.precision,
+                "model": self.card.get("teacher_weights_sha256", "")[:16] + "+student", "class_set": self.class_set,
+                "resolution": f"{mask.shape[1]}x{mask.shape[0]}", "low_resolution": f"{self.size[1]}x{self.size[0]}",
+                "upsampler": self.upsampler is not None}
+        mask = mask.astype(np.uint8)
+        images = [lift_to_mask_size(denoised[i:i + 1], mask, self.upsampler, self.class_set) for i in range(num_images)]
+        return SynthesisResult(images=images, mask=mask, seeds=seeds, settings=info)
+
+
+def preview_pipeline(model_dir: Union[str, os.PathLike], device: str = "auto", use_student: bool = True):
+    """The pipeline previews use: the distilled student when MODEL_DIR/student is fresh, else the teacher
+    (`SynthesisPipeline`, to be called with the "preview" preset). Returns (pipeline, why) where `why` says
+    which one and, for the teacher, why not the student."""
+    from engine.distill.student import student_problem
+    from engine.pipelines import SynthesisPipeline
+
+    problem = student_problem(model_dir) if use_student else "student not asked for"
+    if problem is None:
+        return StudentPipeline.from_pretrained(model_dir, device=device), "distilled student"
+    return SynthesisPipeline.from_pretrained(model_dir, device=device), problem
