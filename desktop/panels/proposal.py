@@ -22,17 +22,17 @@ MODES = ("proposal", "uncertainty")
 
 
 def accept_proposal(label: np.ndarray, proposal: np.ndarray, where: np.ndarray,
-                    policy: Optional[PaintPolicy] = None, description: str = "accept proposal") -> Optional[UndoRecord]:
-    """Write `proposal` (HxW original IDs) into `label` where `where` is True and `policy` allows.
+                    policy: Optional[PaintPolicy] = None, description: str = "accept proposal",
+                    replace_labels: bool = False) -> Optional[UndoRecord]:
+    """Write `proposal` (HxW original IDs) into `label` where `where` is True and `policy` allows, into
+    unlabelled pixels only unless `replace_labels` (`engine.preseg.accept_region`).
 
     One UndoRecord over the box of changed pixels (None when nothing changes): accepting is one undo step.
     """
     from engine.edits.commit import commit_sparse
+    from engine.preseg.accept import accept_region
 
-    if proposal.shape != label.shape or where.shape != label.shape:
-        raise ValueError(f"the proposal {proposal.shape[::-1]} does not match the frame {label.shape[::-1]}; "
-                         "pre-segment this frame again")
-    ys, xs = np.nonzero(where & (proposal != label))
+    ys, xs = np.nonzero(accept_region(label, proposal, where, replace_labels))
     if ys.size == 0:
         return None
     return commit_sparse(label, ys, xs, proposal[ys, xs], policy or PaintPolicy(), description)

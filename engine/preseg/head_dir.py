@@ -17,13 +17,17 @@ from safetensors.torch import load_file, save
 from engine.atomic import atomic_write_bytes, atomic_write_text
 from engine.taxonomy import ClassSet, get_class_set
 
+from .conv_head import ConvEnsemble
 from .ensemble import PixelEnsemble
 from .features import FeatureConfig, Features
 from .presence import DEFAULT_AREA_GATE
+from .shift import ShiftModel
 
 WEIGHTS = "preseg_head.safetensors"
 CONFIG = "preseg_head.json"
-FORMAT = "cadis-preseg-head/1"
+FORMAT = "cadis-preseg-head/2"
+#: formats this version reads: /1 heads are pixel-MLP ensembles without shift statistics
+READABLE_FORMATS = ("cadis-preseg-head/1", FORMAT)
 
 
 class ModelMismatchError(ValueError):
@@ -37,15 +41,22 @@ class PresegHead:
     `min_area_fractions[k]`: the smallest share of a frame class k covered in the training labels (None:
     never present); with `area_gate` it decides which classes are too small to propose
     (`engine.preseg.presence`). Heads saved before this existed have None there and are not gated.
+    `shift`: the training frames' feature statistics (`engine.preseg.shift`); None for heads saved before
+    it existed (they report no shift score).
     """
 
-    ensemble: PixelEnsemble
+    ensemble: PixelEnsemble | ConvEnsemble
     class_set: ClassSet
     feature_config: FeatureConfig
     model_fingerprint: str
     meta: dict = field(default_factory=dict)
     min_area_fractions: list[float | None] | None = None
     area_gate: float = DEFAULT_AREA_GATE
+    shift: ShiftModel | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.ensemble.kind
 
     def check_features(self, features: Features) -> None:
         """Raise ModelMismatchError unless `features` were made the way this head was trained."""
@@ -67,9 +78,7 @@ class PresegHead:
     def predict(self, features: Features) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (probabilities (K, H, W), Jensen-Shannon uncertainty (H, W)) at the features' resolution."""
         self.check_features(features)
-        c, h, w = features.tensor.shape
-        probs, unc = self.ensemble.predict(features.tensor.reshape(c, -1).T)
-        return probs.T.reshape(-1, h, w), unc.reshape(h, w)
+        return self.ensemble.predict_map(features.tensor)
 
 
 def default_head_dir(model_dir: str | Path) -> Path:
@@ -83,6 +92,8 @@ def save_head(head: PresegHead, head_dir: str | Path) -> Path:
     head_dir.mkdir(parents=True, exist_ok=True)
     ens = head.ensemble
     state = {k: v.detach().contiguous().cpu() for k, v in ens.state_dict().items()}
+    if head.shift is not None:
+        state.update({k: v.detach().contiguous().cpu() for k, v in head.shift.tensors().items()})
     atomic_write_bytes(head_dir / WEIGHTS, save(state))
     cfg = {
         "format": FORMAT,
@@ -93,8 +104,10 @@ def save_head(head: PresegHead, head_dir: str | Path) -> Path:
         "features": head.feature_config.to_dict(),
         "class_min_area": head.min_area_fractions,
         "area_gate": head.area_gate,
-        "ensemble": {"in_channels": ens.in_channels, "num_classes": ens.num_classes,
-                     "members": ens.num_members, "hidden": list(ens.hidden)},
+        "ensemble": {"kind": ens.kind, "in_channels": ens.in_channels, "num_classes": ens.num_classes,
+                     "members": ens.num_members,
+                     "hidden": list(ens.hidden) if isinstance(ens.hidden, tuple) else ens.hidden},
+        "shift": None if head.shift is None else head.shift.to_dict(),
         "meta": head.meta,
     }
     atomic_write_text(head_dir / CONFIG, json.dumps(cfg, indent=2))
@@ -112,13 +125,21 @@ def load_head(head_dir: str | Path) -> PresegHead:
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{cfg_path}: broken JSON ({exc})") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+    if not isinstance(cfg, dict) or cfg.get("format") not in READABLE_FORMATS:
         found = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
-        raise ValueError(f"{cfg_path}: unknown head format {found!r} (expected {FORMAT})")
+        raise ValueError(f"{cfg_path}: unknown head format {found!r} (this version reads "
+                         f"{', '.join(READABLE_FORMATS)}); retrain the head with `cadis train-preseg`")
     try:
         e = cfg["ensemble"]
-        ens = PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
-                            tuple(int(h) for h in e["hidden"]))
+        kind = e.get("kind", "pixel-mlp")
+        if kind == "conv":
+            ens = ConvEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]), int(e["hidden"]))
+        elif kind == "pixel-mlp":
+            ens = PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
+                                tuple(int(h) for h in e["hidden"]))
+        else:
+            raise ValueError(f"unknown head kind {kind!r}")
+        shift_cfg = cfg.get("shift")
         features = FeatureConfig.from_dict(cfg["features"])
         class_set = get_class_set(cfg["class_set"])
         fingerprint = str(cfg["model_fingerprint"])
@@ -136,6 +157,13 @@ def load_head(head_dir: str | Path) -> PresegHead:
     except Exception as exc:  # safetensors raises its own SafetensorError for anything that is not safetensors
         raise ValueError(f"{w_path}: not a readable safetensors file ({exc}); only safetensors weights are "
                          "accepted") from None
+    shift_state = {k: state.pop(k) for k in list(state) if k.startswith("shift.")}
+    shift = None
+    if shift_cfg is not None:
+        try:
+            shift = ShiftModel.from_parts(shift_cfg, shift_state, ens.in_channels)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{head_dir}: broken shift statistics ({exc}); retrain the head") from None
     for name, fill in (("input_mean", 0.0), ("input_std", 1.0)):  # heads saved before standardisation
         state.setdefault(name, torch.full((ens.in_channels,), fill))
     try:
@@ -143,4 +171,4 @@ def load_head(head_dir: str | Path) -> PresegHead:
     except RuntimeError as exc:
         raise ValueError(f"{w_path}: weights do not match {CONFIG} ({str(exc).splitlines()[0]})") from None
     ens.eval()
-    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}), areas, gate)
+    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}), areas, gate, shift)
