@@ -44,6 +44,8 @@ COUNTS = (5, 10, 20)
 REGIMES = ("one-video", "spread")
 STYLES = ("plain", "realistic")
 UNET_STEPS, UNET_SIZE = 300, (256, 144)
+#: the order cells are run in: the new-user case (5 frames of one video) and 20 spread frames first
+PRIORITY = [("one-video", 5), ("spread", 20), ("spread", 5), ("one-video", 20), ("one-video", 10), ("spread", 10)]
 
 
 def draw_frames(seed: int, style: str) -> dict:
@@ -212,19 +214,22 @@ def tune(ex, out: Path, full: bool) -> None:
 def protocol(ex, out: Path, seeds, counts, unet_steps: int) -> None:
     from engine.preseg import PresegSettings
 
-    for seed in seeds:
-        for style in STYLES:
-            frames = draw_frames(seed, style)
-            test = [p for v in TEST_VIDEOS for p in frames[v]]
-            for regime in REGIMES:
-                for k in counts:
-                    train = labelled(frames, regime, k)
-                    rec = run_head(ex, train, test, PresegSettings())[0]
-                    rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="head")
-                    _append(out, rec)
-                    rec = run_unet(train, test, unet_steps)
-                    rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="small UNet")
-                    _append(out, rec)
+    # cells in order of interest, each over every draw and style before the next, so a stopped run has
+    # means over the draws for the cells it reached
+    order = [c for c in PRIORITY if c[1] in counts] + [(r, k) for r in REGIMES for k in counts
+                                                       if (r, k) not in PRIORITY]
+    for regime, k in order:
+        for seed in seeds:
+            for style in STYLES:
+                frames = draw_frames(seed, style)
+                test = [p for v in TEST_VIDEOS for p in frames[v]]
+                train = labelled(frames, regime, k)
+                rec = run_head(ex, train, test, PresegSettings())[0]
+                rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="head")
+                _append(out, rec)
+                rec = run_unet(train, test, unet_steps)
+                rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="small UNet")
+                _append(out, rec)
 
 
 def summary(path: Path, draw: str = "reported") -> None:

@@ -1,0 +1,61 @@
+"""Distribution shift: held-out phantom frames mostly pass; frames unlike the training data are flagged."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.phantom import VideoRenderer
+from engine.preseg import FrameSource, Presegmenter, load_head, open_extractor, save_head, train_head
+from tests.test_preseg_head import SETTINGS, make_model_dir
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+SIZE = dict(width=240, height=135)
+
+
+def _frames(seed, videos, n, style="plain"):
+    return [VideoRenderer(seed, v, style=style, **SIZE).render(i) for v in videos for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    model_dir = make_model_dir(tmp_path_factory.mktemp("shift_model"))
+    ex = open_extractor(model_dir, SETTINGS.features)
+    train = _frames(4, (1, 2, 3, 4), 3)
+    head = train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(train)], 1, SETTINGS)
+    return Presegmenter(ex, head, cache_size=0)
+
+
+def test_training_frames_and_held_out_videos_mostly_pass(trained):
+    shift = trained.head.shift
+    assert shift is not None and max(shift.training_scores) < shift.threshold
+    held_out = _frames(4, (5, 6, 7, 8), 5)
+    flagged = [trained.presegment(img).out_of_distribution for img, _ in held_out]
+    assert sum(flagged) <= 0.05 * len(flagged)
+
+
+def test_unlike_frames_are_flagged(trained):
+    img = _frames(4, (5,), 1)[0][0]
+    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180
+    unlike = {
+        "recoloured": cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB),
+        "blurred": cv2.GaussianBlur(img, (0, 0), 3),
+        "noise": np.random.default_rng(1).integers(0, 256, img.shape, dtype=np.uint8),
+    }
+    base = trained.presegment(img).shift
+    for name, frame in unlike.items():
+        res = trained.presegment(frame)
+        assert res.out_of_distribution and res.shift > base, name
+    realistic = _frames(4, (5, 6), 2, style="realistic")
+    flagged = [trained.presegment(im).out_of_distribution for im, _ in realistic]
+    assert sum(flagged) >= 0.75 * len(flagged)  # another phantom style than the head was trained on
+
+
+def test_shift_statistics_survive_save_and_load(trained, tmp_path):
+    save_head(trained.head, tmp_path / "h")
+    back = load_head(tmp_path / "h")
+    img = _frames(4, (6,), 1)[0][0]
+    feats = trained.extractor.extract(img).tensor
+    assert back.shift.score(feats, img) == pytest.approx(trained.head.shift.score(feats, img))
+    assert back.shift.threshold == trained.head.shift.threshold
