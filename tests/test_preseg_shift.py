@@ -1,16 +1,23 @@
 """Distribution shift: held-out phantom frames mostly pass; frames unlike the training data are flagged."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from engine.phantom import VideoRenderer
 from engine.preseg import FrameSource, Presegmenter, load_head, open_extractor, save_head, train_head
-from tests.test_preseg_head import SETTINGS, make_model_dir
+from engine.preseg import EnsembleSettings, PresegSettings
+
+#: the shipped starter model (trained on the phantom): a random tiny model's features say little about colour
+STARTER = Path(__file__).resolve().parents[1] / "resources" / "models" / "starter-synthesis"
+SETTINGS = PresegSettings(ensemble=EnsembleSettings(members=2, hidden=(32, 16), max_epochs=3, batch_size=256),
+                          pixels_per_frame=500)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-SIZE = dict(width=240, height=135)
+SIZE = dict(width=960, height=540)
 
 
 def _frames(seed, videos, n, style="plain"):
@@ -19,9 +26,8 @@ def _frames(seed, videos, n, style="plain"):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    model_dir = make_model_dir(tmp_path_factory.mktemp("shift_model"))
-    ex = open_extractor(model_dir, SETTINGS.features)
-    train = _frames(4, (1, 2, 3, 4), 3)
+    ex = open_extractor(STARTER, SETTINGS.features)
+    train = _frames(4, (1, 2, 3, 4), 2)
     head = train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(train)], 1, SETTINGS)
     return Presegmenter(ex, head, cache_size=0)
 
@@ -47,9 +53,12 @@ def test_unlike_frames_are_flagged(trained):
     for name, frame in unlike.items():
         res = trained.presegment(frame)
         assert res.out_of_distribution and res.shift > base, name
-    realistic = _frames(4, (5, 6), 2, style="realistic")
-    flagged = [trained.presegment(im).out_of_distribution for im, _ in realistic]
-    assert sum(flagged) >= 0.75 * len(flagged)  # another phantom style than the head was trained on
+    # another phantom style than the head was trained on: flagged for most videos (a video whose random
+    # look is mild can pass), and always further from the training frames than the plain style
+    realistic = [trained.presegment(im) for im, _ in _frames(4, (5, 6, 7, 8), 1, style="realistic")]
+    plain = [trained.presegment(im) for im, _ in _frames(4, (5, 6, 7, 8), 1)]
+    assert sum(r.out_of_distribution for r in realistic) >= len(realistic) // 2
+    assert np.mean([r.shift for r in realistic]) > np.mean([r.shift for r in plain])
 
 
 def test_shift_statistics_survive_save_and_load(trained, tmp_path):

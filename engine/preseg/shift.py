@@ -3,16 +3,18 @@
 While a head is trained, a sample of every training frame's pixels is kept (features standardised with
 the training pixels' per-channel mean and std) and summarised by `PROTOTYPES` k-means centroids. A frame's
 shift score is the mean, over a fixed grid of its pixels, of the distance from each pixel's standardised
-features to the nearest centroid (root-mean-square per channel), divided by the same figure for the
-training frames (their median). About 1 means "like the training frames"; a recoloured or noisy frame,
-or a frame of another kind of video, has features no training pixel had and scores higher.
+features to the nearest centroid (root-mean-square per channel, so in units of the training pixels'
+standard deviation). A recoloured or noisy frame, or a frame of another kind of video, has features no
+training pixel had and scores higher.
 
 Blur changes the decoder features less than it changes the image, so the score adds how far the frame's
 sharpness (mean absolute Laplacian of the grey frame at the working size) lies outside the range of the
 training frames' sharpness, in natural-log units times `SHARPNESS_WEIGHT`.
 
 A frame is out of distribution when its score exceeds `threshold` (`SHIFT_THRESHOLD`, chosen on the
-phantom tuning draw: docs/adr/0009-preseg-conv-head-shift.md).
+phantom tuning draw: docs/adr/0009-preseg-protocol-and-shift.md). The distance is absolute, not relative
+to the training frames' own distances: a head trained on frames of one video has tight in-sample
+distances, and a relative score then flagged every frame of the next video.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import torch
 PROTOTYPES = 64
 SAMPLE_PER_FRAME = 1500
 GRID_PIXELS = 4096
-SHIFT_THRESHOLD = 1.5
+SHIFT_THRESHOLD = 1.45
 SHARPNESS_WEIGHT = 1.0
 
 
@@ -71,14 +73,14 @@ class ShiftModel:
     mean: torch.Tensor        # (C,) training pixels' mean
     std: torch.Tensor         # (C,) and std
     centroids: torch.Tensor   # (P, C) in standardised units
-    reference: float          # median training-frame mean distance
+    reference: float          # median training-frame mean distance (for information)
     threshold: float
     training_scores: list[float]
     sharpness_range: tuple[float, float] | None = None  # log sharpness of the training frames (min, max)
 
     def score(self, features: torch.Tensor, image: np.ndarray | None = None) -> float:
         x = (frame_sample(features) - self.mean) / self.std
-        s = float(_nearest_distance(x, self.centroids).mean()) / self.reference
+        s = float(_nearest_distance(x, self.centroids).mean())
         if image is not None and self.sharpness_range is not None:
             lo, hi = self.sharpness_range
             ls = float(np.log(max(image_sharpness(image, tuple(features.shape[-2:])), 1e-3)))
@@ -127,4 +129,4 @@ def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None
     if sharpness:
         logs = np.log(np.maximum(np.asarray(sharpness, np.float64), 1e-3))
         sr = (float(logs.min()), float(logs.max()))
-    return ShiftModel(mean, std, cents, ref, float(threshold), [round(p / ref, 4) for p in per_frame], sr)
+    return ShiftModel(mean, std, cents, ref, float(threshold), [round(p, 4) for p in per_frame], sr)
