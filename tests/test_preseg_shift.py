@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from engine.phantom import VideoRenderer
-from engine.preseg import FrameSource, Presegmenter, load_head, open_extractor, save_head, train_head
-from engine.preseg import EnsembleSettings, PresegSettings
+from engine.preseg import (
+    EnsembleSettings,
+    FrameSource,
+    Presegmenter,
+    PresegSettings,
+    load_head,
+    open_extractor,
+    save_head,
+    train_head,
+)
 
 #: the shipped starter model (trained on the phantom): a random tiny model's features say little about colour
 STARTER = Path(__file__).resolve().parents[1] / "resources" / "models" / "starter-synthesis"
