@@ -20,7 +20,7 @@ from engine.taxonomy import ClassSet
 from .features import FeatureExtractor, resize_label
 from .presence import class_area_fractions, update_min_fractions
 from .sampling import FrameSource
-from .shift import frame_sample, image_sharpness
+from .shift import colour_sample, frame_sample, image_sharpness
 
 
 @dataclass
@@ -29,6 +29,7 @@ class MapBank:
     labels: list[torch.Tensor] = field(default_factory=list)
     descriptors: list[torch.Tensor] = field(default_factory=list)
     sharpness: list[float] = field(default_factory=list)
+    colours: list[torch.Tensor] = field(default_factory=list)
     min_area_fractions: np.ndarray | None = None
 
     @property
@@ -61,6 +62,7 @@ def collect_maps(frames: Sequence[FrameSource], extractor: FeatureExtractor, cla
         feats = extractor.extract(image).tensor
         bank.descriptors.append(frame_sample(feats))
         bank.sharpness.append(image_sharpness(image, extractor.work_size))
+        bank.colours.append(colour_sample(image, extractor.work_size))
         bank.min_area_fractions = update_min_fractions(bank.min_area_fractions,
                                                        class_area_fractions(target, class_set.num_classes))
         y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))

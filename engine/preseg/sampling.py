@@ -19,7 +19,7 @@ from engine.taxonomy import IGNORE, ClassSet
 
 from .features import FeatureExtractor, resize_label
 from .presence import class_area_fractions, update_min_fractions
-from .shift import frame_sample, image_sharpness
+from .shift import colour_sample, frame_sample, image_sharpness
 
 LoadFn = Callable[[], "tuple[np.ndarray, np.ndarray]"]
 
@@ -73,6 +73,7 @@ class PixelBank:
         #: per training frame, a grid sample of its pixels' features (`engine.preseg.shift`)
         self.descriptors: list[torch.Tensor] = []
         self.sharpness: list[float] = []
+        self.colours: list[torch.Tensor] = []
 
     @property
     def capacity(self) -> int:
@@ -136,6 +137,7 @@ def collect_pixels(frames: Sequence[FrameSource], extractor: FeatureExtractor, c
         bank.add(feats, target, class_balanced_indices(target, per_frame, rng), i)
         bank.descriptors.append(frame_sample(feats))
         bank.sharpness.append(image_sharpness(image, extractor.work_size))
+        bank.colours.append(colour_sample(image, extractor.work_size))
         bank.min_area_fractions = update_min_fractions(bank.min_area_fractions,
                                                        class_area_fractions(target, class_set.num_classes))
         del feats

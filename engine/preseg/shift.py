@@ -7,6 +7,11 @@ features to the nearest centroid (root-mean-square per channel, so in units of t
 standard deviation). A recoloured or noisy frame, or a frame of another kind of video, has features no
 training pixel had and scores higher.
 
+The decoder features respond to colour only weakly, so the score adds `COLOUR_WEIGHT` times the same
+kind of distance for the pixels' colours alone: from each grid pixel's CIE Lab colour (L, a, b divided
+by 100) to the nearest of `COLOUR_PROTOTYPES` k-means centroids of the training pixels' colours. A
+recoloured frame or another camera's colour cast shows up here.
+
 Blur changes the decoder features less than it changes the image, so the score adds how far the frame's
 sharpness (mean absolute Laplacian of the grey frame at the working size) lies outside the range of the
 training frames' sharpness, in natural-log units times `SHARPNESS_WEIGHT`.
@@ -18,6 +23,7 @@ distances, and a relative score then flagged every frame of the next video.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,8 +33,21 @@ import torch
 PROTOTYPES = 64
 SAMPLE_PER_FRAME = 1500
 GRID_PIXELS = 4096
-SHIFT_THRESHOLD = 1.45
+SHIFT_THRESHOLD = 2.6
 SHARPNESS_WEIGHT = 1.0
+COLOUR_PROTOTYPES = 32
+COLOUR_WEIGHT = 10.0
+
+
+def colour_sample(image: np.ndarray, size: tuple[int, int], n: int = GRID_PIXELS) -> torch.Tensor:
+    """HxWx3 RGB -> (n', 3) float32 CIE Lab / 100 on the same regular grid as `frame_sample` at `size`."""
+    import cv2
+
+    h, w = size
+    small = image if image.shape[:2] == (h, w) else cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3) / 100.0
+    step = max(1, lab.shape[0] // n)
+    return torch.from_numpy(np.ascontiguousarray(lab[::step]))
 
 
 def image_sharpness(image: np.ndarray, size: tuple[int, int]) -> float:
@@ -77,18 +96,32 @@ class ShiftModel:
     threshold: float
     training_scores: list[float]
     sharpness_range: tuple[float, float] | None = None  # log sharpness of the training frames (min, max)
+    colour_centroids: torch.Tensor | None = None        # (Q, 3) Lab / 100
+
+    def parts(self, features: torch.Tensor, image: np.ndarray | None = None) -> dict[str, float]:
+        """The score's terms: feature distance, colour distance (weighted), sharpness (weighted)."""
+        x = (frame_sample(features) - self.mean) / self.std
+        out = {"features": float(_nearest_distance(x, self.centroids).mean()), "colour": 0.0, "sharpness": 0.0}
+        if image is None:
+            return out
+        size = tuple(features.shape[-2:])
+        if self.colour_centroids is not None:
+            d = _nearest_distance(colour_sample(image, size), self.colour_centroids) * math.sqrt(3)
+            out["colour"] = COLOUR_WEIGHT * float(d.mean())
+        if self.sharpness_range is not None:
+            lo, hi = self.sharpness_range
+            ls = float(np.log(max(image_sharpness(image, size), 1e-3)))
+            out["sharpness"] = SHARPNESS_WEIGHT * max(0.0, lo - ls, ls - hi)
+        return out
 
     def score(self, features: torch.Tensor, image: np.ndarray | None = None) -> float:
-        x = (frame_sample(features) - self.mean) / self.std
-        s = float(_nearest_distance(x, self.centroids).mean())
-        if image is not None and self.sharpness_range is not None:
-            lo, hi = self.sharpness_range
-            ls = float(np.log(max(image_sharpness(image, tuple(features.shape[-2:])), 1e-3)))
-            s += SHARPNESS_WEIGHT * max(0.0, lo - ls, ls - hi)
-        return s
+        return float(sum(self.parts(features, image).values()))
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {"shift.mean": self.mean, "shift.std": self.std, "shift.centroids": self.centroids}
+        t = {"shift.mean": self.mean, "shift.std": self.std, "shift.centroids": self.centroids}
+        if self.colour_centroids is not None:
+            t["shift.colour_centroids"] = self.colour_centroids
+        return t
 
     def to_dict(self) -> dict:
         return {"reference": self.reference, "threshold": self.threshold, "training_scores": self.training_scores,
@@ -101,15 +134,20 @@ class ShiftModel:
         if mean.shape != (channels,) or std.shape != (channels,) or cents.ndim != 2 or cents.shape[1] != channels:
             raise ValueError(f"shift statistics do not have {channels} channels")
         sr = d.get("sharpness_range")
+        colours = tensors.get("shift.colour_centroids")
+        if colours is not None and (colours.ndim != 2 or colours.shape[1] != 3):
+            raise ValueError("colour prototypes must be (Q, 3)")
         return cls(mean, std, cents, float(d["reference"]), float(d["threshold"]),
                    [float(s) for s in d.get("training_scores", [])],
-                   None if sr is None else (float(sr[0]), float(sr[1])))
+                   None if sr is None else (float(sr[0]), float(sr[1])),
+                   None if colours is None else colours.float())
 
 
 def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None = None,
-              threshold: float = SHIFT_THRESHOLD, seed: int = 0) -> ShiftModel:
+              threshold: float = SHIFT_THRESHOLD, seed: int = 0,
+              colours: Sequence[torch.Tensor] | None = None) -> ShiftModel:
     """Fit from per-training-frame pixel samples, each (n, C) (`frame_sample` of the frame's features),
-    and the frames' `image_sharpness`."""
+    the frames' `image_sharpness` and their `colour_sample`s."""
     if not samples:
         raise ValueError("no training frames to take shift statistics from")
     gen = torch.Generator().manual_seed(seed)
@@ -129,4 +167,8 @@ def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None
     if sharpness:
         logs = np.log(np.maximum(np.asarray(sharpness, np.float64), 1e-3))
         sr = (float(logs.min()), float(logs.max()))
-    return ShiftModel(mean, std, cents, ref, float(threshold), [round(p, 4) for p in per_frame], sr)
+    col = None
+    if colours:
+        col = kmeans(torch.cat([c.float() for c in colours]), COLOUR_PROTOTYPES, seed=seed)
+    model = ShiftModel(mean, std, cents, ref, float(threshold), [round(p, 4) for p in per_frame], sr, col)
+    return model

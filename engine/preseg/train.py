@@ -62,7 +62,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
         t1 = time.perf_counter()
         ens, history = train_conv_ensemble(maps.maps, maps.labels, cs.num_classes, settings.conv, rgb,
                                            ctx.sub(0.2, 1.0))
-        sharp = maps.sharpness
+        sharp, colours = maps.sharpness, maps.colours
         descriptors, areas, pixels, nbytes = maps.descriptors, maps.min_area_fractions, maps.pixels, maps.nbytes
         head_settings = settings.conv.to_dict()
     else:
@@ -71,7 +71,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
         x, y, _ = bank.view()
         t1 = time.perf_counter()
         ens, history = train_ensemble(x, y, cs.num_classes, settings.ensemble, ctx.sub(0.4, 1.0))
-        sharp = bank.sharpness
+        sharp, colours = bank.sharpness, bank.colours
         descriptors, areas, pixels, nbytes = bank.descriptors, bank.min_area_fractions, bank.count, bank.nbytes
         head_settings = settings.ensemble.to_dict()
     meta = {
@@ -86,7 +86,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     }
     min_areas = None if areas is None else [None if a != a else round(float(a), 6) for a in areas]  # NaN -> None
     return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta, min_areas, settings.area_gate,
-                      fit_shift(descriptors, sharp, seed=settings.seed))
+                      fit_shift(descriptors, sharp, seed=settings.seed, colours=colours))
 
 
 def train_preseg(model_dir: str | Path, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
