@@ -6,7 +6,8 @@
 
 `synthesis` runs the final preset for three variants and a live preview; `preseg` marks four frames done,
 trains the head from the panel, erases the next frame's label (as a fresh frame looks) and pre-segments
-it; `training` trains a tiny model for 60 steps in the training dialog. Work files go to a temp folder.
+it (also at 1366x768, and once more with the frame's colour channels swapped: the out-of-distribution
+warning); `training` trains a tiny model for 60 steps in the training dialog. Work files go to a temp folder.
 A docs tool: it drives the app from outside and is not part of it (nor of the installer).
 """
 from __future__ import annotations
@@ -77,6 +78,33 @@ def preseg(w) -> None:
     _wait(p.rank_label_next())
 
 
+def _grab_small(w, path: Path, size=(1366, 768)) -> None:
+    """The window at a laptop's 1366x768 (take_screenshot always uses the large documentation size)."""
+    from PySide6.QtCore import QCoreApplication
+
+    w.resize(*size)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    w.default_layout()
+    w.canvas.fit()
+    w.runner.wait(60_000)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w.grab().save(str(path))
+
+
+def preseg_ood(w) -> None:
+    """After `preseg`: the same frame with its colour channels swapped, a frame the head was not made for."""
+    import numpy as np
+
+    p = w.model_panels.preseg
+    w.doc.image = np.ascontiguousarray(w.doc.image[..., ::-1])
+    w.canvas.set_frame(w.doc.image, w.doc.label)
+    p.cache.clear()
+    _wait(p.presegment())
+
+
 def training(w, work: Path) -> None:
     from engine.training import TrainConfig
 
@@ -121,6 +149,11 @@ def main(argv=None) -> int:
         else:
             (synthesis if args.which == "synthesis" else preseg)(w)
             path = take_screenshot(w, out / f"{args.which}_panel.png")
+            if args.which == "preseg":  # also at 1366x768, and a frame out of the head's distribution
+                _grab_small(w, out / "preseg_panel_1366.png")
+                preseg_ood(w)
+                take_screenshot(w, out / "preseg_panel_ood.png")
+                _grab_small(w, out / "preseg_panel_ood_1366.png")
         w.doc.forget_unsaved()  # the erased label of the preseg shot is not saved
         w.close()
     print(f"wrote {path}")

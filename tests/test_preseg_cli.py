@@ -162,3 +162,32 @@ def test_feature_and_gate_options(model_dir, phantom_root, frames, tmp_path, cap
     assert main(["train-preseg", "--model", str(model_dir), "--data", str(phantom_root), "--out", str(head),
                  "--blocks", "one,two"] + FAST) == 2
     assert "--blocks" in capsys.readouterr().err
+
+
+def test_preseg_report_names_out_of_distribution_frames(phantom_root, frames, tmp_path, capsys):
+    """With the shipped starter model (a random tiny model's features cannot tell noise from a frame)."""
+    from pathlib import Path
+
+    from engine.imageio import write_image
+
+    model_dir = Path(__file__).resolve().parents[1] / "resources" / "models" / "starter-synthesis"
+    head = _train(model_dir, phantom_root, frames, tmp_path, name="report_head")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    write_image(inputs / "a_frame.png", read_image(phantom_root / frames[3]))
+    write_image(inputs / "noise.png", np.random.default_rng(0).integers(0, 256, (540, 960, 3), dtype=np.uint8))
+    report = tmp_path / "report.json"
+    capsys.readouterr()
+    rc = main(["preseg", "--model", str(model_dir), "--head", str(head), str(inputs), "--out-dir",
+               str(tmp_path / "out"), "--report", str(report), "--device", "cpu", "--quiet"])
+    assert rc == 0
+    data = json.loads(report.read_text())
+    rows = {r["image"]: r for r in data["frames"]}
+    assert set(rows) == {"a_frame.png", "noise.png"}
+    for r in rows.values():
+        assert set(r) == {"image", "uncertainty", "shift", "out_of_distribution"}
+        assert r["uncertainty"] >= 0 and r["shift"] > 0
+    assert rows["noise.png"]["out_of_distribution"] is True
+    assert rows["noise.png"]["shift"] > rows["a_frame.png"]["shift"]
+    err = capsys.readouterr().err
+    assert "warning" in err and "noise.png" in err and "out of distribution" in err

@@ -165,3 +165,41 @@ def test_ensemble_buffers_are_in_the_state_dict():
     ens = PixelEnsemble(5, 3, members=2, hidden=(8,))
     keys = set(ens.state_dict())
     assert {"input_mean", "input_std"} <= keys
+
+
+def test_gate_never_drops_a_large_confident_region():
+    """The CaDIS frame case: the pupil covers 6 % of the frame, confidently, but every training frame showed it
+    over 30 %: the gate must keep it (a few stray pixels are one thing, a confident region another)."""
+    from engine.preseg.presence import CONFIDENT, LARGE_REGION
+
+    lab = np.full((50, 50), 2, np.uint8)
+    lab[:7, :22] = 0                                  # class 0: 154 px = 6.2 %
+    lab[40:41, 40:42] = 1                             # class 1: 2 stray pixels
+    probs = _probs(lab, 3, sure=0.9)
+    assert float(probs.max(0).values.min()) >= CONFIDENT and 0.062 > LARGE_REGION
+    out, removed = suppress_small_classes(probs, [0.30, 0.30, 0.2], gate=0.5)
+    assert removed == [1]                             # the stray pixels go ...
+    assert (out.argmax(0).numpy()[lab == 0] == 0).all()  # ... the large confident region stays
+    # the same region proposed without confidence is not protected
+    unsure = probs.clone()
+    unsure[:, lab == 0] = torch.tensor([0.5, 0.2, 0.3])[:, None]
+    _, removed = suppress_small_classes(unsure, [0.30, 0.30, 0.2], gate=0.5)
+    assert 0 in removed
+
+
+def test_format_1_heads_load_without_shift_statistics(model_dir, tmp_path):
+    ex = open_extractor(model_dir, SETTINGS.features)
+    head = train_head(ex, [FrameSource("f0", lambda: scene(0))], 1, SETTINGS)
+    d = save_head(head, tmp_path / "v1")
+    cfg = json.loads((d / "preseg_head.json").read_text())
+    cfg["format"] = "cadis-preseg-head/1"
+    del cfg["shift"], cfg["ensemble"]["kind"]
+    (d / "preseg_head.json").write_text(json.dumps(cfg))
+    old = load_head(d)
+    assert old.shift is None and old.kind == "pixel-mlp"
+    res = Presegmenter(ex, old, cache_size=0).presegment(scene(1)[0])
+    assert res.shift is None and res.out_of_distribution is False
+    cfg["format"] = "cadis-preseg-head/9"
+    (d / "preseg_head.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="retrain the head"):
+        load_head(d)

@@ -17,6 +17,7 @@ from engine.atomic import atomic_write_text
 from engine.imageio import write_image, write_label
 from engine.jobs import JobContext
 from engine.phantom.frame import VideoRenderer
+from engine.phantom.realistic import check_style
 from engine.phantom.scene import BASE_H, BASE_W
 
 PHANTOM_VERSION = 1
@@ -107,13 +108,15 @@ def _prune(root: Path, old_files: list[str], keep: set[str]) -> None:
 
 def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video: int = 8, seed: int = 0,
                      ctx: JobContext | None = None, *, width: int = BASE_W,
-                     height: int = BASE_H) -> list[Path]:
+                     height: int = BASE_H, style: str = "plain") -> list[Path]:
     """Write a phantom CaDIS-layout dataset; returns the image paths written, in order.
 
-    The same arguments always give byte-identical files. `ctx` reports progress and can cancel between
+    The same arguments always give byte-identical files. `style` is "plain" or "realistic"
+    (`engine.phantom.realistic`); the labels are the same in both. `ctx` reports progress and can cancel between
     frames (files already written stay; phantom.json then says `"complete": false`).
     """
     old_files = check_request(root, videos, frames_per_video, seed, width=width, height=height)
+    check_style(style)
     ctx = ctx or JobContext()
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -122,7 +125,7 @@ def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video:
     manifest = {
         "generator": GENERATOR, "version": PHANTOM_VERSION, "seed": seed, "videos": videos,
         "frames_per_video": frames_per_video, "frames": len(pairs), "width": width, "height": height,
-        "frame_step": FRAME_STEP, "complete": False, "files": sorted(set(files) | set(old_files)),
+        "frame_step": FRAME_STEP, "style": style, "complete": False, "files": sorted(set(files) | set(old_files)),
     }
     atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     _prune(root, old_files, set(files))
@@ -132,7 +135,7 @@ def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video:
     for i, (video, k) in enumerate(pairs):
         ctx.check()
         if renderer is None or renderer.video != video:
-            renderer = VideoRenderer(seed, video, width, height)
+            renderer = VideoRenderer(seed, video, width, height, style)
         image, label = renderer.render(k)
         image_rel, label_rel = frame_relpaths(video, k * FRAME_STEP)
         write_image(root / image_rel, image)

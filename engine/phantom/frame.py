@@ -12,6 +12,7 @@ import numpy as np
 from engine.phantom.anatomy import draw_anatomy
 from engine.phantom.canvas import Canvas
 from engine.phantom.instruments import draw_instrument
+from engine.phantom.realistic import apply_realistic, check_style, sample_look
 from engine.phantom.render import SceneTextures, render_image
 from engine.phantom.scene import BASE_H, BASE_W, TAG_FRAME, Scene, rng_for, sample_scene
 
@@ -28,12 +29,16 @@ def single_threaded_cv2() -> Iterator[None]:
 
 
 class VideoRenderer:
-    """Renders the frames of one phantom video (`seed`, `video`) at a given size."""
+    """Renders the frames of one phantom video (`seed`, `video`) at a given size, in a style ("plain", the
+    cartoon, or "realistic": camera and tissue variation on top, `engine.phantom.realistic`). The label
+    does not depend on the style."""
 
-    def __init__(self, seed: int, video: int, width: int = BASE_W, height: int = BASE_H):
+    def __init__(self, seed: int, video: int, width: int = BASE_W, height: int = BASE_H, style: str = "plain"):
         self.seed, self.video = int(seed), int(video)
+        self.style = check_style(style)
         self.scene: Scene = sample_scene(self.seed, self.video, int(width), int(height))
         self._textures: SceneTextures | None = None
+        self._look = sample_look(self.seed, self.video) if style == "realistic" else None
 
     def label(self, frame: int) -> Canvas:
         """Draw frame `frame`'s label (with material and shading maps) from geometry only."""
@@ -55,14 +60,17 @@ class VideoRenderer:
                 self._textures = SceneTextures(self.scene)
             rng = rng_for(self.seed, self.video, TAG_FRAME, frame)
             image = render_image(canvas, self.scene, self._textures, float(frame), rng)
+            if self._look is not None:
+                image = apply_realistic(image, canvas, self.scene, self._look, frame)
         return image, canvas.label
 
 
-def render_frame(seed: int, width: int = BASE_W, height: int = BASE_H) -> tuple[np.ndarray, np.ndarray]:
+def render_frame(seed: int, width: int = BASE_W, height: int = BASE_H,
+                 style: str = "plain") -> tuple[np.ndarray, np.ndarray]:
     """One phantom frame: (image RGB uint8 HxWx3, label uint8 HxW of original CaDIS IDs).
 
     The same seed always gives the same arrays. It is the first frame of video 0 of that seed.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return VideoRenderer(int(seed), 0, width, height).render(0)
+    return VideoRenderer(int(seed), 0, width, height, style).render(0)

@@ -10,7 +10,7 @@ half precision (float16) on the CPU: a frame at 256x144 with ~1,000 channels is 
 
 The defaults (t = 50 alone, the three finest decoder blocks, the pixel's colour, a working resolution of
 twice the model's sample size) were chosen by measurement on the phantom sample: see
-`python -m benchmarks.bench_preseg --sweep` and docs/adr/0008-preseg-feature-defaults.md.
+docs/adr/0008-preseg-feature-defaults.md (a sweep on one split of the small phantom; not re-tuned since).
 
 Every `Features` object carries the fingerprint of the model that made it (a hash of the model's
 safetensors file), so a pixel head trained on one model refuses features from another.

@@ -21,13 +21,17 @@ from engine.models.config_checks import (
 )
 from engine.taxonomy import ClassSet, get_class_set
 
+from .conv_head import ConvEnsemble
 from .ensemble import PixelEnsemble
 from .features import FeatureConfig, Features
 from .presence import DEFAULT_AREA_GATE
+from .shift import ShiftModel
 
 WEIGHTS = "preseg_head.safetensors"
 CONFIG = "preseg_head.json"
-FORMAT = "cadis-preseg-head/1"
+FORMAT = "cadis-preseg-head/2"
+#: formats this version reads: /1 heads are pixel-MLP ensembles without shift statistics
+READABLE_FORMATS = ("cadis-preseg-head/1", FORMAT)
 
 
 class ModelMismatchError(ValueError):
@@ -41,15 +45,22 @@ class PresegHead:
     `min_area_fractions[k]`: the smallest share of a frame class k covered in the training labels (None:
     never present); with `area_gate` it decides which classes are too small to propose
     (`engine.preseg.presence`). Heads saved before this existed have None there and are not gated.
+    `shift`: the training frames' feature statistics (`engine.preseg.shift`); None for heads saved before
+    it existed (they report no shift score).
     """
 
-    ensemble: PixelEnsemble
+    ensemble: PixelEnsemble | ConvEnsemble
     class_set: ClassSet
     feature_config: FeatureConfig
     model_fingerprint: str
     meta: dict = field(default_factory=dict)
     min_area_fractions: list[float | None] | None = None
     area_gate: float = DEFAULT_AREA_GATE
+    shift: ShiftModel | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.ensemble.kind
 
     def check_features(self, features: Features) -> None:
         """Raise ModelMismatchError unless `features` were made the way this head was trained."""
@@ -71,9 +82,7 @@ class PresegHead:
     def predict(self, features: Features) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (probabilities (K, H, W), Jensen-Shannon uncertainty (H, W)) at the features' resolution."""
         self.check_features(features)
-        c, h, w = features.tensor.shape
-        probs, unc = self.ensemble.predict(features.tensor.reshape(c, -1).T)
-        return probs.T.reshape(-1, h, w), unc.reshape(h, w)
+        return self.ensemble.predict_map(features.tensor)
 
 
 def default_head_dir(model_dir: str | Path) -> Path:
@@ -104,6 +113,8 @@ def save_head(head: PresegHead, head_dir: str | Path) -> Path:
     head_dir.mkdir(parents=True, exist_ok=True)
     ens = head.ensemble
     state = {k: v.detach().contiguous().cpu() for k, v in ens.state_dict().items()}
+    if head.shift is not None:
+        state.update({k: v.detach().contiguous().cpu() for k, v in head.shift.tensors().items()})
     atomic_write_bytes(head_dir / WEIGHTS, save(state))
     cfg = {
         "format": FORMAT,
@@ -114,8 +125,10 @@ def save_head(head: PresegHead, head_dir: str | Path) -> Path:
         "features": head.feature_config.to_dict(),
         "class_min_area": head.min_area_fractions,
         "area_gate": head.area_gate,
-        "ensemble": {"in_channels": ens.in_channels, "num_classes": ens.num_classes,
-                     "members": ens.num_members, "hidden": list(ens.hidden)},
+        "ensemble": {"kind": ens.kind, "in_channels": ens.in_channels, "num_classes": ens.num_classes,
+                     "members": ens.num_members,
+                     "hidden": list(ens.hidden) if isinstance(ens.hidden, tuple) else ens.hidden},
+        "shift": None if head.shift is None else head.shift.to_dict(),
         "meta": head.meta,
     }
     atomic_write_text(head_dir / CONFIG, json.dumps(cfg, indent=2))
@@ -130,17 +143,29 @@ def load_head(head_dir: str | Path) -> PresegHead:
         raise FileNotFoundError(f"{head_dir}: not a pre-segmentation head (needs {CONFIG} and {WEIGHTS}); "
                                 "train one with `cadis train-preseg`")
     cfg = read_json_object(cfg_path, ValueError, "head description")  # regular file, sane JSON
-    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+    if not isinstance(cfg, dict) or cfg.get("format") not in READABLE_FORMATS:
         found = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
-        raise ValueError(f"{cfg_path}: unknown head format {found!r} (expected {FORMAT})")
-    check_head_config(cfg, cfg_path, ValueError)  # every field within bounds, then the weights' shapes
-    e = cfg["ensemble"]
-    shapes = meta_shapes(lambda: PixelEnsemble(e["in_channels"], e["num_classes"], e["members"], e["hidden"]))
-    check_shapes_match(shapes, safetensors_header(w_path, ValueError), cfg_path, w_path, ValueError,
-                       ("input_mean", "input_std"))
+        raise ValueError(f"{cfg_path}: unknown head format {found!r} (this version reads "
+                         f"{', '.join(READABLE_FORMATS)}); retrain the head with `cadis train-preseg`")
+    e = cfg.get("ensemble") if isinstance(cfg.get("ensemble"), dict) else {}
+    kind = e.get("kind", "pixel-mlp")
+    if kind not in ("pixel-mlp", "conv"):
+        raise ValueError(f"{cfg_path}: unknown head kind {kind!r} (pixel-mlp or conv)")
+    # every field within bounds (a conv head's `hidden` is one width), then the weights' shapes
+    checked = dict(cfg, ensemble=dict(e, hidden=[e["hidden"]])) if kind == "conv" and "hidden" in e else cfg
+    check_head_config(checked, cfg_path, ValueError)
+
+    def build():
+        if kind == "conv":
+            return ConvEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]), int(e["hidden"]))
+        return PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
+                             tuple(int(h) for h in e["hidden"]))
+
+    header = {k: v for k, v in safetensors_header(w_path, ValueError).items() if not k.startswith("shift.")}
+    check_shapes_match(meta_shapes(build), header, cfg_path, w_path, ValueError, ("input_mean", "input_std"))
     try:
-        ens = PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
-                            tuple(int(h) for h in e["hidden"]))
+        ens = build()
+        shift_cfg = cfg.get("shift")
         features = FeatureConfig.from_dict(cfg["features"])
         class_set = get_class_set(cfg["class_set"])
         fingerprint = str(cfg["model_fingerprint"])
@@ -158,6 +183,13 @@ def load_head(head_dir: str | Path) -> PresegHead:
     except Exception as exc:  # safetensors raises its own SafetensorError for anything that is not safetensors
         raise ValueError(f"{w_path}: not a readable safetensors file ({exc}); only safetensors weights are "
                          "accepted") from None
+    shift_state = {k: state.pop(k) for k in list(state) if k.startswith("shift.")}
+    shift = None
+    if shift_cfg is not None:
+        try:
+            shift = ShiftModel.from_parts(shift_cfg, shift_state, ens.in_channels)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{head_dir}: broken shift statistics ({exc}); retrain the head") from None
     for name, fill in (("input_mean", 0.0), ("input_std", 1.0)):  # heads saved before standardisation
         state.setdefault(name, torch.full((ens.in_channels,), fill))
     try:
@@ -165,4 +197,4 @@ def load_head(head_dir: str | Path) -> PresegHead:
     except RuntimeError as exc:
         raise ValueError(f"{w_path}: weights do not match {CONFIG} ({str(exc).splitlines()[0]})") from None
     ens.eval()
-    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}), areas, gate)
+    return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}), areas, gate, shift)

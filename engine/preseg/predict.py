@@ -8,7 +8,13 @@
 - `probs`: (K, H, W) float32 soft-voted class probabilities;
 - `uncertainty`: HxW float32 Jensen-Shannon divergence across the ensemble members;
 - `score`: the frame's uncertainty, the mean of its top 10% pixels (at the head's working resolution);
-- `removed_classes`: classes the presence gate took out of this frame (`engine.preseg.presence`).
+- `removed_classes`: classes the presence gate took out of this frame (`engine.preseg.presence`);
+- `shift`: how unlike the head's training frames this frame's features are, and `out_of_distribution`
+  whether that is beyond the head's threshold (`engine.preseg.shift`; None / False for old heads).
+
+Probabilities are upsampled to the frame's size and guided-filtered with the frame
+(`engine.preseg.refine`), so edges follow the image. With `flip_average` the frame and its mirror
+image are both classified and the (un-mirrored) probabilities averaged.
 
 Features of the last few frames are cached by key, so switching between frames does not recompute.
 """
@@ -19,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from engine.taxonomy import ClassSet
@@ -27,6 +32,7 @@ from engine.taxonomy import ClassSet
 from .features import FeatureExtractor, Features, open_extractor
 from .head_dir import ModelMismatchError, PresegHead, load_head
 from .presence import suppress_small_classes
+from .refine import upsample_probs
 from .uncertainty import frame_score
 
 
@@ -40,6 +46,8 @@ class PresegResult:
     score: float
     class_set: ClassSet
     removed_classes: tuple[int, ...] = ()
+    shift: float | None = None
+    out_of_distribution: bool = False
 
     @property
     def confidence(self) -> np.ndarray:
@@ -82,7 +90,7 @@ class Presegmenter:
     """
 
     def __init__(self, extractor: FeatureExtractor, head: PresegHead, cache_size: int = 3,
-                 area_gate: float | None = None):
+                 area_gate: float | None = None, flip_average: bool = False, refine: bool = True):
         if extractor.fingerprint != head.model_fingerprint:
             raise ModelMismatchError(
                 f"the head was trained on diffusion model {head.model_fingerprint[:12]}, not on this model "
@@ -91,6 +99,8 @@ class Presegmenter:
         self.head = head
         self.cache = FeatureCache(cache_size)
         self.area_gate = head.area_gate if area_gate is None else float(area_gate)
+        self.flip_average = bool(flip_average)
+        self.refine = bool(refine)
 
     @classmethod
     def open(cls, model_dir: str | Path, head_dir: str | Path, device: str = "cpu",
@@ -98,6 +108,12 @@ class Presegmenter:
         """Load the model and the head; refuses a head trained on another model."""
         head = load_head(head_dir)
         return cls(open_extractor(model_dir, head.feature_config, device), head, cache_size, area_gate)
+
+    def shift_score(self, image: np.ndarray, key: str | None = None) -> float | None:
+        """The frame's distribution-shift score (None for a head without shift statistics)."""
+        if self.head.shift is None:
+            return None
+        return self.head.shift.score(self.features(image, key).tensor, image)
 
     def features(self, image: np.ndarray, key: str | None = None) -> Features:
         """Features of a frame, from the cache when `key` was seen recently."""
@@ -118,15 +134,20 @@ class Presegmenter:
         """Propose a label for an HxWx3 uint8 RGB frame, at the frame's own size."""
         feats = self.features(image, key)
         probs, unc = self.head.predict(feats)
+        if self.flip_average:
+            mirrored = self.extractor.extract(np.ascontiguousarray(image[:, ::-1]))
+            p2, u2 = self.head.predict(mirrored)
+            probs, unc = (probs + p2.flip(-1)) / 2, (unc + u2.flip(-1)) / 2
         removed: list[int] = []
         if self.head.min_area_fractions is not None:
             probs, removed = suppress_small_classes(probs, self.head.min_area_fractions, self.area_gate)
         score = frame_score(unc)
         h, w = image.shape[:2]
-        if (h, w) != tuple(probs.shape[-2:]):
-            probs = F.interpolate(probs[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        full = upsample_probs(probs, image, self.refine)
+        if (h, w) != tuple(unc.shape):
             unc = F.interpolate(unc[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
-        label = probs.argmax(dim=0).to(torch.uint8).numpy()
-        return PresegResult(label, probs.numpy().astype(np.float32, copy=False),
+        shift = None if self.head.shift is None else self.head.shift.score(feats.tensor, image)
+        ood = shift is not None and shift > self.head.shift.threshold
+        return PresegResult(full.argmax(axis=0).astype(np.uint8), full,
                             unc.clamp_min(0).numpy().astype(np.float32, copy=False), score, self.head.class_set,
-                            tuple(removed))
+                            tuple(removed), None if shift is None else round(shift, 4), bool(ood))

@@ -10,6 +10,12 @@ While a head is trained, the smallest share of a frame that each class covers in
 below `gate` times that share is removed and its pixels go to their next most likely class; this repeats
 until no class is too small. A class that never appears in the training labels cannot be proposed. With
 `gate = 0` nothing is removed.
+
+The gate never removes a class that the proposal itself gives a large, confident region: one covering at
+least `LARGE_REGION` of the frame with probability `CONFIDENT` or more (a class never seen in training is
+still never proposed). Such a region is not a few stray
+pixels, whatever the training labels showed (a frame from another kind of video can show the pupil at
+another size than any training frame).
 """
 from __future__ import annotations
 
@@ -19,6 +25,9 @@ import numpy as np
 import torch
 
 DEFAULT_AREA_GATE = 0.5
+#: a class proposed with probability >= CONFIDENT over >= LARGE_REGION of the frame is never gated
+CONFIDENT = 0.8
+LARGE_REGION = 0.02
 
 
 def class_area_fractions(label: np.ndarray, num_classes: int) -> np.ndarray:
@@ -55,11 +64,14 @@ def suppress_small_classes(probs: torch.Tensor, min_fractions: Sequence[float | 
     if limits.numel() != k:
         raise ValueError(f"{limits.numel()} class areas for {k} classes")
     keep = torch.ones(k, dtype=torch.bool)
+    top, arg = probs.max(0)
+    confident_area = torch.bincount(arg[top >= CONFIDENT].reshape(-1), minlength=k).double() / (h * w)
+    protected = (confident_area >= LARGE_REGION) & torch.isfinite(limits)  # never-seen classes stay out
     removed: list[int] = []
     for _ in range(k):
         masked = probs.masked_fill(~keep[:, None, None], -1.0)
         area = torch.bincount(masked.argmax(0).reshape(-1), minlength=k).double() / (h * w)
-        small = keep & (area > 0) & (area < limits)
+        small = keep & (area > 0) & (area < limits) & ~protected
         if not small.any() or int(keep.sum()) - int(small.sum()) < 1:
             break
         keep &= ~small

@@ -20,6 +20,7 @@ from engine.taxonomy import IGNORE, ClassSet
 
 from .features import FeatureExtractor
 from .presence import class_area_fractions, update_min_fractions
+from .shift import colour_sample, frame_sample, image_sharpness
 
 LoadFn = Callable[[], "tuple[np.ndarray, np.ndarray]"]
 
@@ -70,6 +71,10 @@ class PixelBank:
         self.count = 0
         #: per class, the smallest share of a frame it covered in the labels (NaN: never present)
         self.min_area_fractions: np.ndarray | None = None
+        #: per training frame, a grid sample of its pixels' features (`engine.preseg.shift`)
+        self.descriptors: list[torch.Tensor] = []
+        self.sharpness: list[float] = []
+        self.colours: list[torch.Tensor] = []
 
     @property
     def capacity(self) -> int:
@@ -131,6 +136,9 @@ def collect_pixels(frames: Sequence[FrameSource], extractor: FeatureExtractor, c
         target = resize_label(class_set.remap(label), extractor.work_size)
         feats = extractor.extract(image).tensor
         bank.add(feats, target, class_balanced_indices(target, per_frame, rng), i)
+        bank.descriptors.append(frame_sample(feats))
+        bank.sharpness.append(image_sharpness(image, extractor.work_size))
+        bank.colours.append(colour_sample(image, extractor.work_size))
         bank.min_area_fractions = update_min_fractions(bank.min_area_fractions,
                                                        class_area_fractions(target, class_set.num_classes))
         del feats

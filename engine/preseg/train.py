@@ -1,4 +1,11 @@
-"""The train_preseg job: stream labelled frames through the diffusion model, sample pixels, fit the ensemble."""
+"""The train_preseg job: stream labelled frames through the diffusion model and fit the head.
+
+Two kinds of head (`PresegSettings.head`): "pixel-mlp" (the default, `engine.preseg.ensemble`: the
+reference's per-pixel MLPs on a class-balanced pixel sample) and "conv" (`engine.preseg.conv_head`:
+small convolutional members over whole feature maps). The choice was measured on the phantom
+tuning draw: docs/adr/0009-preseg-protocol-and-shift.md. Both keep the shift statistics of their training
+frames (`engine.preseg.shift`) and the classes' smallest areas (`engine.preseg.presence`).
+"""
 from __future__ import annotations
 
 import time
@@ -9,25 +16,32 @@ from typing import Sequence
 from engine.jobs import JobContext
 from engine.taxonomy import ClassSet, get_class_set
 
+from .conv_head import ConvSettings, train_conv_ensemble
 from .ensemble import EnsembleSettings, train_ensemble
 from .features import FeatureConfig, FeatureExtractor, open_extractor
 from .head_dir import PresegHead, save_head
+from .maps import collect_maps
 from .presence import DEFAULT_AREA_GATE
 from .sampling import FrameSource, collect_pixels
+from .shift import fit_shift
+
+HEAD_KINDS = ("conv", "pixel-mlp")
 
 
 @dataclass(frozen=True)
 class PresegSettings:
-    """Everything that shapes a head: features, pixel sampling and the ensemble.
+    """Everything that shapes a head: features, the kind of head and its training.
 
-    `pixels_per_frame` class-balanced training pixels are kept per frame; `max_feature_bytes` caps the
-    memory of the kept pixels (frames then get an equal smaller share). `area_gate` is stored with the
-    head: the default for removing classes proposed over too small an area (`engine.preseg.presence`).
+    For "pixel-mlp", `pixels_per_frame` class-balanced training pixels are kept per frame; for "conv" whole
+    feature maps are kept. `max_feature_bytes` caps the memory of what is kept. `area_gate` is stored with
+    the head: the default for removing classes proposed over too small an area.
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    head: str = "pixel-mlp"
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
-    pixels_per_frame: int = 6000
+    conv: ConvSettings = field(default_factory=ConvSettings)
+    pixels_per_frame: int = 4000
     max_feature_bytes: int = 1 << 30
     seed: int = 0
     area_gate: float = DEFAULT_AREA_GATE
@@ -37,27 +51,42 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
                settings: PresegSettings | None = None, ctx: JobContext | None = None) -> PresegHead:
     """Train a head in memory on `frames` (labels in original IDs) with an open extractor."""
     settings = settings or PresegSettings()
+    if settings.head not in HEAD_KINDS:
+        raise ValueError(f"unknown head kind {settings.head!r}; choose {' or '.join(HEAD_KINDS)}")
     ctx = ctx or JobContext()
     cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
     t0 = time.perf_counter()
-    bank = collect_pixels(frames, extractor, cs, settings.pixels_per_frame, settings.max_feature_bytes,
-                          settings.seed, ctx.sub(0.0, 0.4))
-    x, y, _ = bank.view()
-    t1 = time.perf_counter()
-    ens, history = train_ensemble(x, y, cs.num_classes, settings.ensemble, ctx.sub(0.4, 1.0))
+    rgb = 3 if extractor.config.include_rgb else 0
+    if settings.head == "conv":
+        maps = collect_maps(frames, extractor, cs, settings.max_feature_bytes, settings.seed, ctx.sub(0.0, 0.2))
+        t1 = time.perf_counter()
+        ens, history = train_conv_ensemble(maps.maps, maps.labels, cs.num_classes, settings.conv, rgb,
+                                           ctx.sub(0.2, 1.0))
+        sharp, colours = maps.sharpness, maps.colours
+        descriptors, areas, pixels, nbytes = maps.descriptors, maps.min_area_fractions, maps.pixels, maps.nbytes
+        head_settings = settings.conv.to_dict()
+    else:
+        bank = collect_pixels(frames, extractor, cs, settings.pixels_per_frame, settings.max_feature_bytes,
+                              settings.seed, ctx.sub(0.0, 0.4))
+        x, y, _ = bank.view()
+        t1 = time.perf_counter()
+        ens, history = train_ensemble(x, y, cs.num_classes, settings.ensemble, ctx.sub(0.4, 1.0))
+        sharp, colours = bank.sharpness, bank.colours
+        descriptors, areas, pixels, nbytes = bank.descriptors, bank.min_area_fractions, bank.count, bank.nbytes
+        head_settings = settings.ensemble.to_dict()
     meta = {
         "frames": [f.key for f in frames],
-        "training_pixels": int(bank.count),
-        "feature_bytes": int(bank.nbytes),
-        "feature_channels": int(x.shape[1]),
-        "ensemble_settings": settings.ensemble.to_dict(),
-        "member_epochs": [h["epochs"] for h in history],
+        "training_pixels": int(pixels),
+        "feature_bytes": int(nbytes),
+        "feature_channels": int(ens.in_channels),
+        "head_settings": head_settings,
+        "member_history": history,
         "seconds_features": round(t1 - t0, 2),
         "seconds_training": round(time.perf_counter() - t1, 2),
     }
-    areas = bank.min_area_fractions
     min_areas = None if areas is None else [None if a != a else round(float(a), 6) for a in areas]  # NaN -> None
-    return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta, min_areas, settings.area_gate)
+    return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta, min_areas, settings.area_gate,
+                      fit_shift(descriptors, sharp, seed=settings.seed, colours=colours))
 
 
 def train_preseg(model_dir: str | Path, frames: Sequence[FrameSource], class_set: ClassSet | str | int,

@@ -48,6 +48,7 @@ def _window(qtbot, phantom_root, tmp_path, model_dir, head_dir=None):
         settings.preseg_dir = str(head_dir)
     w = open_window(qtbot, phantom_root, tmp_path / "proj", settings)
     w.model_panels.preseg.preseg_settings = small_settings()
+    w.model_panels.preseg.confirm = lambda title, text: True  # no modal dialog in tests
     return w
 
 
@@ -90,6 +91,12 @@ def test_train_presegment_and_accept_all_is_one_undo_step(qtbot, phantom_root, t
     assert alpha.flat[unc.argmax()] > alpha.flat[unc.argmin()]  # unsure pixels glow, sure ones fade out
     panel.heat.setChecked(False)
 
+    panel.accept_all()  # by default only unlabelled pixels take the proposal: the painted stroke stays
+    painted = before != 255
+    np.testing.assert_array_equal(doc.label[painted], before[painted])
+    assert (doc.label[~painted] == proposal[~painted]).all()
+    before = doc.label.copy()
+    panel.replace_box.setChecked(True)  # "Replace my labels"
     rec = panel.accept_all()
     assert rec is not None
     np.testing.assert_array_equal(doc.label, proposal)
@@ -118,6 +125,14 @@ def test_confident_and_class_accepts_touch_only_their_pixels(qtbot, phantom_root
     t = float(np.quantile(candidates, 0.5))
     assert (candidates >= t).any() and (candidates < t).any()
 
+    hole = before == 255
+    panel.accept_confident(t)  # default: into the unlabelled hole only
+    changed = doc.label != before
+    assert changed.any() and not (changed & ~(hole & (conf >= t))).any()
+    window.actions["edit.undo"].trigger()
+    np.testing.assert_array_equal(doc.label, before)
+
+    panel.replace_box.setChecked(True)
     rec = panel.accept_confident(t)
     assert rec is not None
     after = doc.label.copy()
@@ -192,3 +207,41 @@ def test_status_names_classes_the_presence_gate_left_out(qtbot, phantom_root, tm
     assert "Left out as too small to be real" in text and names[2] in text and names[5] in text
     panel.show_result(doc.key, dataclasses.replace(gated, removed_classes=()), panel.proposal)
     assert "Left out" not in panel.status.text()
+
+
+def test_out_of_distribution_proposal_warns_and_accept_all_asks(qtbot, phantom_root, tmp_path, model_dir, head_dir):
+    import dataclasses
+
+    window = _window(qtbot, phantom_root, tmp_path, model_dir, head_dir)
+    panel, doc = window.model_panels.preseg, window.doc
+    window.show_frame(doc.project.frame_keys()[4])
+    _finish(qtbot, panel.presegment())
+    assert panel.result.shift is not None and "shift" in panel.status.text()
+    asked = []
+    panel.confirm = lambda title, text: asked.append(text) or False
+    panel.replace_box.setChecked(True)
+    ood = dataclasses.replace(panel.result, out_of_distribution=True)
+    panel.show_result(doc.key, ood, panel.proposal)
+    assert panel.ood_warning.isVisibleTo(panel) and "unlike the frames" in panel.ood_warning.text()
+    before = doc.label.copy()
+    assert panel.accept_all() is None and asked and "unlike" in asked[0]  # asked, and "Cancel" keeps the label
+    np.testing.assert_array_equal(doc.label, before)
+    assert "cancelled" in panel.status.text()
+    panel.confirm = lambda title, text: True
+    assert panel.accept_all() is not None
+    panel.show_result(doc.key, dataclasses.replace(ood, out_of_distribution=False), panel.proposal)
+    assert not panel.ood_warning.isVisibleTo(panel)
+
+
+def test_dock_picks_a_head_folder_directly(qtbot, phantom_root, tmp_path, model_dir, head_dir):
+    window = _window(qtbot, phantom_root, tmp_path, model_dir)
+    panel = window.model_panels.preseg
+    assert panel.head_button.isEnabled()
+    assert panel.choose_head(str(head_dir)) == head_dir
+    assert panel.settings.preseg_dir == str(head_dir) and panel.has_head() and panel.run_button.isEnabled()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "preseg_head.json").write_text("{not json")
+    (broken / "preseg_head.safetensors").write_bytes(b"x")
+    assert panel.choose_head(str(broken)) is None and "Not used" in panel.status.text()
+    assert panel.settings.preseg_dir == str(head_dir)  # the working choice is kept

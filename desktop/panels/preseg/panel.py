@@ -3,6 +3,11 @@ frame, accept it (all / confident pixels / chosen classes) as ONE undo step, and
 "label next" (unlabelled frames the model is least sure of) and "suspicious labels" (done frames whose
 label disagrees with a head trained without them).
 
+Accepting writes into unlabelled pixels only unless "Replace my labels" is ticked
+(`engine.edits.accept_region`). A proposal for a frame unlike the head's training frames (its shift
+score above the head's threshold, `engine.preseg.shift`) shows a warning, and "Accept all" then asks
+first. The head folder can be chosen here directly ("Head folder…"), not only in the preferences.
+
 All model work is `engine.preseg` run through the JobRunner; the loaded Presegmenter keeps the features
 of the current and next frames (its LRU cache), so switching between them does not recompute.
 """
@@ -14,8 +19,9 @@ from typing import Optional
 import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
 
 from desktop.docks.class_palette import swatch_icon
 from desktop.panels.model_folder import model_folder_problem
@@ -49,6 +55,7 @@ class PresegPanel(QWidget):
         self.proposal: Optional[np.ndarray] = None  # HxW original IDs
         self.result_key: Optional[str] = None
         self.handles: dict[str, JobHandle] = {}
+        self.confirm = self._ask  # (title, question) -> bool; tests replace it
         self._build()
         self.refresh()
 
@@ -56,6 +63,11 @@ class PresegPanel(QWidget):
     def _build(self) -> None:
         self.info = hint_label()
         self.message = hint_label(error=True)
+        self.head_button = QPushButton(qta.icon("mdi6.folder-open-outline", color=_ICON), "Head folder…")
+        self.head_button.setToolTip("Choose the folder of a trained pre-segmentation head (or where to train one)")
+        self.head_button.clicked.connect(lambda: self.choose_head())
+        self.ood_warning = hint_label(error=True)
+        self.ood_warning.setVisible(False)
         self.class_set = QComboBox()
         for key, text in (("full", "All 36 classes"), ("1", "Experiment 1 (8)"), ("2", "Experiment 2 (17)"),
                           ("3", "Experiment 3 (25)")):
@@ -90,6 +102,9 @@ class PresegPanel(QWidget):
         self.classes.setMaximumHeight(110)
         self.accept_classes_button = QPushButton("Accept ticked classes")
         self.accept_classes_button.clicked.connect(lambda: self.accept_classes())
+        self.replace_box = QCheckBox("Replace my labels")
+        self.replace_box.setToolTip("Off: accepting fills only unlabelled pixels. On: it also overwrites what you "
+                                    "painted (locked classes stay).")
         self.ignore_button = QPushButton(qta.icon("mdi6.close", color=_ICON), "Ignore")
         self.ignore_button.clicked.connect(self.clear_proposal)
         view_row = QHBoxLayout()
@@ -107,9 +122,11 @@ class PresegPanel(QWidget):
         cls_row.addWidget(self.ignore_button)
         prop = QGroupBox("Proposal")
         pl = QVBoxLayout(prop)
+        pl.addWidget(self.ood_warning)
         pl.addLayout(view_row)
         pl.addLayout(thr_row)
         pl.addLayout(acc_row)
+        pl.addWidget(self.replace_box)
         pl.addWidget(self.classes)
         pl.addLayout(cls_row)
 
@@ -125,7 +142,10 @@ class PresegPanel(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.info)
+        head_row = QHBoxLayout()
+        head_row.addWidget(self.info, 1)
+        head_row.addWidget(self.head_button)
+        lay.addLayout(head_row)
         lay.addWidget(self.message)
         lay.addLayout(form)
         lay.addWidget(self.train_button)
@@ -155,6 +175,38 @@ class PresegPanel(QWidget):
         if self.settings.preseg_dir:
             return Path(self.settings.preseg_dir)
         return self.doc.project.root / "preseg-head" if self.doc.project is not None else None
+
+    def choose_head(self, path: Optional[str] = None) -> Optional[Path]:
+        """Use the head folder `path` (asks with a folder dialog when None); it becomes the preferences' choice."""
+        if path is None:
+            start = str(self.head_dir() or "")
+            path = QFileDialog.getExistingDirectory(self, "Pre-segmentation head folder", start)
+            if not path:
+                return None
+        folder = Path(path)
+        problem = None
+        if (folder / "preseg_head.json").is_file():
+            from engine.preseg import load_head
+
+            try:
+                load_head(folder)
+            except (ValueError, FileNotFoundError) as exc:
+                problem = str(exc)
+        if problem:
+            self.status.setText(f"Not used: {problem}")
+            return None
+        self.settings.preseg_dir = str(folder)
+        self.refresh()
+        self.clear_proposal()
+        self.status.setText(f"Head folder: {folder}" + ("" if self.has_head() else
+                                                        " (no head there yet: “Train” writes one there)"))
+        return folder
+
+    def _ask(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(self, title, question,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def has_head(self) -> bool:
         head = self.head_dir()
@@ -250,6 +302,14 @@ class PresegPanel(QWidget):
         self._update_threshold_label()
         self._update_accept_buttons()
         text = f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}"
+        if result.shift is not None:
+            text += f", shift {result.shift:.2f}"
+        ood = bool(result.out_of_distribution)
+        self.ood_warning.setVisible(ood)
+        if ood:
+            self.ood_warning.setText(
+                "⚠ This frame is unlike the frames the head was trained on (out of distribution): the proposal "
+                "may be badly wrong. Check it with care, or label this frame and retrain.")
         removed = result.removed_classes
         if removed:
             names = ", ".join(result.class_set.names[c] for c in removed)
@@ -268,6 +328,7 @@ class PresegPanel(QWidget):
 
     def clear_proposal(self) -> None:
         self.result, self.proposal, self.result_key = None, None, None
+        self.ood_warning.setVisible(False)
         self.layer.set_proposal(None)
         self.classes.clear()
         self._update_accept_buttons()
@@ -297,15 +358,32 @@ class PresegPanel(QWidget):
     def _accept(self, where: np.ndarray, what: str):
         if self.proposal is None or self.result_key != self.doc.key:
             return None
-        rec = self.doc.apply(accept_proposal, self.proposal, where, self.canvas.policy(), f"accept proposal ({what})")
+        replace = self.replace_box.isChecked()
+        rec = self.doc.apply(accept_proposal, self.proposal, where, self.canvas.policy(), f"accept proposal ({what})",
+                             replace)
         n = 0 if rec is None else int(rec.changed().sum())
-        self.status.setText(f"Accepted {what}: {n:,} pixels changed (Ctrl+Z undoes it)" if n else
-                            f"Accepting {what} changes nothing")
+        scope = "" if replace else " (unlabelled pixels only)"
+        self.status.setText(f"Accepted {what}{scope}: {n:,} pixels changed (Ctrl+Z undoes it)" if n else
+                            f"Accepting {what}{scope} changes nothing" +
+                            ("" if replace else ": tick “Replace my labels” to overwrite painted pixels"))
         self.layer.render()
         return rec
 
     def accept_all(self):
-        """Take the whole proposal (locked classes stay) as one undo step."""
+        """Take the whole proposal (locked classes stay) as one undo step; asks first when the frame is out
+        of distribution or "Replace my labels" is ticked."""
+        if self.proposal is None:
+            return None
+        worries = []
+        if self.result is not None and self.result.out_of_distribution:
+            worries.append("this frame is unlike the frames the head was trained on, so the proposal may be "
+                           "badly wrong")
+        if self.replace_box.isChecked():
+            worries.append("“Replace my labels” is on, so the pixels you painted will be overwritten")
+        if worries and not self.confirm("Accept the whole proposal?", "Accept all? " + "; ".join(worries).capitalize()
+                                        + ". Ctrl+Z undoes it."):
+            self.status.setText("Accept all cancelled")
+            return None
         return self._accept(np.ones(self.proposal.shape, bool) if self.proposal is not None else None, "all")
 
     def accept_confident(self, threshold: Optional[float] = None):

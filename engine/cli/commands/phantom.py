@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--width", type=int, default=960, help="frame width in pixels (default 960)")
     parser.add_argument("--height", type=int, default=540, help="frame height in pixels (default 540)")
+    parser.add_argument("--style", choices=("plain", "realistic"), default="plain",
+                        help="plain cartoon, or realistic: per-video exposure, white balance, tissue colour, blur, "
+                             "noise, JPEG artefacts and specular highlights on top (same labels; default plain)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     ctx, bar = tqdm_context("phantom", disable=args.quiet)
     try:
         paths = generate_dataset(args.out_dir, videos=args.videos, frames_per_video=args.frames_per_video,
-                                 seed=args.seed, ctx=ctx, width=args.width, height=args.height)
+                                 seed=args.seed, ctx=ctx, width=args.width, height=args.height,
+                                 style=args.style)
     finally:
         bar.close()
     if not args.quiet:

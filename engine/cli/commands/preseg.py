@@ -9,11 +9,17 @@ experiment 1) -- evaluate them with `cadis eval-seg --experiment N --pred-remapp
 recorded in DIR/preseg.json. With --uncertainty, NAME.uncertainty.png is a grey map of the per-pixel
 Jensen-Shannon divergence across the ensemble (0 = all members agree, 255 = largest possible).
 Images under a folder keep their relative paths below DIR.
+
+With --report FILE.json, the file lists every frame's uncertainty (frame score), distribution-shift score
+and whether it is out of distribution: {"frames": [{"image": NAME, "uncertainty": u, "shift": s,
+"out_of_distribution": bool}, ...]}. Frames out of distribution are also named in a warning on stderr:
+the head was not made for them and their proposals deserve little trust.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from engine.cli import CliError
@@ -32,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--area-gate", type=float, default=None, metavar="G",
                         help="drop a class proposed over less than G x its smallest area in the training labels "
                              "(default: the head's, 0.5; 0 keeps every class)")
+    parser.add_argument("--report", metavar="FILE.json", default=None,
+                        help="write per-frame uncertainty, shift score and out-of-distribution flag to this file")
+    parser.add_argument("--flip-average", action="store_true",
+                        help="also classify the mirrored frame and average (slower)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -70,12 +80,16 @@ def run(args: argparse.Namespace) -> int:
     check_writes([Write(out_dir, "folder", "--out-dir")],
                  [Read(p, "input") for p in args.inputs] + [Read(args.model, "model folder"),
                                                             Read(args.head, "head folder")])
+    if args.report:
+        check_writes([Write(args.report, what="--report")], [Read(p, "input") for p in args.inputs])
     if args.area_gate is not None and args.area_gate < 0:
         raise CliError("--area-gate must be 0 or more")
     pre = Presegmenter.open(args.model, args.head, device=str(pick_device(args.device)), cache_size=0,
                             area_gate=args.area_gate)
+    pre.flip_average = bool(args.flip_average)
     ctx, bar = tqdm_context("preseg", disable=args.quiet)
     scores = {}
+    report = []
     try:
         for i, (img_path, rel) in enumerate(targets):
             ctx.check()
@@ -85,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
                 grey = uncertainty_to_grey(res.uncertainty, pre.head.ensemble.num_members, res.class_set.num_classes)
                 write_png(out_dir / rel.with_name(rel.stem + ".uncertainty.png"), grey)
             scores[rel.as_posix()] = round(res.score, 6)
+            report.append({"image": rel.as_posix(), "uncertainty": round(res.score, 6), "shift": res.shift,
+                           "out_of_distribution": bool(res.out_of_distribution)})
             ctx.report((i + 1) / len(targets), img_path.name)
     finally:
         bar.close()
@@ -99,6 +115,16 @@ def run(args: argparse.Namespace) -> int:
         "frame_uncertainty": scores,
     }
     atomic_write_text(out_dir / "preseg.json", json.dumps(record, indent=2))
+    if args.report:
+        atomic_write_text(Path(args.report), json.dumps({"frames": report}, indent=2))
+    ood = [r["image"] for r in report if r["out_of_distribution"]]
+    if ood:
+        shown = ", ".join(ood[:10]) + (f" and {len(ood) - 10} more" if len(ood) > 10 else "")
+        print(f"cadis preseg: warning: {len(ood)} of {len(report)} frame(s) are unlike the frames the head was "
+              f"trained on (out of distribution), check their proposals with care: {shown}", file=sys.stderr)
+    elif pre.head.shift is None:
+        print("cadis preseg: note: this head was saved before shift statistics existed; it cannot tell when a "
+              "frame is out of distribution (retrain it to get the check)", file=sys.stderr)
     print(f"{len(targets)} label(s) written to {out_dir} "
           f"({'original CaDIS IDs' if cs.key == 'full' else 'experiment ' + cs.key + ' IDs'})")
     return 0

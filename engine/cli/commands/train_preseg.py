@@ -1,7 +1,8 @@
 """`cadis train-preseg`: train a pre-segmentation head on a diffusion model's features.
 
     cadis train-preseg --model MODEL_DIR --data PROJECT_OR_DATASET [--frames FILE_LIST]
-                       [--classes full|1|2|3] --out HEAD_DIR [--members 10] [--device auto|cpu|cuda]
+                       [--classes full|1|2|3] --out HEAD_DIR [--head-kind conv|pixel-mlp] [--members N]
+                       [--device auto|cpu|cuda]
 
 Without --frames, all labelled frames of a dataset (or all done frames of a project) are used.
 """
@@ -13,7 +14,7 @@ import sys
 from engine.cli import CliError
 
 NAME = "train-preseg"
-HELP = "train a pixel-MLP ensemble on diffusion features of a few labelled frames"
+HELP = "train a pre-segmentation head (ensemble) on diffusion features of a few labelled frames"
 DESCRIPTION = (HELP + ". The head is saved as safetensors + JSON and only runs on features of the "
                "diffusion model it was trained on.")
 
@@ -27,7 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", choices=("full", "1", "2", "3"), default="full",
                         help="class set: all 36 classes or benchmark experiment 1/2/3 (default full)")
     parser.add_argument("--out", required=True, metavar="HEAD_DIR", help="folder to write the head to")
-    parser.add_argument("--members", type=int, default=10, help="ensemble members (default 10)")
+    parser.add_argument("--head-kind", choices=("conv", "pixel-mlp"), default=None,
+                        help="pixel-mlp: the reference's per-pixel MLPs (default); conv: small convolutional "
+                             "members over the feature maps")
+    parser.add_argument("--members", type=int, default=None, help="ensemble members (default 5 pixel-mlp, 4 conv)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps per conv member (default 200)")
     parser.add_argument("--timesteps", default=None, help="comma-separated noise timesteps (default 50)")
     parser.add_argument("--blocks", default=None,
                         help="comma-separated decoder block indices, negative ones counting from the finest, "
@@ -36,9 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--area-gate", type=float, default=0.5, metavar="G",
                         help="default for preseg: drop a class proposed over less than G x its smallest area in "
                              "the training labels (default 0.5; 0 keeps every class)")
-    parser.add_argument("--pixels-per-frame", type=int, default=6000,
-                        help="class-balanced training pixels kept per frame (default 6000)")
-    parser.add_argument("--max-epochs", type=int, default=30, help="epoch limit per member (early stopping)")
+    parser.add_argument("--pixels-per-frame", type=int, default=4000,
+                        help="pixel-mlp: class-balanced training pixels kept per frame (default 4000)")
+    parser.add_argument("--max-epochs", type=int, default=15,
+                        help="pixel-mlp: epoch limit per member (early stopping; default 15)")
     parser.add_argument("--seed", type=int, default=0, help="noise and training seed (default 0)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -47,13 +53,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.device import pick_device
+    from dataclasses import replace
+
     from engine.preseg import (
-        DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, EnsembleSettings, FeatureConfig, PresegSettings, train_preseg, training_frames,
+        DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, ConvSettings, EnsembleSettings, FeatureConfig, PresegSettings, train_preseg,
+        training_frames,
     )
     from engine.preseg.features import parse_ints
 
-    if args.members < 1:
+    if args.members is not None and args.members < 1:
         raise CliError("--members must be at least 1")
+    if args.steps is not None and args.steps < 1:
+        raise CliError("--steps must be at least 1")
     if args.pixels_per_frame < 1:
         raise CliError("--pixels-per-frame must be at least 1")
     if args.area_gate < 0:
@@ -71,9 +82,16 @@ def run(args: argparse.Namespace) -> int:
     frames = training_frames(args.data, args.frames, problems)
     for problem in problems:
         print(f"problem {problem.path}: {problem.reason}", file=sys.stderr)
+    defaults = PresegSettings()
+    ens = EnsembleSettings(max_epochs=args.max_epochs, seed=args.seed)
+    conv = ConvSettings(seed=args.seed)
+    if args.members is not None:
+        ens, conv = replace(ens, members=args.members), replace(conv, members=args.members)
+    if args.steps is not None:
+        conv = replace(conv, steps=args.steps)
     settings = PresegSettings(
         features=FeatureConfig(timesteps=timesteps, blocks=blocks, seed=args.seed, include_rgb=not args.no_rgb),
-        ensemble=EnsembleSettings(members=args.members, max_epochs=args.max_epochs, seed=args.seed),
+        head=args.head_kind or defaults.head, ensemble=ens, conv=conv,
         pixels_per_frame=args.pixels_per_frame, seed=args.seed, area_gate=args.area_gate,
     )
     device = pick_device(args.device)
@@ -83,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     m = head.meta
-    print(f"head for class set {head.class_set.key} ({head.class_set.num_classes} classes) trained on "
+    print(f"{head.kind} head for class set {head.class_set.key} ({head.class_set.num_classes} classes) trained on "
           f"{len(frames)} frames, {m['training_pixels']} pixels x {m['feature_channels']} features; "
           f"saved to {args.out}")
     return 0
