@@ -179,8 +179,9 @@ def test_repaint_provenance_round_trips_the_region(pipe):
 
 def test_cli_repaint_finds_the_cadis_label_and_never_overwrites_inputs(folder, tmp_path):
     parent, edited, real = edited_pair()
-    img = write_image(tmp_path / "Video01" / "Images" / "f.png", real)
-    write_label(tmp_path / "Video01" / "Labels" / "f.png", parent)
+    ds = tmp_path / "dataset"  # a CaDIS dataset: outputs go beside it, never into it
+    img = write_image(ds / "Video01" / "Images" / "f.png", real)
+    write_label(ds / "Video01" / "Labels" / "f.png", parent)
     edited_png = write_label(tmp_path / "edited.png", edited)
     out = tmp_path / "out.png"
     rc = main(["synth", "--model", str(folder), "--mask", str(edited_png), "--image", str(img), "--repaint",
@@ -191,6 +192,8 @@ def test_cli_repaint_finds_the_cadis_label_and_never_overwrites_inputs(folder, t
     np.testing.assert_array_equal(read_label(tmp_path / "out.mask.png"), edited)
     assert main(["synth", "--model", str(folder), "--mask", str(edited_png), "--image", str(img), "--repaint",
                  "--out", str(img), "--quiet"]) == 2
+    assert main(["synth", "--model", str(folder), "--mask", str(edited_png), "--image", str(img), "--repaint",
+                 "--out", str(ds / "new.png"), "--quiet"]) == 2  # never into the dataset
     assert main(["synth", "--model", str(folder), "--mask", str(edited_png), "--margin", "3",
                  "--out", str(tmp_path / "x.png"), "--quiet"]) == 2  # --margin without --repaint
 

@@ -168,9 +168,17 @@ def read_student_card(model_dir: Union[str, os.PathLike]) -> dict:
         return {}
 
 
+def teacher_sha256(model_dir: Union[str, os.PathLike]) -> str:
+    """SHA-256 of the teacher UNet's weights: MODEL_DIR/unet/ in a pipeline folder, else MODEL_DIR itself."""
+    from engine.models.model_dir import WEIGHTS_NAME, file_sha256
+
+    d = Path(model_dir)
+    return file_sha256((d / "unet" if (d / "model_index.json").is_file() else d) / WEIGHTS_NAME)
+
+
 def student_problem(model_dir: Union[str, os.PathLike]) -> Optional[str]:
     """None when MODEL_DIR/student holds a student of the folder's current weights, else why not."""
-    from engine.models.model_dir import WEIGHTS_NAME, _check_safetensors, read_model_card
+    from engine.models.model_dir import _check_safetensors
 
     d = student_dir(model_dir)
     weights = d / "diffusion_pytorch_model.safetensors"
@@ -181,11 +189,10 @@ def student_problem(model_dir: Union[str, os.PathLike]) -> Optional[str]:
     except ValueError as exc:
         return str(exc)
     card = read_student_card(model_dir)
-    teacher_sha = read_model_card(model_dir).get("weights_sha256")
-    if not teacher_sha:
-        from engine.models.model_dir import file_sha256
-
-        teacher_sha = file_sha256(Path(model_dir) / WEIGHTS_NAME)
+    try:
+        teacher_sha = teacher_sha256(model_dir)
+    except OSError as exc:
+        return f"the teacher's weights cannot be read ({exc})"
     if card.get("teacher_weights_sha256") != teacher_sha:
         return "the distilled student was made from other weights of this model; distill it again"
     return None

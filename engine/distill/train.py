@@ -117,10 +117,11 @@ def distill(model_dir: Union[str, os.PathLike], data: Union[str, os.PathLike, Se
     """Distil the model folder `model_dir` on training frames `data` (dataset, project, pair folder or pairs)
     into MODEL_DIR/student/. Continues a run found in MODEL_DIR/student/training/ (same settings, new length).
     Cancelling saves the state first, then raises JobCancelled."""
-    from accelerate import Accelerator
     from diffusers import DDPMScheduler
 
-    from engine.models.model_dir import file_sha256, load_synthesis_model, WEIGHTS_NAME
+    from engine.distill.student import teacher_sha256
+    from engine.models.model_dir import load_synthesis_model
+    from engine.training.processes import make_accelerator
     from engine.training.data import SynthesisDataset, collect_pairs, split_holdout
 
     ctx = ctx or JobContext()
@@ -128,11 +129,7 @@ def distill(model_dir: Union[str, os.PathLike], data: Union[str, os.PathLike, Se
     run_dir = student_dir(model_dir) / "training"
     cfg, state = _resolve(run_dir, config or DistillConfig())
     cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
-    if cfg.device.startswith("cuda"):
-        from engine.device import pick_device
-
-        pick_device(cfg.device)
-    accelerator = Accelerator(mixed_precision=_mixed_precision(cfg, cpu), cpu=cpu)
+    accelerator = make_accelerator(cfg.device, _mixed_precision(cfg, cpu))
     device = accelerator.device
 
     ctx.report(0.0, "loading the teacher")
@@ -168,7 +165,7 @@ def distill(model_dir: Union[str, os.PathLike], data: Union[str, os.PathLike, Se
     skip = n_train // cfg.num_ddim_steps
     schedule = torch.arange(1, cfg.num_ddim_steps + 1, device=device) * skip - 1   # 19, 39, ..., 999
     huber_c = cfg.huber_c or 0.00054 * math.sqrt(3 * h * w)
-    teacher_sha = file_sha256(model_dir / WEIGHTS_NAME)
+    teacher_sha = teacher_sha256(model_dir)
     card = {"teacher_weights_sha256": teacher_sha, "training_data_fingerprint": dataset.fingerprint(),
             "training_frames": len(dataset), "distill_config": asdict(cfg), "recipe": "consistency distillation "
             "(LCM): one DDIM teacher step over a 50-point skipped schedule, pseudo-Huber loss, EMA target"}

@@ -17,7 +17,9 @@ import torch
 from engine.jobs import JobContext
 from engine.taxonomy import ClassSet
 
-from .features import FeatureExtractor, resize_label
+from engine.labels import resize_label
+
+from .features import FeatureExtractor
 from .presence import class_area_fractions, update_min_fractions
 from .sampling import FrameSource
 from .shift import colour_sample, frame_sample, image_sharpness

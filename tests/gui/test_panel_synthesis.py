@@ -123,7 +123,7 @@ def test_repaint_changed_region_keeps_the_real_frame_and_accepts_with_provenance
     prov = rec.provenance["repaint"]
     assert rec.parent_key == window.doc.key and prov["parent_frame"] == window.doc.key
     np.testing.assert_array_equal(decode_region(prov["changed_region"]), changed)
-    assert prov["model"] == panel.cache.peek().fingerprint and prov["seed"] == panel.seed.value()
+    assert prov["model"] == panel.synth_cache.peek().fingerprint and prov["seed"] == panel.seed.value()
     _screenshots(window, panel)
 
 

@@ -93,9 +93,8 @@ def test_newest_preview_wins_with_at_most_one_in_flight(window, qtbot, counting)
     # the big view shows the newest preview: made from the mask after the last stroke
     entry = panel.gallery.selected_entry()
     assert entry is panel.gallery.live_entry()
-    from engine.models import resize_label
 
-    np.testing.assert_array_equal(entry.mask, resize_label(window.doc.label, pipe.pipe.size))
+    np.testing.assert_array_equal(entry.mask, window.doc.label)  # the frame's own mask, at its size
     np.testing.assert_array_equal(pipe.masks[-1], window.doc.label)
     assert shown and shown[-1] == panel.last_preview_s and not panel.preview.pixmap().isNull()
 
@@ -125,7 +124,7 @@ def test_preview_completes_while_long_jobs_hold_the_shared_threads(window, qtbot
 
 
 def test_model_cache_is_not_locked_for_a_whole_job():
-    from desktop.panels.common import ModelCache
+    from engine.model_cache import ModelCache
 
     cache = ModelCache(exclusive=False)
     inside, release, order = threading.Event(), threading.Event(), []

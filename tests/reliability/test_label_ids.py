@@ -53,11 +53,11 @@ def test_pipeline_refuses_such_a_mask_too(tiny_model):
     label = np.full((16, 32), 3, np.uint8)
     label[0, 0] = 36
     with pytest.raises(ValueError, match="class IDs outside 0..35: 36"):
-        pipe(label, steps=1)
+        pipe(label, num_inference_steps=1)
     with pytest.raises(ValueError, match="outside 0..255"):
-        pipe(np.full((16, 32), 300, np.int32), steps=1)
+        pipe(np.full((16, 32), 300, np.int32), num_inference_steps=1)
     label[0, 0] = 255  # unlabelled pixels are fine
-    assert pipe(label, steps=1).mask.max() == 255
+    assert pipe(label, num_inference_steps=1).mask.max() == 255
 
 
 def test_training_frames_refuse_bad_ids_and_wrong_sizes(tmp_path):
