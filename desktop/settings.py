@@ -154,7 +154,8 @@ class Settings:
         from engine.models.model_dir import starter_model_dir
 
         starter = starter_model_dir()
-        return str(starter) if (starter / "config.json").is_file() else ""
+        usable = (starter / "model_index.json").is_file() or (starter / "config.json").is_file()
+        return str(starter) if usable else ""
 
     @model_dir.setter
     def model_dir(self, value: str) -> None:

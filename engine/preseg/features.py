@@ -86,10 +86,18 @@ class Features:
         return self.tensor.numel() * self.tensor.element_size()
 
 
+def unet_folder(model_dir: str | Path) -> Path:
+    """Where a model folder's diffusion UNet lives: `unet/` of a pipeline folder (model_index.json), else the
+    folder itself. Features and fingerprints come from the UNet alone."""
+    d = Path(model_dir)
+    return d / "unet" if (d / "model_index.json").is_file() else d
+
+
 def fingerprint_model_dir(model_dir: str | Path) -> str:
     """The model folder's fingerprint (`engine.models.model_fingerprint`: a hash of its safetensors file)."""
     from engine.models import model_fingerprint
 
+    model_dir = unet_folder(model_dir)
     path = Path(model_dir) / WEIGHTS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{model_dir}: no {WEIGHTS_FILE} here; is this a diffusion model folder?")
@@ -222,10 +230,11 @@ def load_diffusion_model(model_dir: str | Path, device: str | torch.device = "cp
     """
     from diffusers import DDPMScheduler
 
-    model_dir = Path(model_dir)
+    given = Path(model_dir)
+    model_dir = unet_folder(given)
     cfg_path = model_dir / "config.json"
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{model_dir}: no config.json; not a diffusion model folder")
+        raise FileNotFoundError(f"{given}: no config.json; not a diffusion model folder")
     fingerprint = fingerprint_model_dir(model_dir)
     from engine.models.config_checks import read_json_object
 
@@ -240,7 +249,7 @@ def load_diffusion_model(model_dir: str | Path, device: str | torch.device = "cp
 
         model, sched_cfg, _card = load_synthesis_model(model_dir, device="cpu")
     if sched_cfg is None:
-        for name in ("scheduler_config.json", "scheduler/scheduler_config.json"):
+        for name in ("scheduler_config.json", "scheduler/scheduler_config.json", "../scheduler/scheduler_config.json"):
             if (model_dir / name).is_file():
                 sched_cfg = json.loads((model_dir / name).read_text())
                 break
