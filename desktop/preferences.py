@@ -113,7 +113,8 @@ class PreferencesDialog(QDialog):
             self.device.addItem({"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "CUDA GPU"}[d], d)
         self.device.setCurrentIndex(DEVICES.index(self.settings.device))
         model_row, self.model_dir = self._folder_edit(
-            self.settings.model_dir, "The synthesis model folder (a pipeline folder with model_index.json, or config.json + safetensors); the starter model by default")
+            self.settings.model_dir, "The synthesis model folder (a pipeline folder with model_index.json, or "
+                                     "config.json + safetensors); the starter model by default")
         head_row, self.preseg_dir = self._folder_edit(
             self.settings.preseg_dir, "Where the pre-segmentation head is kept (empty: inside the open project)")
         sd_row, self.sd_dir = self._folder_edit(self.settings.sd_dir,
