@@ -26,7 +26,7 @@ from .uncertainty import jensen_shannon, soft_vote
 @dataclass(frozen=True)
 class EnsembleSettings:
     """Training settings of the ensemble (the reference's 256/128 hidden units; 5 members and 15 epochs, not
-    the reference's 10 and 30, keep a 960x540 frame near 1 s on a CPU: docs/adr/0009)."""
+    the reference's 10 and 30, keep a 960x540 frame near 1 s on a CPU: docs/adr/0011)."""
 
     members: int = 5
     hidden: tuple[int, ...] = (256, 128)

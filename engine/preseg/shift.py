@@ -17,7 +17,7 @@ sharpness (mean absolute Laplacian of the grey frame at the working size) lies o
 training frames' sharpness, in natural-log units times `SHARPNESS_WEIGHT`.
 
 A frame is out of distribution when its score exceeds `threshold` (`SHIFT_THRESHOLD`, chosen on the
-phantom tuning draw: docs/adr/0009-preseg-protocol-and-shift.md). The distance is absolute, not relative
+phantom tuning draw: docs/adr/0011-preseg-protocol-and-shift.md). The distance is absolute, not relative
 to the training frames' own distances: a head trained on frames of one video has tight in-sample
 distances, and a relative score then flagged every frame of the next video.
 """

@@ -3,7 +3,7 @@
 Two kinds of head (`PresegSettings.head`): "pixel-mlp" (the default, `engine.preseg.ensemble`: the
 reference's per-pixel MLPs on a class-balanced pixel sample) and "conv" (`engine.preseg.conv_head`:
 small convolutional members over whole feature maps). The choice was measured on the phantom
-tuning draw: docs/adr/0009-preseg-protocol-and-shift.md. Both keep the shift statistics of their training
+tuning draw: docs/adr/0011-preseg-protocol-and-shift.md. Both keep the shift statistics of their training
 frames (`engine.preseg.shift`) and the classes' smallest areas (`engine.preseg.presence`).
 """
 from __future__ import annotations
