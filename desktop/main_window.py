@@ -17,7 +17,7 @@ from desktop import dialogs
 from desktop.dialogs import ProblemsDialog, ask_open_anyway, ask_rebuild, ask_recovery, confirm_done_with_unlabelled
 from desktop.docks.class_palette import ClassPalette
 from desktop.docks.class_search import ClassSearchPopup
-from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails, thumbnail_of
+from desktop.docks.frame_browser import STATUS_STYLE, FrameBrowser, load_thumbnails
 from desktop.docks.jobs_panel import JobsPanel
 from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
@@ -27,16 +27,17 @@ from desktop.shortcuts import class_key_hints
 from desktop.window_chrome import (TOOL_NAMES, add_dock, add_dock_toggles, build_actions, build_menus,
                                    build_status_fields, build_toolbar, scroll_area)
 from desktop.window_layout import CanvasOnly, arrange_docks
+from desktop.window_reactions import WindowReactionsMixin
 from desktop.window_view import WindowViewMixin
 from desktop.workers import JobRunner
 from engine import edits
-from engine.taxonomy import CLASS_NAMES, IGNORE, NUM_CLASSES
+from engine.taxonomy import IGNORE, NUM_CLASSES
 
 _MODES = {"all": "everywhere", "unlabelled": "over_unlabelled", "only": "over_class"}
 _OVERLAY_CYCLE = {"fill": "contour", "contour": "hidden", "hidden": "fill"}
 
 
-class MainWindow(WindowViewMixin, QMainWindow):
+class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
     """CaDIS Studio's window. `open_source(path)` opens a dataset, frame folder or project."""
 
     def __init__(self, settings: Settings, runner: Optional[JobRunner] = None):
@@ -368,51 +369,6 @@ class MainWindow(WindowViewMixin, QMainWindow):
         if dlg.exec():
             self.apply_keymap(self.settings.keymap())
             self.model_panels.settings_changed()
-
-    # -- reactions ---------------------------------------------------------------------------------
-    def _on_stroke(self, rec) -> None:
-        self.doc.record_edit(rec)
-        self.palette.set_counts(self.doc.label)
-
-    def _on_frame(self, key: str) -> None:
-        self.canvas.set_frame(self.doc.image, self.doc.label)
-        self.palette.set_counts(self.doc.label)
-        self.frames.set_current(key)
-        self.note_edit.setText(self.doc.note())
-        self._on_status(key, self.doc.status())
-        self.refresh_title()
-        if self.doc.project is not None:
-            self.settings.set_last_frame(self.doc.project.root, key)
-
-    def _on_saved(self, key: str) -> None:
-        self.saved_label.setText("Saved")
-        if key == self.doc.key and self.doc.image is not None:  # the frame list shows the edit
-            self.frames.set_thumbnail(key, thumbnail_of(self.doc.image, self.doc.label, self.palette.palette_name()))
-
-    def _on_label_edited(self, rect) -> None:
-        self.canvas.refresh(rect)
-        self.palette.set_counts(self.doc.label)
-
-    def _on_status(self, key: str, status: str) -> None:
-        self.frames.set_status(key, status)
-        if key == self.doc.key:
-            colour, _icon, text = STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])
-            self.status_badge.setText(f"●  {text}")
-            self.status_badge.setStyleSheet(f"color: {colour};")
-
-    def _on_undo_state(self, can_undo: bool, can_redo: bool) -> None:
-        self.actions["edit.undo"].setEnabled(can_undo)
-        self.actions["edit.redo"].setEnabled(can_redo)
-        self.actions["edit.redo_alt"].setEnabled(can_redo)
-
-    def _on_cursor(self, x: int, y: int, cls: int) -> None:
-        self.pos_label.setText(f"x {x}  y {y}" if cls >= 0 else "–")
-        name = "unlabelled pixel" if cls == IGNORE else (CLASS_NAMES[cls] if 0 <= cls < len(CLASS_NAMES) else "")
-        self.class_label.setText(name)
-
-    def _on_radius(self, r: int) -> None:
-        self.tool_options.set_brush_radius(r)
-        self.brush_label.setText(f"Brush {r} px")
 
     def refresh_title(self) -> None:
         parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]

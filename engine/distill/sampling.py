@@ -6,7 +6,6 @@ one, else the teacher pipeline with the "preview" preset.
 """
 from __future__ import annotations
 
-import copy
 import os
 import warnings
 from dataclasses import dataclass
@@ -69,12 +68,11 @@ class StudentPipeline:
         return StudentSettings(steps=int(cfg.default_steps), guidance=float(cfg.default_guidance))
 
     def _runner(self, precision: str):
-        from engine.pipelines.synthesis import cpu_has_bf16
+        from engine.pipelines.synthesis import bf16_copy, runs_bf16
 
-        if precision == "bf16" and (self.device.type == "cuda" or cpu_has_bf16()):
+        if runs_bf16(precision, self.device):
             if self._bf16 is None:
-                self._bf16 = copy.deepcopy(self.student).eval()
-                torch.nn.Module.to(self._bf16, torch.bfloat16)
+                self._bf16 = bf16_copy(self.student)
             return self._bf16, torch.bfloat16
         return self.student, torch.float32
 
@@ -84,7 +82,8 @@ class StudentPipeline:
                  num_images_per_prompt: Optional[int] = None, ctx: Optional[JobContext] = None, **_ignored):
         from engine.distill.student import make_lcm_scheduler
         from engine.models.segmap import mask_to_segmap, resize_label
-        from engine.pipelines.synthesis import SynthesisResult, lift_to_mask_size
+        from engine.pipelines.synthesis import SynthesisResult
+        from engine.pipelines.upsample import lift_to_mask_size
 
         ctx = ctx or JobContext()
         num_images = int(num_images_per_prompt or num_images)

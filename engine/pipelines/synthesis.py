@@ -15,6 +15,8 @@ a run with seed S starts from the noise of seed S + k, so every image can be reg
 """
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -30,6 +32,7 @@ from diffusers import DDIMScheduler, DiffusionPipeline
 from engine.models.segmap import mask_to_segmap, resize_label
 from engine.models.spade import SpadeModulation
 from engine.taxonomy import label_id_problem
+from engine.pipelines.upsample import lift_to_mask_size
 from engine.pipelines.repaint import DEFAULT_MARGIN, changed_region, composite, low_res_region, pin_known, renoise
 
 SAMPLERS = ("ddim", "dpm", "unipc")
@@ -81,14 +84,28 @@ class SynthesisResult:
     region: Optional[np.ndarray] = None
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX-512 BF16 or AMX); emulated bf16 would be slower."""
+    """True where the CPU computes bf16 natively (AVX-512 BF16 or AMX); emulated bf16 would be slower.
+    Read once per process: it is asked on every sampling call."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
             flags = fh.read()
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def runs_bf16(precision: str, device: torch.device) -> bool:
+    """Whether a "bf16" preset really runs in bf16 here: on CUDA, or on a CPU that computes it natively."""
+    return precision == "bf16" and (device.type == "cuda" or cpu_has_bf16())
+
+
+def bf16_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """An eval-mode bf16 copy of `module` (a plain cast: ModelMixin.to warns needlessly)."""
+    twin = copy.deepcopy(module).eval()
+    torch.nn.Module.to(twin, torch.bfloat16)
+    return twin
 
 
 def make_scheduler(sampler: str, scheduler_config: dict):
@@ -109,20 +126,6 @@ def make_scheduler(sampler: str, scheduler_config: dict):
     if sampler == "unipc":
         return UniPCMultistepScheduler(**common, **clip, solver_order=2, lower_order_final=True)
     raise ValueError(f"unknown sampler {sampler!r}: use {', '.join(SAMPLERS)}")
-
-
-def to_uint8(x: torch.Tensor) -> list[np.ndarray]:  # noqa: D103
-    """(B, 3, H, W) in [-1, 1] -> list of HxWx3 uint8 RGB."""
-    arr = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return [np.ascontiguousarray(a) for a in arr]
-
-
-def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
-    return x, (h, w)
 
 
 class SynthesisPipeline(DiffusionPipeline):
@@ -196,17 +199,13 @@ class SynthesisPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------------ model variants
     def _runner(self, settings: SynthesisSettings) -> tuple[torch.nn.Module, torch.dtype]:
-        use_bf16 = settings.precision == "bf16" and (self.device.type == "cuda" or cpu_has_bf16())
         if settings.precision not in ("fp32", "bf16"):
             raise ValueError(f"unknown precision {settings.precision!r}: use fp32 or bf16")
-        if not use_bf16:
+        if not runs_bf16(settings.precision, self.device):
             model, dtype = self.unet, torch.float32
         else:
             if self._bf16_unet is None:
-                import copy
-
-                self._bf16_unet = copy.deepcopy(self.unet).eval()
-                torch.nn.Module.to(self._bf16_unet, torch.bfloat16)  # plain cast (ModelMixin.to warns needlessly)
+                self._bf16_unet = bf16_copy(self.unet)
             model, dtype = self._bf16_unet, torch.bfloat16
         if self.device.type == "cpu":
             fmt = torch.channels_last if settings.channels_last else torch.contiguous_format
@@ -380,24 +379,3 @@ class SynthesisPipeline(DiffusionPipeline):
         """One low-res sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size (upsampler, or bicubic).
         `image` and `region` (repaint): outside `region` the upsampler sees the real frame."""
         return lift_to_mask_size(low, mask, self.upsampler, self.class_set, image, region)
-
-
-def lift_to_mask_size(low: torch.Tensor, mask: np.ndarray, upsampler, class_set, image=None,
-                      region=None) -> np.ndarray:
-    """One UNet-size sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size: bicubic, then the mask
-    upsampler when the model folder has one. Shared by the pipeline and the distilled student."""
-    h, w = mask.shape
-    up = low.float().clamp(-1, 1)
-    if tuple(up.shape[-2:]) != (h, w):
-        up = torch.nn.functional.interpolate(up, size=(h, w), mode="bicubic", align_corners=False)
-    if image is not None:  # outside the region the upsampler sees the real frame itself
-        real = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(up.device)
-        keep = torch.from_numpy(~region).to(up.device)[None, None]
-        up = torch.where(keep, real, up)
-    if upsampler is not None:
-        seg = mask_to_segmap(mask, class_set).to(up.device)
-        x, (h0, w0) = _pad_to(up, upsampler.multiple)
-        seg, _ = _pad_to(seg, upsampler.multiple)
-        p = next(upsampler.parameters())
-        up = upsampler(x.to(p.device, p.dtype), seg.to(p.device, p.dtype)).float()[..., :h0, :w0]
-    return to_uint8(up)[0]

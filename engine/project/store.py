@@ -27,7 +27,7 @@ from engine.imageio import png_size, read_image, read_label, write_label
 from engine.project import db as dbm
 from engine.project.db import transaction
 from engine.project.errors import ProjectDamagedError, ProjectError
-from engine.project.journal import Journal, JournalEntry
+from engine.project.journal import Journal
 from engine.project import lock as lock_module
 from engine.project.lock import STALE_AFTER_S, ProjectLock
 from engine.project.locate import (
@@ -35,7 +35,9 @@ from engine.project.locate import (
     open_source, record_source,
 )
 from engine.project.pair_journal import PairJournals
-from engine.project.pairs import PairRecord, PairStore
+from engine.project.pairs import PairStore
+from engine.project.store_journal import ProjectJournal
+from engine.project.store_pairs import ProjectPairs
 from engine.project.paths import label_relpath, remove_stale_temp_files, resolve_inside
 
 STATUSES = ("unlabelled", "in_progress", "done", "flagged", "rejected")
@@ -45,7 +47,7 @@ IGNORE_ID = 255
 MAX_CLASS_ID = 35
 
 
-class Project:
+class Project(ProjectJournal, ProjectPairs):
     """An open project. Thread-safe: one lock guards the database connection and the journal.
 
     One process at a time opens a project for writing (engine.project.lock); others may open it with
@@ -322,136 +324,6 @@ class Project:
             if k != after_key and statuses[k] in UNFINISHED:
                 return k
         return None
-
-    # ----------------------------------------------------------------------------------------- journal
-    def _is_live(self, entry: JournalEntry) -> bool:
-        return entry.base_rev == self._revs.get(entry.key, 0)
-
-    def journal_append(self, key: str, record) -> None:
-        """Append one finished stroke (an engine.edits.UndoRecord) to the journal; written before returning."""
-        self._writable("record a stroke")
-        self.record(key)
-        data = record.to_bytes()
-        with self._lock:
-            self._journal.append(JournalEntry(key, self._revs.get(key, 0), bytes(data)))
-
-    @property
-    def journal_dropped_strokes(self) -> int:
-        """How many strokes the journal's repair on opening cut off with a torn or damaged tail (0: none)."""
-        return self._journal.dropped_strokes
-
-    @property
-    def journal_damage(self) -> str | None:
-        """What that repair cut, in words for the user; None when the journal was whole."""
-        return self._journal.damage_message()
-
-    def pending_recovery(self) -> dict[str, int]:
-        """Frame key -> number of journal strokes drawn since that frame's label was last saved."""
-        counts: dict[str, int] = {}
-        with self._lock:
-            for e in self._journal.entries():
-                if self._is_live(e) and e.key in self._keyset:
-                    counts[e.key] = counts.get(e.key, 0) + 1
-        return counts
-
-    def recover(self, key: str) -> np.ndarray:
-        """The saved label of `key` with its unsaved journal strokes re-applied (nothing is written)."""
-        from engine.edits import UndoRecord  # the edit ops own the record format
-
-        label = self.load_label(key).copy()
-        with self._lock:
-            entries = [e for e in self._journal.entries() if e.key == key and self._is_live(e)]
-        for e in entries:
-            try:
-                result = UndoRecord.from_bytes(e.data).redo(label)
-            except (ValueError, IndexError) as exc:
-                raise ProjectError(f"a journal stroke of {key} cannot be replayed ({exc}); discard the recovery") \
-                    from None
-            if isinstance(result, np.ndarray):
-                label = result
-        return label
-
-    def discard_recovery(self, key: str | None = None) -> None:
-        """Forget the unsaved strokes of one frame (or of all frames)."""
-        self._writable("discard strokes")
-        with self._lock:
-            if key is None:
-                self._journal.keep(lambda e: False)
-            else:
-                self._journal.keep(lambda e: e.key != key and self._is_live(e))
-
-    # ----------------------------------------------------------------------------------------- pairs
-    def add_pair(self, image: np.ndarray, label: np.ndarray, source: str, provenance: dict,
-                 parent_key: str | None = None) -> int:
-        """Store a synthetic pair (status "pending"); returns its id."""
-        self._writable("store a pair")
-        if parent_key is not None:
-            self.record(parent_key)
-        return self._pairs.add(image, label, source, provenance, parent_key)
-
-    def pairs(self, status: str | None = None, source: str | None = None) -> list[PairRecord]:
-        return self._pairs.list(status, source)
-
-    def pair(self, pair_id: int) -> PairRecord:
-        return self._pairs.get(pair_id)
-
-    def load_pair(self, pair_id: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._pairs.load(pair_id)
-
-    def set_pair_status(self, pair_id: int, status: str) -> None:
-        self._writable("change a pair's status")
-        self._pairs.set_status(pair_id, status)
-
-    def save_pair_label(self, pair_id: int, label: np.ndarray) -> None:
-        """Replace a synthetic pair's label atomically (IDs 0..35 or 255, same size as its image), then drop
-        the pair's journal strokes."""
-        self._writable("save a pair label")
-        self._pairs.save_label(pair_id, label)
-        self._pair_journals.saved(pair_id, label)
-
-    def pair_journal_append(self, pair_id: int, record) -> None:
-        """Append one finished stroke on a pair's label (an engine.edits.UndoRecord) to the pair's journal;
-        written before returning, like `journal_append` for frames."""
-        self._writable("record a stroke")
-        self.pair(pair_id)
-        self._pair_journals.append(pair_id, record.to_bytes(), lambda: self._pairs.load(pair_id)[1])
-
-    def pair_strokes(self, pair_id: int) -> list:
-        """The journal strokes (UndoRecords, in order) drawn on a pair's label since it was last saved."""
-        from engine.edits import UndoRecord  # the edit ops own the record format
-
-        saved = self._pairs.load(pair_id)[1]
-        try:
-            return [UndoRecord.from_bytes(b) for b in self._pair_journals.live(pair_id, saved)]
-        except ValueError as exc:
-            raise ProjectError(f"a journal stroke of pair {pair_id} cannot be read ({exc}); discard the "
-                               "recovery") from None
-
-    def pending_pair_recovery(self) -> dict[int, int]:
-        """Pair id -> number of journal strokes drawn since that pair's label was last saved."""
-        counts = {}
-        for pid in self._pair_journals.with_entries():
-            try:
-                n = len(self._pair_journals.live(pid, self._pairs.load(pid)[1]))
-            except ProjectError:  # the pair is gone or unreadable: nothing to replay onto
-                continue
-            if n:
-                counts[pid] = n
-        return counts
-
-    def discard_pair_recovery(self, pair_id: int) -> None:
-        """Forget the unsaved strokes of a pair."""
-        self._pair_journals.clear(pair_id)
-
-    def update_pair_provenance(self, pair_id: int, updates: dict) -> dict:
-        """Merge scores or notes into a pair's provenance."""
-        self._writable("change a pair's provenance")
-        return self._pairs.update_provenance(pair_id, updates)
-
-    def delete_pair(self, pair_id: int) -> None:
-        self._writable("delete a pair")
-        self._pair_journals.forget(pair_id)
-        self._pairs.delete(pair_id)
 
     # ----------------------------------------------------------------------------------------- lifetime
     def integrity_check(self) -> str:

@@ -7,24 +7,9 @@ import pytest
 
 from desktop.workers import CANCELLED, DONE
 from tests.gui.window_helpers import make_settings, middle_stroke, open_window, paint
+from tests.gui.synthesis_fixtures import model_dir, window  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("one_torch_thread")]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from engine.models import save_synthesis_model
-    from tests.synthesis_helpers import tiny_model
-
-    return save_synthesis_model(tiny_model("1"), tmp_path_factory.mktemp("synth_model") / "tiny")
-
-
-@pytest.fixture
-def window(qtbot, phantom_root, tmp_path, model_dir):
-    settings = make_settings(tmp_path / "s.ini")
-    settings.model_dir = str(model_dir)
-    settings.device = "cpu"
-    return open_window(qtbot, phantom_root, tmp_path / "proj", settings)
 
 
 def _wait_done(qtbot, handle, timeout=60_000):

@@ -17,17 +17,14 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QListWidget, QListWidgetItem, QMessageBox, QWidget)
 
 from desktop.docks.class_palette import swatch_icon
 from desktop.panels.model_folder import model_folder_problem
-from desktop.panels.hints import hint_label
 from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
                                         suspicious_job, train_job)
+from desktop.panels.preseg.form import PresegForm
 from desktop.panels.preseg.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
 from engine.edits import accept_proposal
@@ -38,7 +35,7 @@ GROUP_TRAIN, GROUP_PRESEG, GROUP_RANK = "preseg-train", "preseg", "preseg-rank"
 _ICON = "#c8ccd4"
 
 
-class PresegPanel(QWidget):
+class PresegPanel(PresegForm, QWidget):
     """Dock contents; `canvas` is the window's CanvasView (the proposal is drawn in its scene)."""
 
     frameRequested = Signal(str)  # a "label next" / "suspicious" entry was clicked
@@ -58,113 +55,6 @@ class PresegPanel(QWidget):
         self.confirm = self._ask  # (title, question) -> bool; tests replace it
         self._build()
         self.refresh()
-
-    # -- layout ------------------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.info = hint_label()
-        self.message = hint_label(error=True)
-        self.head_button = QPushButton(qta.icon("mdi6.folder-open-outline", color=_ICON), "Head folder…")
-        self.head_button.setToolTip("Choose the folder of a trained pre-segmentation head (or where to train one)")
-        self.head_button.clicked.connect(lambda: self.choose_head())
-        self.ood_warning = hint_label(error=True)
-        self.ood_warning.setVisible(False)
-        self.class_set = QComboBox()
-        for key, text in (("full", "All 36 classes"), ("1", "Experiment 1 (8)"), ("2", "Experiment 2 (17)"),
-                          ("3", "Experiment 3 (25)")):
-            self.class_set.addItem(text, key)
-        self.train_button = QPushButton(qta.icon("mdi6.school-outline", color=_ICON), "Train from done frames")
-        self.train_button.clicked.connect(self.train)
-        self.run_button = QPushButton(qta.icon("mdi6.auto-fix", color=_ICON), "Pre-segment this frame")
-        self.run_button.clicked.connect(self.presegment)
-        self.auto = QCheckBox("Pre-segment each frame I open")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(6)
-        form = QFormLayout()
-        form.addRow("Classes", self.class_set)
-
-        self.show_box = QCheckBox("Show proposal")
-        self.show_box.setChecked(True)
-        self.show_box.toggled.connect(self.layer.set_shown)
-        self.heat = QCheckBox("Uncertainty heat map")
-        self.heat.toggled.connect(lambda on: self.layer.set_mode("uncertainty" if on else "proposal"))
-        self.threshold = QSlider(Qt.Orientation.Horizontal)
-        self.threshold.setRange(50, 99)
-        self.threshold.setValue(90)
-        self.threshold_label = QLabel()
-        self.threshold.valueChanged.connect(self._update_threshold_label)
-        self.accept_all_button = QPushButton(qta.icon("mdi6.check-all", color="#3fb950"), "Accept all")
-        self.accept_all_button.clicked.connect(self.accept_all)
-        self.accept_conf_button = QPushButton(qta.icon("mdi6.check", color="#3fb950"), "Accept confident")
-        self.accept_conf_button.clicked.connect(lambda: self.accept_confident())
-        self.classes = QListWidget()
-        self.classes.setMaximumHeight(110)
-        self.accept_classes_button = QPushButton("Accept ticked classes")
-        self.accept_classes_button.clicked.connect(lambda: self.accept_classes())
-        self.replace_box = QCheckBox("Replace my labels")
-        self.replace_box.setToolTip("Off: accepting fills only unlabelled pixels. On: it also overwrites what you "
-                                    "painted (locked classes stay).")
-        self.ignore_button = QPushButton(qta.icon("mdi6.close", color=_ICON), "Ignore")
-        self.ignore_button.clicked.connect(self.clear_proposal)
-        view_row = QHBoxLayout()
-        view_row.addWidget(self.show_box)
-        view_row.addWidget(self.heat)
-        thr_row = QHBoxLayout()
-        thr_row.addWidget(QLabel("Confidence ≥"))
-        thr_row.addWidget(self.threshold, 1)
-        thr_row.addWidget(self.threshold_label)
-        acc_row = QHBoxLayout()
-        acc_row.addWidget(self.accept_all_button)
-        acc_row.addWidget(self.accept_conf_button)
-        cls_row = QHBoxLayout()
-        cls_row.addWidget(self.accept_classes_button)
-        cls_row.addWidget(self.ignore_button)
-        prop = QGroupBox("Proposal")
-        pl = QVBoxLayout(prop)
-        pl.addWidget(self.ood_warning)
-        pl.addLayout(view_row)
-        pl.addLayout(thr_row)
-        pl.addLayout(acc_row)
-        pl.addWidget(self.replace_box)
-        pl.addWidget(self.classes)
-        pl.addLayout(cls_row)
-
-        self.next_list, self.next_button = self._ranked_list("Rank unlabelled frames", self.rank_label_next)
-        self.sus_list, self.sus_button = self._ranked_list("Find suspicious labels", self.find_suspicious)
-        aids = QGroupBox("Label next  ·  Suspicious labels")
-        al = QVBoxLayout(aids)
-        al.addWidget(self.next_button)
-        al.addWidget(self.next_list)
-        al.addWidget(self.sus_button)
-        al.addWidget(self.sus_list)
-        self.status = hint_label()
-
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
-        head_row = QHBoxLayout()
-        head_row.addWidget(self.info, 1)
-        head_row.addWidget(self.head_button)
-        lay.addLayout(head_row)
-        lay.addWidget(self.message)
-        lay.addLayout(form)
-        lay.addWidget(self.train_button)
-        lay.addWidget(self.run_button)
-        lay.addWidget(self.auto)
-        lay.addWidget(self.progress)
-        lay.addWidget(prop)
-        lay.addWidget(aids, 1)
-        lay.addWidget(self.status)
-        self._update_threshold_label()
-
-    def _ranked_list(self, text: str, slot) -> tuple[QListWidget, QPushButton]:
-        lst = QListWidget()
-        lst.setMaximumHeight(120)
-        lst.itemActivated.connect(lambda it: self.frameRequested.emit(it.data(Qt.ItemDataRole.UserRole)))
-        lst.itemClicked.connect(lambda it: self.frameRequested.emit(it.data(Qt.ItemDataRole.UserRole)))
-        button = QPushButton(qta.icon("mdi6.sort-descending", color=_ICON), text)
-        button.clicked.connect(slot)
-        return lst, button
 
     # -- state -------------------------------------------------------------------------------------
     def model_dir(self) -> str:
