@@ -37,3 +37,18 @@ def _fmt(c) -> str:
     if isinstance(c, float):
         return f"{c:.3g}" if abs(c) < 100 else f"{c:.0f}"
     return str(c)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory in MB (VmHWM). `ru_maxrss` is not used: Linux carries it over
+    an exec, so a child started from a large parent reports the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import resource
 import statistics
 import sys
 import time
@@ -179,12 +178,13 @@ def _train_child(model_dir: str, frames: list, threads: int, queue) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    from benchmarks._timing import peak_rss_mb
     from engine.preseg import FrameSource, PresegSettings, open_extractor, train_head
 
     ex = open_extractor(model_dir)
     t0 = time.perf_counter()
     train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(frames)], 1, PresegSettings())
-    queue.put({"peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    queue.put({"peak_rss": peak_rss_mb() * 1024 * 1024,
                "seconds": time.perf_counter() - t0})
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._timing import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,10 +105,6 @@ def _iou(preds, labels, n):
     return per, miou
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def bench_size(full, low, train, held, size, seg_steps, cs) -> tuple[list, list, object]:
     import cv2
 
@@ -142,7 +139,7 @@ def bench_size(full, low, train, held, size, seg_steps, cs) -> tuple[list, list,
             km, ks = kid(real_feats, feats, subsets=10, subset_size=max(2, len(feats) // 2))
             k = f"{km * 1e3:.2f} ± {ks * 1e3:.2f}"
         out.append((name, round(miou, 3), f"{miou / base:.2f}", k, "" if secs is None else f"{secs:.1f}",
-                    round(_peak_mb())))
+                    round(peak_rss_mb())))
         per_rows.append((name, *[("-" if np.isnan(v) else round(float(v), 2)) for v in per]))
     return out, per_rows, net
 

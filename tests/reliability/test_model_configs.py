@@ -33,7 +33,8 @@ for kind, folder in json.loads(sys.argv[1]):
         out = {"error": None}
     except BaseException as exc:
         out = {"error": type(exc).__name__, "message": str(exc)}
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so it would report the pytest parent's peak
+    out["peak_mb"] = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
     print(json.dumps(out), flush=True)
 """
 
