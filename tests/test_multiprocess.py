@@ -139,6 +139,34 @@ def test_distill_in_two_processes_shards_frames_writes_once_and_resumes(phantom_
     assert [r["lr"] for r in log_two] == pytest.approx([r["lr"] for r in log_ref]) == [4e-6, 8e-6, 1.2e-5]
 
 
+def _upsampler_args(data, model, out, steps, resume=False):
+    args = ["train-upsampler", str(data), "--model", str(model), "--out", str(out), "--max-steps", str(steps),
+            "--batch-size", "2", "--crop", "64", "--save-every", "2"]
+    return args + ["--resume"] if resume else args
+
+
+def test_train_upsampler_in_two_processes_continues_a_one_process_run(phantom_root, tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from engine.pipelines.folder import load_upsampler
+
+    out = tmp_path / "pipe"
+    assert main(_upsampler_args(phantom_root, tiny_model_dir, out, 2) + ["--device", "cpu", "--quiet"]) == 0
+    proc = launch(_upsampler_args(phantom_root, tiny_model_dir, out, 4, resume=True))
+    assert proc.stdout.count("upsampler continued from step 2 to step 4") == 1   # one summary, main process
+    run_dir = out / "upsampler-run"
+    cks = sorted(p.name for p in (run_dir / "training").iterdir() if "checkpoint" in p.name)
+    assert cks == ["checkpoint-000002", "checkpoint-000004"]        # written once, none half-written
+    state = json.loads((run_dir / "training" / "checkpoint-000004" / "state.json").read_text())
+    assert state["num_processes"] == 2 and state["step"] == 4
+    adam = load_file(str(run_dir / "training" / "checkpoint-000004" / "optimizer.safetensors"))
+    assert {float(v) for k, v in adam.items() if k.endswith(".step")} == {4.0}   # continued from step 2
+    assert json.loads((run_dir / "training_state.json").read_text())["training_processes"] == 2
+    log = [json.loads(x) for x in (run_dir / "training" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4]                        # one line per log step
+    assert load_upsampler(out / "upsampler").config.low_res_size == [16, 32]   # the pipeline folder is complete
+
+
 def _augment_args(root, model, keys):
     return ["augment", str(root), "--model", str(model), "--layouts", "2", "--samples", "1", "--steps", "2",
             "--no-progress", "--frames", ",".join(keys), "--duplicate-threshold", "0"]
