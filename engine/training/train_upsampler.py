@@ -159,22 +159,10 @@ def _optimizer_step(acc, model, opt, sched, sampler: CropSampler, rng) -> torch.
     return loss.detach()
 
 
-def train_upsampler(pairs: Sequence[tuple[np.ndarray, np.ndarray]], out_dir: Union[str, os.PathLike],
-                    cfg: UpsamplerTrainConfig, resume: bool = False,
-                    ctx: Optional[JobContext] = None) -> UpsamplerTrainResult:
-    """Train on `pairs` [(RGB frame, label of original CaDIS IDs)] and write the model folder to `out_dir`."""
+def _prepare(acc, cfg: UpsamplerTrainConfig, checkpoint: Optional[Path]):
+    """(model, optimizer, LR schedule, start step), prepared by accelerate and restored from `checkpoint`."""
     from engine.models.mask_upsampler import MaskUpsampler2DModel
 
-    ctx, out = ctx or JobContext(), Path(out_dir)
-    if not pairs:
-        raise ValueError("the upsampler needs at least one labelled frame to train on")
-    if any(min(lab.shape) < cfg.crop for _, lab in pairs):
-        raise ValueError(f"frames must be at least {cfg.crop} pixels on each side")
-    checkpoint = _checkpoint_to_resume(out, resume)
-    acc = make_accelerator(cfg.device)
-    if not acc.is_main_process:   # one progress stream: the main process's
-        ctx = JobContext(cancelled=ctx.is_cancelled)
-    sampler = CropSampler(shard(list(pairs), acc), cfg)
     torch.manual_seed(cfg.seed)
     cs = get_class_set(cfg.class_set)
     model = MaskUpsampler2DModel(num_classes=cs.num_classes, class_set=cs.key,
@@ -182,11 +170,16 @@ def train_upsampler(pairs: Sequence[tuple[np.ndarray, np.ndarray]], out_dir: Uni
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     sched = make_lr_scheduler(opt, "cosine", cfg.warmup_steps, cfg.max_steps, acc.num_processes)
     model, opt, sched = acc.prepare(model, opt, sched)
-    start = 0
-    if checkpoint is not None:
-        state = load_checkpoint(acc, checkpoint, models={"model": model}, optimizer=opt, lr_scheduler=sched)
-        start = int(state["step"])
-        place_lr_schedule(sched, opt, start, acc.num_processes)  # also right for another N or --max-steps
+    if checkpoint is None:
+        return model, opt, sched, 0
+    start = int(load_checkpoint(acc, checkpoint, models={"model": model}, optimizer=opt, lr_scheduler=sched)["step"])
+    place_lr_schedule(sched, opt, start, acc.num_processes)  # also right for another N or another --max-steps
+    return model, opt, sched, start
+
+
+def _loop(acc, out: Path, cfg: UpsamplerTrainConfig, ctx: JobContext, model, opt, sched, sampler: CropSampler,
+          start: int) -> tuple[int, float]:
+    """Steps from `start` to max_steps (or max_minutes) with logs and saves; (last step, last logged loss)."""
     (out / TRAINING_DIR).mkdir(parents=True, exist_ok=True)
     log, t0 = MainLog(out / TRAINING_DIR / "log.jsonl", acc), time.monotonic()
     step, loss_v = start, math.nan
@@ -211,6 +204,25 @@ def train_upsampler(pairs: Sequence[tuple[np.ndarray, np.ndarray]], out_dir: Uni
                 break
     finally:
         log.close()
+    return step, loss_v
+
+
+def train_upsampler(pairs: Sequence[tuple[np.ndarray, np.ndarray]], out_dir: Union[str, os.PathLike],
+                    cfg: UpsamplerTrainConfig, resume: bool = False,
+                    ctx: Optional[JobContext] = None) -> UpsamplerTrainResult:
+    """Train on `pairs` [(RGB frame, label of original CaDIS IDs)] and write the model folder to `out_dir`."""
+    ctx, out, t0 = ctx or JobContext(), Path(out_dir), time.monotonic()
+    if not pairs:
+        raise ValueError("the upsampler needs at least one labelled frame to train on")
+    if any(min(lab.shape) < cfg.crop for _, lab in pairs):
+        raise ValueError(f"frames must be at least {cfg.crop} pixels on each side")
+    checkpoint = _checkpoint_to_resume(out, resume)
+    acc = make_accelerator(cfg.device)
+    if not acc.is_main_process:   # one progress stream: the main process's
+        ctx = JobContext(cancelled=ctx.is_cancelled)
+    sampler = CropSampler(shard(list(pairs), acc), cfg)
+    model, opt, sched, start = _prepare(acc, cfg, checkpoint)
+    step, loss_v = _loop(acc, out, cfg, ctx, model, opt, sched, sampler, start)
     if step == start and not (out / "config.json").exists():
         _save(acc, out, step, loss_v, model, opt, sched, cfg)   # nothing to train: still a usable folder
     return UpsamplerTrainResult(out, step, loss_v, (time.monotonic() - t0) / 60, start_step=start)
