@@ -120,3 +120,39 @@ def test_distill_trains_resumes_exactly_and_samples(teacher_dir, tmp_path):
         assert r.settings["steps"] == steps
         again = pipe(mask, steps=steps, seed=3)
         assert np.array_equal(r.images[0], again.images[0])  # deterministic for a seed
+
+
+def test_cancel_saves_one_checkpoint_that_the_next_run_continues(teacher_dir):
+    from engine.distill import DistillConfig, distill
+    from engine.jobs import JobCancelled, JobContext
+    from engine.training.checkpoint import latest_checkpoint, read_checkpoint_state
+
+    steps = []
+    ctx = JobContext(progress=lambda f, m: steps.append(m) if m.startswith("step ") else None,
+                     cancelled=lambda: len(steps) >= 3)   # the user presses cancel after step 3
+    cfg = DistillConfig(max_steps=6, batch_size=2, checkpoint_every=100, log_every=1, device="cpu",
+                        mixed_precision="no")
+    with pytest.raises(JobCancelled, match="continue"):
+        distill(teacher_dir, _pairs(), cfg, ctx=ctx)
+    run_dir = teacher_dir / "student" / "training"
+    ck = latest_checkpoint(run_dir)
+    assert ck.name == "checkpoint-000003" and read_checkpoint_state(ck)["step"] == 3
+    assert {"student.safetensors", "target.safetensors", "optimizer.safetensors", "lr_scheduler.json",
+            "rng.safetensors", "state.json"} <= {p.name for p in ck.iterdir()}
+    assert all(p.suffix in (".safetensors", ".json") for p in ck.iterdir())   # nothing that would be unpickled
+    assert json.loads((teacher_dir / "student" / "student_card.json").read_text())["steps"] == 3
+    res = distill(teacher_dir, _pairs(), cfg)
+    assert (res.start_step, res.step) == (3, 6)
+    assert sorted(p.name for p in run_dir.glob("checkpoint-*")) == ["checkpoint-000003", "checkpoint-000006"]
+
+
+def test_state_of_the_older_format_is_refused_with_a_message(teacher_dir):
+    from engine.distill import DistillConfig, distill
+    from engine.training.checkpoint import CheckpointError
+
+    old = teacher_dir / "student" / "training" / "state-000100"
+    old.mkdir(parents=True)
+    (old / "state.json").write_text('{"step": 100}')
+    with pytest.raises(CheckpointError, match="older version"):
+        distill(teacher_dir, _pairs(), DistillConfig(max_steps=1, batch_size=2, device="cpu"))
+    assert (old / "state.json").read_text() == '{"step": 100}'   # left as it was

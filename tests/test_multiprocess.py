@@ -1,8 +1,11 @@
-"""Two real processes under `accelerate launch` on the CPU: train-model and augment behave like one process.
+"""Two real processes under `accelerate launch` on the CPU: train-model, distill and augment behave like one
+process.
 
-accelerate starts several CPU processes only through torchrun (`--multi_gpu`; with `--cpu` it needs mpirun
-and otherwise silently starts one), so the tests launch `--multi_gpu --num_processes 2` on a machine whose
-GPUs are hidden; `--device auto`/`cpu` then makes every process train on the CPU over gloo.
+Why not `accelerate launch --cpu --num_processes 2`: with `--cpu`, accelerate 1.x starts several processes
+only through `mpirun` (its multi-CPU path, for Intel MPI / oneCCL set-ups); without mpirun it silently starts
+ONE process, and a test would pass without ever having run two. torchrun, which `--multi_gpu` uses, starts
+real processes on any machine, so the tests launch `--multi_gpu --num_processes 2` with the GPUs hidden
+(CUDA_VISIBLE_DEVICES=""); `--device auto`/`cpu` then makes every process train on the CPU, talking over gloo.
 """
 from __future__ import annotations
 
@@ -85,6 +88,83 @@ def test_train_model_in_two_processes_shards_data_writes_once_and_resumes(phanto
     assert [r["step"] for r in log_two] == [1, 2, 3, 4, 5, 6] == [r["step"] for r in log_ref]  # written once
     # each run warms up over 2 steps and decays linearly to 0 at its --max-steps, for 1 or 2 processes alike
     assert [r["lr"] for r in log_two] == pytest.approx([r["lr"] for r in log_ref]) == [1e-4, 0, 1e-4, 0, 5e-5, 0]
+
+
+def _distill_args(model, data, steps):
+    return ["distill", "--model", str(model), "--data", str(data), "--max-steps", str(steps), "--batch-size", "2",
+            "--checkpoint-every", "2"]
+
+
+def _student(model):
+    folder = model / "student"
+    log = [json.loads(x) for x in (folder / "training" / "log.jsonl").read_text().splitlines()]
+    return folder, log, json.loads((folder / "student_card.json").read_text())
+
+
+def test_distill_in_two_processes_shards_frames_writes_once_and_resumes(phantom_root, tiny_model_dir, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    ref, two = tmp_path / "ref", tmp_path / "two"
+    for model in (ref, two):                                        # one process to step 2 ...
+        shutil.copytree(tiny_model_dir, model)
+        assert main(_distill_args(model, phantom_root, 2) + ["--device", "cpu", "--quiet"]) == 0
+    all_frames = json.loads((ref / "student" / "training" / "shards.json").read_text())["shards"][0]
+    assert main(_distill_args(ref, phantom_root, 4) + ["--device", "cpu", "--quiet"]) == 0
+
+    proc = launch(_distill_args(two, phantom_root, 4))              # ... two processes continue to 4
+    assert proc.stdout.count("student continued to step 4") == 1    # one summary, from the main process
+    run_dir = two / "student" / "training"
+    shards = json.loads((run_dir / "shards.json").read_text())
+    assert shards["num_processes"] == 2 and all(shards["shards"])   # both ranks ran and reported their frames
+    first, second = map(set, shards["shards"])
+    assert not first & second and first | second == set(all_frames) and len(all_frames) == 6
+    cks = sorted(p.name for p in run_dir.iterdir() if "checkpoint" in p.name)
+    assert cks == ["checkpoint-000002", "checkpoint-000004"]        # written once, none half-written
+    state = json.loads((run_dir / "checkpoint-000004" / "state.json").read_text())
+    assert state["num_processes"] == 2 and state["step"] == 4
+    adam = load_file(str(run_dir / "checkpoint-000004" / "optimizer.safetensors"))
+    assert {float(v) for k, v in adam.items() if k.endswith(".step")} == {4.0}   # continued from step 2
+    _, _, card = _student(two)
+    assert card["training_processes"] == 2 and card["steps"] == 4
+    assert card["training_data_fingerprint"] == _student(ref)[2]["training_data_fingerprint"]
+
+    for model in (ref, two):                                        # one process continues the 2-process run
+        assert main(_distill_args(model, phantom_root, 6) + ["--device", "cpu", "--quiet"]) == 0
+    log_ref, log_two = _student(ref)[1], _student(two)[1]
+    assert [r["step"] for r in log_two] == [2, 4, 6] == [r["step"] for r in log_ref]   # one line per log step
+    # the warm-up (50 optimizer steps: lr after step k is k/50 x 1e-4) is at the same point for 1 or 2
+    # processes, also across the resumes from 1 to 2 processes and back
+    assert [r["lr"] for r in log_two] == pytest.approx([r["lr"] for r in log_ref]) == [4e-6, 8e-6, 1.2e-5]
+
+
+def _upsampler_args(data, model, out, steps, resume=False):
+    args = ["train-upsampler", str(data), "--model", str(model), "--out", str(out), "--max-steps", str(steps),
+            "--batch-size", "2", "--crop", "64", "--save-every", "2"]
+    return args + ["--resume"] if resume else args
+
+
+def test_train_upsampler_in_two_processes_continues_a_one_process_run(phantom_root, tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from engine.pipelines.folder import load_upsampler
+
+    out = tmp_path / "pipe"
+    assert main(_upsampler_args(phantom_root, tiny_model_dir, out, 2) + ["--device", "cpu", "--quiet"]) == 0
+    proc = launch(_upsampler_args(phantom_root, tiny_model_dir, out, 4, resume=True))
+    assert proc.stdout.count("upsampler continued from step 2 to step 4") == 1   # one summary, main process
+    run_dir = out / "upsampler-run"
+    cks = sorted(p.name for p in (run_dir / "training").iterdir() if "checkpoint" in p.name)
+    assert cks == ["checkpoint-000002", "checkpoint-000004"]        # written once, none half-written
+    state = json.loads((run_dir / "training" / "checkpoint-000004" / "state.json").read_text())
+    assert state["num_processes"] == 2 and state["step"] == 4
+    adam = load_file(str(run_dir / "training" / "checkpoint-000004" / "optimizer.safetensors"))
+    assert {float(v) for k, v in adam.items() if k.endswith(".step")} == {4.0}   # continued from step 2
+    assert json.loads((run_dir / "training_state.json").read_text())["training_processes"] == 2
+    log = [json.loads(x) for x in (run_dir / "training" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4]                        # one line per log step
+    assert load_upsampler(out / "upsampler").config.low_res_size == [16, 32]   # the pipeline folder is complete
 
 
 def _augment_args(root, model, keys):

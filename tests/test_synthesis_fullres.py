@@ -198,21 +198,44 @@ def test_cli_repaint_finds_the_cadis_label_and_never_overwrites_inputs(folder, t
                  "--out", str(tmp_path / "x.png"), "--quiet"]) == 2  # --margin without --repaint
 
 
-def test_upsampler_training_writes_a_loadable_folder_and_resumes(tmp_path):
+def test_upsampler_training_writes_a_loadable_folder_and_resumes_exactly(tmp_path):
+    from safetensors.torch import load_file
+
+    from engine.jobs import JobCancelled, JobContext
     from engine.pipelines.folder import load_upsampler
-    from engine.training.train_upsampler import UpsamplerTrainConfig, train_upsampler
+    from engine.training.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint_state
+    from engine.training.train_upsampler import STATE_NAME, UpsamplerTrainConfig, train_upsampler
 
     rng = np.random.default_rng(0)
     pairs = [(rng.integers(0, 256, (40, 72, 3), dtype=np.uint8), two_masks(40, 72)[k % 2]) for k in range(3)]
     cfg = UpsamplerTrainConfig(low_res=TINY_SIZE, class_set="1", block_out_channels=(8, 16), crop=32, batch_size=2,
-                               max_steps=3, save_every=2, device="cpu")
-    res = train_upsampler(pairs, tmp_path / "up", cfg)
-    assert res.step == 3 and np.isfinite(res.last_loss)
-    first = load_upsampler(tmp_path / "up")
-    res2 = train_upsampler(pairs, tmp_path / "up", UpsamplerTrainConfig(**{**cfg.__dict__, "max_steps": 5}),
-                           resume=True)
-    assert res2.step == 5
+                               max_steps=5, save_every=2, warmup_steps=1, log_every=1, device="cpu")
+    straight = train_upsampler(pairs, tmp_path / "straight", cfg)
+    assert (straight.start_step, straight.step) == (0, 5) and np.isfinite(straight.last_loss)
+
+    steps = []                                    # the same run, cancelled after step 3 ...
+    ctx = JobContext(progress=lambda f, m: steps.append(m), cancelled=lambda: len(steps) >= 3)
+    with pytest.raises(JobCancelled, match="--resume"):
+        train_upsampler(pairs, tmp_path / "up", cfg, ctx=ctx)
+    ck = latest_checkpoint(tmp_path / "up" / "training")
+    assert ck.name == "checkpoint-000003" and read_checkpoint_state(ck)["step"] == 3
+    assert all(p.suffix in (".safetensors", ".json") for p in ck.iterdir())
+    first = load_upsampler(tmp_path / "up")       # the cancel left a usable folder too
+    res2 = train_upsampler(pairs, tmp_path / "up", cfg, resume=True)   # ... and resumed
+    assert (res2.start_step, res2.step) == (3, 5)
     second = load_upsampler(tmp_path / "up")
     assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    resumed, uncut = (load_file(str(d / "diffusion_pytorch_model.safetensors")) for d in (tmp_path / "up",
+                                                                                          tmp_path / "straight"))
+    for k in uncut:                               # continues exactly where it stopped
+        assert torch.allclose(resumed[k], uncut[k], atol=1e-6), k
+    log = [json.loads(x) for x in (tmp_path / "up" / "training" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and log[-1]["lr"] == pytest.approx(0.0)  # cosine to 0 at 5
+    assert json.loads((tmp_path / "up" / STATE_NAME).read_text())["step"] == 5
+
+    (tmp_path / "old").mkdir()                    # a folder of the version that kept no checkpoint
+    (tmp_path / "old" / STATE_NAME).write_text('{"step": 9}')
+    with pytest.raises(CheckpointError, match="older version"):
+        train_upsampler(pairs, tmp_path / "old", cfg, resume=True)
     pipe = SynthesisPipeline(tiny_model("1"), None, second)
     assert pipe(two_masks(40, 72)[0], num_inference_steps=2).images[0].shape == (40, 72, 3)

@@ -90,3 +90,26 @@ def test_runs_with_other_precisions_follow_each_other_in_one_process(tmp_path):
     from accelerate.state import AcceleratorState
 
     assert AcceleratorState().mixed_precision == "no" and AcceleratorState().device.type == "cpu"
+
+
+def test_trainings_in_one_process_keep_every_reference_to_none_true_and_false(tmp_path):
+    """A GUI session died of "none_dealloc": on Python 3.11 None/True/False are counted objects, and a
+    C extension that drops one reference per call kills the process after enough calls. Consecutive
+    trainings in one process (with accelerate's state dropped between them, as the app does when the
+    device or precision changes) must not lose any: a loss per step or per run would show here."""
+    import gc
+    import sys
+
+    from engine.training.processes import reset_accelerate_state
+
+    def counts():
+        gc.collect()
+        return [sys.getrefcount(x) for x in (None, True, False)]
+
+    for i in range(4):
+        if i == 1:                   # after a first run has done its imports and filled its caches
+            before = counts()
+        train_synthesis(training_pairs(), tmp_path / f"m{i}", train_config(max_steps=3, checkpoint_every=3))
+        reset_accelerate_state()
+    lost = [b - a for b, a in zip(before, counts())]
+    assert max(lost) < 5, f"references lost over 3 runs x 3 steps (None, True, False): {lost}"

@@ -5,6 +5,7 @@
 - `make_lr_scheduler`: a diffusers LR schedule sized for the run. accelerate steps a prepared scheduler once
   per process for every optimizer step (it assumes the global batch grew N times), so warmup and decay are
   given in optimizer steps and multiplied by N here: the LR at optimizer step k is the same for any N.
+- `place_lr_schedule`: put that schedule at an optimizer step, for a checkpoint saved with another N.
 - `shard`: this process's share of a list (every k-th item), so each rank reads only its own data.
 - `any_process`: a flag (cancel) that is true on any process becomes true on all, so they stop together.
 - `MainLog`: a JSON-lines log written by the main process only.
@@ -74,6 +75,17 @@ def make_lr_scheduler(optimizer, schedule: str, warmup_steps: int, total_steps: 
     n = max(1, int(num_processes))
     return get_scheduler(LR_SCHEDULES[schedule], optimizer, num_warmup_steps=int(warmup_steps) * n,
                          num_training_steps=max(1, int(total_steps)) * n)
+
+
+def place_lr_schedule(lr_sched, optimizer, step: int, num_processes: int) -> None:
+    """Put a (prepared) schedule from `make_lr_scheduler` at optimizer step `step` for `num_processes`
+    processes; for resuming a checkpoint that was saved with another number of processes."""
+    inner = getattr(lr_sched, "scheduler", lr_sched)
+    inner.last_epoch = int(step) * max(1, int(num_processes))
+    lrs = [base * fn(inner.last_epoch) for base, fn in zip(inner.base_lrs, inner.lr_lambdas)]
+    for group, lr in zip(optimizer.param_groups, lrs):
+        group["lr"] = lr
+    inner._last_lr = lrs
 
 
 def shard(items: Sequence[T], accelerator) -> list[T]:

@@ -45,7 +45,7 @@ from engine.training.config import TRAINING_DIR, TrainConfig, TrainResult, build
 from engine.training.data import (SynthesisDataset, class_weights_from_counts, collect_pairs, data_fingerprint,
                                   split_holdout)
 from engine.training.processes import (MainLog, any_process, make_accelerator, make_lr_scheduler,
-                                       mean_over_processes, shard)
+                                       mean_over_processes, place_lr_schedule, shard)
 from engine.training.samples import sample_grid
 
 DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -152,18 +152,9 @@ def _resume(run: _Run, checkpoint: Optional[Path]) -> int:
     state = load_checkpoint(run.accelerator, checkpoint, models={"model": run.model}, optimizer=run.optimizer,
                             lr_scheduler=run.lr_sched, emas={"ema": run.ema})
     step = int(state["step"])
-    if int(state.get("num_processes", 1)) != run.accelerator.num_processes:
-        _place_schedule(run, step)  # saved with another number of processes: same optimizer step, new count
+    if int(state.get("num_processes", 1)) != run.accelerator.num_processes:  # same optimizer step, new count
+        place_lr_schedule(run.lr_sched, run.optimizer, step, run.accelerator.num_processes)
     return step
-
-
-def _place_schedule(run: _Run, step: int) -> None:
-    inner = getattr(run.lr_sched, "scheduler", run.lr_sched)
-    inner.last_epoch = step * run.accelerator.num_processes
-    lrs = [base * fn(inner.last_epoch) for base, fn in zip(inner.base_lrs, inner.lr_lambdas)]
-    for group, lr in zip(run.optimizer.param_groups, lrs):
-        group["lr"] = lr
-    inner._last_lr = lrs
 
 
 # ---- one step -----------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 NAME = "distill"
@@ -11,7 +12,8 @@ DESCRIPTION = (
     "that samples in 1-2 steps; it is written to MODEL_DIR/student/ and used by the preview preset (the app's "
     "live preview, `cadis synth --preset preview`). Needs the frames the model learnt from (--data; default: the "
     "training data named in the model card when that folder exists). Running the command again continues the "
-    "run from its last saved state (MODEL_DIR/student/training/) up to --max-steps."
+    "run from its last checkpoint (MODEL_DIR/student/training/) up to --max-steps. Under `accelerate launch "
+    "--num_processes N` each process distils on its share of the frames (--batch-size frames each per step)."
 )
 
 
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="CaDIS dataset, project or pair folder of training frames (default: the model card's)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop at this step (default 1500)")
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per step (default 8)")
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per step and process (default 8)")
     parser.add_argument("--learning-rate", type=float, default=None, help="default 1e-4")
     parser.add_argument("--checkpoint-every", type=int, default=None, help="save state and student every N steps (100)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
@@ -55,11 +57,14 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"max_steps": args.max_steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
                  "checkpoint_every": args.checkpoint_every}
     cfg = DistillConfig(device=args.device, **{k: v for k, v in overrides.items() if v is not None})
-    ctx, bar = tqdm_context("distill", disable=args.quiet)
+    main_process = int(os.environ.get("RANK", "0")) == 0   # under accelerate launch: one bar, one summary
+    ctx, bar = tqdm_context("distill", disable=args.quiet or not main_process)
     try:
         result = distill(args.model, data, cfg, ctx=ctx)
     finally:
         bar.close()
+    if not main_process:
+        return 0
     where = "continued" if result.start_step else "trained"
     print(f"student {where} to step {result.step} (loss {result.last_loss:.4f}): {result.student_dir}")
     return 0
