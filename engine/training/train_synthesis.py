@@ -152,8 +152,9 @@ def _resume(run: _Run, checkpoint: Optional[Path]) -> int:
     state = load_checkpoint(run.accelerator, checkpoint, models={"model": run.model}, optimizer=run.optimizer,
                             lr_scheduler=run.lr_sched, emas={"ema": run.ema})
     step = int(state["step"])
-    if int(state.get("num_processes", 1)) != run.accelerator.num_processes:  # same optimizer step, new count
-        place_lr_schedule(run.lr_sched, run.optimizer, step, run.accelerator.num_processes)
+    # always re-placed: right for another process count and for another --max-steps (the saved optimizer
+    # holds the old schedule's learning rate)
+    place_lr_schedule(run.lr_sched, run.optimizer, step, run.accelerator.num_processes)
     return step
 
 
