@@ -1,6 +1,8 @@
-"""The Synthesize panel's controls: model line, preset, steps, sampler, guidance, seed, variants, repaint margin,
-live preview, buttons, progress, the big view and the gallery. A mixin of `SynthesisPanel` (`_build` sets the
-widgets as its attributes and connects them to its slots); layout only."""
+"""The Synthesize panel's controls: model line, preset, steps, sampler, guidance, seed, variants, repaint margin
+(in a "Settings" section that folds away, its summary on one line), live preview, the sketch and run buttons,
+progress, and the results: the big view over a one-row gallery strip, accept and save.
+Compact on purpose: on a 1366x768 laptop the results show without scrolling the dock. A mixin of
+`SynthesisPanel` (`_build` sets the widgets as its attributes and connects them to its slots); layout only."""
 from __future__ import annotations
 
 import random
@@ -8,7 +10,7 @@ import random
 import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from desktop.panels.hints import hint_label
 from desktop.panels.synthesis.gallery import Gallery
@@ -77,6 +79,30 @@ class SynthesisForm:
         form.addRow("Variants", self.variants)
         form.addRow("Repaint margin", self.margin)
         self._apply_preset()
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setAutoRaise(True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_toggle.setToolTip("Show or hide the model line and the sampling settings")
+        self.settings_summary = hint_label()
+        self.settings_summary.setWordWrap(False)
+        self.settings_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clipped
+        toggle_row = QHBoxLayout()
+        toggle_row.setContentsMargins(0, 0, 0, 0)
+        toggle_row.addWidget(self.settings_toggle)
+        toggle_row.addWidget(self.settings_summary, 1)
+        self.settings_box = QWidget()
+        box = QVBoxLayout(self.settings_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.model_label)
+        box.addLayout(form)
+        self.settings_toggle.toggled.connect(self._fold_settings)
+        for w in (self.preset, self.sampler):
+            w.currentIndexChanged.connect(self._summarize_settings)
+        for w in (self.steps, self.seed, self.variants, self.margin, self.guidance):
+            w.valueChanged.connect(self._summarize_settings)
+        self._fold_settings(False)
 
         self.live = QCheckBox("Live preview")
         self.live.setToolTip("Re-render a fast preview after every stroke (the newest request wins)")
@@ -91,17 +117,26 @@ class SynthesisForm:
         self.repaint_button.setToolTip("Keep the real frame; re-synthesize only where you changed the mask since "
                                        "opening the frame (plus the margin)")
         self.repaint_button.clicked.connect(lambda: self.repaint())
+        self.sketch_button = QPushButton(qta.icon("mdi6.draw", color=ICON), "Sketch a variant")
+        self.sketch_button.setToolTip("Paint a variant of this frame (an instrument added, moved, removed) without "
+                                      "changing the frame's own label; Repaint then re-synthesizes what you changed")
+        self.sketch_button.clicked.connect(lambda: self.toggle_sketch())
+        self.sketch_banner = hint_label()
+        self.sketch_banner.setObjectName("sketchBanner")
+        self.sketch_banner.hide()
         run_row = QHBoxLayout()
         run_row.addWidget(self.live)
         run_row.addStretch(1)
         run_row.addWidget(self.run_button)
         repaint_row = QHBoxLayout()
+        repaint_row.addWidget(self.sketch_button)
         repaint_row.addStretch(1)
         repaint_row.addWidget(self.repaint_button)
 
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(256, 144)
+        self.preview.setMinimumSize(160, 90)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the pixmap follows it
         self.preview.setObjectName("synthPreview")
         self.preview.setToolTip("The selected result")
         self.gallery = Gallery()
@@ -116,16 +151,35 @@ class SynthesisForm:
         self.status = hint_label()
 
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.model_label)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(4)
         lay.addWidget(self.message)
         lay.addWidget(self.fix_row)
-        lay.addLayout(form)
+        lay.addLayout(toggle_row)
+        lay.addWidget(self.settings_box)
         lay.addLayout(run_row)
         lay.addLayout(repaint_row)
+        lay.addWidget(self.sketch_banner)
         lay.addWidget(self.progress)
-        lay.addWidget(self.preview, 2)
-        lay.addWidget(self.gallery, 1)
+        lay.addWidget(self.preview, 1)  # the big view takes what the column has left
+        lay.addWidget(self.gallery)
         lay.addLayout(out_row)
         lay.addWidget(self.status)
         self._update_buttons()
+
+    def _fold_settings(self, shown: bool) -> None:
+        self.settings_box.setVisible(shown)
+        self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.settings_summary.setVisible(not shown)
+        self._summarize_settings()
+
+    def _summarize_settings(self, *_) -> None:
+        """One line of what the folded settings are, e.g. "Preview · DDIM 4 steps · guidance 2.0 · seed 0"."""
+        if not hasattr(self, "settings_summary"):
+            return  # still building
+        text = (f"{self.preset.currentText()} · {self.sampler.currentText()} {self.steps.value()} steps · "
+                f"guidance {self.guidance.value():.1f} · seed {self.seed.value()} · "
+                f"{self.variants.value()} variant{'s' if self.variants.value() != 1 else ''} · "
+                f"margin {self.margin.value()} px")
+        self.settings_summary.setText(text)
+        self.settings_summary.setToolTip(text)

@@ -1,4 +1,5 @@
-"""The synthesis gallery: thumbnails of synthesized frames, each with what is needed to store it as a pair."""
+"""The synthesis gallery: a strip of thumbnails of synthesized frames (newest first, scrolling sideways), each
+with what is needed to store it as a pair."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from desktop.qt_image import pixmap_of
 
-THUMB = QSize(128, 72)
+THUMB = QSize(96, 54)
 MAX_ENTRIES = 40
 
 
@@ -33,7 +34,7 @@ class GalleryEntry:
 
 
 class Gallery(QListWidget):
-    """Icon-mode list of `GalleryEntry`s; the live preview keeps the first slot, newest results follow it."""
+    """Icon-mode strip of `GalleryEntry`s, one row; the live preview keeps the first slot, newest results follow."""
 
     entryActivated = Signal(object)  # GalleryEntry (double click)
 
@@ -41,13 +42,17 @@ class Gallery(QListWidget):
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(THUMB)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)  # one row: as tall as a thumbnail, whatever the number of results
         self.setMovement(QListView.Movement.Static)
-        self.setSpacing(4)
+        self.setSpacing(2)
         self.setWordWrap(True)
         self.setUniformItemSizes(True)
-        self.setGridSize(QSize(THUMB.width() + 12, THUMB.height() + 34))
-        self.setMinimumHeight(THUMB.height() + 44)
+        self.setGridSize(QSize(THUMB.width() + 10, THUMB.height() + 32))
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        strip = self.gridSize().height() + self.horizontalScrollBar().sizeHint().height() + 2 * self.frameWidth() + 4
+        self.setMinimumHeight(strip)
+        self.setMaximumHeight(strip)
         self.itemDoubleClicked.connect(lambda item: self.entryActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
 
     def entries(self) -> list[GalleryEntry]:
