@@ -382,7 +382,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         if self.doc.sketch is not None:
             parts.append("variant sketch (not saved into the frame)")
         self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
-        self.saved_label.setText("Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else ""))
+        saved = "Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else "")
+        self.saved_label.setText("Sketch · not saved into the frame" if self.doc.sketch is not None else saved)
         self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
         self.brush_label.setText(f"Brush {self.canvas.brush_radius()} px")
 

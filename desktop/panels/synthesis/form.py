@@ -1,6 +1,6 @@
 """The Synthesize panel's controls: model line, preset, steps, sampler, guidance, seed, variants, repaint margin
-(in a "Settings" section that folds away, its summary on one line), live preview, the sketch and run buttons,
-progress, and the results: the big view over a one-row gallery strip, accept and save.
+(in a "Settings" section that folds away, summarized in its tooltip), live preview, the sketch and run buttons,
+progress, and the results: the big view beside a one-thumbnail-wide gallery column, accept and save.
 Compact on purpose: on a 1366x768 laptop the results show without scrolling the dock. A mixin of
 `SynthesisPanel` (`_build` sets the widgets as its attributes and connects them to its slots); layout only."""
 from __future__ import annotations
@@ -16,6 +16,9 @@ from desktop.panels.hints import hint_label
 from desktop.panels.synthesis.gallery import Gallery
 
 ICON = "#c8ccd4"
+SKETCH_TIP = ("Sketch a variant of this frame: paint an instrument in, move or remove one, without changing the "
+              "frame's own label (nothing of a sketch is saved into it). Repaint changed region then re-synthesizes "
+              "what you changed; accepting the result stores your edited mask with the pair. Click again to discard.")
 
 
 class SynthesisForm:
@@ -84,14 +87,6 @@ class SynthesisForm:
         self.settings_toggle.setCheckable(True)
         self.settings_toggle.setAutoRaise(True)
         self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.settings_toggle.setToolTip("Show or hide the model line and the sampling settings")
-        self.settings_summary = hint_label()
-        self.settings_summary.setWordWrap(False)
-        self.settings_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clipped
-        toggle_row = QHBoxLayout()
-        toggle_row.setContentsMargins(0, 0, 0, 0)
-        toggle_row.addWidget(self.settings_toggle)
-        toggle_row.addWidget(self.settings_summary, 1)
         self.settings_box = QWidget()
         box = QVBoxLayout(self.settings_box)
         box.setContentsMargins(0, 0, 0, 0)
@@ -117,14 +112,12 @@ class SynthesisForm:
         self.repaint_button.setToolTip("Keep the real frame; re-synthesize only where you changed the mask since "
                                        "opening the frame (plus the margin)")
         self.repaint_button.clicked.connect(lambda: self.repaint())
-        self.sketch_button = QPushButton(qta.icon("mdi6.draw", color=ICON), "Sketch a variant")
-        self.sketch_button.setToolTip("Paint a variant of this frame (an instrument added, moved, removed) without "
-                                      "changing the frame's own label; Repaint then re-synthesizes what you changed")
+        self.sketch_button = QPushButton(qta.icon("mdi6.draw", color=ICON), "Sketch")
+        self.sketch_button.setCheckable(True)  # pressed while a sketch is open
+        self.sketch_button.setToolTip(SKETCH_TIP)
         self.sketch_button.clicked.connect(lambda: self.toggle_sketch())
-        self.sketch_banner = hint_label()
-        self.sketch_banner.setObjectName("sketchBanner")
-        self.sketch_banner.hide()
         run_row = QHBoxLayout()
+        run_row.addWidget(self.settings_toggle)
         run_row.addWidget(self.live)
         run_row.addStretch(1)
         run_row.addWidget(self.run_button)
@@ -155,14 +148,15 @@ class SynthesisForm:
         lay.setSpacing(4)
         lay.addWidget(self.message)
         lay.addWidget(self.fix_row)
-        lay.addLayout(toggle_row)
-        lay.addWidget(self.settings_box)
         lay.addLayout(run_row)
+        lay.addWidget(self.settings_box)
         lay.addLayout(repaint_row)
-        lay.addWidget(self.sketch_banner)
         lay.addWidget(self.progress)
-        lay.addWidget(self.preview, 1)  # the big view takes what the column has left
-        lay.addWidget(self.gallery)
+        results = QHBoxLayout()
+        results.setSpacing(4)
+        results.addWidget(self.preview, 1)  # the big view takes what the column has left
+        results.addWidget(self.gallery)
+        lay.addLayout(results, 1)
         lay.addLayout(out_row)
         lay.addWidget(self.status)
         self._update_buttons()
@@ -170,16 +164,16 @@ class SynthesisForm:
     def _fold_settings(self, shown: bool) -> None:
         self.settings_box.setVisible(shown)
         self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-        self.settings_summary.setVisible(not shown)
         self._summarize_settings()
 
+    def settings_summary(self) -> str:
+        """What the settings are, in one line: "Preview · DDIM 4 steps · guidance 2.0 · seed 0 · ..."."""
+        n = self.variants.value()
+        return (f"{self.preset.currentText()} · {self.sampler.currentText()} {self.steps.value()} steps · "
+                f"guidance {self.guidance.value():.1f} · seed {self.seed.value()} · {n} variant{'s' if n != 1 else ''}"
+                f" · repaint margin {self.margin.value()} px")
+
     def _summarize_settings(self, *_) -> None:
-        """One line of what the folded settings are, e.g. "Preview · DDIM 4 steps · guidance 2.0 · seed 0"."""
-        if not hasattr(self, "settings_summary"):
-            return  # still building
-        text = (f"{self.preset.currentText()} · {self.sampler.currentText()} {self.steps.value()} steps · "
-                f"guidance {self.guidance.value():.1f} · seed {self.seed.value()} · "
-                f"{self.variants.value()} variant{'s' if self.variants.value() != 1 else ''} · "
-                f"margin {self.margin.value()} px")
-        self.settings_summary.setText(text)
-        self.settings_summary.setToolTip(text)
+        if hasattr(self, "settings_toggle"):  # (not while the form is being built)
+            self.settings_toggle.setToolTip(f"{self.settings_summary()}\nClick to show or hide the model line and "
+                                            "these settings")

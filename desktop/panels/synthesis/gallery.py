@@ -1,4 +1,4 @@
-"""The synthesis gallery: a strip of thumbnails of synthesized frames (newest first, scrolling sideways), each
+"""The synthesis gallery: a column of thumbnails of synthesized frames beside the big view (newest first), each
 with what is needed to store it as a pair."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from desktop.qt_image import pixmap_of
 
-THUMB = QSize(96, 54)
+THUMB = QSize(72, 40)
 MAX_ENTRIES = 40
 
 
@@ -34,7 +34,8 @@ class GalleryEntry:
 
 
 class Gallery(QListWidget):
-    """Icon-mode strip of `GalleryEntry`s, one row; the live preview keeps the first slot, newest results follow."""
+    """Icon-mode column of `GalleryEntry`s, one thumbnail wide; the live preview keeps the first slot, newest
+    results follow."""
 
     entryActivated = Signal(object)  # GalleryEntry (double click)
 
@@ -42,17 +43,17 @@ class Gallery(QListWidget):
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(THUMB)
-        self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(False)  # one row: as tall as a thumbnail, whatever the number of results
+        self.setFlow(QListView.Flow.TopToBottom)
+        self.setWrapping(False)  # one column: as narrow as a thumbnail, whatever the number of results
         self.setMovement(QListView.Movement.Static)
         self.setSpacing(2)
-        self.setWordWrap(True)
+        self.setWordWrap(False)  # one caption line, elided (the tooltip has it all)
         self.setUniformItemSizes(True)
-        self.setGridSize(QSize(THUMB.width() + 10, THUMB.height() + 32))
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        strip = self.gridSize().height() + self.horizontalScrollBar().sizeHint().height() + 2 * self.frameWidth() + 4
-        self.setMinimumHeight(strip)
-        self.setMaximumHeight(strip)
+        self.setGridSize(QSize(THUMB.width() + 12, THUMB.height() + 22))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFixedWidth(self.gridSize().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+                           + 4)
+        self.setMinimumHeight(self.gridSize().height() + 2 * self.frameWidth() + 4)
         self.itemDoubleClicked.connect(lambda item: self.entryActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
 
     def entries(self) -> list[GalleryEntry]:

@@ -305,8 +305,8 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
             self.gallery.add(entry)
         self._show_selected()
         if result.changed is not None:
-            self.status.setText(f"Repainted {int(result.region.sum())} px of {Path(key).name} "
-                                f"({int(result.changed.sum())} px changed + margin); every other pixel is the real frame")
+            self.status.setText(f"Repainted {int(result.region.sum()):,} px ({int(result.changed.sum()):,} changed + "
+                                "margin); every other pixel is the real frame")
         else:
             self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
 
@@ -334,7 +334,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
             return None
         self.gallery.mark_accepted(entry)
         note = self._sketch_after_accept(entry)
-        self.status.setText(f"Stored as synthetic pair {entry.pair_id} (from {Path(key_of(entry)).name}){note}")
+        self.status.setText(f"Stored as synthetic pair {entry.pair_id}{note or f' (from {Path(key_of(entry)).name})'}")
         self.pairAccepted.emit(entry.pair_id)
         return entry.pair_id
 

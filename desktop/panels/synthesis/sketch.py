@@ -1,13 +1,14 @@
 """The Synthesize panel's variant sketch (engine.session.sketch): what a repaint is made from, kept off the frame.
 
 A repaint needs an edited mask (an instrument painted in, moved, removed) that the real image does not show, so
-it must never become the frame's label. "Sketch a variant" opens a sketch: strokes from then on change only the
+it must never become the frame's label. "Sketch" (a variant) opens a sketch: strokes from then on change only the
 sketch (no journal, no autosave). Pressing *Repaint changed region* with plain edits made since the frame was
 opened asks to move them into a sketch (the frame's label goes back as it was, one undo step of the frame).
 Accepting a result made from the sketch stores the edited mask with the pair and closes the sketch; the frame
 shows its own, untouched label again. Throwing away a sketch with changes (Discard, another frame, another
-project, quitting) asks first. A mixin of `SynthesisPanel` (uses its `doc`, `status`, `sketch_button`,
-`sketch_banner` and `_parent`); every change of data is a call of the engine session.
+project, quitting) asks first. The window's title and save field say while a sketch is open. A mixin of
+`SynthesisPanel` (uses its `doc`, `status`, `sketch_button` and `_parent`); every change of data is a call of
+the engine session.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def ask_move_into_sketch(parent: QWidget, frame: str, pixels: int) -> bool:
                       QMessageBox.StandardButton.Cancel, parent)
     box.setInformativeText("Move them into a variant sketch: the frame's label goes back to how you opened it, the "
                            "edit goes only with the synthetic pair you accept (Ctrl+Z after the sketch puts it back "
-                           "on the frame). If some of it corrects the real label, cancel, and use Sketch a variant "
+                           "on the frame). If some of it corrects the real label, cancel, and use Sketch "
                            "for the variant only.")
     move = box.addButton("Move into a sketch", QMessageBox.ButtonRole.AcceptRole)
     box.setDefaultButton(move)
@@ -55,7 +56,9 @@ class SketchControls:
         return Path(self.doc.key or "").name or "this frame"
 
     def toggle_sketch(self) -> bool:
-        return self.start_sketch() if self.doc.sketch is None else self.discard_sketch()
+        done = self.start_sketch() if self.doc.sketch is None else self.discard_sketch()
+        self.sketch_button.setChecked(self.doc.sketch is not None)  # also when the user kept the sketch
+        return done
 
     def start_sketch(self) -> bool:
         """Open a sketch of the current frame (its label as it is now is the unchanged part)."""
@@ -91,7 +94,7 @@ class SketchControls:
             opened = self._parent[1] if self._parent is not None and self._parent[0] == doc.key else None
             n = int((opened != doc.label).sum()) if opened is not None and opened.shape == doc.label.shape else 0
             if not n:
-                self.status.setText("Nothing to repaint: press Sketch a variant and paint the change (an instrument "
+                self.status.setText("Nothing to repaint: press Sketch, paint the change (an instrument "
                                     "added, moved or removed), then press Repaint changed region.")
                 return None
             if not self.ask_move_into_sketch(self, name, n):
@@ -109,12 +112,9 @@ class SketchControls:
         if sketch is None or str(entry.provenance.get("source_frame") or "") != sketch.key:
             return ""
         if not np.array_equal(entry.mask, sketch.session.label):
-            return "; you are still sketching (the sketch changed since this result)"
+            return ": you are still sketching (the sketch changed since this result)"
         self.doc.end_sketch()
-        return f"; the edited mask went with the pair, {self._frame_name()} shows its own label again (unchanged)"
+        return ": the edited mask went with the pair; the frame's own label is unchanged"
 
     def _on_sketch_changed(self, active: bool) -> None:
-        self.sketch_button.setText("Discard sketch" if active else "Sketch a variant")
-        self.sketch_banner.setText(f"Sketching a variant of {self._frame_name()}: strokes change the sketch only, "
-                                   "never the frame's label")
-        self.sketch_banner.setVisible(active)
+        self.sketch_button.setChecked(active)
