@@ -6,7 +6,7 @@ start, maximized on an offscreen screen of a given size, with a repaint result i
 WORK_DIR/sample is the dataset (made there as a phantom sample when missing). The probe raises the dock,
 sketches an instrument onto the first frame, repaints it with the preview preset and waits for the result.
 Prints one JSON line: what of the dock's results (big view, gallery, accept button) lies inside the visible
-part of the dock without scrolling. `make screenshot-synthesis` saves docs/img/synthesis_dock*.png with it."""
+part of the dock without scrolling. `make screenshot-synthesis` saves docs/img/repaint*.png with it."""
 from __future__ import annotations
 
 import json
@@ -83,6 +83,10 @@ def main(work: Path, size: str, model_dir: str, shot: str | None) -> None:
     if shot:
         Path(shot).parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(shot, "PNG")
+    if os.environ.get("CADIS_PROBE_RESULT"):  # the repainted frame itself, to look at (not for docs/img)
+        from engine.imageio import write_image
+
+        write_image(Path(os.environ["CADIS_PROBE_RESULT"]), panel.gallery.selected_entry().image)
     print(json.dumps(out))
     window.doc.end_sketch()
     window.close()
