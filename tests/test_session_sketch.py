@@ -112,3 +112,19 @@ def test_switching_frames_or_closing_ends_the_sketch_without_touching_the_label(
     assert s.close_project() and s.sketch is None
     with Project.open_or_create(root) as again:
         assert again.load_label(key).tobytes() == base.tobytes() and again.pending_recovery() == {}
+
+
+def test_a_save_that_failed_as_the_sketch_began_is_retried_with_the_frame_label_not_the_sketch(session, monkeypatch):
+    s = session
+    key = s.key
+    _stroke(s, y=2, cls=3)  # a real correction, not saved yet
+    corrected = s.label.copy()
+    real_save = s.project.save_label
+    monkeypatch.setattr(s.project, "save_label", lambda *_a: (_ for _ in ()).throw(OSError("disk full")))
+    s.start_sketch()
+    assert s.dirty and any(c[0] == "error" and "disk full" in c[1] for c in s.events.calls)
+    monkeypatch.setattr(s.project, "save_label", real_save)
+    _stroke(s, y=7, cls=9)  # the variant
+    assert s.save() and not s.dirty
+    assert _stored(s).tobytes() == corrected.tobytes()  # the correction, without the sketch's stroke
+    assert (s.label[7, 1:10] == 9).all() and s.sketch is not None and s.key == key

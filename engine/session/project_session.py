@@ -215,6 +215,16 @@ class ProjectSession:
         if not self.project.read_only:
             self.project.discard_recovery(frame.target.key)  # strokes that add up to nothing
 
+    def _save_under_sketch(self, frame: LabelSession) -> bool:
+        """Save the frame while a sketch paints its label array: what is written is the frame's label as the
+        sketch began (only left unsaved when the save at the sketch's start failed), never the sketch."""
+        if not frame.dirty:
+            return False
+        frame.cancel_autosave()
+        frame.target.save(self.sketch.base)
+        frame.set_dirty(False)
+        return True
+
     # -- saving ------------------------------------------------------------------------------------
     def save(self) -> bool:
         """Write the current frame's label if it changed; True when nothing is left unsaved (an open sketch
@@ -228,7 +238,7 @@ class ProjectSession:
             self.events.error("The project is open read-only: this change is not saved.")
             return True
         try:
-            wrote = frame.save()
+            wrote = frame.save() if self.sketch is None else self._save_under_sketch(frame)
         except Exception as exc:  # noqa: BLE001
             self.events.error(f"Saving {key} failed: {exc}. Your strokes are still in the journal; "
                               "free disk space or check permissions, then save again (Ctrl+S).")
