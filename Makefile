@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 export QT_API = pyside6
 
-.PHONY: setup run run-sample test bench sample lint starter-models installer installer-xvfb clean screenshot
+.PHONY: setup run run-sample test bench sample lint starter-models installer installer-xvfb clean screenshot \
+	screenshot-synthesis
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +60,15 @@ screenshot: setup sample
 		--screenshot docs/img/app.png --screen 1920x1080
 	$(VENV)/bin/cadis-studio $(SAMPLE) --project $(SHOT_DIR)/project --settings $(SHOT_DIR)/settings.ini \
 		--screenshot docs/img/app_1366x768.png --screen 1366x768
+
+# the Synthesize dock with a repaint result (starter model), maximized on a 1920x1080 and a 1366x768 screen
+screenshot-synthesis: setup sample
+	rm -rf $(SHOT_DIR)-synth && mkdir -p $(SHOT_DIR)-synth/a $(SHOT_DIR)-synth/b
+	ln -s $(abspath $(SAMPLE)) $(SHOT_DIR)-synth/a/sample && ln -s $(abspath $(SAMPLE)) $(SHOT_DIR)-synth/b/sample
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.gui.synthesis_probe $(SHOT_DIR)-synth/a 1920x1080 \
+		resources/models/starter-synthesis docs/img/repaint.png
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.gui.synthesis_probe $(SHOT_DIR)-synth/b 1366x768 \
+		resources/models/starter-synthesis docs/img/repaint_1366x768.png
 
 starter-models: setup
 	$(PY) -m benchmarks.train_starter_models

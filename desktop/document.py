@@ -52,6 +52,9 @@ class QtSessionEvents(SessionEvents):
         if self.timer is not None:
             self.timer.stop()
 
+    def sketch_changed(self, active: bool) -> None:
+        self.owner.sketchChanged.emit(active)
+
 
 class Document(QObject):
     """State of the open project and frame (see ProjectSession); emits signals the window turns into repaints."""
@@ -64,6 +67,7 @@ class Document(QObject):
     saved = Signal(str)               # key
     undoStateChanged = Signal(bool, bool)
     errorOccurred = Signal(str)       # a message for the user
+    sketchChanged = Signal(bool)      # a variant sketch opened (strokes are not the frame's label) / closed
 
     def __init__(self, autosave_ms: int = 3000, max_steps: int = 500, parent: Optional[QObject] = None):
         super().__init__(parent)
@@ -76,7 +80,8 @@ class Document(QObject):
 
     def __getattr__(self, name: str):
         """Everything else is the session's: state (`project`, `key`, `image`, `label`, `name`, `dirty`) and
-        operations (`set_frame`, `apply`, `repair`, `undo`, `redo`, `save`, `set_status`, `recover`, ...)."""
+        operations (`set_frame`, `apply`, `repair`, `undo`, `redo`, `save`, `set_status`, `recover`,
+        `start_sketch`, `end_sketch`, ...)."""
         if name == "session":  # not set yet (during __init__)
             raise AttributeError(name)
         return getattr(self.session, name)
@@ -84,5 +89,5 @@ class Document(QObject):
     def forget_unsaved(self) -> None:
         """Leave the current frame's unsaved edits unwritten (they stay in the journal), as a kill would."""
         self.autosave_timer.stop()
-        if self.session.current is not None:
-            self.session.current.set_dirty(False)
+        if self.session.frame_session is not None:
+            self.session.frame_session.set_dirty(False)

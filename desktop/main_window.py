@@ -147,6 +147,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         d.frameChanged.connect(self._on_frame)
         d.labelEdited.connect(self._on_label_edited)
         d.dirtyChanged.connect(lambda _d: self.refresh_title())
+        d.sketchChanged.connect(lambda _on: self.refresh_title())
         d.statusChanged.connect(self._on_status)
         d.saved.connect(self._on_saved)
         d.undoStateChanged.connect(self._on_undo_state)
@@ -168,7 +169,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
                 and not self.ask_open_anyway(self, check):
             self.statusBar().showMessage(f"Did not open {source}: it does not look like a dataset", 15000)
             return False
-        if not self.doc.close_project():
+        if not self.model_panels.synthesis.confirm_leave_sketch() or not self.doc.close_project():
             return False
         try:
             try:
@@ -283,7 +284,11 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
 
     # -- frames and review -------------------------------------------------------------------------
     def show_frame(self, key: str) -> bool:
-        """Switch frames (the current one is saved first, with a note typed but not yet confirmed)."""
+        """Switch frames (the current one is saved first, with a note typed but not yet confirmed; a variant
+        sketch with changes is thrown away only when the user says so)."""
+        if key != self.doc.key and not self.model_panels.synthesis.confirm_leave_sketch():
+            self.frames.set_current(self.doc.key)
+            return False
         if self.note_edit.isModified():
             self.doc.set_note(self.note_edit.text())
         if self.doc.set_frame(key):
@@ -374,8 +379,11 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]
         if getattr(self.doc.project, "read_only", False):
             parts.append("read-only")
+        if self.doc.sketch is not None:
+            parts.append("variant sketch (not saved into the frame)")
         self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
-        self.saved_label.setText("Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else ""))
+        saved = "Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else "")
+        self.saved_label.setText("Sketch · not saved into the frame" if self.doc.sketch is not None else saved)
         self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
         self.brush_label.setText(f"Brush {self.canvas.brush_radius()} px")
 
@@ -387,7 +395,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
             self.default_layout()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
-        if not self.doc.close_project():
+        if not self.model_panels.synthesis.confirm_leave_sketch() or not self.doc.close_project():
             event.ignore()  # the save failed; the error is in the status bar and the journal keeps the strokes
             return
         self.runner.shutdown()

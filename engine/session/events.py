@@ -34,3 +34,6 @@ class SessionEvents:
         """Call the session's `save` after `delay_ms` unless this is sent again or cancelled first."""
 
     def autosave_cancelled(self) -> None: ...
+
+    def sketch_changed(self, active: bool) -> None:
+        """A variant sketch opened (its strokes are not the frame's label) or closed (the label is shown again)."""

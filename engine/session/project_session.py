@@ -1,5 +1,6 @@
 """The open project and the frame being edited (Qt-free): frame switching, recent undo stacks, saving on
-switch and close, review status, recovery of journal strokes left by a crash, and the edit of a pair.
+switch and close, review status, recovery of journal strokes left by a crash, variant sketches (edits for a
+repaint that never become the frame's label, engine.session.sketch), and the edit of a pair.
 
     session = ProjectSession(events=my_listener, autosave=AutosavePolicy(3000))
     session.open_project(Project.open_or_create(dataset))
@@ -13,9 +14,11 @@ from typing import Callable, Optional
 import numpy as np
 
 from engine.edits import PaintPolicy, UndoRecord, UndoStack
+from engine.edits.commit import tight_box
 from engine.session.autosave import AutosavePolicy
 from engine.session.events import SessionEvents
-from engine.session.label_session import LabelSession
+from engine.session.label_session import LabelSession, inverse
+from engine.session.sketch import SketchEvents, Sketch, SketchTarget, restore_record
 from engine.session.targets import FrameTarget, PairTarget
 
 RECENT_STACKS = 8
@@ -29,7 +32,8 @@ class ProjectSession:
         self.events = events if events is not None else SessionEvents()
         self.autosave = autosave if autosave is not None else AutosavePolicy(0)
         self.project = None
-        self.current: Optional[LabelSession] = None
+        self.current: Optional[LabelSession] = None  # where edits go: the frame's session, or an open sketch's
+        self.sketch: Optional[Sketch] = None
         self._max_steps = max_steps
         self._stacks: OrderedDict[str, UndoStack] = OrderedDict()
 
@@ -44,10 +48,11 @@ class ProjectSession:
         """Save the current frame and close the project; False if the save failed (project kept open)."""
         if self.project is None:
             return True
+        self.end_sketch()
         if not self.save():
             return False
         self.project.close()
-        self.project, self.current = None, None
+        self.project, self.current, self.sketch = None, None, None
         self._stacks.clear()
         self.events.project_changed()
         return True
@@ -61,8 +66,15 @@ class ProjectSession:
         return self.current.target.key if self.current is not None else None
 
     @property
+    def frame_session(self) -> Optional[LabelSession]:
+        """The current frame's own label session (also while a sketch takes the edits)."""
+        return self.sketch.frame if self.sketch is not None else self.current
+
+    @property
     def dirty(self) -> bool:
-        return self.current is not None and self.current.dirty
+        """The frame's label has unsaved edits (a sketch is never saved, so never counts)."""
+        frame = self.frame_session
+        return frame is not None and frame.dirty
 
     @property
     def image(self) -> Optional[np.ndarray]:
@@ -81,6 +93,7 @@ class ProjectSession:
         """Show frame `key` (saving the current one first); False with an error message on failure."""
         if self.project is None or key == self.key:
             return self.project is not None
+        self.end_sketch()
         if not self.save():
             return False
         try:
@@ -136,18 +149,96 @@ class ProjectSession:
     def redo(self) -> Optional[UndoRecord]:
         return self.current.redo() if self.current is not None else None
 
+    # -- variant sketches (engine.session.sketch) ----------------------------------------------------
+    def start_sketch(self, opened: Optional[np.ndarray] = None) -> Optional[Sketch]:
+        """From now on the current frame's edits are a variant sketch, never the frame's label.
+
+        With `opened` (the frame's label as it was opened) the edits made since then move into the sketch: the
+        frame's label goes back to `opened` as one undo step of the frame (Ctrl+Z after the sketch brings them
+        back), stored again only if the stored label differs; the sketch starts with them, as its one undo step.
+        Without, the sketch starts from the label as it is (saved first). None without a frame."""
+        if self.current is None or self.project is None:
+            return None
+        if self.sketch is not None:
+            return self.sketch
+        frame, key = self.current, self.key
+        moved = None
+        if opened is not None and opened.shape == frame.label.shape:
+            moved = restore_record(frame.label, opened)
+            frame.record_edit(moved)  # journalled: a crash now replays the frame back to `opened`
+        self._settle(frame)
+        session = LabelSession(SketchTarget(key), frame.image, frame.label, UndoStack(max_steps=self._max_steps),
+                               SketchEvents(self.events), AutosavePolicy(0))
+        self.sketch = Sketch(session, frame, frame.label.copy())
+        if moved is not None:
+            step = inverse(moved)
+            step.description = "the edit moved from the frame"
+            step.redo(session.label)
+            session.stack.push(step)
+            self.sketch.moved = int(step.changed().sum())
+        self.current = session
+        self.events.sketch_changed(True)  # the canvas shows the same pixels as before: nothing to repaint
+        session.emit_undo_state()
+        return self.sketch
+
+    def end_sketch(self) -> Optional[np.ndarray]:
+        """Close the open sketch: the frame's label as the sketch began is shown again (same array), its undo
+        history is back. Returns the sketch's mask (None when no sketch was open)."""
+        sketch = self.sketch
+        if sketch is None:
+            return None
+        mask = sketch.session.label.copy()
+        changed = sketch.changed()
+        np.copyto(sketch.frame.label, sketch.base)
+        self.current, self.sketch = sketch.frame, None
+        self.events.sketch_changed(False)
+        if changed.any():
+            y0, y1, x0, x1 = tight_box(changed)  # type: ignore[misc]
+            self.events.label_edited((x0, y0, x1, y1))
+        sketch.frame.emit_undo_state()
+        return mask
+
+    def _settle(self, frame: LabelSession) -> None:
+        """Make the stored label what `frame` shows: nothing is written when they are equal already (the edits
+        since the last save cancel out), so the label file, its revision and the review status stay as they were."""
+        if not frame.dirty:
+            return
+        try:
+            same = np.array_equal(self.project.load_label(frame.target.key), frame.label)
+        except Exception:  # noqa: BLE001 - an unreadable stored label: write it
+            same = False
+        if not same:
+            self.save()
+            return
+        frame.cancel_autosave()
+        frame.set_dirty(False)
+        if not self.project.read_only:
+            self.project.discard_recovery(frame.target.key)  # strokes that add up to nothing
+
+    def _save_under_sketch(self, frame: LabelSession) -> bool:
+        """Save the frame while a sketch paints its label array: what is written is the frame's label as the
+        sketch began (only left unsaved when the save at the sketch's start failed), never the sketch."""
+        if not frame.dirty:
+            return False
+        frame.cancel_autosave()
+        frame.target.save(self.sketch.base)
+        frame.set_dirty(False)
+        return True
+
     # -- saving ------------------------------------------------------------------------------------
     def save(self) -> bool:
-        """Write the current label if it changed; True when nothing is left unsaved."""
-        if self.current is None or self.project is None:
+        """Write the current frame's label if it changed; True when nothing is left unsaved (an open sketch
+        is never written: see engine.session.sketch)."""
+        frame = self.frame_session
+        if frame is None or self.project is None:
             return True
         key = self.key
-        if self.project.read_only and self.current.dirty:  # opened beside another writer: closing never blocks
-            self.current.set_dirty(False)
+        if self.project.read_only and frame.dirty:  # opened beside another writer: closing never blocks
+            frame.set_dirty(False)
             self.events.error("The project is open read-only: this change is not saved.")
             return True
         try:
-            wrote = self.current.save()
+            wrote = frame.save() if self.sketch is None else self._save_under_sketch(frame)
         except Exception as exc:  # noqa: BLE001
             self.events.error(f"Saving {key} failed: {exc}. Your strokes are still in the journal; "
                               "free disk space or check permissions, then save again (Ctrl+S).")
@@ -199,6 +290,7 @@ class ProjectSession:
             done.append(key)
             self.events.status_changed(key, self.project.status(key))
             if key == self.key:
+                self.end_sketch()
                 np.copyto(self.current.label, label)
                 self.events.label_edited(None)
         return done

@@ -1,6 +1,8 @@
-"""The Synthesize panel's controls: model line, preset, steps, sampler, guidance, seed, variants, repaint margin,
-live preview, buttons, progress, the big view and the gallery. A mixin of `SynthesisPanel` (`_build` sets the
-widgets as its attributes and connects them to its slots); layout only."""
+"""The Synthesize panel's controls: model line, preset, steps, sampler, guidance, seed, variants, repaint margin
+(in a "Settings" section that folds away, summarized in its tooltip), live preview, the sketch and run buttons,
+progress, and the results: the big view beside a one-thumbnail-wide gallery column, accept and save.
+Compact on purpose: on a 1366x768 laptop the results show without scrolling the dock. A mixin of
+`SynthesisPanel` (`_build` sets the widgets as its attributes and connects them to its slots); layout only."""
 from __future__ import annotations
 
 import random
@@ -8,12 +10,15 @@ import random
 import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from desktop.panels.hints import hint_label
 from desktop.panels.synthesis.gallery import Gallery
 
 ICON = "#c8ccd4"
+SKETCH_TIP = ("Sketch a variant of this frame: paint an instrument in, move or remove one, without changing the "
+              "frame's own label (nothing of a sketch is saved into it). Repaint changed region then re-synthesizes "
+              "what you changed; accepting the result stores your edited mask with the pair. Click again to discard.")
 
 
 class SynthesisForm:
@@ -77,6 +82,22 @@ class SynthesisForm:
         form.addRow("Variants", self.variants)
         form.addRow("Repaint margin", self.margin)
         self._apply_preset()
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setAutoRaise(True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_box = QWidget()
+        box = QVBoxLayout(self.settings_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.model_label)
+        box.addLayout(form)
+        self.settings_toggle.toggled.connect(self._fold_settings)
+        for w in (self.preset, self.sampler):
+            w.currentIndexChanged.connect(self._summarize_settings)
+        for w in (self.steps, self.seed, self.variants, self.margin, self.guidance):
+            w.valueChanged.connect(self._summarize_settings)
+        self._fold_settings(False)
 
         self.live = QCheckBox("Live preview")
         self.live.setToolTip("Re-render a fast preview after every stroke (the newest request wins)")
@@ -91,17 +112,24 @@ class SynthesisForm:
         self.repaint_button.setToolTip("Keep the real frame; re-synthesize only where you changed the mask since "
                                        "opening the frame (plus the margin)")
         self.repaint_button.clicked.connect(lambda: self.repaint())
+        self.sketch_button = QPushButton(qta.icon("mdi6.draw", color=ICON), "Sketch")
+        self.sketch_button.setCheckable(True)  # pressed while a sketch is open
+        self.sketch_button.setToolTip(SKETCH_TIP)
+        self.sketch_button.clicked.connect(lambda: self.toggle_sketch())
         run_row = QHBoxLayout()
+        run_row.addWidget(self.settings_toggle)
         run_row.addWidget(self.live)
         run_row.addStretch(1)
         run_row.addWidget(self.run_button)
         repaint_row = QHBoxLayout()
+        repaint_row.addWidget(self.sketch_button)
         repaint_row.addStretch(1)
         repaint_row.addWidget(self.repaint_button)
 
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(256, 144)
+        self.preview.setMinimumSize(160, 90)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the pixmap follows it
         self.preview.setObjectName("synthPreview")
         self.preview.setToolTip("The selected result")
         self.gallery = Gallery()
@@ -116,16 +144,36 @@ class SynthesisForm:
         self.status = hint_label()
 
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.model_label)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(4)
         lay.addWidget(self.message)
         lay.addWidget(self.fix_row)
-        lay.addLayout(form)
         lay.addLayout(run_row)
+        lay.addWidget(self.settings_box)
         lay.addLayout(repaint_row)
         lay.addWidget(self.progress)
-        lay.addWidget(self.preview, 2)
-        lay.addWidget(self.gallery, 1)
+        results = QHBoxLayout()
+        results.setSpacing(4)
+        results.addWidget(self.preview, 1)  # the big view takes what the column has left
+        results.addWidget(self.gallery)
+        lay.addLayout(results, 1)
         lay.addLayout(out_row)
         lay.addWidget(self.status)
         self._update_buttons()
+
+    def _fold_settings(self, shown: bool) -> None:
+        self.settings_box.setVisible(shown)
+        self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self._summarize_settings()
+
+    def settings_summary(self) -> str:
+        """What the settings are, in one line: "Preview · DDIM 4 steps · guidance 2.0 · seed 0 · ..."."""
+        n = self.variants.value()
+        return (f"{self.preset.currentText()} · {self.sampler.currentText()} {self.steps.value()} steps · "
+                f"guidance {self.guidance.value():.1f} · seed {self.seed.value()} · {n} variant{'s' if n != 1 else ''}"
+                f" · repaint margin {self.margin.value()} px")
+
+    def _summarize_settings(self, *_) -> None:
+        if hasattr(self, "settings_toggle"):  # (not while the form is being built)
+            self.settings_toggle.setToolTip(f"{self.settings_summary()}\nClick to show or hide the model line and "
+                                            "these settings")

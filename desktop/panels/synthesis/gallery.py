@@ -1,4 +1,5 @@
-"""The synthesis gallery: thumbnails of synthesized frames, each with what is needed to store it as a pair."""
+"""The synthesis gallery: a column of thumbnails of synthesized frames beside the big view (newest first), each
+with what is needed to store it as a pair."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from desktop.qt_image import pixmap_of
 
-THUMB = QSize(128, 72)
+THUMB = QSize(72, 40)
 MAX_ENTRIES = 40
 
 
@@ -33,7 +34,8 @@ class GalleryEntry:
 
 
 class Gallery(QListWidget):
-    """Icon-mode list of `GalleryEntry`s; the live preview keeps the first slot, newest results follow it."""
+    """Icon-mode column of `GalleryEntry`s, one thumbnail wide; the live preview keeps the first slot, newest
+    results follow."""
 
     entryActivated = Signal(object)  # GalleryEntry (double click)
 
@@ -41,13 +43,17 @@ class Gallery(QListWidget):
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(THUMB)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setFlow(QListView.Flow.TopToBottom)
+        self.setWrapping(False)  # one column: as narrow as a thumbnail, whatever the number of results
         self.setMovement(QListView.Movement.Static)
-        self.setSpacing(4)
-        self.setWordWrap(True)
+        self.setSpacing(2)
+        self.setWordWrap(False)  # one caption line, elided (the tooltip has it all)
         self.setUniformItemSizes(True)
-        self.setGridSize(QSize(THUMB.width() + 12, THUMB.height() + 34))
-        self.setMinimumHeight(THUMB.height() + 44)
+        self.setGridSize(QSize(THUMB.width() + 12, THUMB.height() + 22))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFixedWidth(self.gridSize().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+                           + 4)
+        self.setMinimumHeight(self.gridSize().height() + 2 * self.frameWidth() + 4)
         self.itemDoubleClicked.connect(lambda item: self.entryActivated.emit(item.data(Qt.ItemDataRole.UserRole)))
 
     def entries(self) -> list[GalleryEntry]:

@@ -6,8 +6,9 @@ so at most one preview is in flight). It uses the model folder's distilled stude
 a fresh one, else the teacher's "preview" preset; the newest preview is always the one in the big view.
 "Synthesize" runs the chosen preset/settings for K variants on the shared threads. Results collect in a gallery; "Accept as synthetic pair"
 stores one in the project with full provenance, "Save as…" writes it (and its mask) to files.
-"Repaint changed region" keeps the real frame and re-synthesizes only the pixels whose label you changed since
-the frame was opened (plus a margin); its results carry the parent frame, changed-region mask, model and seed.
+"Repaint changed region" keeps the real frame and re-synthesizes only the pixels whose label a variant sketch
+changed (plus a margin; desktop/panels/synthesis/sketch.py); its results carry the parent frame, changed-region
+mask, model and seed, and the frame's own label is never changed by the sketch.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (QFileDialog, QWidget)
 from desktop.panels.model_folder import model_folder_problem, weights_stamp
 from desktop.panels.synthesis.form import SynthesisForm
 from desktop.panels.synthesis.gallery import GalleryEntry
+from desktop.panels.synthesis.sketch import SketchControls
 from desktop.qt_image import pixmap_of
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.model_cache import ModelCache
@@ -39,7 +41,7 @@ def key_of(entry: GalleryEntry) -> str:
     return str(entry.provenance.get("source_frame") or "")
 
 
-class SynthesisPanel(SynthesisForm, QWidget):
+class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
     """Dock contents. `doc` is the window's Document, `runner` its JobRunner, `settings` its Settings."""
 
     trainRequested = Signal()
@@ -64,6 +66,7 @@ class SynthesisPanel(SynthesisForm, QWidget):
         self._build()
         self.refresh_model()
         doc.frameChanged.connect(self._remember_parent)
+        doc.sketchChanged.connect(self._on_sketch_changed)
         self._remember_parent(doc.key)
 
     def reset_for_project(self, project) -> None:
@@ -72,6 +75,7 @@ class SynthesisPanel(SynthesisForm, QWidget):
         self.preview.clear()
         self.status.setText("")
         self.progress.setValue(0)
+        self._on_sketch_changed(False)
         self._update_buttons()
 
     def _apply_preset(self, *_) -> None:
@@ -254,14 +258,14 @@ class SynthesisPanel(SynthesisForm, QWidget):
         return handle
 
     def repaint(self) -> Optional[JobHandle]:
-        """Re-synthesize only what changed in the current frame's mask since it was opened (plus the margin)."""
-        if self.doc.label is None or self.doc.image is None or self._parent is None or self._parent[0] != self.doc.key:
-            self.status.setText("Open a frame and edit its mask first: Repaint re-synthesizes what you changed.")
+        """Re-synthesize only what the variant sketch changed in the current frame's mask (plus the margin)."""
+        if self.doc.label is None or self.doc.image is None:
+            self.status.setText("Open a frame and sketch a variant first: Repaint re-synthesizes what you changed.")
             return None
-        parent = self._parent[1]
-        if parent.shape != self.doc.label.shape or not (parent != self.doc.label).any():
-            self.status.setText("Nothing to repaint: the mask is as it was when the frame was opened. Paint an "
-                                "instrument (or move one), then press Repaint changed region.")
+        if not self._ready():
+            return None
+        parent = self._repaint_parent()
+        if parent is None:
             return None
         if self.new_seed.isChecked():
             self.seed.setValue(random.randrange(2**31 - 1))
@@ -301,8 +305,8 @@ class SynthesisPanel(SynthesisForm, QWidget):
             self.gallery.add(entry)
         self._show_selected()
         if result.changed is not None:
-            self.status.setText(f"Repainted {int(result.region.sum())} px of {Path(key).name} "
-                                f"({int(result.changed.sum())} px changed + margin); every other pixel is the real frame")
+            self.status.setText(f"Repainted {int(result.region.sum()):,} px ({int(result.changed.sum()):,} changed + "
+                                "margin); every other pixel is the real frame")
         else:
             self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
 
@@ -329,7 +333,8 @@ class SynthesisPanel(SynthesisForm, QWidget):
             self.status.setText(f"Could not store the pair: {exc}")
             return None
         self.gallery.mark_accepted(entry)
-        self.status.setText(f"Stored as synthetic pair {entry.pair_id} (from {Path(key_of(entry)).name})")
+        note = self._sketch_after_accept(entry)
+        self.status.setText(f"Stored as synthetic pair {entry.pair_id}{note or f' (from {Path(key_of(entry)).name})'}")
         self.pairAccepted.emit(entry.pair_id)
         return entry.pair_id
 
