@@ -44,9 +44,11 @@ class JudgeConfig:
     extra_videos: int = 10    # extra phantom videos (EXTRA_SEED) x extra_frames added to the training frames
     extra_frames: int = 6
     seed: int = 0
+    init: str = ""            # continue from this cached judge (its key) instead of from scratch
 
     def key(self, size) -> str:
-        text = json.dumps({**asdict(self), "size": list(size)}, sort_keys=True)
+        fields = {k: v for k, v in asdict(self).items() if k != "init" or v}  # keys of judges from scratch unchanged
+        text = json.dumps({**fields, "size": list(size)}, sort_keys=True)
         return f"{size[0]}x{size[1]}-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
@@ -115,6 +117,10 @@ def train_judge(pairs, cs, size, cfg: JudgeConfig, log=print):
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     net = SmallUNet(cs.num_classes, cfg.width, cfg.levels)
+    if cfg.init:
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(ROOT / "build" / "judges" / f"{cfg.init}.safetensors"))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
     ch, cw = min(cfg.crop, h), min(cfg.crop, w)
