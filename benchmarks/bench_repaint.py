@@ -2,9 +2,9 @@
 
 Each measured frame of a held-out draw gets the instrument of the next frame's mask pasted onto its own mask;
 the real frame is repainted with a 16 px margin (final preset). Reported: the pixels that changed outside the
-changed region plus margin (must be 0), the judge's label consistency inside the changed pixels (mIoU of the
-classes there, and the instrument's IoU), against the judge on the real frame's same pixels (its own labels)
-and on the real frames' own instruments, and seconds per repaint.
+changed region plus margin (must be 0), the judge's label consistency inside the changed pixels (pixel accuracy
+against the edited mask, and the instrument's IoU), against the judge on the real frame's same pixels (pixel
+accuracy against its own mask) and on the real frames' own instruments, and seconds per repaint.
 """
 from __future__ import annotations
 
@@ -47,8 +47,10 @@ def bench_repaint(full, draws, net, size, cs, frames: int = 2, margin: int = 16)
             real_pred = predict(net, real)[0]
             conf_real += confusion_of([real_pred[ch]], [cs.remap(parent)[ch]], n)
             conf_real_inst += confusion_of([real_pred], [cs.remap(parent)], n)
-    rep, real_same, real_all = per_class_iou(conf_rep), per_class_iou(conf_real), per_class_iou(conf_real_inst)
+    rep, real_all = per_class_iou(conf_rep), per_class_iou(conf_real_inst)
     w, h = size
-    return [(f"{w}x{h}", count, outside, round(float(np.nanmean(rep)), 3), round(float(np.nanmean(real_same)), 3),
+    acc_rep = np.trace(conf_rep) / max(1, conf_rep.sum())
+    acc_real = np.trace(conf_real) / max(1, conf_real.sum())
+    return [(f"{w}x{h}", count, outside, round(float(acc_rep), 3), round(float(acc_real), 3),
              round(float(rep[inst]), 3), round(float(real_all[inst]), 3),
              f"{np.mean(secs):.1f}" if secs else "")]

@@ -74,17 +74,45 @@ def _final_and_baseline(pipe, mask, seed, others: dict) -> tuple[dict, float, fl
     return images, t_final, t_base
 
 
+def probe_memory(model: Path | None, size, preset_name: str, upsampler: bool = True) -> float:
+    """Peak resident memory (MB) of a FRESH process that loads the pipeline and synthesizes one held-out mask at
+    `size` with `preset_name` (upsampler=False: the bicubic baseline): what a user's `cadis synth` needs, without
+    this benchmark's own frames and judge (glibc keeps freed memory, so an in-process figure would carry them)."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "benchmarks.bench_synthesis", "--probe", f"{size[0]}x{size[1]}", preset_name,
+           "up" if upsampler else "bicubic"] + (["--model", str(model)] if model else [])
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def _probe(args) -> None:
+    import torch
+
+    from benchmarks.synth_judge import HELD_SEEDS, held_out_draw, resize_pair
+    from engine.pipelines import preset
+
+    torch.set_num_threads(1)
+    size, name, mode = args.probe
+    w, h = (int(v) for v in size.split("x"))
+    img, lab = held_out_draw(HELD_SEEDS[0], 1)[0]
+    mask = resize_pair(img, lab, (w, h))[1]
+    del img, lab
+    full, low = _pipelines(args.model)
+    (full if mode == "up" else low)(mask, settings=preset(name), seed=0)
+    print(round(peak_rss_mb()))
+
+
 def synthesize(full, draws, size, others: dict) -> tuple[dict, dict, dict]:
     """Frames of every variant for every draw ({variant: [[HxWx3 per frame] per draw]}), s/frame lists, and the
-    peak resident memory (MB) while synthesizing: final (with its baseline) in one pass, preview in another."""
-    from benchmarks._timing import reset_peak_rss
+    peak resident memory (MB) of a fresh process synthesizing one mask with each preset (`probe_memory`)."""
     from benchmarks.synth_judge import resize_pair
     from engine.pipelines import preset
 
     out = {"real": [], "final": [], "preview": [], "baseline": [], **{k: [] for k in others}}
     secs = {"final": [], "preview": [], "baseline": []}
     pairs = [[resize_pair(img, lab, size) for img, lab in draw] for draw in draws]
-    reset_peak_rss()
     for d, draw in enumerate(pairs):
         for key in out:
             out[key].append([])
@@ -95,16 +123,12 @@ def synthesize(full, draws, size, others: dict) -> tuple[dict, dict, dict]:
             images["real"] = real
             for key, im in images.items():
                 out[key][d].append(im)
-    rss = {"final": peak_rss_mb()}
-    rss["baseline"] = rss["final"]
-    reset_peak_rss()
     for d, draw in enumerate(pairs):
         for i, (_real, mask) in enumerate(draw):
             t = time.perf_counter()
             out["preview"][d].append(full(mask, settings=preset("preview"), seed=100 * d + i).images[0])
             secs["preview"].append(time.perf_counter() - t)
-    rss["preview"] = peak_rss_mb()
-    return out, secs, rss
+    return out, secs
 
 
 def score(net, frames_by_draw, gts_by_draw, n):
@@ -139,14 +163,16 @@ LABELS = {
 }
 
 
-def bench_size(full, draws, tune, size, cs, judge_cfg, others: dict, log=print):
+def bench_size(full, draws, tune, size, cs, judge_cfg, others: dict, model: Path | None = None, log=print):
     from benchmarks.synth_judge import get_judge, predict, resize_pair
     from engine.metrics.distribution import kid
 
     w, h = size
     net, meta = get_judge(cs, size, judge_cfg, log)
     t0 = time.perf_counter()
-    frames, secs, rss = synthesize(full, draws, size, others)
+    frames, secs = synthesize(full, draws, size, others)
+    rss = {"final": probe_memory(model, size, "final"), "preview": probe_memory(model, size, "preview"),
+           "baseline": probe_memory(model, size, "final", upsampler=False)}
     log(f"  synthesized {sum(len(d) for d in draws)} masks x {len(frames) - 1} variants in "
         f"{time.perf_counter() - t0:.0f} s", )
     gts = [[cs.remap(resize_pair(img, lab, size)[1]) for img, lab in draw] for draw in draws]
@@ -185,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from benchmarks._timing import print_table
     from benchmarks.bench_repaint import bench_repaint
-    from benchmarks.synth_judge import HELD_SEEDS, JudgeConfig, held_out_draw, tuning_draw
+    from benchmarks.synth_judge import HELD_SEEDS, JudgeConfig, chosen_config, held_out_draw, tuning_draw
     from engine.pipelines.folder import load_upsampler
     from engine.taxonomy import get_class_set
 
@@ -200,9 +226,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compare-upsampler", type=Path, action="append", default=[],
                         help="another upsampler folder to lift the same final samples with (repeatable)")
     parser.add_argument("--no-student", action="store_true", help="skip the distilled preview student section")
+    parser.add_argument("--probe", nargs=3, metavar=("WxH", "PRESET", "up|bicubic"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv if argv is not None else [])
+    if args.probe:
+        return _probe(args)
     torch.set_num_threads(args.threads)
-    judge_cfg = JudgeConfig(steps=60, extra_videos=0) if args.quick else JudgeConfig()
     n_frames, n_draws = (2, 1) if args.quick else (args.frames, args.draws)
     cs = get_class_set(1)
     full, _low = _pipelines(args.model)
@@ -219,11 +247,12 @@ def main(argv: list[str] | None = None) -> None:
     names = list(cs.names)
     for text in args.sizes.split(","):
         w, h = (int(v) for v in text.split("x"))
-        net, meta, summary, per_rows, ratio_rows, draw_rows = bench_size(full, draws, tune, (w, h), cs, judge_cfg, others)
+        judge = JudgeConfig(steps=60, extra_videos=0) if args.quick else chosen_config((w, h))
+        net, meta, summary, per_rows, ratio_rows, draw_rows = bench_size(full, draws, tune, (w, h), cs, judge, others, args.model)
         n = sum(len(d) for d in draws)
         print_table(f"label consistency, KID, speed at {w}x{h} ({n} held-out masks, {n_draws} draws; judge "
-                    f"{meta['config']['steps']} steps on {meta['frames']} real frames)", summary,
-                    ("frames", "mIoU", "ratio to real", "KID x1e3 (judge features)", "s/frame", "peak RSS MB while synthesizing"))
+                    f"{meta.get('total_steps', meta['config']['steps'])} steps on {meta['frames']} real frames)", summary,
+                    ("frames", "mIoU", "ratio to real", "KID x1e3 (judge features)", "s/frame", "peak RSS MB (fresh process, one frame)"))
         print_table(f"per-class IoU at {w}x{h}, pooled over the {n} frames", per_rows, ("frames", *names))
         print_table(f"per-class IoU ratio to the real frames at {w}x{h} (target >= 0.85)", ratio_rows,
                     ("frames", *names, "all >= 0.85", "thin classes >= 0.85"))
@@ -231,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
         rep = bench_repaint(full, draws, net, (w, h), cs, frames=1 if args.quick else args.repaint_frames)
         print_table(f"repaint at {w}x{h} (instrument pasted from another mask, 16 px margin, final preset)", rep,
                     ("size", "frames", "changed px outside region+margin (target 0)",
-                     "mIoU in the changed region: repainted", "same pixels of the real frame",
+                     "pixel accuracy in the changed region: repainted vs edited mask",
+                     "real frame vs its own mask, same pixels",
                      "instrument IoU in the changed region", "instrument IoU on the real frames", "s/frame"), )
         sys.stdout.flush()
     if not args.no_student:
