@@ -47,11 +47,19 @@ class JudgeConfig:
     extra_frames: int = 6
     seed: int = 0
     init: Optional["JudgeConfig"] = None  # continue from this judge (trained first if not cached)
+    init_size: str = ""       # ... trained at this size ("480x270"; default: the same size)
 
     def key(self, size) -> str:
-        fields = {k: v for k, v in asdict(self).items() if k != "init" or v}  # keys of judges from scratch unchanged
-        text = json.dumps({**fields, "size": list(size)}, sort_keys=True)
+        text = json.dumps({**_key_fields(asdict(self)), "size": list(size)}, sort_keys=True)
         return f"{size[0]}x{size[1]}-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def _key_fields(d: dict) -> dict:
+    """The settings that name a judge: unset `init`/`init_size` left out (so older keys stay), nested inits too."""
+    out = {k: v for k, v in d.items() if k not in ("init", "init_size") or v}
+    if isinstance(out.get("init"), dict):
+        out["init"] = _key_fields(out["init"])
+    return out
 
 
 # Chosen on the tuning draw (docs/benchmarks/synthesis_fullres.md, 2026-12-02): at 960x540 the 700-step judge
@@ -64,6 +72,10 @@ CHOSEN = {
 
 def chosen_config(size) -> JudgeConfig:
     return CHOSEN.get(tuple(size), JudgeConfig())
+
+
+def _init_size(cfg: JudgeConfig, size) -> tuple:
+    return tuple(int(v) for v in cfg.init_size.split("x")) if cfg.init_size else tuple(size)
 
 
 def total_steps(cfg: JudgeConfig) -> int:
@@ -136,7 +148,7 @@ def train_judge(pairs, cs, size, cfg: JudgeConfig, log=print):
     torch.manual_seed(cfg.seed)
     net = SmallUNet(cs.num_classes, cfg.width, cfg.levels)
     if cfg.init is not None:
-        net.load_state_dict(get_judge(cs, size, cfg.init, log)[0].state_dict())
+        net.load_state_dict(get_judge(cs, _init_size(cfg, size), cfg.init, log)[0].state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
     ch, cw = min(cfg.crop, h), min(cfg.crop, w)
@@ -185,7 +197,7 @@ def get_judge(cs, size, cfg: JudgeConfig, log=print):
     folder.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
     if cfg.init is not None:  # the whole judge's cost: this run and the one it continued
-        secs += json.loads((folder / f"{cfg.init.key(size)}.json").read_text())["train_seconds"]
+        secs += json.loads((folder / f"{cfg.init.key(_init_size(cfg, size))}.json").read_text())["train_seconds"]
     meta = {"config": asdict(cfg), "size": list(size), "frames": len(pairs), "train_seconds": secs,
             "total_steps": total_steps(cfg)}
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
@@ -236,16 +248,18 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.synth_judge", description="tune the judge on the tuning draw")
     p.add_argument("--size", default="960x540")
     p.add_argument("--frames", type=int, default=8)
-    fields = {k: v for k, v in asdict(JudgeConfig()).items() if k != "init"}
+    fields = {k: v for k, v in asdict(JudgeConfig()).items() if k not in ("init", "init_size")}
     for name, value in fields.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     p.add_argument("--continue-default", action="store_true", help="continue from the default judge (trained first)")
+    p.add_argument("--init-size", default="", help="with --continue-default: the default judge of this size")
     p.add_argument("--chosen", action="store_true", help="the judge the benchmark uses at this size (CHOSEN)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     cs = get_class_set(1)
     size = tuple(int(v) for v in args.size.split("x"))
-    cfg = JudgeConfig(**{k: getattr(args, k) for k in fields}, init=JudgeConfig() if args.continue_default else None)
+    cfg = JudgeConfig(**{k: getattr(args, k) for k in fields}, init=JudgeConfig() if args.continue_default else None,
+                      init_size=args.init_size if args.continue_default else "")
     cfg = chosen_config(size) if args.chosen else cfg
     net, meta = get_judge(cs, size, cfg)
     draw = [resize_pair(img, lab, size) for img, lab in tuning_draw(args.frames)]
