@@ -62,10 +62,11 @@ def _key_fields(d: dict) -> dict:
     return out
 
 
-# Chosen on the tuning draw (docs/benchmarks/synthesis_fullres.md, 2026-12-02): at 960x540 the 700-step judge
-# continued for 700 steps with stronger class weights; at 480x270 the default.
+# Chosen on the tuning draw (docs/benchmarks/synthesis_fullres.md, 2026-12-02): at 480x270 the default; at
+# 960x540 the 480x270 judge continued for 600 steps on 960x540 crops with stronger class weights (judges
+# trained at 960x540 from scratch did not learn the retractors within this CPU budget).
 CHOSEN = {
-    (960, 540): JudgeConfig(steps=700, power=0.75, lr=1e-3, init=JudgeConfig()),
+    (960, 540): JudgeConfig(steps=600, power=0.75, lr=1e-3, init=JudgeConfig(), init_size="480x270"),
     (480, 270): JudgeConfig(),
 }
 
