@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "resources" / "models" / "starter-synthesis"
 STUDENT_FILES = ("config.json", "scheduler_config.json")
+TEACHER_FILES = ("model_index.json", "model_card.json", "unet", "scheduler", "upsampler")  # the pipeline folder
 
 
 def publish_student(work: Path, out: Path) -> Path:
@@ -27,9 +28,10 @@ def publish_student(work: Path, out: Path) -> Path:
 
     from engine.atomic import atomic_write_text
     from engine.distill import load_student
+    from engine.distill.student import teacher_sha256
     from engine.models.model_dir import file_sha256
 
-    if file_sha256(work / "diffusion_pytorch_model.safetensors") != file_sha256(out / "diffusion_pytorch_model.safetensors"):
+    if teacher_sha256(work) != teacher_sha256(out):
         raise SystemExit(f"{work} and {out} hold different teachers; distil the model you publish to")
     student, _sched, card = load_student(work, device="cpu")
     dst = out / "student"
@@ -61,9 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published {publish_student(args.work, STARTER)}")
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "diffusion_pytorch_model.safetensors", "scheduler_config.json", "model_card.json"):
-        if not (args.work / name).exists():
-            shutil.copyfile(STARTER / name, args.work / name)
+    for name in TEACHER_FILES:
+        src, dst = STARTER / name, args.work / name
+        if src.is_dir() and not dst.exists():
+            shutil.copytree(src, dst)
+        elif src.is_file() and not dst.exists():
+            shutil.copyfile(src, dst)
     make_phantom(args.data, 20, 10)
     return cadis(["distill", "--model", str(args.work), "--data", str(args.data), "--max-steps", str(args.max_steps),
                   "--checkpoint-every", "50"])
