@@ -33,6 +33,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = ((480, 270), (960, 540))
 REPORT_SEED = 1
+REPORT_VIDEOS = 24
+
+
+def _load_student(model_dir):
+    from engine.distill import StudentPipeline
+
+    return StudentPipeline.from_pretrained(model_dir, device="cpu")
 
 
 def _student(model_dir: Path):
@@ -138,10 +145,12 @@ def _frames(root: Path, split_train: bool):
 
 
 def _report_phantom(root: Path) -> Path:
+    """A phantom of another seed, many short videos (frames of one video look alike: more videos, less
+    correlated KID)."""
     from engine.phantom import generate_dataset
 
     if not (root / ".complete").exists():
-        generate_dataset(root, videos=6, frames_per_video=8, seed=REPORT_SEED)
+        generate_dataset(root, videos=REPORT_VIDEOS, frames_per_video=4, seed=REPORT_SEED)
         (root / ".complete").write_text("ok\n")
     return root
 
@@ -150,17 +159,18 @@ def mask_sets(quick: bool) -> tuple[list, dict]:
     """(real train frames of the teacher's phantom, {"tuning": held-out pairs, "report": seed-1 pairs})."""
     from benchmarks.bench_synthesis import _phantom
 
-    n = 12 if quick else 48
     seed0 = _phantom()
-    report = _report_phantom(ROOT / "build" / "starter-models" / f"phantom-seed{REPORT_SEED}")
+    report = _report_phantom(ROOT / "build" / "starter-models" / f"phantom-seed{REPORT_SEED}-{REPORT_VIDEOS}x4")
     report_pairs = _frames(report, True) + _frames(report, False)
-    return _frames(seed0, True), {"tuning": _frames(seed0, False)[:n], "report": report_pairs[:n]}
+    return _frames(seed0, True), {"tuning": _frames(seed0, False)[: 12 if quick else 48],
+                                  "report": report_pairs[: 12 if quick else 4 * REPORT_VIDEOS]}
 
 
 class Scorer:
-    """mIoU of the segmenter and KID (mean, std over subsets) to the real frames of one mask set."""
+    """mIoU of the segmenter, and KID to the real frames of one mask set on paired random subsets: the same
+    2/3 of the masks for every run, so ratios between runs compare like with like."""
 
-    def __init__(self, teacher, train, held, seg=None):
+    def __init__(self, teacher, train, held, seg=None, subsets: int = 100):
         import cv2
 
         from engine.baselines.small_unet import train_small_unet
@@ -174,17 +184,23 @@ class Scorer:
         self.real = [cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img, _ in held]
         self.feats = DiffusionFeatures(teacher.unet, teacher.scheduler_config)
         self.f_real = self.feats(self.real)
+        n = len(self.real)
+        rng = np.random.default_rng(0)
+        self.subsets = [rng.choice(n, max(4, 2 * n // 3), replace=False) for _ in range(subsets)]
 
-    def __call__(self, images) -> tuple[float, float, float]:
+    def __call__(self, images) -> tuple[float, np.ndarray]:
+        """(mIoU, KID of each paired subset)."""
         from engine.baselines.small_unet import predict_small_unet
         from engine.metrics import confusion, iou_from_confusion
-        from engine.metrics.distribution import kid
+        from engine.metrics.distribution import mmd2_unbiased
 
         conf = np.zeros((self.cs.num_classes, self.cs.num_classes), np.int64)
         for img, lab in zip(images, self.labels):
             conf += confusion(predict_small_unet(self.seg, img), self.cs.remap(lab), self.cs.num_classes)
-        k, k_std = kid(self.f_real, self.feats(images), subsets=50, subset_size=max(4, 2 * len(images) // 3))
-        return float(iou_from_confusion(conf)[1]), k, k_std
+        f = np.asarray(self.feats(images), np.float64)
+        real = np.asarray(self.f_real, np.float64)
+        kids = np.array([mmd2_unbiased(real[i], f[i]) for i in self.subsets])
+        return float(iou_from_confusion(conf)[1]), kids
 
 
 def _student_variants(tune: bool) -> dict:
@@ -193,17 +209,26 @@ def _student_variants(tune: bool) -> dict:
     chosen = {"student: 2 LCM steps": StudentSettings(steps=2), "student: 1 LCM step": StudentSettings(steps=1)}
     if not tune:
         return chosen
-    out = {}
-    for steps in (1, 2):
-        for w in (1.0, 1.5, 2.0, 2.5, 3.0):
-            out[f"student: {steps} step(s), w={w}"] = StudentSettings(steps=steps, guidance=w)
-    for ts in ((999, 259), (999, 759), (999, 499, 259)):
+    out = {f"student: 1 step, w={w}": StudentSettings(steps=1, guidance=w) for w in (1.0, 2.0, 3.0)}
+    for ts in ((999, 879), (999, 759), (999, 639), (999, 499)):
         out[f"student: timesteps {ts}, w=2.0"] = StudentSettings(timesteps=ts)
+    for w in (1.0, 3.0):
+        out[f"student: timesteps (999, 759), w={w}"] = StudentSettings(timesteps=(999, 759), guidance=w)
     return out
 
 
-def quality(teacher, student, quick: bool = False, tune: bool = False, sets=("tuning", "report")) -> dict:
-    """{set name: rows}; each row: frames, count, mIoU, ratio to the teacher's final, KID, std, ratio."""
+def sharpness(images) -> float:
+    """Mean variance of the Laplacian of the grey frames (blur lowers it)."""
+    import cv2
+
+    return float(np.mean([cv2.Laplacian(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for im in images]))
+
+
+def quality(teacher, student, quick: bool = False, tune: bool = False, sets=("tuning", "report"),
+            others: dict | None = None) -> dict:
+    """{set name: rows}; a row: frames, count, mIoU, its ratio to the teacher's final, KID x1e3 (mean, std
+    over the paired subsets), KID ratio to the teacher's final (mean over mean) and [p5, p95] of the ratio
+    on each paired subset."""
     from engine.pipelines import preset
 
     train, held_sets = mask_sets(quick)
@@ -212,26 +237,34 @@ def quality(teacher, student, quick: bool = False, tune: bool = False, sets=("tu
         score = Scorer(teacher, train, held_sets[set_name], seg)
         seg = score.seg
         labels = score.labels
-        m_real, k_real, s_real = score(score.real)
-        rows = [("real frames", len(labels), round(m_real, 3), "", round(k_real * 1e3, 3), round(s_real * 1e3, 3), "")]
-        runs = {"teacher: final preset (30 DPM-Solver++ steps)": lambda i, lab: teacher(lab, settings=preset("final"), seed=i),
-                "teacher: preview preset (4 UniPC steps)": lambda i, lab: teacher(lab, settings=preset("preview"), seed=i)}
+        runs = {"real frames (their own masks)": lambda i, lab, real=score.real: real[i],
+                "teacher: final preset (30 DPM-Solver++ steps)": lambda i, lab: teacher(lab, settings=preset("final"), seed=i).images[0],
+                "teacher: preview preset (4 UniPC steps)": lambda i, lab: teacher(lab, settings=preset("preview"), seed=i).images[0]}
         for name, st in _student_variants(tune and set_name == "tuning").items():
-            runs[name] = lambda i, lab, st=st: student(lab, settings=st, seed=i)
-        base_m = base_k = None
+            runs[name] = lambda i, lab, st=st: student(lab, settings=st, seed=i).images[0]
+            for tag, other in (others or {}).items():  # other students (--compare), same settings
+                runs[f"{tag} {name}"] = lambda i, lab, st=st, o=other: o(lab, settings=st, seed=i).images[0]
+        rows, base, sharp_real = [], None, sharpness(score.real)
         for name, fn in runs.items():
-            m, k, k_std = score([fn(i, lab).images[0] for i, lab in enumerate(labels)])
-            base_m = m if base_m is None else base_m
-            base_k = k if base_k is None else base_k
-            rows.append((name, len(labels), round(m, 3), f"{m / base_m:.3f}", round(k * 1e3, 3), round(k_std * 1e3, 3),
-                         f"{k / base_k:.2f}"))
+            images = [fn(i, lab) for i, lab in enumerate(labels)]
+            m, kids = score(images)
+            sharp = f"{sharpness(images) / sharp_real:.2f}"
+            if name.startswith("real"):  # the segmenter on the real frames; their KID to themselves means nothing
+                rows.append((name, len(labels), round(m, 3), "", "", "", "", "", sharp))
+                continue
+            base = (m, kids) if base is None else base
+            per = kids / base[1]
+            rows.append((name, len(labels), round(m, 3), f"{m / base[0]:.3f}", round(float(kids.mean()) * 1e3, 3),
+                         round(float(kids.std()) * 1e3, 3), f"{kids.mean() / base[1].mean():.2f}",
+                         f"[{np.percentile(per, 5):.2f}, {np.percentile(per, 95):.2f}]", sharp))
             print(f"  [{set_name}] {rows[-1]}", flush=True)
         out[set_name] = rows
     return out
 
 
 def student_benchmark(teacher, model_dir: Path, mask: np.ndarray, quick: bool = False, skip_quality: bool = False,
-                      skip_sizes: bool = False, tune: bool = False, skip_latency: bool = False) -> None:
+                      skip_sizes: bool = False, tune: bool = False, skip_latency: bool = False,
+                      sets=("tuning", "report"), compare: tuple = ()) -> None:
     import torch
 
     from benchmarks._timing import print_table
@@ -257,14 +290,15 @@ def student_benchmark(teacher, model_dir: Path, mask: np.ndarray, quick: bool = 
                                             "bicubic only (no upsampler)"))
     if skip_quality:
         return
-    sets = quality(teacher, student, quick, tune)
-    for set_name, rows in sets.items():
+    others = {f"[{Path(d).name}]": _load_student(d) for d in compare}
+    for set_name, rows in quality(teacher, student, quick, tune, sets, others).items():
         what = ("the seed-0 phantom's val/test masks: sampling settings chosen here" if set_name == "tuning" else
                 f"a seed-{REPORT_SEED} phantom no model has seen: the reported figures")
         print_table(f"student quality on {set_name} masks ({what}; label consistency: experiment-1 mIoU, target >= "
-                    "0.95 of the teacher's final; KID x1e3 on the teacher's decoder features, mean and std over 50 "
-                    "random 2/3 subsets, target <= 1.2x the teacher's final)", rows,
-                    ("frames", "count", "mIoU", "mIoU ratio", "KID x1e3", "std", "KID ratio"))
+                    "0.95 of the teacher's final; KID x1e3 on the teacher's decoder features, mean and std over 100 "
+                    "paired random 2/3 subsets of the masks, target <= 1.2x the teacher's final)", rows,
+                    ("frames", "count", "mIoU", "mIoU ratio", "KID x1e3", "std", "KID ratio", "ratio [p5, p95]",
+                     "sharpness vs real"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -279,13 +313,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-sizes", action="store_true", help="no 480x270 / 960x540 latency rows")
     parser.add_argument("--skip-latency", action="store_true", help="quality only")
+    parser.add_argument("--sets", default="tuning,report", help="mask sets of the quality section")
+    parser.add_argument("--compare", action="append", default=[], help="another model folder whose student to score too")
     parser.add_argument("--tune", action="store_true", help="also compare sampling settings on the tuning masks")
     args = parser.parse_args(argv if argv is not None else [])
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     teacher, _low = _pipelines()
     _, mask = render_frame(7)
     student_benchmark(teacher, starter_model_dir(), mask, args.quick, args.skip_quality, args.skip_sizes, args.tune,
-                      args.skip_latency)
+                      args.skip_latency, tuple(args.sets.split(",")), tuple(args.compare))
 
 
 if __name__ == "__main__":

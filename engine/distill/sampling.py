@@ -18,16 +18,20 @@ import torch
 from engine.jobs import JobContext
 
 
+PREVIEW_LIFT_PIXELS = 480 * 272  # a preview's upsampler runs on at most this many pixels (see StudentSettings)
+
+
 @dataclass(frozen=True)
 class StudentSettings:
     steps: int = 2
     guidance: float = 2.0
     precision: str = "bf16"   # bf16 where the CPU computes it natively (else fp32), as the preview preset
     timesteps: Optional[tuple[int, ...]] = None  # LCMScheduler's custom timesteps (default: its own for `steps`)
-    # the upsampler runs at the mask's size scaled down to at most this many pixels, the frame then resized
-    # bicubic to the mask's size (None: always at the mask's size, as the final preset); 480x272 keeps a
-    # 960x540 preview near 1/4 of the full lift's time (benchmarks/preview_student.py)
-    max_lift_pixels: Optional[int] = 480 * 272
+    # the upsampler (a bf16 copy where the student runs bf16) runs at the mask's size scaled down to at most
+    # this many pixels, the frame then resized bicubic to the mask's size; None: the final preset's lift (fp32,
+    # at the mask's size), as for an accepted preview. 480x272 keeps a 960x540 preview near 1/4 of the full
+    # lift's time (benchmarks/preview_student.py)
+    max_lift_pixels: Optional[int] = PREVIEW_LIFT_PIXELS
 
 
 class StudentPipeline:
@@ -70,7 +74,8 @@ class StudentPipeline:
     @property
     def default_settings(self) -> StudentSettings:
         cfg = self.student.config
-        return StudentSettings(steps=int(cfg.default_steps), guidance=float(cfg.default_guidance))
+        return StudentSettings(steps=int(cfg.default_steps), guidance=float(cfg.default_guidance),
+                               max_lift_pixels=PREVIEW_LIFT_PIXELS)
 
     def _runner(self, precision: str):
         from engine.pipelines.synthesis import bf16_copy, runs_bf16
@@ -150,7 +155,7 @@ class StudentPipeline:
                 "resolution": f"{mask.shape[1]}x{mask.shape[0]}", "low_resolution": f"{self.size[1]}x{self.size[0]}",
                 "upsampler": self.upsampler is not None}
         mask = mask.astype(np.uint8)
-        lifter = self._lifter(s.precision)
+        lifter = self._lifter(s.precision) if budget else self.upsampler
         images = [lift_to_mask_size(denoised[i:i + 1], mask, lifter, self.class_set, scale=scale)
                   for i in range(num_images)]
         return SynthesisResult(images=images, mask=mask, seeds=seeds, settings=info)
