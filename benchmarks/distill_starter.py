@@ -20,6 +20,47 @@ ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "resources" / "models" / "starter-synthesis"
 STUDENT_FILES = ("config.json", "scheduler_config.json")
 TEACHER_FILES = ("model_index.json", "model_card.json", "unet", "scheduler", "upsampler")  # the pipeline folder
+RUNS = "recipe_runs.jsonl"  # WORK/recipe_runs.jsonl: one line per invocation (start, seconds, steps, threads, load)
+
+
+def _step(work: Path) -> int:
+    from engine.distill import read_student_card
+
+    return int(read_student_card(work).get("steps", 0) or 0)
+
+
+def _run_recorded(work: Path, argv: list[str]) -> int:
+    """`cadis distill ARGV`, with its wall time and steps appended to WORK/recipe_runs.jsonl (also when it is
+    stopped by SIGTERM or Ctrl-C: the student then holds the last checkpoint's step)."""
+    import os
+    import signal
+    import time
+    from datetime import datetime, timezone
+
+    import torch
+
+    from engine.cli import main as cadis
+
+    def stop(_sig, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    start, t0, first = datetime.now(timezone.utc), time.perf_counter(), _step(work)
+    rc = 130
+    try:
+        rc = cadis(argv)
+    finally:
+        rec = {"started": start.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0),
+               "from_step": first, "to_step": _step(work), "torch_threads": torch.get_num_threads(),
+               "load_average_at_end": round(os.getloadavg()[0], 1), "completed": rc == 0}
+        with open(work / RUNS, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+    return rc
+
+
+def _runs(work: Path) -> list[dict]:
+    path = work / RUNS
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
 
 
 def publish_student(work: Path, out: Path) -> Path:
@@ -41,7 +82,9 @@ def publish_student(work: Path, out: Path) -> Path:
     for name in STUDENT_FILES[1:]:
         shutil.copyfile(work / "student" / name, tmp / name)
     card = dict(card, weights_dtype="float16", weights_sha256=file_sha256(tmp / "diffusion_pytorch_model.safetensors"),
-                recipe="python -m benchmarks.distill_starter --publish")
+                recipe="python -m benchmarks.distill_starter [--max-steps N], then --publish")
+    runs = _runs(work)
+    card.update(distill_runs=runs, distill_seconds=sum(int(r.get("seconds", 0)) for r in runs))
     card["distill_config"] = {k: v for k, v in card.get("distill_config", {}).items() if k != "device"}
     atomic_write_text(tmp / "student_card.json", json.dumps(card, indent=2))
     shutil.rmtree(dst, ignore_errors=True)
@@ -51,7 +94,6 @@ def publish_student(work: Path, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.train_starter_models import make_phantom
-    from engine.cli import main as cadis
 
     parser = argparse.ArgumentParser(prog="distill_starter")
     parser.add_argument("--max-steps", type=int, default=1500)
@@ -70,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         elif src.is_file() and not dst.exists():
             shutil.copyfile(src, dst)
     make_phantom(args.data, 20, 10)
-    return cadis(["distill", "--model", str(args.work), "--data", str(args.data), "--max-steps", str(args.max_steps),
-                  "--checkpoint-every", "50"])
+    return _run_recorded(args.work, ["distill", "--model", str(args.work), "--data", str(args.data),
+                                     "--max-steps", str(args.max_steps), "--checkpoint-every", "50"])
 
 
 if __name__ == "__main__":

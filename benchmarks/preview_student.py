@@ -109,9 +109,9 @@ def _at_size(teacher, student, mask: np.ndarray, size: tuple[int, int], quick: b
     low = torch.from_numpy(student(small, steps=1, seed=0).images[0]).permute(2, 0, 1)[None].float().div(127.5).sub(1)
     up32, up16, cs = student.upsampler, student._lifter("bf16"), student.class_set
     scale = student(m, steps=1, seed=0).settings["lift_scale"]  # what the preview's pixel budget gives here
-    full1 = replace(student.default_settings, steps=1, max_lift_pixels=None)  # the lift at the mask's size
+    full1 = replace(student.default_settings, steps=1, max_lift_pixels=None)  # the final preset's lift
     cases = [("teacher: preview preset (4 UniPC steps, fp32 lift)", lambda: teacher(m, settings=preset("preview"), seed=0)),
-             ("student 1 step, bf16 lift at full size", lambda: student(m, settings=full1, seed=0)),
+             ("student 1 step, fp32 lift at full size (an accepted preview)", lambda: student(m, settings=full1, seed=0)),
              (f"student 1 step, bf16 lift at scale {scale} (the preview)", lambda: student(m, steps=1, seed=0)),
              (f"student 2 steps, bf16 lift at scale {scale}", lambda: student(m, steps=2, seed=0)),
              ("  part: student 1 step at 128x72 (no lift)", lambda: student(small, steps=1, seed=0)),
@@ -204,16 +204,18 @@ class Scorer:
 
 
 def _student_variants(tune: bool) -> dict:
+    """The reported settings (2 steps: the tuned schedule, engine.distill.sampling.two_step_timesteps), or with
+    `tune` the candidates they were chosen from."""
     from engine.distill import StudentSettings
 
     chosen = {"student: 2 LCM steps": StudentSettings(steps=2), "student: 1 LCM step": StudentSettings(steps=1)}
     if not tune:
         return chosen
-    out = {f"student: 1 step, w={w}": StudentSettings(steps=1, guidance=w) for w in (1.0, 2.0, 3.0)}
-    for ts in ((999, 879), (999, 759), (999, 639), (999, 499)):
+    out = {f"student: 1 step, w={w}": StudentSettings(steps=1, guidance=w) for w in (2.0, 3.0)}
+    for ts in ((999, 959), (999, 919), (999, 879), (999, 839), (999, 759), (999, 499)):
         out[f"student: timesteps {ts}, w=2.0"] = StudentSettings(timesteps=ts)
     for w in (1.0, 3.0):
-        out[f"student: timesteps (999, 759), w={w}"] = StudentSettings(timesteps=(999, 759), guidance=w)
+        out[f"student: timesteps (999, 879), w={w}"] = StudentSettings(timesteps=(999, 879), guidance=w)
     return out
 
 

@@ -1,5 +1,5 @@
-"""The preview's cheaper lift to the mask's size: the student's frame comes out at the mask's size with the
-upsampler run at a pixel budget, while the final preset still lifts at the mask's own size."""
+"""The student preview: its cheaper lift to the mask's size (the upsampler run on a pixel budget, while the
+final preset still lifts at the mask's own size) and its 2-step schedule."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -104,3 +104,16 @@ def test_bf16_preview_lift_is_within_a_grey_level_or_two_of_fp32(student_pipe):
         b = lift_to_mask_size(low, mask, student_pipe._lifter("bf16"), "1").astype(int)
     assert student_pipe._lifter("bf16") is not student_pipe.upsampler
     assert np.abs(a - b).max() <= 2
+
+
+def test_two_steps_use_the_tuned_schedule_and_custom_timesteps_override(student_pipe):
+    from engine.distill import StudentSettings
+    from engine.distill.sampling import two_step_timesteps
+
+    mask = two_masks(32, 64)[0]
+    two = student_pipe(mask, steps=2, seed=0)
+    assert two.settings["timesteps"] == list(two_step_timesteps(student_pipe.scheduler_config)) == [999, 879]
+    lcm = student_pipe(mask, settings=StudentSettings(timesteps=(999, 499)), seed=0)
+    assert lcm.settings["timesteps"] == [999, 499] and lcm.settings["steps"] == 2
+    assert not np.array_equal(two.images[0], lcm.images[0])  # the second step starts elsewhere
+    assert student_pipe(mask, steps=1, seed=0).settings["timesteps"] == [999]
