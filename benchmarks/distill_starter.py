@@ -1,10 +1,11 @@
 """Reproduce the shipped preview student of the starter model (resources/models/starter-synthesis/student).
 
-Recipe: copy the starter model folder into WORK, render the phantom sample it was trained on (as
-benchmarks.train_starter_models does), `cadis distill` it there (consistency distillation, batch 8, bf16
-autocast where the CPU has it, resumable: run again to continue), then with --publish copy the student's
-files (fp16 weights, as the teacher's) into the shipped model folder. Check it first with
-`CADIS_SYNTH_MODEL=WORK python -m benchmarks.preview_student`.
+Recipe: copy the starter pipeline folder (unet/, scheduler/, upsampler/, index and card) into WORK, render
+the phantom sample it was trained on (as benchmarks.train_starter_models does), `cadis distill` it there
+(consistency distillation, batch 8, bf16 autocast where the CPU has it, resumable: run again to continue;
+each invocation's wall time and steps go to WORK/recipe_runs.jsonl), then with --publish copy the
+student's files (fp16 weights, as the teacher's; the card lists the runs and their total time) into the
+shipped model folder. Check it first with `CADIS_SYNTH_MODEL=WORK python -m benchmarks.preview_student`.
 
     python -m benchmarks.distill_starter [--max-steps N] [--work build/distill-starter] [--publish]
 """
@@ -63,7 +64,7 @@ def _runs(work: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
 
 
-def publish_student(work: Path, out: Path) -> Path:
+def publish_student(work: Path, out: Path, note: str = "") -> Path:
     """Write WORK/student into OUT/student with fp16 weights (the teacher in OUT must be WORK's teacher)."""
     import torch
 
@@ -85,6 +86,8 @@ def publish_student(work: Path, out: Path) -> Path:
                 recipe="python -m benchmarks.distill_starter [--max-steps N], then --publish")
     runs = _runs(work)
     card.update(distill_runs=runs, distill_seconds=sum(int(r.get("seconds", 0)) for r in runs))
+    if note:
+        card["note"] = note
     card["distill_config"] = {k: v for k, v in card.get("distill_config", {}).items() if k != "device"}
     atomic_write_text(tmp / "student_card.json", json.dumps(card, indent=2))
     shutil.rmtree(dst, ignore_errors=True)
@@ -100,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "distill-starter")
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "starter-models" / "phantom")
     parser.add_argument("--publish", action="store_true", help="only copy WORK's student into the starter model")
+    parser.add_argument("--note", default="", help="with --publish: a note for the student card")
     args = parser.parse_args(argv)
     if args.publish:
-        print(f"published {publish_student(args.work, STARTER)}")
+        print(f"published {publish_student(args.work, STARTER, args.note)}")
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     for name in TEACHER_FILES:

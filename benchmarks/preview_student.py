@@ -226,6 +226,20 @@ def sharpness(images) -> float:
     return float(np.mean([cv2.Laplacian(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for im in images]))
 
 
+def _teacher_cached(teacher, set_name: str, name: str, labels, fn) -> list:
+    """The teacher's frames of a mask set (they do not depend on the student), kept in build/ between runs."""
+    import hashlib
+
+    key = hashlib.sha256(teacher.fingerprint.encode() + name.encode() + b"".join(lab.tobytes() for lab in labels))
+    path = ROOT / "build" / "preview-student-cache" / f"{set_name}-{key.hexdigest()[:16]}.npz"
+    if path.exists():
+        return list(np.load(path)["frames"])
+    frames = [fn(i, lab) for i, lab in enumerate(labels)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, frames=np.stack(frames))
+    return frames
+
+
 def quality(teacher, student, quick: bool = False, tune: bool = False, sets=("tuning", "report"),
             others: dict | None = None) -> dict:
     """{set name: rows}; a row: frames, count, mIoU, its ratio to the teacher's final, KID x1e3 (mean, std
@@ -248,7 +262,8 @@ def quality(teacher, student, quick: bool = False, tune: bool = False, sets=("tu
                 runs[f"{tag} {name}"] = lambda i, lab, st=st, o=other: o(lab, settings=st, seed=i).images[0]
         rows, base, sharp_real = [], None, sharpness(score.real)
         for name, fn in runs.items():
-            images = [fn(i, lab) for i, lab in enumerate(labels)]
+            images = _teacher_cached(teacher, set_name, name, labels, fn) if name.startswith("teacher") else \
+                [fn(i, lab) for i, lab in enumerate(labels)]
             m, kids = score(images)
             sharp = f"{sharpness(images) / sharp_real:.2f}"
             if name.startswith("real"):  # the segmenter on the real frames; their KID to themselves means nothing

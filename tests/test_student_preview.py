@@ -117,3 +117,15 @@ def test_two_steps_use_the_tuned_schedule_and_custom_timesteps_override(student_
     assert lcm.settings["timesteps"] == [999, 499] and lcm.settings["steps"] == 2
     assert not np.array_equal(two.images[0], lcm.images[0])  # the second step starts elsewhere
     assert student_pipe(mask, steps=1, seed=0).settings["timesteps"] == [999]
+
+
+def test_the_shipped_starter_model_has_a_fresh_student_for_live_preview():
+    """`make run` previews with the starter model's student: it must be there and made from its UNet."""
+    from engine.distill import StudentPipeline, preview_pipeline, student_problem
+    from engine.models import starter_model_dir
+
+    folder = starter_model_dir()
+    assert student_problem(folder) is None
+    pipe, why = preview_pipeline(folder, device="cpu")
+    assert isinstance(pipe, StudentPipeline), why
+    assert pipe.card["weights_dtype"] == "float16" and pipe.card["steps"] > 0
