@@ -98,6 +98,8 @@ class Gallery(QListWidget):
             if self.item(i).data(Qt.ItemDataRole.UserRole) is entry:
                 self.item(i).setText(f"✓ pair {entry.pair_id}")
                 self.item(i).setToolTip(_tooltip(entry))
+                # the stored image (an accepted live preview is lifted again at full size first)
+                self.item(i).setIcon(QIcon(pixmap_of(entry.image, THUMB.width(), THUMB.height())))
 
 
 def _tooltip(entry: GalleryEntry) -> str:

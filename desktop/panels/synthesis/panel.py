@@ -60,6 +60,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
         self.repaint_handle: Optional[JobHandle] = None
         self._parent: Optional[tuple[str, np.ndarray]] = None  # (key, the frame's mask as opened)
         self.distill_handle: Optional[JobHandle] = None
+        self.accept_handle: Optional[JobHandle] = None  # a live preview being lifted at full size to be stored
         self.use_student = True
         self.last_preview_s: Optional[float] = None
         self.model_problem: Optional[str] = None
@@ -191,23 +192,17 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
         """Render a preview of the current mask on the preview lane (superseding any preview in flight)."""
         if not self._ready():
             return None
-        from engine.distill import StudentPipeline, preview_pipeline
+        from engine.distill import StudentPipeline
         from engine.pipelines.synthesis import preset
 
         asked = time.perf_counter()
         mask, key = self.doc.label.copy(), self.doc.key
         model_dir, device = self.model_dir(), self.settings.device
-        stamp = (weights_stamp(model_dir), weights_stamp(Path(model_dir) / "student"), device, self.use_student)
         guidance, seed = self.guidance.value(), self.seed.value()
 
         def job(ctx):
             limit_torch_threads_here(PREVIEW_TORCH_THREADS)  # never wait on a core that a long job holds
-
-            def load():
-                ctx.report(0.0, "loading the preview model")
-                return preview_pipeline(model_dir, device=device, use_student=self.use_student)[0]
-
-            pipe = self.cache.get(stamp, load)
+            pipe = self._preview_pipe(model_dir, device, ctx)
             if isinstance(pipe, StudentPipeline):
                 return pipe(mask, guidance=guidance, seed=seed, ctx=ctx)
             return pipe(mask, settings=preset("preview", guidance=guidance), seed=seed, ctx=ctx)
@@ -219,6 +214,47 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
         handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
         self.preview_handle = handle
         return handle
+
+    def _preview_pipe(self, model_dir: str, device: str, ctx):
+        from engine.distill import preview_pipeline
+
+        def load():
+            ctx.report(0.0, "loading the preview model")
+            return preview_pipeline(model_dir, device=device, use_student=self.use_student)[0]
+
+        stamp = (weights_stamp(model_dir), weights_stamp(Path(model_dir) / "student"), device, self.use_student)
+        return self.cache.get(stamp, load)
+
+    def _accept_full_lift(self, entry: GalleryEntry) -> Optional[JobHandle]:
+        """A live preview lifted on the preview's pixel budget: render the same student sample again (same
+        seed, timesteps and guidance: the student is deterministic) with the final preset's lift at the mask's
+        size, and store that frame (the pair is stored when the job is done)."""
+        from dataclasses import replace
+
+        from engine.distill import StudentPipeline
+
+        prov, model_dir, device = dict(entry.provenance), self.model_dir(), self.settings.device
+
+        def job(ctx):
+            pipe = self._preview_pipe(model_dir, device, ctx)
+            if not isinstance(pipe, StudentPipeline):
+                raise RuntimeError("the model has no preview student now; synthesize the frame instead")
+            s = replace(pipe.default_settings, timesteps=tuple(prov["timesteps"]), guidance=float(prov["guidance"]),
+                        max_lift_pixels=None)
+            return pipe(entry.mask, settings=s, seed=int(prov["seed"]), ctx=ctx)
+
+        def done(result) -> None:
+            entry.image = result.images[0]
+            entry.provenance = synthesis_provenance(result.settings, prov["seed"], prov.get("preset", "preview"),
+                                                    model_dir, key_of(entry), result.mask)
+            self.accept_selected(entry)
+            self._show_selected()
+
+        self.status.setText("Lifting the preview to the mask's full size before storing it…")
+        self.accept_handle = self.runner.submit(
+            "Full-size frame of the preview", job, group=SYNTH_GROUP, on_result=done,
+            on_error=lambda msg: self.status.setText(f"Could not store the preview: {msg}"), device=device)
+        return self.accept_handle
 
     def distill(self, max_steps: int = 1500) -> Optional[JobHandle]:
         """Make (or continue) the model folder's preview student as a long job (progress and cancel in Jobs)."""
@@ -317,15 +353,20 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
                                              max(36, self.preview.height())))
         self._update_buttons()
 
-    def accept_selected(self) -> Optional[int]:
-        """Store the selected result as a synthetic pair (image + the mask it matches); returns the pair id."""
-        entry = self.gallery.selected_entry()
+    def accept_selected(self, entry: Optional[GalleryEntry] = None) -> Optional[int]:
+        """Store the selected result (or `entry`) as a synthetic pair (image + the mask it matches); returns the
+        pair id. A live preview lifted on the preview's budget is first lifted at full size (a job: then None,
+        and the pair is stored when it is done)."""
+        entry = entry or self.gallery.selected_entry()
         project = self.doc.project
         if entry is None or project is None:
             return None
         if entry.pair_id is not None:
             self.status.setText(f"Already stored as synthetic pair {entry.pair_id}")
             return entry.pair_id
+        if float(entry.provenance.get("lift_scale", 1.0)) < 1.0:
+            self._accept_full_lift(entry)
+            return None
         try:
             entry.pair_id = project.add_pair(entry.image, entry.mask, PAIR_SOURCE, entry.provenance,
                                              parent_key=entry.provenance.get("source_frame"))
