@@ -139,9 +139,27 @@ def publish(run_dir: Optional[Path], up_dir: Optional[Path], out: Path) -> None:
             shutil.copyfile(latest, staged / "training_samples.png")
         elif keep is not None:
             (staged / "training_samples.png").write_bytes(keep)
+        _keep_student(out, staged)
         if out.exists():
             shutil.rmtree(out)
         shutil.copytree(staged, out)
+
+
+def _keep_student(out: Path, staged: Path) -> None:
+    """Carry the preview student over into the staged folder when it was distilled from the UNet staged there
+    (publishing a new upsampler keeps it); a student of another teacher is left behind, with a line saying so."""
+    from engine.distill.student import teacher_sha256
+
+    student = out / "student"
+    card = student / "student_card.json"
+    if not card.exists():
+        return
+    import json
+
+    if json.loads(card.read_text()).get("teacher_weights_sha256") == teacher_sha256(staged):
+        shutil.copytree(student, staged / "student")
+    else:
+        print(f"{student}: distilled from another UNet, not carried over; rerun python -m benchmarks.distill_starter")
 
 
 def write_examples(model_dir: Path, path: Path, count: int = 3) -> Path:
