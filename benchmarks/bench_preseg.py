@@ -1,7 +1,8 @@
 """Pre-segmentation head vs a small supervised UNet on phantom draws it was never tuned on.
 
-    python -m benchmarks.bench_preseg [--quick] [--tune] [--threads N] [--out FILE.jsonl]
-    python -m benchmarks.bench_preseg --summary FILE.jsonl      # tables from a (partial) run
+    python -m benchmarks.bench_preseg [--quick] [--tune] [--threads N] [--k K ...] [--seeds S ...] [--out FILE.jsonl]
+    python -m benchmarks.bench_preseg --resources-only [--resource-threads 1 2] [--out FILE.jsonl]
+    python -m benchmarks.bench_preseg --summary FILE.jsonl [FILE.jsonl ...]   # tables from (partial) runs
 
 Protocol (the default run). Every draw is a fresh phantom seed at 960x540; videos 1-4 can be labelled,
 videos 5 and 6 never are: all their frames (6 each) are the test set of every cell. For k = 5, 10 and 20
@@ -20,6 +21,9 @@ training the head on 20 frames (a child process). Every cell is appended to `--o
 soon as it is done, so a stopped run still has its numbers (`--summary`).
 
 `--quick`: the first reported draw only and k = 5, 20 (a smoke run, labelled as such in the output).
+`--k` / `--seeds` run only some cells (one draw per process lets draws run side by side);
+`--resources-only` runs only the child process: peak RSS (VmHWM) of training on 20 frames and the wall and
+process-CPU seconds per 960x540 frame at each `--resource-threads` count. Results: docs/benchmarks/preseg.md.
 """
 from __future__ import annotations
 
@@ -279,18 +283,20 @@ def protocol(ex, out: Path, seeds, counts, unet_steps: int) -> None:
                 _append(out, rec)
 
 
-def summary(path: Path, draw: str = "reported") -> None:
-    """Mean +- spread over draws for every (style, regime, k, method), and per-class IoU."""
+def summary(paths: Path | list[Path], draw: str = "reported") -> None:
+    """Mean +- spread over draws for every (style, regime, k, method), and per-class IoU, over the records
+    of one or more results files (e.g. the files of runs that each finished part of the protocol)."""
     from benchmarks._timing import print_table
     from engine.taxonomy import get_class_set
 
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    records = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
     for r in records:
         if r.get("draw") == "resources":
             print_resources(r)
     records = [r for r in records if r.get("draw") == draw]
     if not records:
-        print(f"no {draw} records in {path}")
+        print(f"no {draw} records in {', '.join(map(str, paths))}")
         return
     groups: dict = {}
     for r in records:
@@ -337,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --tune: also the conv head and flip averaging (slow)")
     parser.add_argument("--unet-steps", type=int, default=UNET_STEPS, help=f"small UNet steps (default {UNET_STEPS})")
     parser.add_argument("--out", type=Path, default=None, help="JSON-lines file the cells are appended to")
-    parser.add_argument("--summary", type=Path, default=None, help="only print the tables of a results file")
+    parser.add_argument("--summary", type=Path, nargs="+", default=None,
+                        help="only print the tables of one or more results files")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS child process")
     parser.add_argument("--resources-only", action="store_true",
                         help="only the peak RSS of training on 20 frames and the seconds per frame (child process)")
