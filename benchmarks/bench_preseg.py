@@ -1,7 +1,8 @@
 """Pre-segmentation head vs a small supervised UNet on phantom draws it was never tuned on.
 
-    python -m benchmarks.bench_preseg [--quick] [--tune] [--threads N] [--out FILE.jsonl]
-    python -m benchmarks.bench_preseg --summary FILE.jsonl      # tables from a (partial) run
+    python -m benchmarks.bench_preseg [--quick] [--tune] [--threads N] [--k K ...] [--seeds S ...] [--out FILE.jsonl]
+    python -m benchmarks.bench_preseg --resources-only [--resource-threads 1 2] [--out FILE.jsonl]
+    python -m benchmarks.bench_preseg --summary FILE.jsonl [FILE.jsonl ...]   # tables from (partial) runs
 
 Protocol (the default run). Every draw is a fresh phantom seed at 960x540; videos 1-4 can be labelled,
 videos 5 and 6 never are: all their frames (6 each) are the test set of every cell. For k = 5, 10 and 20
@@ -20,6 +21,9 @@ training the head on 20 frames (a child process). Every cell is appended to `--o
 soon as it is done, so a stopped run still has its numbers (`--summary`).
 
 `--quick`: the first reported draw only and k = 5, 20 (a smoke run, labelled as such in the output).
+`--k` / `--seeds` run only some cells (one draw per process lets draws run side by side);
+`--resources-only` runs only the child process: peak RSS (VmHWM) of training on 20 frames and the wall and
+process-CPU seconds per 960x540 frame at each `--resource-threads` count. Results: docs/benchmarks/preseg.md.
 """
 from __future__ import annotations
 
@@ -173,19 +177,66 @@ def _append(path: Path, record: dict) -> None:
           + (f"  flagged {record['ood_share']:.0%}" if "ood_share" in record else ""), flush=True)
 
 
-def _train_child(model_dir: str, frames: list, threads: int, queue) -> None:
-    """Child process: train a default head on 20 frames and report its peak RSS."""
+def _resource_child(model_dir: str, frames: list, test: list, threads: list, queue) -> None:
+    """Child process: train a default head on `frames` at `threads[0]` torch threads, report its own peak RSS
+    (VmHWM) after training, then the median seconds per frame of pre-segmenting `test` at each thread count."""
     import torch
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads[0])
     from benchmarks._timing import peak_rss_mb
-    from engine.preseg import FrameSource, PresegSettings, open_extractor, train_head
+    from engine.preseg import FrameSource, Presegmenter, PresegSettings, open_extractor, train_head
 
     ex = open_extractor(model_dir)
     t0 = time.perf_counter()
-    train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(frames)], 1, PresegSettings())
-    queue.put({"peak_rss": peak_rss_mb() * 1024 * 1024,
-               "seconds": time.perf_counter() - t0})
+    head = train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(frames)], 1, PresegSettings())
+    out = {"train_s": round(time.perf_counter() - t0, 1), "peak_rss_train_mb": round(peak_rss_mb(), 1),
+           "s_per_frame": {}}
+    pre = Presegmenter(ex, head, cache_size=0)
+    for n in threads:
+        torch.set_num_threads(n)
+        pre.presegment(test[0][0])  # warm-up at this thread count
+        times, cpu = [], []
+        for img, _ in test:
+            t, c = time.perf_counter(), time.process_time()
+            pre.presegment(img)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        out["s_per_frame"][str(n)] = round(statistics.median(times), 3)
+        out.setdefault("cpu_s_per_frame", {})[str(n)] = round(statistics.median(cpu), 3)
+    out["peak_rss_total_mb"] = round(peak_rss_mb(), 1)
+    queue.put(out)
+
+
+def resources(model: Path, out: Path, threads: list[int], seed: int = REPORTED_SEEDS[0]) -> dict:
+    """Peak RSS of training the default head on 20 frames (spread regime, plain style) and seconds per
+    960x540 frame, in a fresh child process so the parent's memory is not counted; appended to `out`."""
+    import os
+
+    frames = draw_frames(seed, "plain")
+    test = [p for v in TEST_VIDEOS for p in frames[v]][:4]
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_resource_child, args=(str(model), labelled(frames, "spread", 20), test, threads, q))
+    p.start()
+    rec = q.get()
+    p.join()
+    rec.update(draw="resources", seed=seed, frames=20, size=f"{W}x{H}", threads=threads,
+               load_average=[round(x, 2) for x in os.getloadavg()], cpus=os.cpu_count())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec) + "\n")
+    print_resources(rec)
+    return rec
+
+
+def print_resources(rec: dict) -> None:
+    cpu = rec.get("cpu_s_per_frame", {})
+    per = ", ".join(f"{s:.2f} s at {n} thread{'s' if n != '1' else ''}"
+                    + (f" (process CPU time {cpu[n]:.2f} s)" if n in cpu else "") for n, s in rec["s_per_frame"].items())
+    print(f"\npeak RSS of training the default head on {rec['frames']} frames: {rec['peak_rss_train_mb'] / 1024:.2f} GiB "
+          f"(target <= 4 GB; {rec['train_s']:.0f} s); with prediction {rec['peak_rss_total_mb'] / 1024:.2f} GiB; "
+          f"per {rec['size']} frame: {per} (target <= 1.5 s); load average {rec['load_average']} on "
+          f"{rec['cpus']} CPUs", flush=True)
 
 
 def tune(ex, out: Path, full: bool) -> None:
@@ -232,15 +283,20 @@ def protocol(ex, out: Path, seeds, counts, unet_steps: int) -> None:
                 _append(out, rec)
 
 
-def summary(path: Path, draw: str = "reported") -> None:
-    """Mean +- spread over draws for every (style, regime, k, method), and per-class IoU."""
+def summary(paths: Path | list[Path], draw: str = "reported") -> None:
+    """Mean +- spread over draws for every (style, regime, k, method), and per-class IoU, over the records
+    of one or more results files (e.g. the files of runs that each finished part of the protocol)."""
     from benchmarks._timing import print_table
     from engine.taxonomy import get_class_set
 
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    records = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
+    for r in records:
+        if r.get("draw") == "resources":
+            print_resources(r)
     records = [r for r in records if r.get("draw") == draw]
     if not records:
-        print(f"no {draw} records in {path}")
+        print(f"no {draw} records in {', '.join(map(str, paths))}")
         return
     groups: dict = {}
     for r in records:
@@ -287,8 +343,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --tune: also the conv head and flip averaging (slow)")
     parser.add_argument("--unet-steps", type=int, default=UNET_STEPS, help=f"small UNet steps (default {UNET_STEPS})")
     parser.add_argument("--out", type=Path, default=None, help="JSON-lines file the cells are appended to")
-    parser.add_argument("--summary", type=Path, default=None, help="only print the tables of a results file")
+    parser.add_argument("--summary", type=Path, nargs="+", default=None,
+                        help="only print the tables of one or more results files")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS child process")
+    parser.add_argument("--resources-only", action="store_true",
+                        help="only the peak RSS of training on 20 frames and the seconds per frame (child process)")
+    parser.add_argument("--resource-threads", type=int, nargs="+", default=None,
+                        help="with --resources-only: thread counts to time prediction at (default: --threads)")
+    parser.add_argument("--k", type=int, nargs="+", choices=COUNTS, default=None,
+                        help="run only these labelled-frame counts")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help=f"run only these reported draws (default {' '.join(map(str, REPORTED_SEEDS))})")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     if args.summary:
         summary(args.summary, "tuning" if args.tune else "reported")
@@ -301,6 +366,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     out = args.out or WORK / f"results-{'tune' if args.tune else 'quick' if args.quick else 'full'}-{int(time.time())}.jsonl"
+    if args.resources_only:
+        resources(args.model, out, args.resource_threads or [args.threads])
+        return
     ex = open_extractor(args.model)
     print(f"diffusion model {args.model}; {ex.channels()} feature channels; torch threads {args.threads}; "
           f"frames {W}x{H}; tuning seed {TUNING_SEED} (defaults chosen on it), reported seeds "
@@ -310,20 +378,15 @@ def main(argv: list[str] | None = None) -> None:
         summary(out, "tuning")
         return
     seeds, counts = (REPORTED_SEEDS[:1], (5, 20)) if args.quick else (REPORTED_SEEDS, COUNTS)
+    seeds, counts = tuple(args.seeds or seeds), tuple(args.k or counts)
+    if set(seeds) & {TUNING_SEED}:
+        parser.error(f"seed {TUNING_SEED} is the tuning draw; reported draws never include it")
     if args.quick:
         print("QUICK RUN: one reported draw, k = 5 and 20 only; not the full protocol", flush=True)
     protocol(ex, out, seeds, counts, args.unet_steps)
     summary(out)
     if not args.no_memory:
-        frames = draw_frames(seeds[0], "plain")
-        q = mp.get_context("spawn").Queue()
-        p = mp.get_context("spawn").Process(target=_train_child,
-                                            args=(str(args.model), labelled(frames, "spread", 20), args.threads, q))
-        p.start()
-        mem = q.get()
-        p.join()
-        print(f"\npeak RSS of training the default head on 20 frames: {mem['peak_rss'] / 2**30:.2f} GiB "
-              f"({mem['seconds']:.0f} s; target <= 4 GiB)")
+        resources(args.model, out, [args.threads])
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 

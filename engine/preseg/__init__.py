@@ -8,6 +8,7 @@ to label next or to re-check (`rank_label_next`, `rank_suspicious`).
 from engine.labels import to_original_ids
 
 from engine.edits.proposal import accept_into, accept_region
+from .augment import augmented_sources, jittered
 from .conv_head import ConvEnsemble, ConvSettings, train_conv_ensemble
 from .data import image_paths, is_project, read_frame_list, training_frames
 from .ensemble import EnsembleSettings, PixelEnsemble, PixelMLP, train_ensemble
@@ -26,7 +27,7 @@ from .train import HEAD_KINDS, PresegSettings, train_head, train_preseg
 from .uncertainty import entropy, frame_score, jensen_shannon, soft_vote, uncertainty_to_grey
 
 __all__ = [
-    "accept_into", "accept_region",
+    "accept_into", "accept_region", "augmented_sources", "jittered",
     "ConvEnsemble", "ConvSettings", "train_conv_ensemble", "guided_filter", "upsample_probs", "ShiftModel",
     "fit_shift", "frame_sample", "HEAD_KINDS",
     "image_paths", "is_project", "read_frame_list", "training_frames", "EnsembleSettings", "PixelEnsemble",

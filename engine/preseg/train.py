@@ -16,6 +16,7 @@ from typing import Sequence
 from engine.jobs import JobContext
 from engine.taxonomy import ClassSet, get_class_set
 
+from .augment import augmented_sources
 from .conv_head import ConvSettings, train_conv_ensemble
 from .ensemble import EnsembleSettings, train_ensemble
 from .features import FeatureConfig, FeatureExtractor, open_extractor
@@ -34,7 +35,8 @@ class PresegSettings:
 
     For "pixel-mlp", `pixels_per_frame` class-balanced training pixels are kept per frame; for "conv" whole
     feature maps are kept. `max_feature_bytes` caps the memory of what is kept. `area_gate` is stored with
-    the head: the default for removing classes proposed over too small an area.
+    the head: the default for removing classes proposed over too small an area. `augment_copies` jittered
+    copies of every frame are trained on too (`engine.preseg.augment`; 0 = none).
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -45,6 +47,7 @@ class PresegSettings:
     max_feature_bytes: int = 1 << 30
     seed: int = 0
     area_gate: float = DEFAULT_AREA_GATE
+    augment_copies: int = 0
 
 
 def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
@@ -57,6 +60,8 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
     t0 = time.perf_counter()
     rgb = 3 if extractor.config.include_rgb else 0
+    originals = len(frames)
+    frames = list(frames) + augmented_sources(frames, settings.augment_copies, settings.seed)
     if settings.head == "conv":
         maps = collect_maps(frames, extractor, cs, settings.max_feature_bytes, settings.seed, ctx.sub(0.0, 0.2))
         t1 = time.perf_counter()
@@ -75,7 +80,8 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
         descriptors, areas, pixels, nbytes = bank.descriptors, bank.min_area_fractions, bank.count, bank.nbytes
         head_settings = settings.ensemble.to_dict()
     meta = {
-        "frames": [f.key for f in frames],
+        "frames": [f.key for f in frames[:originals]],
+        "augment_copies": int(settings.augment_copies),
         "training_pixels": int(pixels),
         "feature_bytes": int(nbytes),
         "feature_channels": int(ens.in_channels),
@@ -86,7 +92,8 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     }
     min_areas = None if areas is None else [None if a != a else round(float(a), 6) for a in areas]  # NaN -> None
     return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta, min_areas, settings.area_gate,
-                      fit_shift(descriptors, sharp, seed=settings.seed, colours=colours))
+                      fit_shift(descriptors[:originals], sharp[:originals], seed=settings.seed,
+                                colours=None if colours is None else colours[:originals]))
 
 
 def train_preseg(model_dir: str | Path, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
