@@ -4,9 +4,9 @@ For the distilled student (when the model folder has one) and the teacher's 4-st
 without and with a synthesis training job running in the background on the app's shared job threads:
 20 brush strokes through synthesized mouse events, ~0.4 s apart as a person paints; the time is from
 sending the mouse release to the panel's `previewShown` (the picture set and repainted in the big view).
-Median and spread per case, all measured in one run (each preview kind in a process of its own: a second
-training job started in the same process died in its backward pass with "none_dealloc: deallocating None"
-twice here, in train_synthesis, not in the preview code).
+Median and spread per case, all measured in one run (each preview kind in a process of its own; the
+"none_dealloc" deaths seen here when a second training job ran in one process were PySide6 6.12.0 losing
+references to None/True, see tests/gui/test_qt_references.py).
 
     python -m benchmarks.bench_preview_gui [--strokes 20] [--screenshots DIR] [--preview both|student|teacher]
 """
