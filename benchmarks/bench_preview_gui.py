@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _screenshots(app, window, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    window.model_panels.docks["synthesis"].raise_()  # the preview itself in view, not only the canvas
     for w, h in ((1600, 900), (1366, 768)):
         window.resize(w, h)
         _wait(app, lambda: False, 0.5)
