@@ -375,18 +375,6 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
             self.apply_keymap(self.settings.keymap())
             self.model_panels.settings_changed()
 
-    def refresh_title(self) -> None:
-        parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]
-        if getattr(self.doc.project, "read_only", False):
-            parts.append("read-only")
-        if self.doc.sketch is not None:
-            parts.append("variant sketch (not saved into the frame)")
-        self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
-        saved = "Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else "")
-        self.saved_label.setText("Sketch · not saved into the frame" if self.doc.sketch is not None else saved)
-        self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
-        self.brush_label.setText(f"Brush {self.canvas.brush_radius()} px")
-
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)
         if not self._laid_out:

@@ -1,6 +1,7 @@
-"""The main window's view commands: class keys and the class popup, canvas-only, reset layout, Help, and the
-dock reset when the project changes. A mixin of `desktop.main_window.MainWindow` (uses its docks, palette,
-actions, status bar and model panels); layout and widgets only."""
+"""The main window's view commands and its title and status-bar fields: class keys and the class popup,
+canvas-only, reset layout, Help, and the dock reset when the project changes. A mixin of
+`desktop.main_window.MainWindow` (uses its docks, palette, actions, status bar and model panels); layout
+and widgets only."""
 from __future__ import annotations
 
 import time
@@ -13,6 +14,18 @@ SECOND_DIGIT_S = 0.8  # a second digit within this time makes a two-digit class 
 
 class WindowViewMixin:
     """View commands of the main window."""
+
+    def refresh_title(self) -> None:
+        parts = ["CaDIS Studio"] + [p for p in (self.doc.name, self.doc.key) if p]
+        if getattr(self.doc.project, "read_only", False):
+            parts.append("read-only")
+        if self.doc.sketch is not None:
+            parts.append("variant sketch (not saved into the frame)")
+        self.setWindowTitle(" — ".join(parts) + (" •" if self.doc.dirty else ""))
+        saved = "Unsaved changes" if self.doc.dirty else ("Saved" if self.doc.key else "")
+        self.saved_label.setText("Sketch · not saved into the frame" if self.doc.sketch is not None else saved)
+        self.zoom_label.setText(f"{self.canvas.view_scale() * 100:.0f}%")
+        self.brush_label.setText(f"Brush {self.canvas.brush_radius()} px")
 
     def class_digit(self, digit: int) -> None:
         """Digit keys: d selects class d; a second digit right after makes a two-digit class (1, 2 -> 12)."""

@@ -1,5 +1,6 @@
 """Models → Distil preview student: `engine.distill.distill` as a long job on the shared runner (its row in
-the Jobs panel shows progress and cancels; cancelling saves the state and the next run continues it)."""
+the Jobs panel shows progress and cancels; cancelling saves the state and the next run continues it), and the
+Synthesize dock's command that starts it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,3 +32,30 @@ def submit_distill(runner: JobRunner, model_dir: str, data: Path, device: str, m
     return runner.submit(f"Distil preview student of {Path(model_dir).name}",
                          lambda ctx: distill(model_dir, data, cfg, ctx=ctx), group=GROUP,
                          on_result=on_result, on_error=on_error)
+
+
+class StudentControls:
+    """The Synthesize dock's commands for its model's preview student; a mixin of `SynthesisPanel` (uses its
+    runner, settings, status line, model folder and live-preview switch)."""
+
+    def distill(self, max_steps: int = 1500) -> Optional[JobHandle]:
+        """Make (or continue) the model folder's preview student as a long job (progress and cancel in Jobs)."""
+        if self.model_problem is not None and not self.refresh_model():
+            self.status.setText(self.model_problem)
+            return None
+        data = distill_data(self.model_dir(), self.doc.project)
+        if data is None:
+            self.status.setText("Open the project (or dataset) this model was trained on: distillation needs its frames.")
+            return None
+        self.distill_handle = submit_distill(self.runner, self.model_dir(), data, self.settings.device, max_steps,
+                                             self._on_distilled,
+                                             lambda msg: self.status.setText(f"Distillation failed: {msg}"))
+        self.status.setText("Distilling a 1-2 step preview student: progress and cancel in the Jobs panel "
+                            "(a cancelled run continues where it stopped).")
+        return self.distill_handle
+
+    def _on_distilled(self, result) -> None:
+        self.refresh_model()
+        self.status.setText(f"Preview student ready (step {result.step}): live previews now take 1-2 steps")
+        if self.live.isChecked():
+            self.request_preview()

@@ -33,13 +33,13 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
-from engine.atomic import atomic_write_text
 from engine.distill.student import ConsistencyStudent, save_student, student_dir
 from engine.jobs import JobCancelled, JobContext
 from engine.training.checkpoint import (CheckpointError, checkpoint_folder, latest_checkpoint, load_checkpoint,
                                         prune_checkpoints, save_checkpoint)
 from engine.training.processes import (MainLog, any_process, make_accelerator, make_lr_scheduler,
-                                       mean_over_processes, place_lr_schedule, shard)
+                                       mean_over_processes, place_lr_schedule, shard,
+                                       write_run_files)
 
 TIMESTEP_SCALING = 10.0  # LCM's boundary-condition scaling (as diffusers' LCMScheduler)
 SIGMA_DATA = 0.5
@@ -223,11 +223,7 @@ def _setup(model_dir: Path, data, cfg: DistillConfig, ctx: JobContext) -> _Run:
     run = _Run(cfg, accelerator, model_dir, dataset, teacher, student, target, optimizer, lr_sched,
                sched_cfg.get("prediction_type", "epsilon"), sched_cfg, noise_sched.alphas_cumprod.to(device),
                schedule, skip, cfg.huber_c or 0.00054 * math.sqrt(3 * h * w), card, ctx)
-    if run.main:
-        run.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run.run_dir / "distill_config.json", json.dumps(asdict(cfg), indent=2))
-        atomic_write_text(run.run_dir / "shards.json",
-                          json.dumps({"num_processes": accelerator.num_processes, "shards": shards}, indent=1))
+    write_run_files(accelerator, run.run_dir, "distill_config.json", asdict(cfg), shards)
     return run
 
 

@@ -88,6 +88,19 @@ def place_lr_schedule(lr_sched, optimizer, step: int, num_processes: int) -> Non
     inner._last_lr = lrs
 
 
+def write_run_files(accelerator, folder: Path, config_name: str, config: dict, shards) -> None:
+    """On the main process: FOLDER/CONFIG_NAME (the run's settings) and FOLDER/shards.json (which items each
+    process trains on), written atomically."""
+    if not accelerator.is_main_process:
+        return
+    from engine.atomic import atomic_write_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / config_name, json.dumps(config, indent=2))
+    atomic_write_text(folder / "shards.json",
+                      json.dumps({"num_processes": accelerator.num_processes, "shards": shards}, indent=1))
+
+
 def shard(items: Sequence[T], accelerator) -> list[T]:
     """Items index, index+N, index+2N... of this process (all of them with one process)."""
     n, i = accelerator.num_processes, accelerator.process_index

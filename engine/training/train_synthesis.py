@@ -25,7 +25,6 @@ run continues exactly as an uninterrupted one would.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import shutil
 import time
@@ -36,7 +35,6 @@ from typing import Any, Callable, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from engine.atomic import atomic_write_text
 from engine.jobs import JobCancelled, JobContext
 from engine.models.model_dir import DEFAULT_SCHEDULER_CONFIG, save_synthesis_model
 from engine.models.segmap import one_hot
@@ -45,7 +43,8 @@ from engine.training.config import TRAINING_DIR, TrainConfig, TrainResult, build
 from engine.training.data import (SynthesisDataset, class_weights_from_counts, collect_pairs, data_fingerprint,
                                   split_holdout)
 from engine.training.processes import (MainLog, any_process, make_accelerator, make_lr_scheduler,
-                                       mean_over_processes, place_lr_schedule, shard)
+                                       mean_over_processes, place_lr_schedule, shard,
+                                       write_run_files)
 from engine.training.samples import sample_grid
 
 DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -137,11 +136,7 @@ def _setup(data, out: Path, cfg: TrainConfig, ctx: JobContext, emit) -> _Run:
     card = dict(facts, train_config=asdict(cfg))
     run = _Run(cfg, accelerator, out, dataset, holdout, model, optimizer, lr_sched, ema, ema_model, noise_sched,
                weights, sched_cfg, card, ctx, emit)
-    if run.main:
-        run.train_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run.train_dir / "train_config.json", json.dumps(asdict(cfg), indent=2))
-        atomic_write_text(run.train_dir / "shards.json",
-                          json.dumps({"num_processes": accelerator.num_processes, "shards": shards}, indent=1))
+    write_run_files(accelerator, run.train_dir, "train_config.json", asdict(cfg), shards)
     return run
 
 

@@ -20,6 +20,29 @@ def measure(window) -> dict:
             "canvas_width_share": canvas.width() / window.width()}
 
 
+def first_start(work: Path, sample: Path, configure=None):
+    """(app, window) as on a first start: settings in WORK (changed by `configure(settings)` first), shown as
+    a first start places the window, SAMPLE opened with its project in WORK, the opening finished."""
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop.app import make_app
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    from desktop.window_layout import show_on_screen
+
+    app = make_app()
+    settings = Settings(work / "settings.ini")
+    if configure is not None:
+        configure(settings)
+    window = MainWindow(settings)
+    show_on_screen(window, *settings.window_state())
+    assert window.open_source(sample, work / "project", recovery="skip")
+    window.runner.wait(60_000)
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    return app, window
+
+
 def main(work: Path, size: str, shot: str | None) -> None:
     from desktop.app import offscreen_platform, parse_size
 
@@ -27,21 +50,13 @@ def main(work: Path, size: str, shot: str | None) -> None:
     os.environ["CADIS_STUDIO_DATA"] = str(work / "data")
     from PySide6.QtCore import QCoreApplication
 
-    from desktop.app import make_app, take_screenshot
-    from engine.phantom import ensure_sample
+    from desktop.app import take_screenshot
     from desktop.main_window import MainWindow
-    from desktop.settings import Settings
     from desktop.window_layout import show_on_screen
+    from engine.phantom import ensure_sample
 
-    app = make_app()
     sample = ensure_sample(work / "data" / "phantom") if not (work / "sample").exists() else work / "sample"
-    settings = Settings(work / "settings.ini")
-    window = MainWindow(settings)
-    show_on_screen(window, *settings.window_state())
-    assert window.open_source(sample, work / "project", recovery="skip")
-    window.runner.wait(60_000)
-    for _ in range(10):
-        QCoreApplication.processEvents()
+    app, window = first_start(work, sample)
     screen = window.screen().availableGeometry()
     out = {"screen": [screen.x(), screen.y(), screen.width(), screen.height()],
            "minimum": [window.minimumSizeHint().width(), window.minimumSizeHint().height()],
@@ -76,7 +91,7 @@ def main(work: Path, size: str, shot: str | None) -> None:
     window.showNormal()
     window.setGeometry(40, 40, 3000, 2000)
     big = window.saveGeometry()
-    again = MainWindow(settings)
+    again = MainWindow(window.settings)
     show_on_screen(again, big, None)
     for _ in range(5):
         QCoreApplication.processEvents()

@@ -43,24 +43,17 @@ def main(work: Path, size: str, model_dir: str, shot: str | None) -> None:
     import torch
     from PySide6.QtCore import QCoreApplication, Qt
 
-    from desktop.app import make_app
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
-    from desktop.window_layout import show_on_screen
     from engine.phantom import ensure_sample
     from tests.gui.canvas_helpers import drag
+    from tests.gui.layout_probe import first_start
 
     torch.set_num_threads(1)
-    app = make_app()
     sample = work / "sample" if (work / "sample").exists() else ensure_sample(work / "sample")
-    settings = Settings(work / "settings.ini")
-    settings.model_dir, settings.device = model_dir, "cpu"
-    window = MainWindow(settings)
-    show_on_screen(window, *settings.window_state())
-    assert window.open_source(sample, work / "project", recovery="skip")
-    window.runner.wait(60_000)
-    for _ in range(10):
-        QCoreApplication.processEvents()
+
+    def use_model(settings) -> None:
+        settings.model_dir, settings.device = model_dir, "cpu"
+
+    app, window = first_start(work, sample, use_model)
     window.model_panels.docks["synthesis"].raise_()
     panel = window.model_panels.synthesis
     panel.preset.setCurrentIndex(panel.preset.findData("preview"))

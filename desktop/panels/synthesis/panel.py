@@ -23,6 +23,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QFileDialog, QWidget)
 
 from desktop.panels.model_folder import model_folder_problem, weights_stamp
+from desktop.panels.distill_job import StudentControls
 from desktop.panels.synthesis.form import SynthesisForm
 from desktop.panels.synthesis.gallery import GalleryEntry
 from desktop.panels.synthesis.sketch import SketchControls
@@ -41,7 +42,7 @@ def key_of(entry: GalleryEntry) -> str:
     return str(entry.provenance.get("source_frame") or "")
 
 
-class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
+class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
     """Dock contents. `doc` is the window's Document, `runner` its JobRunner, `settings` its Settings."""
 
     trainRequested = Signal()
@@ -255,30 +256,6 @@ class SynthesisPanel(SynthesisForm, SketchControls, QWidget):
             "Full-size frame of the preview", job, group=SYNTH_GROUP, on_result=done,
             on_error=lambda msg: self.status.setText(f"Could not store the preview: {msg}"), device=device)
         return self.accept_handle
-
-    def distill(self, max_steps: int = 1500) -> Optional[JobHandle]:
-        """Make (or continue) the model folder's preview student as a long job (progress and cancel in Jobs)."""
-        from desktop.panels.distill_job import distill_data, submit_distill
-
-        if self.model_problem is not None and not self.refresh_model():
-            self.status.setText(self.model_problem)
-            return None
-        data = distill_data(self.model_dir(), self.doc.project)
-        if data is None:
-            self.status.setText("Open the project (or dataset) this model was trained on: distillation needs its frames.")
-            return None
-        self.distill_handle = submit_distill(self.runner, self.model_dir(), data, self.settings.device, max_steps,
-                                             self._on_distilled,
-                                             lambda msg: self.status.setText(f"Distillation failed: {msg}"))
-        self.status.setText("Distilling a 1-2 step preview student: progress and cancel in the Jobs panel "
-                            "(a cancelled run continues where it stopped).")
-        return self.distill_handle
-
-    def _on_distilled(self, result) -> None:
-        self.refresh_model()
-        self.status.setText(f"Preview student ready (step {result.step}): live previews now take 1-2 steps")
-        if self.live.isChecked():
-            self.request_preview()
 
     def synthesize(self) -> Optional[JobHandle]:
         """Run the chosen preset and settings for the chosen number of variants."""
