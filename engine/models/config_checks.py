@@ -300,6 +300,7 @@ HEAD_FEATURE_FIELDS: dict[str, Check] = {
     "seed": integer(-(2 ** 63), 2 ** 64 - 1),
     "work_size": int_list(1, 4096, 2, 2, allow_none=True),
     "include_rgb": boolean,
+    "image_filters": boolean,
 }
 
 

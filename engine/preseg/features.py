@@ -28,6 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .image_filters import FILTER_CHANNELS, filter_bank
+
 WEIGHTS_FILE = "diffusion_pytorch_model.safetensors"
 DEFAULT_TIMESTEPS: tuple[int, ...] = (50,)
 #: the three finest decoder blocks (negative indices count from the last, full-resolution block)
@@ -47,6 +49,7 @@ class FeatureConfig:
     seed: int = 0
     work_size: tuple[int, int] | None = None
     include_rgb: bool = True
+    image_filters: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +64,7 @@ class FeatureConfig:
             seed=int(d.get("seed", 0)),
             work_size=None if ws is None else (int(ws[0]), int(ws[1])),
             include_rgb=bool(d.get("include_rgb", False)),  # heads saved before the option had no colour
+            image_filters=bool(d.get("image_filters", False)),
         )
 
 
@@ -155,7 +159,7 @@ class FeatureExtractor:
         work = cfg.work_size or (self.sample_size[0] * WORK_SCALE, self.sample_size[1] * WORK_SCALE)
         self.config = FeatureConfig(timesteps=tuple(cfg.timesteps), blocks=tuple(b % n_up for b in blocks),
                                     seed=cfg.seed, work_size=(int(work[0]), int(work[1])),
-                                    include_rgb=bool(cfg.include_rgb))
+                                    include_rgb=bool(cfg.include_rgb), image_filters=bool(cfg.image_filters))
         params = inspect.signature(model.forward).parameters
         self._call_kwargs: dict = {}
         if "modulation" in params and hasattr(model, "precompute_modulation"):
@@ -177,8 +181,18 @@ class FeatureExtractor:
         if self._channels_per_block is None:
             h, w = self.sample_size
             self.extract(np.zeros((h, w, 3), np.uint8))
-        rgb = 3 if self.config.include_rgb else 0
-        return len(self.config.timesteps) * sum(self._channels_per_block or ()) + rgb
+        return len(self.config.timesteps) * sum(self._channels_per_block or ()) + self.extra_channels
+
+    @property
+    def shift_channels(self) -> int:
+        """The leading channels a head's shift statistics use: all but the image filters, whose response
+        to blur and noise the shift's sharpness term already measures."""
+        return self.channels() - (FILTER_CHANNELS if self.config.image_filters else 0)
+
+    @property
+    def extra_channels(self) -> int:
+        """Channels after the decoder's: the colour (3) and the image filters."""
+        return (3 if self.config.include_rgb else 0) + (FILTER_CHANNELS if self.config.image_filters else 0)
 
     @torch.no_grad()
     def _decoder_outputs(self, image: np.ndarray) -> list[torch.Tensor]:
@@ -209,7 +223,7 @@ class FeatureExtractor:
         h, w = self.work_size
         n_t = len(self.config.timesteps)
         rgb = 3 if self.config.include_rgb else 0
-        feats = torch.empty((n_t * sum(per_block) + rgb, h, w), dtype=torch.float16)
+        feats = torch.empty((n_t * sum(per_block) + self.extra_channels, h, w), dtype=torch.float16)
         c = 0
         for ti in range(n_t):  # timestep-major, then blocks in the configured order
             for o in outs:
@@ -217,7 +231,10 @@ class FeatureExtractor:
                 feats[c:c + o.shape[1]] = up[0].to("cpu", torch.float16)
                 c += o.shape[1]
         if rgb:  # the pixel's own colour, in [-1, 1] like the model's input, at the working resolution
-            feats[c:] = image_to_tensor(image, (h, w))[0].to(torch.float16)
+            feats[c:c + 3] = image_to_tensor(image, (h, w))[0].to(torch.float16)
+            c += 3
+        if self.config.image_filters:  # fine structure from the frame itself (engine.preseg.image_filters)
+            feats[c:] = torch.from_numpy(filter_bank(image, (h, w))).to(torch.float16)
         return Features(feats, self.fingerprint, self.config, per_block)
 
 

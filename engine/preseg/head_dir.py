@@ -69,12 +69,12 @@ class PresegHead:
                 f"these features come from diffusion model {features.fingerprint[:12]}, but the head was "
                 f"trained on model {self.model_fingerprint[:12]}: retrain the head for this model")
         mine, theirs = self.feature_config, features.config
-        if ((tuple(mine.timesteps), mine.blocks, mine.seed, mine.include_rgb)
-                != (tuple(theirs.timesteps), theirs.blocks, theirs.seed, theirs.include_rgb)):
+        if ((tuple(mine.timesteps), mine.blocks, mine.seed, mine.include_rgb, mine.image_filters)
+                != (tuple(theirs.timesteps), theirs.blocks, theirs.seed, theirs.include_rgb, theirs.image_filters)):
             raise ModelMismatchError(
                 f"feature settings differ from the head's (timesteps {list(mine.timesteps)}, blocks "
-                f"{list(mine.blocks or [])}, seed {mine.seed}, colour {'on' if mine.include_rgb else 'off'}): "
-                "extract features with the head's settings")
+                f"{list(mine.blocks or [])}, seed {mine.seed}, colour {'on' if mine.include_rgb else 'off'}, "
+                f"image filters {'on' if mine.image_filters else 'off'}): extract features with the head's settings")
         if features.channels != self.ensemble.in_channels:
             raise ModelMismatchError(
                 f"features have {features.channels} channels, the head expects {self.ensemble.in_channels}")

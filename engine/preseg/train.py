@@ -59,7 +59,9 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     ctx = ctx or JobContext()
     cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
     t0 = time.perf_counter()
-    rgb = 3 if extractor.config.include_rgb else 0
+    # the conv head jitters the colour channels; with image filters after them (made from the unjittered
+    # colour) it does not
+    rgb = 3 if extractor.config.include_rgb and not extractor.config.image_filters else 0
     originals = len(frames)
     frames = list(frames) + augmented_sources(frames, settings.augment_copies, settings.seed)
     if settings.head == "conv":
