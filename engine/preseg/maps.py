@@ -22,7 +22,7 @@ from engine.labels import resize_label
 from .features import FeatureExtractor
 from .presence import class_area_fractions, update_min_fractions
 from .sampling import FrameSource
-from .shift import colour_sample, frame_sample, image_sharpness
+from .shift import frame_sample, image_sharpness, training_colours
 
 
 @dataclass
@@ -62,9 +62,9 @@ def collect_maps(frames: Sequence[FrameSource], extractor: FeatureExtractor, cla
         image, label = fr.load()
         target = resize_label(class_set.remap(label), extractor.work_size)
         feats = extractor.extract(image).tensor
-        bank.descriptors.append(frame_sample(feats))
+        bank.descriptors.append(frame_sample(feats[:extractor.shift_channels]))
         bank.sharpness.append(image_sharpness(image, extractor.work_size))
-        bank.colours.append(colour_sample(image, extractor.work_size))
+        bank.colours.append(training_colours(image, extractor.work_size, i))
         bank.min_area_fractions = update_min_fractions(bank.min_area_fractions,
                                                        class_area_fractions(target, class_set.num_classes))
         y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))

@@ -9,8 +9,9 @@
 - `uncertainty`: HxW float32 Jensen-Shannon divergence across the ensemble members;
 - `score`: the frame's uncertainty, the mean of its top 10% pixels (at the head's working resolution);
 - `removed_classes`: classes the presence gate took out of this frame (`engine.preseg.presence`);
-- `shift`: how unlike the head's training frames this frame's features are, and `out_of_distribution`
-  whether that is beyond the head's threshold (`engine.preseg.shift`; None / False for old heads).
+- `shift`: how unlike the head's training frames this frame is (1.0 = at the limit), `out_of_distribution`
+  whether that is beyond the head's threshold, and `shift_part` which respect decides it: "features",
+  "colour" or "sharpness" (`engine.preseg.shift`; None / False for old heads).
 
 Probabilities are upsampled to the frame's size and guided-filtered with the frame
 (`engine.preseg.refine`), so edges follow the image. With `flip_average` the frame and its mirror
@@ -48,6 +49,7 @@ class PresegResult:
     removed_classes: tuple[int, ...] = ()
     shift: float | None = None
     out_of_distribution: bool = False
+    shift_part: str | None = None
 
     @property
     def confidence(self) -> np.ndarray:
@@ -146,8 +148,8 @@ class Presegmenter:
         full = upsample_probs(probs, image, self.refine)
         if (h, w) != tuple(unc.shape):
             unc = F.interpolate(unc[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
-        shift = None if self.head.shift is None else self.head.shift.score(feats.tensor, image)
+        shift, part = (None, None) if self.head.shift is None else self.head.shift.assess(feats.tensor, image)
         ood = shift is not None and shift > self.head.shift.threshold
         return PresegResult(full.argmax(axis=0).astype(np.uint8), full,
                             unc.clamp_min(0).numpy().astype(np.float32, copy=False), score, self.head.class_set,
-                            tuple(removed), None if shift is None else round(shift, 4), bool(ood))
+                            tuple(removed), None if shift is None else round(shift, 4), bool(ood), part)

@@ -20,7 +20,7 @@ from engine.taxonomy import IGNORE, ClassSet
 
 from .features import FeatureExtractor
 from .presence import class_area_fractions, update_min_fractions
-from .shift import colour_sample, frame_sample, image_sharpness
+from .shift import frame_sample, image_sharpness, training_colours
 
 LoadFn = Callable[[], "tuple[np.ndarray, np.ndarray]"]
 
@@ -136,9 +136,9 @@ def collect_pixels(frames: Sequence[FrameSource], extractor: FeatureExtractor, c
         target = resize_label(class_set.remap(label), extractor.work_size)
         feats = extractor.extract(image).tensor
         bank.add(feats, target, class_balanced_indices(target, per_frame, rng), i)
-        bank.descriptors.append(frame_sample(feats))
+        bank.descriptors.append(frame_sample(feats[:extractor.shift_channels]))
         bank.sharpness.append(image_sharpness(image, extractor.work_size))
-        bank.colours.append(colour_sample(image, extractor.work_size))
+        bank.colours.append(training_colours(image, extractor.work_size, i))
         bank.min_area_fractions = update_min_fractions(bank.min_area_fractions,
                                                        class_area_fractions(target, class_set.num_classes))
         del feats

@@ -1,25 +1,30 @@
-"""Distribution shift: how unlike the training frames a frame's features are.
+"""Distribution shift: how unlike the training frames a frame is, in three separate respects.
 
 While a head is trained, a sample of every training frame's pixels is kept (features standardised with
-the training pixels' per-channel mean and std) and summarised by `PROTOTYPES` k-means centroids. A frame's
-shift score is the mean, over a fixed grid of its pixels, of the distance from each pixel's standardised
-features to the nearest centroid (root-mean-square per channel, so in units of the training pixels'
-standard deviation). A recoloured or noisy frame, or a frame of another kind of video, has features no
-training pixel had and scores higher.
+the training pixels' per-channel mean and std) and summarised by `PROTOTYPES` k-means centroids. The
+score has three parts:
 
-The decoder features respond to colour only weakly, so the score adds `COLOUR_WEIGHT` times the same
-kind of distance for the pixels' colours alone: from each grid pixel's CIE Lab colour (L, a, b divided
-by 100) to the nearest of `COLOUR_PROTOTYPES` k-means centroids of the training pixels' colours. A
-recoloured frame or another camera's colour cast shows up here.
+- **features**: the mean, over a fixed grid of the frame's pixels, of the distance from each pixel's
+  standardised features to the nearest centroid (root-mean-square per channel, so in units of the
+  training pixels' standard deviation). A noisy frame or another kind of video has features no training
+  pixel had.
+- **colour**: the decoder features respond to colour only weakly, so `COLOUR_WEIGHT` times the same kind
+  of distance for the pixels' CIE Lab colours alone (L, a, b divided by 100), to `COLOUR_PROTOTYPES`
+  k-means centroids. The centroids are fitted on the training frames AND on `CAMERA_COPIES` copies of each
+  as another camera would have taken it (`camera_copy`: white balance, exposure and saturation within
+  `CAMERA_VARIATION`), so the next video's colour cast is not news, a channel swap or a hue shift is.
+- **sharpness**: how far (natural-log units) the frame's sharpness (mean absolute Laplacian of the grey
+  frame at the working size) lies outside the range of the training frames' sharpness.
 
-Blur changes the decoder features less than it changes the image, so the score adds how far the frame's
-sharpness (mean absolute Laplacian of the grey frame at the working size) lies outside the range of the
-training frames' sharpness, in natural-log units times `SHARPNESS_WEIGHT`.
+A frame is out of distribution when ANY part exceeds its limit (`SHIFT_LIMITS`); the score is the
+largest part as a fraction of its limit, so 1.0 is the threshold. A sum of the parts (the rule before)
+flagged a third of the next realistic video's frames, which are a little off in colour and in features
+at once, while each unlike frame is far off in one part. Limits chosen on the phantom tuning draw:
+docs/adr/0011-preseg-protocol-and-shift.md. The distances are absolute, not relative to the training
+frames' own distances: a head trained on frames of one video has tight in-sample distances, and a
+relative score then flagged every frame of the next video.
 
-A frame is out of distribution when its score exceeds `threshold` (`SHIFT_THRESHOLD`, chosen on the
-phantom tuning draw: docs/adr/0011-preseg-protocol-and-shift.md). The distance is absolute, not relative
-to the training frames' own distances: a head trained on frames of one video has tight in-sample
-distances, and a relative score then flagged every frame of the next video.
+Heads saved before the limits existed keep the sum rule and their own threshold.
 """
 from __future__ import annotations
 
@@ -33,10 +38,15 @@ import torch
 PROTOTYPES = 64
 SAMPLE_PER_FRAME = 1500
 GRID_PIXELS = 4096
-SHIFT_THRESHOLD = 2.6
 SHARPNESS_WEIGHT = 1.0
 COLOUR_PROTOTYPES = 32
 COLOUR_WEIGHT = 10.0
+#: per-part limits (features, colour, sharpness); a frame beyond any one is out of distribution
+SHIFT_LIMITS = {"features": 1.6, "colour": 1.7, "sharpness": 0.5}
+#: how another camera may differ: per-channel white-balance gain 1 +- wb, exposure x exp(+-exposure),
+#: saturation x (1 +- saturation)
+CAMERA_VARIATION = {"wb": 0.20, "exposure": math.log(1.4), "saturation": 0.30}
+CAMERA_COPIES = 6
 
 
 def colour_sample(image: np.ndarray, size: tuple[int, int], n: int = GRID_PIXELS) -> torch.Tensor:
@@ -48,6 +58,30 @@ def colour_sample(image: np.ndarray, size: tuple[int, int], n: int = GRID_PIXELS
     lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3) / 100.0
     step = max(1, lab.shape[0] // n)
     return torch.from_numpy(np.ascontiguousarray(lab[::step]))
+
+
+def camera_copy(image: np.ndarray, rng: np.random.Generator, variation: dict[str, float] = CAMERA_VARIATION
+                ) -> np.ndarray:
+    """The frame as another camera or exposure might have taken it: HxWx3 uint8 -> the same."""
+    x = image.astype(np.float32) / 255.0
+    x = x * rng.uniform(1 - variation["wb"], 1 + variation["wb"], 3).astype(np.float32)[None, None]
+    x = x * float(math.exp(rng.uniform(-variation["exposure"], variation["exposure"])))
+    grey = x.mean(axis=2, keepdims=True)
+    x = grey + (x - grey) * float(rng.uniform(1 - variation["saturation"], 1 + variation["saturation"]))
+    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def training_colours(image: np.ndarray, size: tuple[int, int], seed: int = 0,
+                     copies: int = CAMERA_COPIES) -> torch.Tensor:
+    """A training frame's colour sample (`colour_sample`) and those of `copies` camera copies of it, stacked:
+    what a head's colour prototypes are fitted on."""
+    import cv2
+
+    h, w = size
+    small = image if image.shape[:2] == (h, w) else cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(seed)
+    return torch.cat([colour_sample(small, size)] + [colour_sample(camera_copy(small, rng), size)
+                                                     for _ in range(copies)])
 
 
 def image_sharpness(image: np.ndarray, size: tuple[int, int]) -> float:
@@ -97,10 +131,11 @@ class ShiftModel:
     training_scores: list[float]
     sharpness_range: tuple[float, float] | None = None  # log sharpness of the training frames (min, max)
     colour_centroids: torch.Tensor | None = None        # (Q, 3) Lab / 100
+    limits: dict[str, float] | None = None              # per-part limits; None: the sum rule and `threshold`
 
     def parts(self, features: torch.Tensor, image: np.ndarray | None = None) -> dict[str, float]:
         """The score's terms: feature distance, colour distance (weighted), sharpness (weighted)."""
-        x = (frame_sample(features) - self.mean) / self.std
+        x = (frame_sample(features[:self.mean.shape[0]]) - self.mean) / self.std
         out = {"features": float(_nearest_distance(x, self.centroids).mean()), "colour": 0.0, "sharpness": 0.0}
         if image is None:
             return out
@@ -114,8 +149,18 @@ class ShiftModel:
             out["sharpness"] = SHARPNESS_WEIGHT * max(0.0, lo - ls, ls - hi)
         return out
 
+    def assess(self, features: torch.Tensor, image: np.ndarray | None = None) -> tuple[float, str]:
+        """(score, the part that decides it): the largest part as a fraction of its limit (out of
+        distribution above `threshold` = 1); for heads without limits, the sum of the parts."""
+        parts = self.parts(features, image)
+        if self.limits is None:
+            return float(sum(parts.values())), max(parts, key=parts.get)
+        ratios = {k: v / self.limits[k] for k, v in parts.items()}
+        part = max(ratios, key=ratios.get)
+        return float(ratios[part]), part
+
     def score(self, features: torch.Tensor, image: np.ndarray | None = None) -> float:
-        return float(sum(self.parts(features, image).values()))
+        return self.assess(features, image)[0]
 
     def tensors(self) -> dict[str, torch.Tensor]:
         t = {"shift.mean": self.mean, "shift.std": self.std, "shift.centroids": self.centroids}
@@ -125,29 +170,35 @@ class ShiftModel:
 
     def to_dict(self) -> dict:
         return {"reference": self.reference, "threshold": self.threshold, "training_scores": self.training_scores,
-                "prototypes": int(self.centroids.shape[0]),
+                "prototypes": int(self.centroids.shape[0]), "limits": self.limits,
                 "sharpness_range": None if self.sharpness_range is None else list(self.sharpness_range)}
 
     @classmethod
     def from_parts(cls, d: dict, tensors: dict[str, torch.Tensor], channels: int) -> "ShiftModel":
         mean, std, cents = (tensors[k].float() for k in ("shift.mean", "shift.std", "shift.centroids"))
-        if mean.shape != (channels,) or std.shape != (channels,) or cents.ndim != 2 or cents.shape[1] != channels:
-            raise ValueError(f"shift statistics do not have {channels} channels")
+        c = int(mean.shape[0]) if mean.ndim == 1 else -1
+        if not 0 < c <= channels or std.shape != (c,) or cents.ndim != 2 or cents.shape[1] != c:
+            raise ValueError(f"shift statistics must have the same 1..{channels} channels in mean, std and prototypes")
         sr = d.get("sharpness_range")
         colours = tensors.get("shift.colour_centroids")
         if colours is not None and (colours.ndim != 2 or colours.shape[1] != 3):
             raise ValueError("colour prototypes must be (Q, 3)")
+        limits = d.get("limits")
+        if limits is not None and (not isinstance(limits, dict) or set(limits) != set(SHIFT_LIMITS)
+                                   or not all(isinstance(v, (int, float)) and v > 0 for v in limits.values())):
+            raise ValueError(f"shift limits must give a positive number for each of {', '.join(SHIFT_LIMITS)}")
         return cls(mean, std, cents, float(d["reference"]), float(d["threshold"]),
                    [float(s) for s in d.get("training_scores", [])],
                    None if sr is None else (float(sr[0]), float(sr[1])),
-                   None if colours is None else colours.float())
+                   None if colours is None else colours.float(),
+                   None if limits is None else {k: float(v) for k, v in limits.items()})
 
 
 def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None = None,
-              threshold: float = SHIFT_THRESHOLD, seed: int = 0,
+              limits: dict[str, float] | None = None, seed: int = 0,
               colours: Sequence[torch.Tensor] | None = None) -> ShiftModel:
     """Fit from per-training-frame pixel samples, each (n, C) (`frame_sample` of the frame's features),
-    the frames' `image_sharpness` and their `colour_sample`s."""
+    the frames' `image_sharpness` and their `training_colours`; `limits` default to `SHIFT_LIMITS`."""
     if not samples:
         raise ValueError("no training frames to take shift statistics from")
     gen = torch.Generator().manual_seed(seed)
@@ -170,5 +221,8 @@ def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None
     col = None
     if colours:
         col = kmeans(torch.cat([c.float() for c in colours]), COLOUR_PROTOTYPES, seed=seed)
-    model = ShiftModel(mean, std, cents, ref, float(threshold), [round(p, 4) for p in per_frame], sr, col)
-    return model
+    limits = dict(limits or SHIFT_LIMITS)
+    # the training frames' scores on the feature part, in the score's units (their other parts are ~0)
+    return ShiftModel(mean, std, cents, ref, 1.0, [round(p / limits["features"], 4) for p in per_frame], sr, col,
+                      limits)
+

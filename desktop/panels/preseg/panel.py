@@ -35,6 +35,13 @@ GROUP_TRAIN, GROUP_PRESEG, GROUP_RANK = "preseg-train", "preseg", "preseg-rank"
 _ICON = "#c8ccd4"
 
 
+#: what each part of the shift score says, in the warning
+SHIFT_REASONS = {"colour": ": its colours are not those of any training frame, even allowing for another "
+                           "camera's white balance and exposure",
+                 "sharpness": ": it is much blurrier, sharper or noisier than the training frames",
+                 "features": ": what it shows looks like nothing in the training frames"}
+
+
 class PresegPanel(PresegForm, QWidget):
     """Dock contents; `canvas` is the window's CanvasView (the proposal is drawn in its scene)."""
 
@@ -197,9 +204,10 @@ class PresegPanel(PresegForm, QWidget):
         ood = bool(result.out_of_distribution)
         self.ood_warning.setVisible(ood)
         if ood:
+            why = SHIFT_REASONS.get(result.shift_part, "")
             self.ood_warning.setText(
-                "⚠ This frame is unlike the frames the head was trained on (out of distribution): the proposal "
-                "may be badly wrong. Check it with care, or label this frame and retrain.")
+                f"⚠ This frame is unlike the frames the head was trained on (out of distribution{why}): the "
+                "proposal may be badly wrong. Check it with care, or label this frame and retrain.")
         removed = result.removed_classes
         if removed:
             names = ", ".join(result.class_set.names[c] for c in removed)

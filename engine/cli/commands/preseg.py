@@ -11,7 +11,8 @@ Jensen-Shannon divergence across the ensemble (0 = all members agree, 255 = larg
 Images under a folder keep their relative paths below DIR.
 
 With --report FILE.json, the file lists every frame's uncertainty (frame score), distribution-shift score
-and whether it is out of distribution: {"frames": [{"image": NAME, "uncertainty": u, "shift": s,
+(1.0 = at the limit), the respect that decides it and whether it is out of distribution:
+{"frames": [{"image": NAME, "uncertainty": u, "shift": s, "shift_part": "features" | "colour" | "sharpness",
 "out_of_distribution": bool}, ...]}. Frames out of distribution are also named in a warning on stderr:
 the head was not made for them and their proposals deserve little trust.
 """
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 write_png(out_dir / rel.with_name(rel.stem + ".uncertainty.png"), grey)
             scores[rel.as_posix()] = round(res.score, 6)
             report.append({"image": rel.as_posix(), "uncertainty": round(res.score, 6), "shift": res.shift,
-                           "out_of_distribution": bool(res.out_of_distribution)})
+                           "shift_part": res.shift_part, "out_of_distribution": bool(res.out_of_distribution)})
             ctx.report((i + 1) / len(targets), img_path.name)
     finally:
         bar.close()
