@@ -21,7 +21,7 @@ training the head on 20 frames (a child process). Every cell is appended to `--o
 soon as it is done, so a stopped run still has its numbers (`--summary`).
 
 `--quick`: the first reported draw only and k = 5, 20 (a smoke run, labelled as such in the output).
-`--k` / `--seeds` run only some cells (one draw per process lets draws run side by side);
+`--k` / `--seeds` / `--regimes` / `--methods` run only some cells (one draw per process lets draws run side by side);
 `--resources-only` runs only the child process: peak RSS (VmHWM) of training on 20 frames and the wall and
 process-CPU seconds per 960x540 frame at each `--resource-threads` count. Results: docs/benchmarks/preseg.md.
 """
@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.preseg_summary import print_resources, summary
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "bench-preseg"
 STARTER = ROOT / "resources" / "models" / "starter-synthesis"
@@ -45,6 +47,7 @@ LABEL_VIDEOS, TEST_VIDEOS = (1, 2, 3, 4), (5, 6)
 ONE_VIDEO_FRAMES, SPREAD_FRAMES, TEST_FRAMES = 20, 5, 6
 COUNTS = (5, 10, 20)
 REGIMES = ("one-video", "spread")
+METHODS = ("head", "unet")
 STYLES = ("plain", "realistic")
 UNET_STEPS, UNET_SIZE = 300, (256, 144)
 #: the order cells are run in: the new-user case (5 frames of one video) and 20 spread frames first
@@ -229,107 +232,64 @@ def resources(model: Path, out: Path, threads: list[int], seed: int = REPORTED_S
     return rec
 
 
-def print_resources(rec: dict) -> None:
-    cpu = rec.get("cpu_s_per_frame", {})
-    per = ", ".join(f"{s:.2f} s at {n} thread{'s' if n != '1' else ''}"
-                    + (f" (process CPU time {cpu[n]:.2f} s)" if n in cpu else "") for n, s in rec["s_per_frame"].items())
-    print(f"\npeak RSS of training the default head on {rec['frames']} frames: {rec['peak_rss_train_mb'] / 1024:.2f} GiB "
-          f"(target <= 4 GB; {rec['train_s']:.0f} s); with prediction {rec['peak_rss_total_mb'] / 1024:.2f} GiB; "
-          f"per {rec['size']} frame: {per} (target <= 1.5 s); load average {rec['load_average']} on "
-          f"{rec['cpus']} CPUs", flush=True)
+def tune_candidates() -> dict:
+    """Head candidates `--tune` can compare on the tuning draw, by name."""
+    from engine.preseg import ConvSettings, FeatureConfig, PresegSettings
+
+    filters = FeatureConfig(image_filters=True)
+    return {"pixel-mlp": PresegSettings(head="pixel-mlp"),
+            "pixel-mlp+filters": PresegSettings(head="pixel-mlp", features=filters),
+            "pixel-mlp+aug2": PresegSettings(head="pixel-mlp", augment_copies=2),
+            "pixel-mlp+filters+aug2": PresegSettings(head="pixel-mlp", features=filters, augment_copies=2),
+            "conv": PresegSettings(head="conv", conv=ConvSettings())}
 
 
-def tune(ex, out: Path, full: bool) -> None:
-    """Candidates on the tuning draw only: head kinds and flip averaging with `full` (slow), else the
-    default head; two cells, both styles; shift scores of unlike frames (probes) for the OOD threshold."""
-    from engine.preseg import ConvSettings, PresegSettings
+def tune(model: Path, out: Path, names: list[str], flips: bool, cells=(("one-video", 5), ("spread", 20))) -> None:
+    """Candidates on the tuning draw only, in one run (the default first, as the baseline): both styles,
+    `cells`; with `flips` also test-time flip averaging; shift scores of unlike frames (probes)."""
+    from engine.preseg import open_extractor
 
-    candidates = {"pixel-mlp": PresegSettings(head="pixel-mlp")}
-    if full:
-        candidates["conv"] = PresegSettings(head="conv", conv=ConvSettings())
+    candidates = {n: s for n, s in tune_candidates().items() if n in names}
+    extractors: dict = {}
     for style in STYLES:
         frames = draw_frames(TUNING_SEED, style)
         other = draw_frames(TUNING_SEED, STYLES[1 - STYLES.index(style)])
         test = [p for v in TEST_VIDEOS for p in frames[v]]
         other_test = [p for v in TEST_VIDEOS for p in other[v]]
-        for regime, k in (("one-video", 5), ("spread", 20)):
+        for regime, k in cells:
             train = labelled(frames, regime, k)
             for name, settings in candidates.items():
-                for rec in run_head(ex, train, test, settings, flips=(False, True) if full else (False,),
+                if settings.features not in extractors:
+                    extractors[settings.features] = open_extractor(model, settings.features)
+                ex = extractors[settings.features]
+                for rec in run_head(ex, train, test, settings, flips=(False, True) if flips else (False,),
                                     other=other_test):
                     rec.update(seed=TUNING_SEED, draw="tuning", style=style, regime=regime, k=k,
                                method=f"{name}{' +flip' if rec['flip_average'] else ''}")
                     _append(out, rec)
 
 
-def protocol(ex, out: Path, seeds, counts, unet_steps: int) -> None:
+def protocol(ex, out: Path, seeds, counts, unet_steps: int, regimes=REGIMES, methods=METHODS) -> None:
     from engine.preseg import PresegSettings
 
     # cells in order of interest, each over every draw and style before the next, so a stopped run has
     # means over the draws for the cells it reached
     order = [c for c in PRIORITY if c[1] in counts] + [(r, k) for r in REGIMES for k in counts
                                                        if (r, k) not in PRIORITY]
-    for regime, k in order:
+    for regime, k in (c for c in order if c[0] in regimes):
         for seed in seeds:
             for style in STYLES:
                 frames = draw_frames(seed, style)
                 test = [p for v in TEST_VIDEOS for p in frames[v]]
                 train = labelled(frames, regime, k)
-                rec = run_head(ex, train, test, PresegSettings())[0]
-                rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="head")
-                _append(out, rec)
-                rec = run_unet(train, test, unet_steps)
-                rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="small UNet")
-                _append(out, rec)
-
-
-def summary(paths: Path | list[Path], draw: str = "reported") -> None:
-    """Mean +- spread over draws for every (style, regime, k, method), and per-class IoU, over the records
-    of one or more results files (e.g. the files of runs that each finished part of the protocol)."""
-    from benchmarks._timing import print_table
-    from engine.taxonomy import get_class_set
-
-    paths = [paths] if isinstance(paths, Path) else list(paths)
-    records = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
-    for r in records:
-        if r.get("draw") == "resources":
-            print_resources(r)
-    records = [r for r in records if r.get("draw") == draw]
-    if not records:
-        print(f"no {draw} records in {', '.join(map(str, paths))}")
-        return
-    groups: dict = {}
-    for r in records:
-        groups.setdefault((r["style"], r["regime"], r["k"], r["method"]), []).append(r)
-    rows = []
-    for key in sorted(groups, key=lambda t: (t[0], t[1], t[2], t[3])):
-        rs = groups[key]
-        ms = [r["miou"] for r in rs]
-        sd = statistics.stdev(ms) if len(ms) > 1 else float("nan")
-        flagged = [r["ood_share"] for r in rs if "ood_share" in r]
-        rows.append((*key, len(rs), ",".join(str(r["seed"]) for r in rs), f"{statistics.mean(ms):.3f}",
-                     f"{sd:.3f}", f"{statistics.mean(flagged):.0%}" if flagged else "",
-                     f"{statistics.median(r['s_per_frame'] for r in rs):.2f}"))
-    print_table(f"mIoU on never-labelled videos ({draw} draws; mean and sample std over the draws listed)", rows,
-                ("style", "regime", "k", "method", "draws", "seeds", "mIoU", "std", "test frames flagged OOD",
-                 "s / 960x540 frame"))
-    names = get_class_set(1).names
-    crow = []
-    for key in sorted(groups):
-        rs = groups[key]
-        per = []
-        for c in range(len(names)):
-            vals = [r["per_class"][c] for r in rs if r["per_class"][c] is not None]
-            per.append(f"{statistics.mean(vals):.2f}" if vals else "-")
-        crow.append((*key, *per))
-    print_table("per-class IoU (mean over the draws)", crow, ("style", "regime", "k", "method", *names))
-    wins = {}
-    for (style, regime, k, method), rs in groups.items():
-        wins.setdefault((style, regime, k), {})[method] = statistics.mean(r["miou"] for r in rs)
-    beaten = [key for key, d in wins.items() if len(d) > 1 and d.get("head", 0) <= max(v for m, v in d.items() if m != "head")]
-    if draw == "reported" and any(len(d) > 1 for d in wins.values()):
-        print(f"\nhead beats the small UNet in {sum(1 for d in wins.values() if len(d) > 1) - len(beaten)} of "
-              f"{sum(1 for d in wins.values() if len(d) > 1)} cells; not in: {sorted(beaten) or 'none'}")
+                if "head" in methods:
+                    rec = run_head(ex, train, test, PresegSettings())[0]
+                    rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="head")
+                    _append(out, rec)
+                if "unet" in methods:
+                    rec = run_unet(train, test, unet_steps)
+                    rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="small UNet")
+                    _append(out, rec)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -339,8 +299,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="first reported draw only, k = 5 and 20")
     parser.add_argument("--tune", action="store_true", help=f"instead: compare candidates on the tuning draw "
                                                             f"(seed {TUNING_SEED})")
-    parser.add_argument("--candidates", action="store_true",
-                        help="with --tune: also the conv head and flip averaging (slow)")
+    parser.add_argument("--candidates", nargs="+", default=["pixel-mlp"],
+                        help="with --tune: head candidates (pixel-mlp, pixel-mlp+filters, pixel-mlp+aug2, "
+                             "pixel-mlp+filters+aug2, conv)")
+    parser.add_argument("--flip-average", action="store_true", help="with --tune: also test-time flip averaging")
+    parser.add_argument("--tune-cells", nargs="+", default=["one-video:5", "spread:20"],
+                        help="with --tune: cells as REGIME:K")
     parser.add_argument("--unet-steps", type=int, default=UNET_STEPS, help=f"small UNet steps (default {UNET_STEPS})")
     parser.add_argument("--out", type=Path, default=None, help="JSON-lines file the cells are appended to")
     parser.add_argument("--summary", type=Path, nargs="+", default=None,
@@ -354,6 +318,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="run only these labelled-frame counts")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help=f"run only these reported draws (default {' '.join(map(str, REPORTED_SEEDS))})")
+    parser.add_argument("--regimes", nargs="+", choices=REGIMES, default=REGIMES, help="run only these regimes")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS,
+                        help="run only these methods (cells of the other can come from another run)")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     if args.summary:
         summary(args.summary, "tuning" if args.tune else "reported")
@@ -369,21 +336,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.resources_only:
         resources(args.model, out, args.resource_threads or [args.threads])
         return
+    if args.tune:
+        tune(args.model, out, args.candidates, args.flip_average,
+             [(c.split(":")[0], int(c.split(":")[1])) for c in args.tune_cells])
+        summary(out, "tuning")
+        return
     ex = open_extractor(args.model)
     print(f"diffusion model {args.model}; {ex.channels()} feature channels; torch threads {args.threads}; "
           f"frames {W}x{H}; tuning seed {TUNING_SEED} (defaults chosen on it), reported seeds "
           f"{REPORTED_SEEDS[:1] if args.quick else REPORTED_SEEDS}; results -> {out}", flush=True)
-    if args.tune:
-        tune(ex, out, args.candidates)
-        summary(out, "tuning")
-        return
     seeds, counts = (REPORTED_SEEDS[:1], (5, 20)) if args.quick else (REPORTED_SEEDS, COUNTS)
     seeds, counts = tuple(args.seeds or seeds), tuple(args.k or counts)
     if set(seeds) & {TUNING_SEED}:
         parser.error(f"seed {TUNING_SEED} is the tuning draw; reported draws never include it")
     if args.quick:
         print("QUICK RUN: one reported draw, k = 5 and 20 only; not the full protocol", flush=True)
-    protocol(ex, out, seeds, counts, args.unet_steps)
+    protocol(ex, out, seeds, counts, args.unet_steps, args.regimes, args.methods)
     summary(out)
     if not args.no_memory:
         resources(args.model, out, [args.threads])
