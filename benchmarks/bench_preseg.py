@@ -48,6 +48,9 @@ ONE_VIDEO_FRAMES, SPREAD_FRAMES, TEST_FRAMES = 20, 5, 6
 COUNTS = (5, 10, 20)
 REGIMES = ("one-video", "spread")
 METHODS = ("head", "unet")
+#: what the engine's default head is, written into each head record: records without it are of the
+#: defaults before 2026-12-02 (no image filters, no copies) and the summary shows them apart
+HEAD_DEFAULTS = "image filters, 2 jittered copies"
 STYLES = ("plain", "realistic")
 UNET_STEPS, UNET_SIZE = 300, (256, 144)
 #: the order cells are run in: the new-user case (5 frames of one video) and 20 spread frames first
@@ -189,7 +192,7 @@ def _resource_child(model_dir: str, frames: list, test: list, threads: list, que
     from benchmarks._timing import peak_rss_mb
     from engine.preseg import FrameSource, Presegmenter, PresegSettings, open_extractor, train_head
 
-    ex = open_extractor(model_dir)
+    ex = open_extractor(model_dir, PresegSettings().features)
     t0 = time.perf_counter()
     head = train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(frames)], 1, PresegSettings())
     out = {"train_s": round(time.perf_counter() - t0, 1), "peak_rss_train_mb": round(peak_rss_mb(), 1),
@@ -237,7 +240,11 @@ def tune_candidates() -> dict:
     from engine.preseg import ConvSettings, FeatureConfig, PresegSettings
 
     filters = FeatureConfig(image_filters=True)
+    fine = FeatureConfig(image_filters=True, work_size=(270, 480))
     return {"pixel-mlp": PresegSettings(head="pixel-mlp"),
+            "pixel-mlp+filters@480": PresegSettings(head="pixel-mlp", features=fine),
+            "pixel-mlp+filters@480+px8000": PresegSettings(head="pixel-mlp", features=fine, pixels_per_frame=8000),
+            "pixel-mlp+filters+aug2@480": PresegSettings(head="pixel-mlp", features=fine, augment_copies=2),
             "pixel-mlp+filters": PresegSettings(head="pixel-mlp", features=filters),
             "pixel-mlp+aug2": PresegSettings(head="pixel-mlp", augment_copies=2),
             "pixel-mlp+filters+aug2": PresegSettings(head="pixel-mlp", features=filters, augment_copies=2),
@@ -249,7 +256,11 @@ def tune(model: Path, out: Path, names: list[str], flips: bool, cells=(("one-vid
     `cells`; with `flips` also test-time flip averaging; shift scores of unlike frames (probes)."""
     from engine.preseg import open_extractor
 
-    candidates = {n: s for n, s in tune_candidates().items() if n in names}
+    known = tune_candidates()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown candidate(s) {unknown}; choose from {', '.join(known)}")
+    candidates = {n: known[n] for n in names}  # run in the order given
     extractors: dict = {}
     for style in STYLES:
         frames = draw_frames(TUNING_SEED, style)
@@ -283,8 +294,11 @@ def protocol(ex, out: Path, seeds, counts, unet_steps: int, regimes=REGIMES, met
                 test = [p for v in TEST_VIDEOS for p in frames[v]]
                 train = labelled(frames, regime, k)
                 if "head" in methods:
-                    rec = run_head(ex, train, test, PresegSettings())[0]
-                    rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="head")
+                    other = draw_frames(seed, STYLES[1 - STYLES.index(style)])
+                    rec = run_head(ex, train, test, PresegSettings(),
+                                   other=[p for v in TEST_VIDEOS for p in other[v]])[0]
+                    rec.update(seed=seed, draw="reported", style=style, regime=regime, k=k, method="head",
+                               head_defaults=HEAD_DEFAULTS)
                     _append(out, rec)
                 if "unet" in methods:
                     rec = run_unet(train, test, unet_steps)
@@ -300,8 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tune", action="store_true", help=f"instead: compare candidates on the tuning draw "
                                                             f"(seed {TUNING_SEED})")
     parser.add_argument("--candidates", nargs="+", default=["pixel-mlp"],
-                        help="with --tune: head candidates (pixel-mlp, pixel-mlp+filters, pixel-mlp+aug2, "
-                             "pixel-mlp+filters+aug2, conv)")
+                        help="with --tune: head candidates, run in this order (names: tune_candidates)")
     parser.add_argument("--flip-average", action="store_true", help="with --tune: also test-time flip averaging")
     parser.add_argument("--tune-cells", nargs="+", default=["one-video:5", "spread:20"],
                         help="with --tune: cells as REGIME:K")
@@ -328,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from engine.preseg import open_extractor
+    from engine.preseg import PresegSettings, open_extractor
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -341,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
              [(c.split(":")[0], int(c.split(":")[1])) for c in args.tune_cells])
         summary(out, "tuning")
         return
-    ex = open_extractor(args.model)
+    ex = open_extractor(args.model, PresegSettings().features)
     print(f"diffusion model {args.model}; {ex.channels()} feature channels; torch threads {args.threads}; "
           f"frames {W}x{H}; tuning seed {TUNING_SEED} (defaults chosen on it), reported seeds "
           f"{REPORTED_SEEDS[:1] if args.quick else REPORTED_SEEDS}; results -> {out}", flush=True)

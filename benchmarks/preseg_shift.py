@@ -96,12 +96,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     import torch
 
-    from engine.preseg import open_extractor
+    from engine.preseg import PresegSettings, open_extractor
 
     torch.set_num_threads(1)
     out = args.out or WORK / f"shift-{args.seed}-{int(time.time())}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    ex = open_extractor(STARTER)
+    ex = open_extractor(STARTER, PresegSettings().features)
     for style in args.styles:
         frames = draw_frames(args.seed, style)
         other = draw_frames(args.seed, STYLES[1 - STYLES.index(style)])

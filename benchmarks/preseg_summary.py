@@ -19,6 +19,19 @@ def print_resources(rec: dict) -> None:
           f"{rec['cpus']} CPUs", flush=True)
 
 
+def probe_flags(records: list[dict]) -> str:
+    """Share of each probe kind flagged over the records that scored probes ('' when none did)."""
+    rs = [r for r in records if r.get("probes")]
+    if not rs:
+        return ""
+    shares = []
+    for kind in ("noise", "recoloured", "blurred", "other_style"):
+        flags = [s > r["threshold"] for r in rs for s in (r["probes"][kind] if kind == "other_style"
+                                                           else [r["probes"][kind]])]
+        shares.append(f"{statistics.mean(flags):.0%}")
+    return "/".join(shares)
+
+
 def summary(paths: Path | list[Path], draw: str = "reported") -> None:
     """Mean +- spread over draws for every (style, regime, k, method), and per-class IoU, over the records
     of one or more results files (e.g. the files of runs that each finished part of the protocol)."""
@@ -31,6 +44,9 @@ def summary(paths: Path | list[Path], draw: str = "reported") -> None:
         if r.get("draw") == "resources":
             print_resources(r)
     records = [r for r in records if r.get("draw") == draw]
+    for r in records:  # head records of the defaults before 2026-12-02 carry no head_defaults
+        if draw == "reported" and r["method"] == "head" and not r.get("head_defaults"):
+            r["method"] = "head (old defaults)"
     if not records:
         print(f"no {draw} records in {', '.join(map(str, paths))}")
         return
@@ -44,10 +60,11 @@ def summary(paths: Path | list[Path], draw: str = "reported") -> None:
         sd = statistics.stdev(ms) if len(ms) > 1 else float("nan")
         flagged = [r["ood_share"] for r in rs if "ood_share" in r]
         rows.append((*key, len(rs), ",".join(str(r["seed"]) for r in rs), f"{statistics.mean(ms):.3f}",
-                     f"{sd:.3f}", f"{statistics.mean(flagged):.0%}" if flagged else "",
+                     f"{sd:.3f}", f"{statistics.mean(flagged):.0%}" if flagged else "", probe_flags(rs),
                      f"{statistics.median(r['s_per_frame'] for r in rs):.2f}"))
     print_table(f"mIoU on never-labelled videos ({draw} draws; mean and sample std over the draws listed)", rows,
                 ("style", "regime", "k", "method", "draws", "seeds", "mIoU", "std", "test frames flagged OOD",
+                 "probes flagged: noise/recoloured/blurred/other style",
                  "s / 960x540 frame"))
     names = get_class_set(1).names
     crow = []
@@ -62,7 +79,8 @@ def summary(paths: Path | list[Path], draw: str = "reported") -> None:
     wins = {}
     for (style, regime, k, method), rs in groups.items():
         wins.setdefault((style, regime, k), {})[method] = statistics.mean(r["miou"] for r in rs)
-    beaten = [key for key, d in wins.items() if len(d) > 1 and d.get("head", 0) <= max(v for m, v in d.items() if m != "head")]
-    if draw == "reported" and any(len(d) > 1 for d in wins.values()):
-        print(f"\nhead beats the small UNet in {sum(1 for d in wins.values() if len(d) > 1) - len(beaten)} of "
-              f"{sum(1 for d in wins.values() if len(d) > 1)} cells; not in: {sorted(beaten) or 'none'}")
+    duels = {key: d for key, d in wins.items() if "head" in d and "small UNet" in d}
+    beaten = sorted(key for key, d in duels.items() if d["head"] <= d["small UNet"])
+    if draw == "reported" and duels:
+        print(f"\nhead (current defaults) beats the small UNet in {len(duels) - len(beaten)} of {len(duels)} cells "
+              f"with both; not in: {beaten or 'none'}")

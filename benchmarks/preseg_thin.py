@@ -67,7 +67,7 @@ def run(seed: int, regime: str, k: int, styles, out: Path, model: Path, augment:
 
     from engine.preseg import FrameSource, PresegSettings, open_extractor, train_head
 
-    ex = open_extractor(model)
+    ex = open_extractor(model, PresegSettings().features)
     for style in styles:
         frames = draw_frames(seed, style)
         test = [p for v in TEST_VIDEOS for p in frames[v]]

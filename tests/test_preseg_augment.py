@@ -41,7 +41,7 @@ def test_augmented_sources_are_lazy_deterministic_and_leave_originals_alone():
 def test_head_trains_on_copies_but_fits_shift_on_originals(tmp_path):
     ex = open_extractor(make_model_dir(tmp_path / "m"), SETTINGS.features)
     frames = [FrameSource(f"f{i}", lambda i=i: scene(i)) for i in range(3)]
-    plain = train_head(ex, frames, 1, SETTINGS)
+    plain = train_head(ex, frames, 1, PresegSettings(**{**SETTINGS.__dict__, "augment_copies": 0}))
     aug = train_head(ex, frames, 1, PresegSettings(**{**SETTINGS.__dict__, "augment_copies": 2}))
     assert aug.meta["training_pixels"] > plain.meta["training_pixels"]
     assert aug.meta["frames"] == ["f0", "f1", "f2"] and aug.meta["augment_copies"] == 2

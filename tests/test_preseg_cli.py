@@ -143,12 +143,13 @@ def test_feature_and_gate_options(model_dir, phantom_root, frames, tmp_path, cap
     head = tmp_path / "opts"
     rc = main(["train-preseg", "--model", str(model_dir), "--data", str(phantom_root), "--frames", str(lst),
                "--classes", "1", "--out", str(head), "--blocks", "all", "--timesteps", "50,250", "--no-rgb",
-               "--area-gate", "0.25"] + FAST)
+               "--area-gate", "0.25", "--no-image-filters", "--augment-copies", "0"] + FAST)
     assert rc == 0
     cfg = json.loads((head / "preseg_head.json").read_text())
     assert cfg["features"]["blocks"] == [0, 1] and cfg["features"]["timesteps"] == [50, 250]
     assert cfg["features"]["include_rgb"] is False and cfg["area_gate"] == 0.25
-    assert cfg["ensemble"]["in_channels"] == 2 * (16 + 8)     # no colour channels
+    assert cfg["features"]["image_filters"] is False and cfg["meta"]["augment_copies"] == 0
+    assert cfg["ensemble"]["in_channels"] == 2 * (16 + 8)     # no colour channels, no image filters
     assert len(cfg["class_min_area"]) == 8
     out = tmp_path / "o"
     img = phantom_root / frames[3]

@@ -37,9 +37,12 @@ class PresegSettings:
     feature maps are kept. `max_feature_bytes` caps the memory of what is kept. `area_gate` is stored with
     the head: the default for removing classes proposed over too small an area. `augment_copies` jittered
     copies of every frame are trained on too (`engine.preseg.augment`; 0 = none).
+
+    The defaults (image filters on, two jittered copies) were chosen on the phantom tuning draw over eight
+    cells (docs/adr/0011-preseg-protocol-and-shift.md, "2026-12-02"); heads saved before keep their own.
     """
 
-    features: FeatureConfig = field(default_factory=FeatureConfig)
+    features: FeatureConfig = field(default_factory=lambda: FeatureConfig(image_filters=True))
     head: str = "pixel-mlp"
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
     conv: ConvSettings = field(default_factory=ConvSettings)
@@ -47,7 +50,7 @@ class PresegSettings:
     max_feature_bytes: int = 1 << 30
     seed: int = 0
     area_gate: float = DEFAULT_AREA_GATE
-    augment_copies: int = 0
+    augment_copies: int = 2
 
 
 def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,

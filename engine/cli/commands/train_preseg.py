@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated decoder block indices, negative ones counting from the finest, "
                              "or 'all' (default -3,-2,-1: the three finest)")
     parser.add_argument("--no-rgb", action="store_true", help="diffusion features only, without the pixel's colour")
+    parser.add_argument("--no-image-filters", action="store_true",
+                        help="without the image-filter channels (fine structure from the frame itself)")
+    parser.add_argument("--augment-copies", type=int, default=None, metavar="N",
+                        help="jittered copies of every labelled frame to train on too (default: "
+                             "the engine's, PresegSettings.augment_copies; 0 = none)")
     parser.add_argument("--area-gate", type=float, default=0.5, metavar="G",
                         help="default for preseg: drop a class proposed over less than G x its smallest area in "
                              "the training labels (default 0.5; 0 keeps every class)")
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from engine.preseg import (
-        DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, ConvSettings, EnsembleSettings, FeatureConfig, PresegSettings, train_preseg,
+        DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, ConvSettings, EnsembleSettings, PresegSettings, train_preseg,
         training_frames,
     )
     from engine.preseg.features import parse_ints
@@ -89,10 +94,15 @@ def run(args: argparse.Namespace) -> int:
         ens, conv = replace(ens, members=args.members), replace(conv, members=args.members)
     if args.steps is not None:
         conv = replace(conv, steps=args.steps)
+    if args.augment_copies is not None and args.augment_copies < 0:
+        print("cadis train-preseg: --augment-copies must be 0 or more", file=sys.stderr)
+        return 2
+    features = replace(defaults.features, timesteps=timesteps, blocks=blocks, seed=args.seed,
+                       include_rgb=not args.no_rgb, image_filters=defaults.features.image_filters and not args.no_image_filters)
     settings = PresegSettings(
-        features=FeatureConfig(timesteps=timesteps, blocks=blocks, seed=args.seed, include_rgb=not args.no_rgb),
-        head=args.head_kind or defaults.head, ensemble=ens, conv=conv,
+        features=features, head=args.head_kind or defaults.head, ensemble=ens, conv=conv,
         pixels_per_frame=args.pixels_per_frame, seed=args.seed, area_gate=args.area_gate,
+        augment_copies=defaults.augment_copies if args.augment_copies is None else args.augment_copies,
     )
     device = pick_device(args.device)
     ctx, bar = tqdm_context("train-preseg", disable=args.quiet)
