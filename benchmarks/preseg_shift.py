@@ -41,24 +41,49 @@ SUM_THRESHOLD = 2.6  # the sum rule's threshold (ADR 11, before the limits)
 
 
 def study_cell(ex, train: list, test: list, other: list) -> list[dict]:
+    """Shift statistics of `train` (what a head trained on it keeps; no head needs training for them) and
+    every held-out and probe frame's parts, with quantiles of its per-pixel colour distances."""
     from dataclasses import replace
 
     import torch
 
-    from engine.preseg import FrameSource, PresegSettings, train_head
-    from engine.preseg.shift import COLOUR_PROTOTYPES, colour_sample, kmeans
+    from engine.preseg.shift import (
+        COLOUR_PROTOTYPES, colour_sample, fit_shift, frame_sample, image_sharpness, kmeans, training_colours,
+    )
 
-    head = train_head(ex, [FrameSource(str(i), (lambda p=p: p)) for i, p in enumerate(train)], 1, PresegSettings())
-    plain_colours = kmeans(torch.cat([colour_sample(im, ex.work_size) for im, _ in train]), COLOUR_PROTOTYPES)
-    rules = {"limits": head.shift,
-             "sum": replace(head.shift, colour_centroids=plain_colours, limits=None, threshold=SUM_THRESHOLD)}
+    size = ex.work_size
+    descriptors, sharp, colours = [], [], []
+    for i, (im, _) in enumerate(train):
+        descriptors.append(frame_sample(ex.extract(im).tensor[:ex.shift_channels]))
+        sharp.append(image_sharpness(im, size))
+        colours.append(training_colours(im, size, i))
+    shipped = fit_shift(descriptors, sharp, colours=colours)
+    plain_colours = kmeans(torch.cat([colour_sample(im, size) for im, _ in train]), COLOUR_PROTOTYPES)
+    rules = {"limits": shipped,
+             "sum": replace(shipped, colour_centroids=plain_colours, limits=None, threshold=SUM_THRESHOLD)}
     frames = [(f"video{TEST_VIDEOS[i // (len(test) // len(TEST_VIDEOS))]}", im) for i, (im, _) in enumerate(test)]
+    import numpy as np
+
+    def mean_rgb(im):
+        return np.asarray(im, np.float64).reshape(-1, 3).mean(0) + 1.0
+
+    train_mean = np.mean([mean_rgb(im) for im, _ in train], axis=0)
     rows = []
     for kind, img in frames + probe_frames(test, other):
         feats = ex.extract(img).tensor
+        d = shipped.colour_distances(img, size)
+        gain = train_mean / mean_rgb(img)
+        corrected = np.clip(np.asarray(img, np.float32) * gain[None, None].astype(np.float32), 0, 255).astype(np.uint8)
+        plain_model = rules["sum"]
+        dc = plain_model.colour_distances(corrected, size)
+        extra = {"gain_log_max": float(np.abs(np.log(gain)).max()),
+                 "gain_log_spread": float(np.log(gain).max() - np.log(gain).min()),
+                 "corrected_mean": float(dc.mean()), "corrected_median": float(dc.median()),
+                 "corrected_q75": float(dc.quantile(0.75))}
         rows.append({"frame": kind, "parts": {name: rule.parts(feats, img) for name, rule in rules.items()},
                      "score": {name: rule.score(feats, img) for name, rule in rules.items()},
-                     "flagged": {name: rule.score(feats, img) > rule.threshold for name, rule in rules.items()}})
+                     "flagged": {name: rule.score(feats, img) > rule.threshold for name, rule in rules.items()},
+                     "colour_quantiles": {str(q): float(d.quantile(q)) for q in (0.5, 0.75, 0.9)}, "gain": extra})
     return rows
 
 

@@ -83,7 +83,12 @@ def test_each_part_has_its_own_limit(trained):
     blurred = trained.presegment(cv2.GaussianBlur(img, (0, 0), 3))
     assert blurred.out_of_distribution and blurred.shift_part == "sharpness"
     swapped = trained.presegment(np.ascontiguousarray(img[..., ::-1]))
-    assert swapped.out_of_distribution and swapped.shift_part == "colour"
+    assert swapped.out_of_distribution and swapped.shift_part in ("colour", "balance")
+    # a hue rotation keeps every pixel's brightness; its overall balance gives it away
+    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180
+    rotated = trained.presegment(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
+    assert rotated.out_of_distribution and rotated.shift_part in ("colour", "balance")
 
 
 def test_another_cameras_white_balance_is_not_news(trained):
@@ -93,7 +98,7 @@ def test_another_cameras_white_balance_is_not_news(trained):
     cast = np.clip(img.astype(np.float32) * np.array([1.18, 1.0, 0.85]) * 1.3, 0, 255).astype(np.uint8)
     shift = trained.head.shift
     colour = shift.parts(trained.extractor.extract(cast).tensor, cast)["colour"] / shift.limits["colour"]
-    assert colour < 0.7  # 0.92 of the limit with prototypes of the training frames alone
+    assert colour < 0.8  # 1.14 of the limit (flagged) with prototypes of the training frames alone
     assert not trained.presegment(cast).out_of_distribution
 
 
@@ -104,3 +109,22 @@ def test_shift_statistics_survive_save_and_load(trained, tmp_path):
     feats = trained.extractor.extract(img).tensor
     assert back.shift.score(feats, img) == pytest.approx(trained.head.shift.score(feats, img))
     assert back.shift.threshold == trained.head.shift.threshold
+
+
+def test_heads_saved_before_the_limits_keep_the_sum_rule(trained):
+    """A head saved with shift statistics but without limits (2026-12-01) scores the sum of its three parts
+    against its own threshold, with the mean colour distance."""
+    shift = trained.head.shift
+    cfg = {k: v for k, v in shift.to_dict().items() if k != "limits"}
+    cfg["threshold"] = 2.6
+    tensors = {k: v for k, v in shift.tensors().items() if k != "shift.balances"}
+    old = type(shift).from_parts(cfg, tensors, trained.head.ensemble.in_channels)
+    assert old.limits is None and old.balances is None and old.threshold == 2.6
+    img = _frames(4, (6,), 1)[0][0]
+    feats = trained.extractor.extract(img).tensor
+    parts = old.parts(feats, img)
+    assert set(parts) == {"features", "colour", "sharpness"}
+    assert parts["colour"] == pytest.approx(float(old.colour_distances(img, tuple(feats.shape[-2:])).mean()))
+    assert old.score(feats, img) == pytest.approx(sum(parts.values()))
+    with pytest.raises(ValueError, match="limits"):
+        type(shift).from_parts({**cfg, "limits": {"features": 1.0}}, tensors, trained.head.ensemble.in_channels)

@@ -37,10 +37,11 @@ class CanvasView(ZoomPanView):
     classPicked = Signal(int)  # the picker tool picked a class
     brushRadiusChanged = Signal(int)
     zoomChanged = Signal(float)  # the view scale (1.0 = one screen pixel per image pixel)
+    paletteChanged = Signal(str)  # the display palette changed (layers drawn over the overlay follow it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._palette = PALETTE
+        self._palette, self._palette_name = PALETTE, "cadis"
         self._scene = QGraphicsScene(self)  # parented and referenced: an orphan scene renders blank
         self.setScene(self._scene)
         self._image_item = ImageItem()
@@ -197,9 +198,16 @@ class CanvasView(ZoomPanView):
 
     def set_palette(self, palette: str) -> None:
         """Display palette of the overlay ("distinct" or "cadis", see engine.taxonomy.DISPLAY_PALETTES)."""
-        self._palette = DISPLAY_PALETTES[palette]
+        changed = palette != self._palette_name
+        self._palette, self._palette_name = DISPLAY_PALETTES[palette], palette
         self._overlay.set_palette(palette)
         self._overlay_item.update()
+        if changed:
+            self.paletteChanged.emit(palette)
+
+    def palette_name(self) -> str:
+        """The display palette the overlay is drawn in (layers over it, e.g. a proposal, follow it)."""
+        return self._palette_name
 
     def scale_changed(self, scale: float) -> None:
         """Keep the cosmetic pens of the outline and preview inside their items' bounds; tell the window."""

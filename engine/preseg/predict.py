@@ -11,7 +11,7 @@
 - `removed_classes`: classes the presence gate took out of this frame (`engine.preseg.presence`);
 - `shift`: how unlike the head's training frames this frame is (1.0 = at the limit), `out_of_distribution`
   whether that is beyond the head's threshold, and `shift_part` which respect decides it: "features",
-  "colour" or "sharpness" (`engine.preseg.shift`; None / False for old heads).
+  "colour", "balance" or "sharpness" (`engine.preseg.shift`; None / False for old heads).
 
 Probabilities are upsampled to the frame's size and guided-filtered with the frame
 (`engine.preseg.refine`), so edges follow the image. With `flip_average` the frame and its mirror

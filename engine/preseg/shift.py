@@ -1,18 +1,21 @@
-"""Distribution shift: how unlike the training frames a frame is, in three separate respects.
+"""Distribution shift: how unlike the training frames a frame is, in four separate respects.
 
 While a head is trained, a sample of every training frame's pixels is kept (features standardised with
 the training pixels' per-channel mean and std) and summarised by `PROTOTYPES` k-means centroids. The
-score has three parts:
+score has four parts:
 
 - **features**: the mean, over a fixed grid of the frame's pixels, of the distance from each pixel's
   standardised features to the nearest centroid (root-mean-square per channel, so in units of the
   training pixels' standard deviation). A noisy frame or another kind of video has features no training
   pixel had.
-- **colour**: the decoder features respond to colour only weakly, so `COLOUR_WEIGHT` times the same kind
-  of distance for the pixels' CIE Lab colours alone (L, a, b divided by 100), to `COLOUR_PROTOTYPES`
-  k-means centroids. The centroids are fitted on the training frames AND on `CAMERA_COPIES` copies of each
+- **colour**: the decoder features respond to colour only weakly, so the median over the grid pixels of
+  `COLOUR_WEIGHT` times the same kind of distance for their CIE Lab colours alone (L, a, b divided by
+  100), to `COLOUR_PROTOTYPES` k-means centroids. The centroids are fitted on the training frames AND on `CAMERA_COPIES` copies of each
   as another camera would have taken it (`camera_copy`: white balance, exposure and saturation within
   `CAMERA_VARIATION`), so the next video's colour cast is not news, a channel swap or a hue shift is.
+- **balance**: a frame's overall colour balance, its mean chroma (Lab a, b / 100, times `COLOUR_WEIGHT`),
+  against the nearest of the training frames' and their camera copies' means: a frame with its colour
+  channels swapped can keep most pixels' colours (a white cornea stays white) but not its balance.
 - **sharpness**: how far (natural-log units) the frame's sharpness (mean absolute Laplacian of the grey
   frame at the working size) lies outside the range of the training frames' sharpness.
 
@@ -42,7 +45,7 @@ SHARPNESS_WEIGHT = 1.0
 COLOUR_PROTOTYPES = 32
 COLOUR_WEIGHT = 10.0
 #: per-part limits (features, colour, sharpness); a frame beyond any one is out of distribution
-SHIFT_LIMITS = {"features": 1.6, "colour": 1.7, "sharpness": 0.5}
+SHIFT_LIMITS = {"features": 1.6, "colour": 1.3, "sharpness": 0.5, "balance": 1.0}
 #: how another camera may differ: per-channel white-balance gain 1 +- wb, exposure x exp(+-exposure),
 #: saturation x (1 +- saturation)
 CAMERA_VARIATION = {"wb": 0.20, "exposure": math.log(1.4), "saturation": 0.30}
@@ -73,15 +76,20 @@ def camera_copy(image: np.ndarray, rng: np.random.Generator, variation: dict[str
 
 def training_colours(image: np.ndarray, size: tuple[int, int], seed: int = 0,
                      copies: int = CAMERA_COPIES) -> torch.Tensor:
-    """A training frame's colour sample (`colour_sample`) and those of `copies` camera copies of it, stacked:
-    what a head's colour prototypes are fitted on."""
+    """(1 + copies, n, 3): a training frame's colour sample (`colour_sample`) and those of `copies` camera
+    copies of it: what a head's colour prototypes and colour balances are fitted on."""
     import cv2
 
     h, w = size
     small = image if image.shape[:2] == (h, w) else cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(seed)
-    return torch.cat([colour_sample(small, size)] + [colour_sample(camera_copy(small, rng), size)
-                                                     for _ in range(copies)])
+    return torch.stack([colour_sample(small, size)] + [colour_sample(camera_copy(small, rng), size)
+                                                       for _ in range(copies)])
+
+
+def _balance(lab: torch.Tensor) -> torch.Tensor:
+    """(..., n, 3) Lab / 100 -> (..., 2): the mean chroma (a, b), a frame's overall colour balance."""
+    return lab[..., 1:].mean(-2)
 
 
 def image_sharpness(image: np.ndarray, size: tuple[int, int]) -> float:
@@ -132,22 +140,35 @@ class ShiftModel:
     sharpness_range: tuple[float, float] | None = None  # log sharpness of the training frames (min, max)
     colour_centroids: torch.Tensor | None = None        # (Q, 3) Lab / 100
     limits: dict[str, float] | None = None              # per-part limits; None: the sum rule and `threshold`
+    balances: torch.Tensor | None = None                # (F, 2) mean chroma of training frames and copies
 
     def parts(self, features: torch.Tensor, image: np.ndarray | None = None) -> dict[str, float]:
-        """The score's terms: feature distance, colour distance (weighted), sharpness (weighted)."""
+        """The score's terms: feature distance, colour distance (weighted), sharpness (weighted) and, for
+        heads with limits, colour balance (weighted)."""
         x = (frame_sample(features[:self.mean.shape[0]]) - self.mean) / self.std
         out = {"features": float(_nearest_distance(x, self.centroids).mean()), "colour": 0.0, "sharpness": 0.0}
+        if self.limits is not None:
+            out["balance"] = 0.0
         if image is None:
             return out
         size = tuple(features.shape[-2:])
+        if self.balances is not None and self.limits is not None:
+            mine = _balance(colour_sample(image, size))[None]
+            out["balance"] = COLOUR_WEIGHT * float(torch.cdist(mine, self.balances).min())
         if self.colour_centroids is not None:
-            d = _nearest_distance(colour_sample(image, size), self.colour_centroids) * math.sqrt(3)
-            out["colour"] = COLOUR_WEIGHT * float(d.mean())
+            d = self.colour_distances(image, size)
+            # the median: a frame half of whose pixels have colours no training frame had is shifted, even
+            # where the rest (a white cornea, say) matches; heads of the sum rule used the mean
+            out["colour"] = float(d.mean() if self.limits is None else d.median())
         if self.sharpness_range is not None:
             lo, hi = self.sharpness_range
             ls = float(np.log(max(image_sharpness(image, size), 1e-3)))
             out["sharpness"] = SHARPNESS_WEIGHT * max(0.0, lo - ls, ls - hi)
         return out
+
+    def colour_distances(self, image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+        """Per grid pixel, `COLOUR_WEIGHT` x the distance of its Lab colour to the nearest colour prototype."""
+        return _nearest_distance(colour_sample(image, size), self.colour_centroids) * (math.sqrt(3) * COLOUR_WEIGHT)
 
     def assess(self, features: torch.Tensor, image: np.ndarray | None = None) -> tuple[float, str]:
         """(score, the part that decides it): the largest part as a fraction of its limit (out of
@@ -166,6 +187,8 @@ class ShiftModel:
         t = {"shift.mean": self.mean, "shift.std": self.std, "shift.centroids": self.centroids}
         if self.colour_centroids is not None:
             t["shift.colour_centroids"] = self.colour_centroids
+        if self.balances is not None:
+            t["shift.balances"] = self.balances
         return t
 
     def to_dict(self) -> dict:
@@ -183,6 +206,9 @@ class ShiftModel:
         colours = tensors.get("shift.colour_centroids")
         if colours is not None and (colours.ndim != 2 or colours.shape[1] != 3):
             raise ValueError("colour prototypes must be (Q, 3)")
+        balances = tensors.get("shift.balances")
+        if balances is not None and (balances.ndim != 2 or balances.shape[1] != 2 or balances.shape[0] < 1):
+            raise ValueError("colour balances must be (F, 2)")
         limits = d.get("limits")
         if limits is not None and (not isinstance(limits, dict) or set(limits) != set(SHIFT_LIMITS)
                                    or not all(isinstance(v, (int, float)) and v > 0 for v in limits.values())):
@@ -191,7 +217,8 @@ class ShiftModel:
                    [float(s) for s in d.get("training_scores", [])],
                    None if sr is None else (float(sr[0]), float(sr[1])),
                    None if colours is None else colours.float(),
-                   None if limits is None else {k: float(v) for k, v in limits.items()})
+                   None if limits is None else {k: float(v) for k, v in limits.items()},
+                   None if balances is None else balances.float())
 
 
 def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None = None,
@@ -218,11 +245,13 @@ def fit_shift(samples: Sequence[torch.Tensor], sharpness: Sequence[float] | None
     if sharpness:
         logs = np.log(np.maximum(np.asarray(sharpness, np.float64), 1e-3))
         sr = (float(logs.min()), float(logs.max()))
-    col = None
+    col = bal = None
     if colours:
-        col = kmeans(torch.cat([c.float() for c in colours]), COLOUR_PROTOTYPES, seed=seed)
+        variants = [c.float().reshape(-1, *c.shape[-2:]) for c in colours]  # each (V, n, 3)
+        col = kmeans(torch.cat([v.reshape(-1, 3) for v in variants]), COLOUR_PROTOTYPES, seed=seed)
+        bal = torch.cat([_balance(v) for v in variants])
     limits = dict(limits or SHIFT_LIMITS)
     # the training frames' scores on the feature part, in the score's units (their other parts are ~0)
     return ShiftModel(mean, std, cents, ref, 1.0, [round(p / limits["features"], 4) for p in per_frame], sr, col,
-                      limits)
+                      limits, bal)
 

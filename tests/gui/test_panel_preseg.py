@@ -220,9 +220,10 @@ def test_out_of_distribution_proposal_warns_and_accept_all_asks(qtbot, phantom_r
     asked = []
     panel.confirm = lambda title, text: asked.append(text) or False
     panel.replace_box.setChecked(True)
-    ood = dataclasses.replace(panel.result, out_of_distribution=True)
+    ood = dataclasses.replace(panel.result, out_of_distribution=True, shift_part="balance")
     panel.show_result(doc.key, ood, panel.proposal)
     assert panel.ood_warning.isVisibleTo(panel) and "unlike the frames" in panel.ood_warning.text()
+    assert "colour channels swapped" in panel.ood_warning.text()  # says which respect
     before = doc.label.copy()
     assert panel.accept_all() is None and asked and "unlike" in asked[0]  # asked, and "Cancel" keeps the label
     np.testing.assert_array_equal(doc.label, before)
@@ -245,3 +246,26 @@ def test_dock_picks_a_head_folder_directly(qtbot, phantom_root, tmp_path, model_
     (broken / "preseg_head.safetensors").write_bytes(b"x")
     assert panel.choose_head(str(broken)) is None and "Not used" in panel.status.text()
     assert panel.settings.preseg_dir == str(head_dir)  # the working choice is kept
+
+
+def test_proposal_is_drawn_in_the_window_palette(qtbot, phantom_root, tmp_path, model_dir, head_dir):
+    """The proposal layer and its class list use the colours of the label overlay, and follow a switch."""
+    from PySide6.QtCore import Qt
+
+    from desktop.canvas.overlay import class_colour_table
+    from engine.taxonomy import DISPLAY_PALETTES
+
+    window = _window(qtbot, phantom_root, tmp_path, model_dir, head_dir)
+    panel, doc = window.model_panels.preseg, window.doc
+    window.show_frame(doc.project.frame_keys()[4])
+    doc.label[:, :] = 255  # nothing labelled: the whole proposal is drawn
+    _finish(qtbot, panel.presegment())
+    for name in ("distinct", "cadis"):
+        window.palette.set_palette(name)
+        panel.show_result(doc.key, panel.result, panel.proposal)
+        drawn = panel.layer.pixels()
+        np.testing.assert_array_equal(drawn, class_colour_table(palette=name)[panel.proposal])
+        first = panel.classes.item(0)
+        c = int(first.data(Qt.ItemDataRole.UserRole))
+        icon = first.icon().pixmap(8, 8).toImage().pixelColor(4, 4)
+        assert (icon.red(), icon.green(), icon.blue()) == DISPLAY_PALETTES[name][c]

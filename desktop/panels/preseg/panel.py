@@ -29,15 +29,15 @@ from desktop.panels.preseg.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
 from engine.edits import accept_proposal
 from engine.model_cache import ModelCache
-from engine.taxonomy import CLASS_NAMES, IGNORE, PALETTE
+from engine.taxonomy import CLASS_NAMES, DISPLAY_PALETTES, IGNORE
 
 GROUP_TRAIN, GROUP_PRESEG, GROUP_RANK = "preseg-train", "preseg", "preseg-rank"
 _ICON = "#c8ccd4"
 
 
 #: what each part of the shift score says, in the warning
-SHIFT_REASONS = {"colour": ": its colours are not those of any training frame, even allowing for another "
-                           "camera's white balance and exposure",
+SHIFT_REASONS = {"colour": ": its colours are not those of any training frame, even allowing for another camera",
+                 "balance": ": its colour balance is unlike every training frame's (colour channels swapped?)",
                  "sharpness": ": it is much blurrier, sharper or noisier than the training frames",
                  "features": ": what it shows looks like nothing in the training frames"}
 
@@ -206,8 +206,8 @@ class PresegPanel(PresegForm, QWidget):
         if ood:
             why = SHIFT_REASONS.get(result.shift_part, "")
             self.ood_warning.setText(
-                f"⚠ This frame is unlike the frames the head was trained on (out of distribution{why}): the "
-                "proposal may be badly wrong. Check it with care, or label this frame and retrain.")
+                f"⚠ Out of distribution, unlike the frames the head was trained on{why}. The proposal may be "
+                "badly wrong: check it with care, or label this frame and retrain.")
         removed = result.removed_classes
         if removed:
             names = ", ".join(result.class_set.names[c] for c in removed)
@@ -218,7 +218,8 @@ class PresegPanel(PresegForm, QWidget):
         self.classes.clear()
         counts = np.bincount(proposal.ravel(), minlength=256)
         for c in np.flatnonzero(counts[:len(CLASS_NAMES)]):
-            item = QListWidgetItem(swatch_icon(PALETTE[c]), f"{CLASS_NAMES[c]}  ({counts[c] / proposal.size:.1%})")
+            colour = DISPLAY_PALETTES[self.layer.canvas.palette_name()][c]  # as drawn on the canvas
+            item = QListWidgetItem(swatch_icon(colour), f"{CLASS_NAMES[c]}  ({counts[c] / proposal.size:.1%})")
             item.setData(Qt.ItemDataRole.UserRole, int(c))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)

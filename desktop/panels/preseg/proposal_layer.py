@@ -45,7 +45,11 @@ class ProposalLayer:
         self.uncertainty: Optional[np.ndarray] = None
         self.mode = "proposal"
         self.shown = True
-        self._table = class_colour_table()
+        self._tables: dict[str, np.ndarray] = {}
+        canvas.paletteChanged.connect(self._on_palette)
+
+    def _on_palette(self, _name: str) -> None:
+        self.render()
 
     def set_proposal(self, proposal: Optional[np.ndarray], uncertainty: Optional[np.ndarray] = None) -> None:
         """Show a proposal (HxW original IDs, same size as the frame), or clear it with None."""
@@ -71,7 +75,9 @@ class ProposalLayer:
         if self.mode == "uncertainty" and self.uncertainty is not None:
             buf = heat_colours(self.uncertainty)
         else:
-            buf = np.where(self.proposal != label, self._table[self.proposal], np.uint32(0)).astype(np.uint32)
+            name = self.canvas.palette_name()  # the colours of the label overlay beneath
+            table = self._tables.setdefault(name, class_colour_table(palette=name))
+            buf = np.where(self.proposal != label, table[self.proposal], np.uint32(0)).astype(np.uint32)
         self._buf = np.ascontiguousarray(buf)
         self.item.set_image(wrap_argb32(self._buf))
         self.item.setVisible(True)

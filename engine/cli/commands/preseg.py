@@ -12,7 +12,7 @@ Images under a folder keep their relative paths below DIR.
 
 With --report FILE.json, the file lists every frame's uncertainty (frame score), distribution-shift score
 (1.0 = at the limit), the respect that decides it and whether it is out of distribution:
-{"frames": [{"image": NAME, "uncertainty": u, "shift": s, "shift_part": "features" | "colour" | "sharpness",
+{"frames": [{"image": NAME, "uncertainty": u, "shift": s, "shift_part": "features" | "colour" | "balance" | "sharpness",
 "out_of_distribution": bool}, ...]}. Frames out of distribution are also named in a warning on stderr:
 the head was not made for them and their proposals deserve little trust.
 """
