@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.bench_preseg import STARTER, STYLES, TEST_VIDEOS, TUNING_SEED, WORK, draw_frames, labelled
 
-CELLS = ("one-video:5", "one-video:10", "spread:10", "spread:20")
+CELLS = ("one-video:5", "one-video:10", "one-video:20", "spread:5", "spread:10", "spread:20")
 PROBES = ("noise", "recoloured", "blurred", "other_style")
 
 
@@ -106,6 +106,22 @@ def summarise(paths: list[Path]) -> None:
                     cells.append(f"{cell} {share['held']:.0%} | " + "/".join(f"{share[p]:.0%}" for p in PROBES))
                 if cells:
                     print(f"seed {seed} {rule:6} {style:9} " + ";  ".join(cells))
+    reported = [r for r in recs if r["seed"] != TUNING_SEED]
+    if not reported:
+        return
+    print(f"\nmean over the reported draws {sorted({r['seed'] for r in reported})}: held-out | noise / recoloured / "
+          "blurred / other style")
+    for rule in rules:
+        for style in STYLES:
+            cells = []
+            for cell in CELLS:
+                rs = [r for r in reported if r["style"] == style and r["cell"] == cell]
+                if rs:
+                    share = {k: statistics.mean(r["flagged"][rule] for r in rs if r["frame"] == k or
+                                                (k == "held" and r["frame"].startswith("video")))
+                             for k in ("held", *PROBES)}
+                    cells.append(f"{cell} {share['held']:.0%} | " + "/".join(f"{share[p]:.0%}" for p in PROBES))
+            print(f"{rule:6} {style:9} " + ";  ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> None:
