@@ -80,9 +80,9 @@ def study_cell(ex, train: list, test: list, other: list) -> list[dict]:
                  "gain_log_spread": float(np.log(gain).max() - np.log(gain).min()),
                  "corrected_mean": float(dc.mean()), "corrected_median": float(dc.median()),
                  "corrected_q75": float(dc.quantile(0.75))}
+        scores = {name: rule.score(feats, img) for name, rule in rules.items()}
         rows.append({"frame": kind, "parts": {name: rule.parts(feats, img) for name, rule in rules.items()},
-                     "score": {name: rule.score(feats, img) for name, rule in rules.items()},
-                     "flagged": {name: rule.score(feats, img) > rule.threshold for name, rule in rules.items()},
+                     "score": scores, "flagged": {name: scores[name] > rule.threshold for name, rule in rules.items()},
                      "colour_quantiles": {str(q): float(d.quantile(q)) for q in (0.5, 0.75, 0.9)}, "gain": extra})
     return rows
 

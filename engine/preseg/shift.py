@@ -152,11 +152,11 @@ class ShiftModel:
         if image is None:
             return out
         size = tuple(features.shape[-2:])
+        lab = colour_sample(image, size) if self.balances is not None or self.colour_centroids is not None else None
         if self.balances is not None and self.limits is not None:
-            mine = _balance(colour_sample(image, size))[None]
-            out["balance"] = COLOUR_WEIGHT * float(torch.cdist(mine, self.balances).min())
+            out["balance"] = COLOUR_WEIGHT * float(torch.cdist(_balance(lab)[None], self.balances).min())
         if self.colour_centroids is not None:
-            d = self.colour_distances(image, size)
+            d = self.colour_distances(image, size, lab)
             # the median: a frame half of whose pixels have colours no training frame had is shifted, even
             # where the rest (a white cornea, say) matches; heads of the sum rule used the mean
             out["colour"] = float(d.mean() if self.limits is None else d.median())
@@ -166,9 +166,12 @@ class ShiftModel:
             out["sharpness"] = SHARPNESS_WEIGHT * max(0.0, lo - ls, ls - hi)
         return out
 
-    def colour_distances(self, image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-        """Per grid pixel, `COLOUR_WEIGHT` x the distance of its Lab colour to the nearest colour prototype."""
-        return _nearest_distance(colour_sample(image, size), self.colour_centroids) * (math.sqrt(3) * COLOUR_WEIGHT)
+    def colour_distances(self, image: np.ndarray, size: tuple[int, int], lab: torch.Tensor | None = None
+                         ) -> torch.Tensor:
+        """Per grid pixel, `COLOUR_WEIGHT` x the distance of its Lab colour (`lab`: the frame's
+        `colour_sample`, made here when not given) to the nearest colour prototype."""
+        lab = colour_sample(image, size) if lab is None else lab
+        return _nearest_distance(lab, self.colour_centroids) * (math.sqrt(3) * COLOUR_WEIGHT)
 
     def assess(self, features: torch.Tensor, image: np.ndarray | None = None) -> tuple[float, str]:
         """(score, the part that decides it): the largest part as a fraction of its limit (out of
