@@ -7,6 +7,8 @@ are applied in order, each in its own transaction, so a crash mid-migration leav
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sqlite3
 from pathlib import Path
 
@@ -55,7 +57,8 @@ def connect(path: Path, existing: bool = False) -> sqlite3.Connection:
 
     `existing=True` opens the database of a project that already exists: an empty file, a file without the
     project's tables or one that fails SQLite's quick check raises ProjectDamagedError, and the file is left
-    as it is (it is never replaced by a fresh database)."""
+    as it is (it is never replaced by a fresh database). A full disk, a read-only medium or missing
+    permissions are told apart from damage (`open_failure`): they never advise a rebuild."""
     path = Path(path)
     if existing:
         try:
@@ -64,6 +67,9 @@ def connect(path: Path, existing: bool = False) -> sqlite3.Connection:
             raise ProjectError(f"cannot read the project database {path}: {exc.strerror or exc}") from None
         if size == 0:
             raise ProjectDamagedError(path, "the file is empty: 0 bytes")
+        if os.path.lexists(path.with_name(path.name + REBUILT_SUFFIX)):
+            raise ProjectDamagedError(path, "a rebuild of it was interrupted before the new database was put in "
+                                            "place; nothing is lost, running the rebuild again finishes it")
     try:
         conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
@@ -85,12 +91,68 @@ def connect(path: Path, existing: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         conn.close()
         if existing:
-            raise ProjectDamagedError(path, f"SQLite: {exc}") from None
+            raise open_failure(path, exc) from None
         raise ProjectError(f"the project database {path} is damaged or not a project database ({exc})") from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+REBUILT_SUFFIX = ".rebuilt"  # `project.sqlite.rebuilt`: a complete, checked new database a rebuild is putting in place
+_DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB: the file itself is bad
+_ST_RDONLY = getattr(os, "ST_RDONLY", 1)
+
+
+def environment_problem(path: Path) -> str | None:
+    """Why the project folder of `path` cannot be written, if it cannot: a full disk, a read-only medium or
+    missing permissions (None when none of these is found)."""
+    folder = Path(path).parent
+    try:
+        st = os.statvfs(folder)
+        if st.f_flag & _ST_RDONLY:
+            return "read-only"
+        free = st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail
+        if free * st.f_frsize < (1 << 20):
+            return "full"
+    except (OSError, AttributeError):
+        pass
+    for target, mode in ((folder, os.W_OK | os.X_OK), (path, os.R_OK | os.W_OK)):
+        if os.path.exists(target) and not os.access(target, mode):
+            return "permission"
+    return None
+
+
+def environment_error(path: Path, problem: str, detail: str = "") -> ProjectError:
+    """The message for a project that is sound but cannot be written where it is."""
+    detail = f" ({detail})" if detail else ""
+    what = {
+        "full": (f"the disk holding {path.parent} is full{detail}", "free some space and open it again"),
+        "read-only": (f"{path.parent} is on a read-only medium{detail}",
+                      "open it read-only, or copy the project to a writable disk"),
+        "permission": (f"you may not write the project {path.parent}{detail}",
+                       "open it read-only, or ask its owner for write access"),
+    }[problem]
+    return ProjectError(f"{what[0]}; the project database is not damaged and nothing was changed: {what[1]} "
+                        "(do not rebuild it)")
+
+
+def open_failure(path: Path, exc: BaseException) -> ProjectError:
+    """The project's error for a database that failed to open: damage only when SQLite says the file is
+    corrupt or not a database; a full disk, read-only medium or missing permission is said as such."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in _DAMAGE_CODES:
+        return ProjectDamagedError(path, f"SQLite: {exc}")
+    problem = environment_problem(path) or {13: "full", 8: "read-only", 3: "permission", 23: "permission"}.get(
+        primary) or ({errno.ENOSPC: "full", errno.EROFS: "read-only", errno.EACCES: "permission",
+                      errno.EPERM: "permission"}.get(getattr(exc, "errno", None)))
+    if problem:
+        return environment_error(path, problem, f"SQLite: {exc}")
+    if primary is None and "malformed" in str(exc).lower():
+        return ProjectDamagedError(path, f"SQLite: {exc}")
+    return ProjectError(f"the project database {path} could not be opened (SQLite: {exc}); this does not show that "
+                        "it is damaged, and nothing was changed: check the disk and try again")
 
 
 def write_error(exc: sqlite3.Error) -> ProjectError:

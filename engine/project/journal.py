@@ -9,8 +9,11 @@ Frame layout (little endian)::
 
 `base_rev` is the revision of the saved label the stroke was drawn on; a record whose base revision is older
 than the saved label is stale (already contained in a save) and is ignored. A record cut short by a kill or a
-power cut fails its length or CRC check: it and anything after it are ignored, and the file is cut back to
-the last whole record when it is next opened, so later appends stay readable.
+power cut, or damaged by a flipped bit, fails its magic, length or CRC check: only that record is dropped;
+reading goes on at the next whole record after it. When the journal is opened for writing, a damaged file is
+first copied to `journal.bin.damaged-<time>` and then rewritten with its whole records (if the copy cannot
+be written, nothing is repaired: reading skips the damage anyway). The file is a regular file inside the
+project, opened without following links.
 """
 from __future__ import annotations
 
@@ -18,12 +21,14 @@ import contextlib
 import os
 import struct
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from engine.atomic import atomic_write_bytes
+from engine.project.nofollow import is_regular, open_regular, read_regular
 
 MAGIC = b"CJ01"
 _HEAD = struct.Struct("<4sII")
@@ -49,33 +54,63 @@ def encode_entry(entry: JournalEntry) -> bytes:
     return _HEAD.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
 
-def decode_entries(blob: bytes) -> tuple[list[JournalEntry], int]:
-    """Parse framed entries from `blob`; returns (entries, length of the valid prefix).
+def _frame_at(blob: bytes, pos: int) -> tuple[JournalEntry, int] | None:
+    """The whole, valid record starting at `pos` and where it ends, or None."""
+    if pos + _HEAD.size > len(blob):
+        return None
+    magic, length, crc = _HEAD.unpack_from(blob, pos)
+    start = pos + _HEAD.size
+    end = start + length
+    if magic != MAGIC or length > MAX_RECORD or end > len(blob) or length < _PAYLOAD_HEAD.size:
+        return None
+    payload = blob[start:end]
+    if zlib.crc32(payload) != crc:
+        return None
+    base_rev, key_len = _PAYLOAD_HEAD.unpack_from(payload, 0)
+    key_end = _PAYLOAD_HEAD.size + key_len
+    if key_end > length:
+        return None
+    try:
+        key = payload[_PAYLOAD_HEAD.size:key_end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return JournalEntry(key, base_rev, payload[key_end:]), end
 
-    Parsing stops at the first frame that is cut short or fails its magic, length or CRC check."""
+
+def decode_entries(blob: bytes) -> tuple[list[JournalEntry], int]:
+    """Parse the whole records at the start of `blob`; returns (entries, length of that valid prefix).
+
+    Parsing stops at the first frame that is cut short or fails its magic, length or CRC check (see
+    `scan_entries` for reading past damage)."""
     entries: list[JournalEntry] = []
     pos = 0
-    n = len(blob)
-    while pos + _HEAD.size <= n:
-        magic, length, crc = _HEAD.unpack_from(blob, pos)
-        start = pos + _HEAD.size
-        end = start + length
-        if magic != MAGIC or length > MAX_RECORD or end > n or length < _PAYLOAD_HEAD.size:
-            break
-        payload = blob[start:end]
-        if zlib.crc32(payload) != crc:
-            break
-        base_rev, key_len = _PAYLOAD_HEAD.unpack_from(payload, 0)
-        key_end = _PAYLOAD_HEAD.size + key_len
-        if key_end > length:
-            break
-        try:
-            key = payload[_PAYLOAD_HEAD.size:key_end].decode("utf-8")
-        except UnicodeDecodeError:
-            break
-        entries.append(JournalEntry(key, base_rev, payload[key_end:]))
-        pos = end
+    while (found := _frame_at(blob, pos)) is not None:
+        entries.append(found[0])
+        pos = found[1]
     return entries, pos
+
+
+def scan_entries(blob: bytes) -> tuple[list[JournalEntry], int]:
+    """Every whole record of `blob`, also those after a damaged one; returns (entries, records dropped).
+
+    A damaged stretch (a flipped bit, a torn append) is skipped up to the next whole record; the records it
+    held are counted as `count_frames` counts them."""
+    entries: list[JournalEntry] = []
+    dropped = 0
+    pos = 0
+    while pos < len(blob):
+        found = _frame_at(blob, pos)
+        if found is not None:
+            entries.append(found[0])
+            pos = found[1]
+            continue
+        nxt = pos + 1
+        while (nxt := blob.find(MAGIC, nxt)) >= 0 and _frame_at(blob, nxt) is None:
+            nxt += 1
+        end = nxt if nxt >= 0 else len(blob)
+        dropped += count_frames(blob[pos:end])
+        pos = end
+    return entries, dropped
 
 
 def count_frames(blob: bytes) -> int:
@@ -107,8 +142,10 @@ class Journal:
         self.path = Path(path)
         self.fsync = fsync
         self._lock = threading.Lock()
-        self.torn_bytes = 0  # bytes of a torn or damaged tail cut off when the journal was opened
+        self.torn_bytes = 0  # bytes of damage found when the journal was opened
         self.dropped_strokes = 0  # strokes (whole or torn) in those bytes
+        self.kept_strokes = 0  # whole strokes kept by that repair
+        self.damaged_copy: Path | None = None  # the copy of the journal kept before the repair
         self.read_only = read_only
         if read_only:  # entries() still reads the file; append and keep refuse
             self._fd = -1
@@ -117,34 +154,67 @@ class Journal:
         self.repair()
 
     def repair(self) -> int:
-        """Cut a torn or damaged tail off the file; returns how many strokes it held (0 when nothing was cut).
-        `torn_bytes` and `dropped_strokes` keep what the last repair cut; `damage_message()` says it in words."""
+        """Drop damaged records (a torn tail, a flipped bit) and keep every whole one; returns how many strokes
+        were dropped (0 when the journal was whole). A copy of the damaged file is written first
+        (`damaged_copy`); when it cannot be written the file is left as it is (reading skips the damage).
+        `damage_message()` says what was done in words."""
         blob = self._read()
-        _, valid = decode_entries(blob)
-        if valid < len(blob):
-            self.torn_bytes = len(blob) - valid
-            self.dropped_strokes = count_frames(blob[valid:])
-            os.ftruncate(self._fd, valid)
+        prefix = decode_entries(blob)[1]
+        if prefix == len(blob):
+            return 0
+        entries, dropped = scan_entries(blob)
+        self.torn_bytes = len(blob) - sum(len(encode_entry(e)) for e in entries)
+        self.dropped_strokes, self.kept_strokes = dropped, len(entries)
+        try:
+            self.damaged_copy = self._keep_copy(blob)
+        except OSError:
+            self.damaged_copy = None
+            return dropped
+        if len(entries) == len(decode_entries(blob)[0]):  # only a damaged tail: cut it off in place
+            os.ftruncate(self._fd, prefix)
             self._sync()
-        return self.dropped_strokes if valid < len(blob) else 0
+        else:
+            self._replace(entries)
+        return dropped
+
+    def _keep_copy(self, blob: bytes) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1, 1000):
+            copy = self.path.with_name(f"{self.path.name}.damaged-{stamp}" + (f"-{n}" if n > 1 else ""))
+            if os.path.lexists(copy):
+                continue
+            fd = open_regular(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, "journal copy")
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(copy)
+                raise
+            os.close(fd)
+            return copy
+        raise OSError(f"no free name for a copy of {self.path}")
 
     def damage_message(self) -> str | None:
-        """What the repair when opening cut, for the user; None when the journal was whole."""
+        """What the repair when opening found and did, for the user; None when the journal was whole."""
         if not self.torn_bytes:
             return None
-        n = self.dropped_strokes
-        return (f"the edit journal {self.path.name} ended in {self.torn_bytes:,} damaged bytes: "
+        n, k = self.dropped_strokes, self.kept_strokes
+        kept = (f"a copy of the journal before the repair is kept as {self.damaged_copy.name}"
+                if self.damaged_copy else "the journal could not be copied, so it was left as it is")
+        return (f"the edit journal {self.path.name} held {self.torn_bytes:,} damaged bytes: "
                 f"{n} unsaved stroke{'s' if n != 1 else ''} in them could not be recovered and "
-                f"{'were' if n != 1 else 'was'} dropped; every stroke before them is kept")
+                f"{'were' if n != 1 else 'was'} dropped; {k} whole stroke{'s' if k != 1 else ''} "
+                f"{'were' if k != 1 else 'was'} kept; {kept}")
 
     def _open(self) -> int:
-        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, "edit journal")
 
     def _read(self) -> bytes:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return b""
+        return read_regular(self.path, "edit journal")
 
     def _sync(self) -> None:
         if self.fsync:
@@ -172,7 +242,7 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         """All whole entries in file order (a torn tail is ignored)."""
         with self._lock:
-            return decode_entries(self._read())[0]
+            return scan_entries(self._read())[0]
 
     def keep(self, predicate: Callable[[JournalEntry], bool]) -> int:
         """Rewrite the journal keeping only entries for which `predicate` is true; returns how many remain.
@@ -181,7 +251,7 @@ class Journal:
         that atomically replaces the old one."""
         with self._lock:
             self._check_open()
-            current = decode_entries(self._read())[0]
+            current = scan_entries(self._read())[0]
             kept = [e for e in current if predicate(e)]
             if len(kept) == len(current):
                 return len(kept)
@@ -199,7 +269,7 @@ class Journal:
 
     def size(self) -> int:
         try:
-            return self.path.stat().st_size
+            return self.path.stat().st_size if is_regular(self.path) else 0
         except FileNotFoundError:
             return 0
 

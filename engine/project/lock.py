@@ -17,6 +17,7 @@ pairs (atomic files + database rows), never the journal, so its shards cannot lo
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 from engine.project.errors import ProjectError
+from engine.project.nofollow import open_regular, read_regular
 
 try:
     import fcntl
@@ -65,12 +67,19 @@ def describe_holder(holder: dict) -> str:
 
 def read_holder(root: Path) -> dict:
     """What the current holder wrote into the lock file ({} if nothing readable)."""
-    try:
-        with open(Path(root) / LOCK_NAME, "rb") as fh:
-            data = json.loads(fh.read(MAX_HOLDER_BYTES).decode("utf-8"))
+    try:  # never follows a link, never blocks on a FIFO (a ProjectError is a ValueError)
+        data = json.loads(read_regular(Path(root) / LOCK_NAME, "lock file", MAX_HOLDER_BYTES).decode("utf-8"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+# flock's answers when the file system cannot lock at all (some network shares), as opposed to "held"
+_NO_LOCKING = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
+
+
+class LockingUnsupportedError(ProjectError):
+    """The project's file system does not support file locks, so one writer cannot be guaranteed."""
 
 
 def _program() -> str:
@@ -84,14 +93,21 @@ class ProjectLock:
     def __init__(self, root: Path, app: str | None = None, group: str | None = None):
         self.root = Path(root)
         self.joined = False  # True: another process of the same run holds the lock for this one
-        self._fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        # a regular file inside the project: a link is refused (never truncates its target), a FIFO never hangs
+        self._fd = open_regular(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, "lock file")
         if fcntl is None:
             return
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as exc:
             os.close(self._fd)
             self._fd = -1
+            if exc.errno in _NO_LOCKING:  # nobody holds it: the file system cannot lock (the file is stale)
+                raise LockingUnsupportedError(
+                    f"the file system of {self.root} does not support file locks ({exc.strerror or exc}), so "
+                    "CaDIS Studio cannot make sure that only one program writes this project (the pid in its "
+                    f"{LOCK_NAME} file is only what the last writer left there): copy the project to a local "
+                    "disk, or open it read-only") from None
             holder = read_holder(self.root)
             if group is not None and holder.get("group") == group:
                 self.joined = True

@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from engine.project.journal import Journal, JournalEntry, decode_entries
+from engine.project.journal import Journal, JournalEntry, scan_entries
+from engine.project.nofollow import is_regular, read_regular
 
 JOURNAL_NAME = "journal.bin"
 
@@ -64,16 +65,13 @@ class PairJournals:
         with self._lock:
             if int(pair_id) in self._open:
                 return self._open[int(pair_id)].entries()
-            try:
-                return decode_entries(self.path(pair_id).read_bytes())[0]
-            except FileNotFoundError:
-                return []
+            return scan_entries(read_regular(self.path(pair_id), "pair journal"))[0]
 
     def with_entries(self) -> list[int]:
         """Ids of pairs whose journal file holds at least one whole entry (live or stale)."""
         found = []
         for path in (self._root / "pairs").glob(f"*/{JOURNAL_NAME}"):
-            if path.parent.name.isdigit() and path.stat().st_size and self._entries(int(path.parent.name)):
+            if path.parent.name.isdigit() and is_regular(path) and path.stat().st_size and self._entries(int(path.parent.name)):
                 found.append(int(path.parent.name))
         return sorted(found)
 

@@ -60,19 +60,30 @@ def remove_stale_temp_files(root: Path, top_level_names: tuple[str, ...] = (), m
     """Delete temp files left by atomic writes that were killed midway (`.<name>.<random>.tmp`) under
     `root/labels`, `root/pairs`, and at the top level for the files named in `top_level_names`, if they
     are at least `min_age_s` old; returns how many were removed. With `min_age_s=0`, call it only while
-    no other process writes the project (see engine.project.lock)."""
+    no other process writes the project (see engine.project.lock).
+
+    Only regular files inside the project are removed: a `labels/` or `pairs/` that is a link, and links
+    inside them, are never followed (a link named like a temp file is left alone too)."""
+    import stat
     import time
 
     now = time.time()
     candidates = [Path(root) / n for n in os.listdir(root)
                   if n.endswith(".tmp") and any(n.startswith(f".{t}.") for t in top_level_names)]
     for sub in ("labels", "pairs"):
-        for folder, _dirs, files in os.walk(Path(root) / sub):
+        top = Path(root) / sub
+        try:
+            if not stat.S_ISDIR(os.lstat(top).st_mode):
+                continue  # a link (or a file) where the folder should be: never walked
+        except OSError:
+            continue
+        for folder, _dirs, files in os.walk(top, followlinks=False):
             candidates += [Path(folder) / n for n in files if n.startswith(".") and n.endswith(".tmp")]
     removed = 0
     for path in candidates:
         try:
-            if min_age_s and now - path.stat().st_mtime < min_age_s:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode) or (min_age_s and now - st.st_mtime < min_age_s):
                 continue
             path.unlink()
             removed += 1

@@ -26,7 +26,7 @@ from engine.dataset import DatasetIndex, FrameRecord
 from engine.imageio import png_size, read_image, read_label, write_label
 from engine.project import db as dbm
 from engine.project.db import transaction
-from engine.project.errors import ProjectDamagedError, ProjectError
+from engine.project.errors import ProjectError
 from engine.project.journal import Journal
 from engine.project import lock as lock_module
 from engine.project.lock import STALE_AFTER_S, ProjectLock
@@ -117,6 +117,9 @@ class Project(ProjectJournal, ProjectPairs):
         try:
             return ProjectLock(root, *writer)
         except OSError as exc:
+            problem = dbm.environment_problem(root / dbm.DB_NAME)
+            if problem:
+                raise dbm.environment_error(root / dbm.DB_NAME, problem, exc.strerror or str(exc)) from None
             raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
                                "(check permissions and free space)") from None
 
@@ -177,11 +180,11 @@ class Project(ProjectJournal, ProjectPairs):
                 plock.release()
             raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc} "
                                "(check permissions and free space)") from None
-        except sqlite3.DatabaseError as exc:  # a damaged page SQLite's quick check did not reach
+        except sqlite3.DatabaseError as exc:  # a damaged page SQLite's quick check did not reach, or a full disk
             conn.close()
             if plock is not None:
                 plock.release()
-            raise ProjectDamagedError(root / dbm.DB_NAME, f"SQLite: {exc}") from None
+            raise dbm.open_failure(root / dbm.DB_NAME, exc) from None
         except BaseException:
             conn.close()
             if plock is not None:

@@ -12,6 +12,8 @@ from engine.project.journal import JournalEntry
 
 
 class ProjectJournal:
+    last_recovery: tuple[int, int] = (0, 0)  # (strokes replayed, strokes skipped) of the last recovery
+
     def _is_live(self, entry: JournalEntry) -> bool:
         return entry.base_rev == self._revs.get(entry.key, 0)
 
@@ -43,21 +45,33 @@ class ProjectJournal:
         return counts
 
     def recover(self, key: str) -> np.ndarray:
-        """The saved label of `key` with its unsaved journal strokes re-applied (nothing is written)."""
+        """The saved label of `key` with its unsaved journal strokes re-applied (nothing is written). A stroke
+        that cannot be replayed is skipped, the others are applied; `last_recovery` holds (replayed, skipped)."""
+        return self.recover_counted(key)[0]
+
+    def recover_counted(self, key: str) -> tuple[np.ndarray, int, int]:
+        """(label, strokes replayed, strokes skipped as unreadable) of a recovery of `key`."""
         from engine.edits import UndoRecord  # the edit ops own the record format
 
         label = self.load_label(key).copy()
         with self._lock:
             entries = [e for e in self._journal.entries() if e.key == key and self._is_live(e)]
+        replayed = skipped = 0
+        reason = ""
         for e in entries:
             try:
                 result = UndoRecord.from_bytes(e.data).redo(label)
-            except (ValueError, IndexError) as exc:
-                raise ProjectError(f"a journal stroke of {key} cannot be replayed ({exc}); discard the recovery") \
-                    from None
+            except (ValueError, IndexError) as exc:  # one unreadable stroke does not cost the frame the others
+                skipped += 1
+                reason = reason or str(exc)
+                continue
+            replayed += 1
             if isinstance(result, np.ndarray):
                 label = result
-        return label
+        if skipped and not replayed:
+            raise ProjectError(f"the journal strokes of {key} cannot be replayed ({reason}); discard the recovery")
+        self.last_recovery = (replayed, skipped)
+        return label, replayed, skipped
 
     def discard_recovery(self, key: str | None = None) -> None:
         """Forget the unsaved strokes of one frame (or of all frames)."""

@@ -74,15 +74,19 @@ def test_repair_reports_how_many_strokes_it_dropped(tmp_path):
         path = p.root / "journal.bin"
     blob = bytearray(path.read_bytes())
     frame = len(blob) // 6
-    blob[3 * frame + 20] ^= 0xFF  # damage the fourth stroke: it and the two whole ones after it are cut
+    blob[3 * frame + 20] ^= 0xFF  # one flipped bit in the fourth stroke: only that stroke is lost
     path.write_bytes(bytes(blob))
     with Project.open_or_create(ds) as p:
-        assert p.journal_dropped_strokes == 3
-        assert "3 unsaved strokes" in p.journal_damage and "were dropped" in p.journal_damage
-        assert p.pending_recovery() == {key: 3}
-        assert p.recover(key)[0, 0] == 2
+        assert p.journal_dropped_strokes == 1
+        assert "1 unsaved stroke in them" in p.journal_damage and "was dropped" in p.journal_damage
+        assert "5 whole strokes were kept" in p.journal_damage
+        assert p.pending_recovery() == {key: 5}  # the two strokes after the damaged one are still there
+        assert p.recover(key)[0, 0] == 5
+    copies = list(p.root.glob("journal.bin.damaged-*"))  # the journal as it was before the repair
+    assert len(copies) == 1 and copies[0].read_bytes() == bytes(blob)
+    assert copies[0].name in p.journal_damage
     with Project.open_or_create(ds) as p:  # the repair happened once; the journal is whole now
-        assert p.journal_dropped_strokes == 0
+        assert p.journal_dropped_strokes == 0 and p.pending_recovery() == {key: 5}
 
 
 def test_torn_tail_of_a_kill_counts_one_stroke(tmp_path):
