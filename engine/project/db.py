@@ -52,13 +52,23 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path, existing: bool = False) -> sqlite3.Connection:
+def _on_read_only_medium(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(Path(path).parent).f_flag & _ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def connect(path: Path, existing: bool = False, read_only: bool = False) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path`, set WAL + FULL sync, and migrate it.
 
     `existing=True` opens the database of a project that already exists: an empty file, a file without the
     project's tables or one that fails SQLite's quick check raises ProjectDamagedError, and the file is left
     as it is (it is never replaced by a fresh database). A full disk, a read-only medium or missing
-    permissions are told apart from damage (`open_failure`): they never advise a rebuild."""
+    permissions are told apart from damage (`open_failure`): they never advise a rebuild. `read_only=True`
+    on a read-only medium opens the file as immutable (SQLite cannot create its `-shm` there)."""
+    if existing and read_only and _on_read_only_medium(path):
+        return _connect_immutable(Path(path))
     path = Path(path)
     if existing:
         try:
@@ -153,6 +163,35 @@ def open_failure(path: Path, exc: BaseException) -> ProjectError:
         return ProjectDamagedError(path, f"SQLite: {exc}")
     return ProjectError(f"the project database {path} could not be opened (SQLite: {exc}); this does not show that "
                         "it is damaged, and nothing was changed: check the disk and try again")
+
+
+def _connect_immutable(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a database on a read-only medium: nothing can change the file there."""
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?immutable=1", uri=True, isolation_level=None,
+                               check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise open_failure(path, exc) from None
+    try:
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise ProjectDamagedError(path, f"SQLite's check found: {str(check).splitlines()[0][:200]}")
+        found = schema_version(conn)
+        if found == 0:
+            raise ProjectDamagedError(path, "it holds none of the project's tables")
+        if found != SCHEMA_VERSION:
+            raise ProjectError(f"the project {path.parent} was written by another version of CaDIS Studio (schema "
+                               f"{found}, this one uses {SCHEMA_VERSION}) and lies on a read-only medium, so it "
+                               "cannot be upgraded: copy it to a writable disk first")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise open_failure(path, exc) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def write_error(exc: sqlite3.Error) -> ProjectError:

@@ -147,7 +147,7 @@ class Project(ProjectJournal, ProjectPairs):
                 writer: tuple[str | None, str | None] = (None, None)) -> "Project":
         plock = cls._take_lock(root, read_only, writer)  # before the database opens: connecting may migrate it
         try:
-            conn = dbm.connect(root / dbm.DB_NAME, existing=True)
+            conn = dbm.connect(root / dbm.DB_NAME, existing=True, read_only=read_only)
         except BaseException:
             if plock is not None:
                 plock.release()

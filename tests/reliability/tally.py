@@ -21,6 +21,7 @@ LABELS = {
     "job_faults": "job faults injected",
     "lock_refusals": "second writers refused",
     "export_kills": "export kills cleaned up after",
+    "rebuild_kills": "rebuild kills survived",
     "losses": "losses (failed reliability tests)",
 }
 
