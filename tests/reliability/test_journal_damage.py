@@ -101,3 +101,21 @@ def test_torn_tail_of_a_kill_counts_one_stroke(tmp_path):
         j.close()
     assert count_frames(b"\x00" * 64) == 0
     assert count_frames(b"".join(frames)) == 3
+
+
+def test_one_unreadable_stroke_does_not_refuse_the_frame(tmp_path):
+    """A record with a valid checksum whose stroke cannot be decoded is skipped; the frame's other strokes
+    are replayed and the count of each is kept."""
+    ds = make_dataset(tmp_path / "ds")
+    with Project.open_or_create(ds) as p:
+        key = p.frame_keys()[0]
+        _stroke(p, key, 4)
+        p._journal.append(JournalEntry(key, 0, b"not a stroke record"))
+        before = p.load_label(key)[8:12, 8:12].copy()
+        p.journal_append(key, UndoRecord(8, 8, before, np.full_like(before, 6), "brush"))
+    with Project.open_or_create(ds) as p:
+        assert p.pending_recovery() == {key: 3}
+        label, replayed, skipped = p.recover_counted(key)
+        assert (replayed, skipped) == (2, 1)
+        assert label[0, 0] == 4 and label[9, 9] == 6
+        assert p.recover(key)[9, 9] == 6 and p.last_recovery == (2, 1)

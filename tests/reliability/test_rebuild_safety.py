@@ -20,13 +20,14 @@ from engine.export import export_cadis, read_manifest
 from engine.project import Project, ProjectError
 from engine.project import db as dbm
 from engine.project.errors import ProjectDamagedError
-from engine.project.rebuild import KILL_HOOK, rebuild_database
+from engine.project.rebuild import rebuild_database
 from tests.reliability import tally
 from tests.reliability.data_loss_helpers import one_clear_line, run_cli
 from tests.reliability.helpers import H, W, make_dataset
 
 FRAMES = ((1, 1), (2, 1), (5, 1))  # video 1 train, 2 test, 5 val
 REPO = Path(__file__).resolve().parents[2]
+KILL_HOOK = "CADIS_TEST_REBUILD_KILL_AT"  # engine.project.rebuild.KILL_HOOK
 
 
 def _work(ds: Path, n_pairs: int = 6) -> dict:
