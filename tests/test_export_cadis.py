@@ -221,11 +221,15 @@ def test_an_overwrite_killed_between_the_renames_is_restored(project, tmp_path):
     out = tmp_path / "out"
     export_cadis(project, out)
     assert not restore_interrupted_export(out)  # nothing to do
-    out.rename(tmp_path / "out.old-x1y2")  # the state a kill leaves between the two renames
+    from engine.export.place import _write_marker
+
+    old = tmp_path / "out.old-0123456789abcdef"
+    _write_marker(old, "0123456789abcdef", "old")  # the state a kill leaves between the two renames
+    out.rename(old)
     with pytest.raises(ExportError, match="not empty"):
         export_cadis(project, out)  # puts the previous export back first, then refuses to overwrite it
     assert read_manifest(out)["counts"]["frames"] == 2
-    assert not (tmp_path / "out.old-x1y2").exists()
+    assert not old.exists() and not list(tmp_path.glob(".cadis-export-*"))
 
 
 def test_manifest_text_is_plain_json_one_frame_per_line(project, tmp_path):

@@ -16,7 +16,6 @@ files were written, and the manifest holds the SHA-256 of every file (engine.exp
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,7 +25,7 @@ import numpy as np
 from engine.dataset import DatasetIndex, frame_file_name, video_dir_name
 from engine.export.manifest import MANIFEST_NAME, ClassCounter, build_manifest, dumps, frame_entry
 from engine.export.place import (
-    ParentLock, PlaceError, check_target, fsync_tree, make_temp_folder, move_into_place, remove_leftovers,
+    ParentLock, PlaceError, check_target, discard_temp_folder, fsync_tree, make_temp_folder, move_into_place, remove_leftovers,
     restore_interrupted_export,
 )
 from engine.export.verify import checksum_tree
@@ -274,7 +273,7 @@ def _export_into(out_dir: Path, source, class_set: ClassSet, split: str, statuse
         fsync_tree(tmp)
         move_into_place(tmp, out_dir)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard_temp_folder(tmp)
         raise
     return manifest
 
@@ -299,9 +298,7 @@ def _write_export(tmp: Path, items: list[_Item], source, class_set: ClassSet, sp
     for finish in finishers:
         ctx.check()
         finish(tmp)
-    from engine.export.place import TMP_MARKER
-
-    manifest["files"] = checksum_tree(tmp, skip=(MANIFEST_NAME, TMP_MARKER))
+    manifest["files"] = checksum_tree(tmp, skip=(MANIFEST_NAME,))
     _write_file(tmp / MANIFEST_NAME, dumps(manifest).encode("utf-8"))
     manifest["_class_pixels"] = {i: int(counter.pixels[i]) for i in range(class_set.num_classes) if counter.pixels[i]}
     return manifest

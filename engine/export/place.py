@@ -1,14 +1,19 @@
 """Where an export is written: the checks on its folder, the temp folder, the atomic swap, and the leftovers
 of killed exports.
 
-An export is written into `<out>.tmp-XXXXXXXX` next to the target and renamed into place when complete; an
-existing export is first moved aside to `<out>.old-XXXXXXXX` and removed after the swap. A kill can leave
-either folder behind. Every export holds a shared `flock` on the target's parent folder while it runs; an
-export that can take it exclusively knows no other export in that folder is alive, so the `.tmp-`/`.old-`
-folders it finds there are leftovers of killed exports. It removes only folders that are provably the
-app's own: a temp folder holds the `TMP_MARKER` file (or, after it was dropped just before the rename, a
-manifest of this app) or is empty (killed right after its mkdir), an `.old-` folder holds a manifest of
-this app.
+An export is written into `<out>.tmp-<id>` next to the target and renamed into place when complete; an
+existing export is first moved aside to `<out>.old-<id>` and removed after the swap. A kill can leave
+either folder behind. For each such folder the export itself writes a marker file next to it,
+`.cadis-export-<id>`, naming the folder, the same random `<id>` (16 hex digits) and its state ("tmp";
+"old": a previous export moved aside; "delete": being removed). Leftovers are recognised only by that
+marker, never by their name: a person's `results.old-v1/` or `results.old-2025/` has none and is never
+deleted or renamed. The marker lies outside the folder (an export never holds a file it did not list) and
+is removed after its folder, so a kill during a removal leaves a folder the next export still recognises.
+
+Every export holds a shared `flock` on the target's parent folder while it runs; an export that can take it
+exclusively knows no other export in that folder is alive, so it may restore an export a killed overwrite
+moved aside (state "old") and remove the other leftovers (an empty `<out>.tmp-<id>` folder, killed between
+its mkdir and its marker, is removed too: it holds nothing).
 
 `--overwrite` replaces only an earlier export: a folder holding a manifest of this app and no file the
 export did not write. An unrelated folder, or a symbolic link (which could point at a dataset), is refused.
@@ -17,7 +22,9 @@ New folders are created with mode 0o777 minus the umask, like `mkdir` (not 0o700
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import stat
 import secrets
 import shutil
 import sys
@@ -31,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no leftover cleanup, the swap itself still works
     fcntl = None
 
-TMP_MARKER = ".cadis-export-in-progress"
+MARKER_PREFIX = ".cadis-export-"  # + the folder's id: the marker an export writes next to its own folders
 
 
 class PlaceError(ValueError):
@@ -107,50 +114,108 @@ class ParentLock:
             self._fd = -1
 
 
-def _is_our_export(folder: Path) -> bool:
+def _ident(folder: Path, kind: str) -> str:
+    return folder.name.rpartition(f".{kind}-")[2]
+
+
+def _marker_path(folder: Path, ident: str) -> Path:
+    return folder.parent / f"{MARKER_PREFIX}{ident}"
+
+
+def _marker(folder: Path, kind: str) -> dict | None:
+    """The marker an export wrote for `folder` (a real folder named `<out>.<kind>-<id>`), else None."""
+    ident = _ident(folder, kind)
+    if len(ident) != 16 or not all(c in "0123456789abcdef" for c in ident):
+        return None
     try:
-        read_manifest(folder)
-        return True
-    except (ValueError, OSError):
-        return False
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return None
+        fd = os.open(_marker_path(folder, ident),
+                     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = json.loads(os.read(fd, 4096).decode("utf-8"))
+        finally:
+            os.close(fd)
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("export") == ident and data.get("folder") == folder.name:
+        return data
+    return None
+
+
+def _write_marker(folder: Path, ident: str, state: str) -> None:
+    """Write (or replace) the marker of `folder` (named `<out>.<kind>-<ident>`) atomically."""
+    target = _marker_path(folder, ident)
+    tmp = target.with_name(f"{target.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        data = {"export": ident, "folder": folder.name, "state": state, "pid": os.getpid()}
+        os.write(fd, json.dumps(data).encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+
+
+def _remove_marked(folder: Path, ident: str) -> None:
+    """Delete a marked folder, then its marker (a kill midway leaves a folder still recognised as ours)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if not os.path.lexists(folder):
+        with contextlib.suppress(OSError):
+            os.unlink(_marker_path(folder, ident))
 
 
 def restore_interrupted_export(out_dir) -> bool:
-    """If an overwriting export was killed after moving the previous export aside (`<out>.old-XXXX`) but
-    before renaming the new one into place, put the previous export back. Returns True if it did."""
+    """If an overwriting export was killed after moving the previous export aside (`<out>.old-<id>`, marked
+    "old" by that export) but before renaming the new one into place, put the previous export back.
+    Returns True if it did."""
     out_dir = Path(out_dir)
     if out_dir.exists() or out_dir.is_symlink() or not out_dir.parent.is_dir():
         return False
-    olds = sorted(out_dir.parent.glob(f"{glob_escape(out_dir.name)}.old-*"), key=lambda p: p.stat().st_mtime)
-    for old in reversed(olds):
-        if old.is_dir() and not old.is_symlink() and (old / MANIFEST_NAME).is_file():
-            os.rename(old, out_dir)
-            return True
+    olds = [p for p in out_dir.parent.glob(f"{glob_escape(out_dir.name)}.old-*")
+            if (_marker(p, "old") or {}).get("state") == "old" and (p / MANIFEST_NAME).is_file()]
+    for old in sorted(olds, key=lambda p: p.stat().st_mtime, reverse=True):
+        os.rename(old, out_dir)
+        with contextlib.suppress(OSError):
+            os.unlink(_marker_path(old, _ident(old, "old")))
+        return True
     return False
 
 
 def remove_leftovers(out_dir: Path) -> list[Path]:
-    """Delete the `.tmp-`/`.old-` folders killed exports to `out_dir` left behind (only the app's own; call
-    it only while holding the parent lock alone). Returns the folders removed."""
+    """Delete the `.tmp-`/`.old-` folders killed exports to `out_dir` left behind: only folders holding the
+    marker those exports wrote (call it only while holding the parent lock alone). Returns the folders removed."""
     removed = []
     pattern = glob_escape(out_dir.name)
-    for path in sorted(out_dir.parent.glob(f"{pattern}.tmp-*")) + sorted(out_dir.parent.glob(f"{pattern}.old-*")):
-        if path.is_symlink() or not path.is_dir():
-            continue
-        is_tmp = path.name.startswith(f"{out_dir.name}.tmp-")
-        # an empty temp folder is one killed between its mkdir and its marker: removing it loses nothing
-        ours = _is_our_export(path) or (is_tmp and ((path / TMP_MARKER).is_file() or not any(path.iterdir())))
-        if ours:
-            shutil.rmtree(path, ignore_errors=True)
-            if not path.exists():
+    for kind in ("tmp", "old"):
+        for path in sorted(out_dir.parent.glob(f"{pattern}.{kind}-*")):
+            if not path.name.startswith(f"{out_dir.name}.{kind}-"):
+                continue
+            if _marker(path, kind) is not None:
+                _remove_marked(path, _ident(path, kind))
+            elif kind == "tmp" and not path.is_symlink() and path.is_dir() and not any(os.scandir(path)):
+                os.rmdir(path)  # killed between its mkdir and its marker: it holds nothing
+            else:
+                continue
+            if not os.path.lexists(path):
                 removed.append(path)
+    for marker in out_dir.parent.glob(f"{glob_escape(MARKER_PREFIX)}*"):  # markers whose folder is gone
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(marker.read_bytes()[:4096]) if stat.S_ISREG(os.lstat(marker).st_mode) else None
+            if isinstance(data, dict) and str(data.get("folder", "")).startswith(f"{out_dir.name}.") \
+                    and not os.path.lexists(out_dir.parent / str(data["folder"])) \
+                    and marker.name == f"{MARKER_PREFIX}{data.get('export')}":
+                os.unlink(marker)
     return removed
 
 
 def _new_folder(parent: Path, prefix: str, create: bool = True) -> Path:
-    """A fresh `<prefix>XXXXXXXX` folder (mode 0o777 minus the umask), or only its free name."""
+    """A fresh `<prefix><id>` folder (mode 0o777 minus the umask, `<id>` 16 random hex digits), or only
+    its free name."""
     for _ in range(100):
-        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        path = parent / f"{prefix}{secrets.token_hex(8)}"
         if not create:
             if not os.path.lexists(path):
                 return path
@@ -164,11 +229,16 @@ def _new_folder(parent: Path, prefix: str, create: bool = True) -> Path:
 
 
 def make_temp_folder(out_dir: Path) -> Path:
-    """`<out>.tmp-XXXXXXXX` next to the target, marked as the app's own until it is renamed into place."""
+    """`<out>.tmp-<id>` next to the target, marked as the app's own until it is renamed into place."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = _new_folder(out_dir.parent, f"{out_dir.name}.tmp-")
-    (tmp / TMP_MARKER).write_text(f"pid {os.getpid()}\n", encoding="utf-8")
+    _write_marker(tmp, _ident(tmp, "tmp"), "tmp")
     return tmp
+
+
+def discard_temp_folder(tmp: Path) -> None:
+    """Remove the temp folder of a failed or cancelled export, and its marker."""
+    _remove_marked(tmp, _ident(tmp, "tmp"))
 
 
 def fsync_tree(root: Path) -> None:
@@ -199,12 +269,12 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def move_into_place(tmp: Path, out_dir: Path) -> None:
-    """Rename the finished export onto `out_dir`; an existing folder is moved aside first, then removed."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp / TMP_MARKER)  # from here on the manifest identifies the folder as the app's own
+    """Rename the finished export onto `out_dir`; an existing folder is marked and moved aside first, then
+    removed (its marker last)."""
     old = None
     if out_dir.exists():
         old = _new_folder(out_dir.parent, f"{out_dir.name}.old-", create=False)
+        _write_marker(old, _ident(old, "old"), "old")  # written before the rename: restorable if a kill comes
         os.rename(out_dir, old)
     try:
         os.rename(tmp, out_dir)
@@ -212,6 +282,9 @@ def move_into_place(tmp: Path, out_dir: Path) -> None:
         if old is not None:
             os.rename(old, out_dir)
         raise
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_marker_path(tmp, _ident(tmp, "tmp")))  # the export is in place: no longer a temp folder
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _write_marker(old, _ident(old, "old"), "delete")  # no longer restorable
+        _remove_marked(old, _ident(old, "old"))
     _fsync_dir(out_dir.parent)
