@@ -38,6 +38,20 @@ def _why(exc: OSError) -> str:
     return f"cannot be read ({exc.strerror or exc})"
 
 
+def is_utf8_name(name: str) -> bool:
+    """True if a name read from the file system is valid UTF-8 (Python keeps invalid bytes as surrogates)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def printable(name: str) -> str:
+    """A name that may hold invalid bytes, with those shown as \\xNN (safe to print and to store)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace") if not is_utf8_name(name) else name
+
+
 def _join(rel: str, name: str) -> str:
     return f"{rel}/{name}" if rel and rel != "." else name
 
@@ -55,6 +69,11 @@ def list_entries(folder: Path, rel: str, problems: list[Problem]) -> list[Entry]
         return []
     out: list[Entry] = []
     for e in raw:
+        if not is_utf8_name(e.name):  # the project stores keys as UTF-8: every save of such a frame would fail
+            problems.append(Problem(_join(printable(rel), printable(e.name)),
+                                    "name is not valid UTF-8 (it cannot be stored in the project or an export); "
+                                    "rename it; skipped"))
+            continue
         try:
             kind = "dir" if e.is_dir() else "file" if e.is_file() else "other"
             if kind == "other" and e.is_symlink() and not os.path.exists(e.path):

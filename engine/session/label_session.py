@@ -97,11 +97,16 @@ class LabelSession:
             self.events.label_edited(None)
         return n
 
+    # strokes whose journal write failed since the last save: they exist only on screen until a save works
+    unjournalled = 0
+
     def _journal(self, rec: UndoRecord) -> None:
         try:
             self.target.journal(rec)
         except Exception as exc:  # noqa: BLE001 - the edit stays on screen; the user is told to save
-            self.events.error(f"Could not write the edit journal ({exc}); save with Ctrl+S to be safe.")
+            self.unjournalled += 1
+            self.events.error(f"Could not write the edit journal ({exc}): this stroke exists only on screen "
+                              "until the frame is saved; save with Ctrl+S.")
 
     def _touch(self) -> None:
         self.set_dirty(True)
@@ -126,6 +131,7 @@ class LabelSession:
         if not self._dirty:
             return False
         self.target.save(self.label)
+        self.unjournalled = 0
         self.set_dirty(False)
         return True
 

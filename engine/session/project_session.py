@@ -240,8 +240,14 @@ class ProjectSession:
         try:
             wrote = frame.save() if self.sketch is None else self._save_under_sketch(frame)
         except Exception as exc:  # noqa: BLE001
-            self.events.error(f"Saving {key} failed: {exc}. Your strokes are still in the journal; "
-                              "free disk space or check permissions, then save again (Ctrl+S).")
+            if frame.unjournalled:  # never say the strokes are safe when the write that keeps them failed
+                self.events.error(f"Saving {key} failed: {exc}. {frame.unjournalled} stroke(s) could not be "
+                                  "written to the journal either: they exist only on screen and are lost if the "
+                                  "app closes; keep it open, free disk space or check permissions, then save "
+                                  "again (Ctrl+S).")
+            else:
+                self.events.error(f"Saving {key} failed: {exc}. Your strokes are still in the journal; "
+                                  "free disk space or check permissions, then save again (Ctrl+S).")
             return False
         if wrote:
             self.events.saved(key)
