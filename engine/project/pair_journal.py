@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.project.journal import Journal, JournalEntry, scan_entries
 from engine.project.nofollow import is_regular, read_regular
+from engine.project.paths import resolve_inside
 
 JOURNAL_NAME = "journal.bin"
 
@@ -39,7 +40,8 @@ class PairJournals:
         self._digests: dict[int, int] = {}  # digest of each pair's saved label, once known
 
     def path(self, pair_id: int) -> Path:
-        return self._root / "pairs" / str(int(pair_id)) / JOURNAL_NAME
+        """The pair's journal; ProjectError if its folder is a link out of the project (never written through)."""
+        return resolve_inside(self._root, f"pairs/{int(pair_id)}/{JOURNAL_NAME}", "pair journal")
 
     def _journal(self, pair_id: int) -> Journal:
         pair_id = int(pair_id)

@@ -115,3 +115,25 @@ def test_no_flock_is_said_instead_of_naming_a_dead_pid(project, monkeypatch):
     assert "does not support file locks" in message and "987654" not in message and "read-only" in message
     with Project.open_or_create(ds, read_only=True) as p:  # reading stays possible
         assert p.frame_keys()
+
+
+def test_a_pair_folder_linked_out_of_the_project_is_never_written_through(project, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from engine.edits import UndoRecord
+
+    ds, root = project
+    with Project.open_or_create(ds) as p:
+        pid = p.add_pair(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.uint8), "synthesis", {})
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(root / "pairs" / str(pid), outside)
+    (outside / "journal.bin").write_bytes(THESIS)
+    shutil.rmtree(root / "pairs" / str(pid))
+    (root / "pairs" / str(pid)).symlink_to(outside, target_is_directory=True)
+    with Project.open_or_create(ds) as p:
+        rec = UndoRecord(0, 0, np.zeros((2, 2), np.uint8), np.ones((2, 2), np.uint8))
+        with pytest.raises(ProjectError, match="outside"):
+            p.pair_journal_append(pid, rec)
+    assert (outside / "journal.bin").read_bytes() == THESIS
