@@ -288,11 +288,14 @@ class ProjectSession:
         done = []
         for key in keys if keys is not None else list(self.pending_recovery()):
             try:
-                label = self.project.recover(key)
+                label, replayed, skipped = self.project.recover_counted(key)
                 self.project.save_label(key, label)
             except Exception as exc:  # noqa: BLE001
                 self.events.error(f"Could not recover {key}: {exc}")
                 continue
+            if skipped:
+                self.events.error(f"Recovered {key}: {replayed} stroke(s) replayed, {skipped} unreadable stroke(s) "
+                                  "skipped")
             done.append(key)
             self.events.status_changed(key, self.project.status(key))
             if key == self.key:
