@@ -94,7 +94,13 @@ def rebuild_database(project_dir: str | os.PathLike, dataset_dir: str | os.PathL
     rebuilt = db_path.with_name(db_path.name + dbm.REBUILT_SUFFIX)
     if not root.is_dir() or not (os.path.lexists(db_path) or is_regular(rebuilt) or is_real_dir(root / "labels")):
         raise ProjectError(f"{root} is not a CaDIS Studio project folder (no {dbm.DB_NAME} and no labels/)")
-    plock = ProjectLock(root, app="rebuild-project")  # one writer: refuse while the app or a command has it
+    try:  # one writer: refuse while the app or a command has it
+        plock = ProjectLock(root, app="rebuild-project")
+    except OSError as exc:
+        problem = dbm.environment_problem(db_path)
+        if problem:
+            raise dbm.environment_error(db_path, problem, exc.strerror or str(exc)) from None
+        raise ProjectError(f"cannot open the project files in {root}: {exc.strerror or exc}") from None
     try:
         _remove_partial_builds(root)
         summary = _finished_build(rebuilt)
