@@ -233,3 +233,26 @@ def test_rows_of_any_table_survive_a_rebuild(tmp_path, monkeypatch):
     with Project.open_or_create(ds) as p:
         rows = sorted(p._conn.execute("SELECT pair_id, pixels, reviewed FROM model_made"))
     assert rows == [(i, i * 100, i % 2) for i in range(1, 7)]
+
+
+def test_app_on_a_full_disk_says_so_and_offers_no_rebuild(small_disk, tmp_path, qtbot, monkeypatch):
+    import desktop.main_window as mw
+    from tests.gui.window_helpers import make_settings
+
+    ds = make_dataset(small_disk / "ds", frames=FRAMES)
+    expected = _work(ds)
+    root = small_disk / "ds.cadis-project"
+    before = _sha(root / "project.sqlite")
+    filler = _fill(small_disk)
+    w = mw.MainWindow(make_settings(tmp_path / "settings.json", recovery="discard"))
+    qtbot.addWidget(w)
+    asked: list[str] = []
+    monkeypatch.setattr(mw, "ask_rebuild", lambda parent, message: asked.append(message) or True)
+    assert not w.open_source(root, recovery="skip")
+    assert asked == [], "the app offered to rebuild a sound database on a full disk"
+    shown = w.problems_dialog.intro.text() + " " + str(getattr(w.problems_dialog, "detail", ""))
+    assert "full" in shown and "is damaged" not in shown
+    assert _sha(root / "project.sqlite") == before and not list(root.glob("project.sqlite.*"))
+    filler.unlink()
+    with Project.open_or_create(ds) as p:
+        assert _snapshot(p) == expected
