@@ -1,92 +1,70 @@
-"""Opening the project's own files without following links and without hanging on special files.
+"""The project's own files through the one bounded reader/writer (`engine.files`), in the project's words.
 
-Every file the project writes or deletes (`.lock`, `journal.bin`, temp files, the database copies of a
-rebuild) is a regular file inside the project folder. `open_regular` opens one with `O_NOFOLLOW` (a
-symbolic link is refused, never written through) and `O_NONBLOCK` (a FIFO or device never blocks the
-open), then checks with `fstat` that it is a regular file before anything is read or written.
-
-(A private primitive of the project store; engine-wide bounded reading is `engine.files` once it exists.)
+Every file the project writes or deletes (`.lock`, `journal.bin`, a pair's journal, the database copies of a
+rebuild) is a regular file inside the project folder: `engine.files` opens it without following links and
+without blocking on a FIFO, and checks with `fstat` that it is a regular file. Here its refusals become
+`ProjectError`s (the project's one error type), a missing file reads as empty, and a journal is opened for
+appending.
 """
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from pathlib import Path
 
+from engine import files
 from engine.project.errors import ProjectError
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+MAX_PROJECT_FILE = 1 << 30  # a journal of strokes since the last save, or a database copy: far below this
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def refuse(path: Path, kind: str, what: str) -> ProjectError:
-    return ProjectError(f"the project's {what} {path} is {kind}; the project only uses regular files inside its "
-                        "folder and never follows or writes through links: remove or rename it and try again")
+def _project_error(exc: files.UnreadableFileError, path: Path, what: str) -> Exception:
+    """A ProjectError for a link or special file; the OSError itself for a full disk, a read-only medium or
+    missing permission (callers tell those apart from damage)."""
+    cause = exc.__context__
+    special = os.path.islink(path) or os.path.islink(path.parent) or (
+        os.path.lexists(path) and not is_regular(path))
+    if isinstance(cause, OSError) and not special:
+        return cause
+    try:
+        mode = os.lstat(path).st_mode
+        kind = "" if stat.S_ISREG(mode) else f"{path} is {files._kind(mode)}: "
+    except OSError:
+        kind = ""
+    return ProjectError(f"{kind}{exc} (the project's {what}: the project only uses regular files inside its folder "
+                        "and never follows or writes through links; remove or rename it and try again)")
 
 
 def open_regular(path: str | os.PathLike, flags: int, what: str, mode: int = 0o644) -> int:
-    """An fd of the regular file `path` (created with `os.O_CREAT` in `flags`), opened without following a
-    link and without blocking; ProjectError naming `what` if it is a link, FIFO, folder or device. Other
-    OSErrors (permission, full disk) propagate."""
+    """An fd of the regular file `path` inside its folder, never through a link and never blocking: read-only
+    (`os.O_RDONLY`), or for writing (created if missing; `os.O_EXCL` refuses an existing file, `os.O_APPEND`
+    appends; nothing is truncated). ProjectError naming `what` for a link, FIFO, folder or device;
+    FileNotFoundError / FileExistsError / other OSErrors as `os.open` gives them."""
     path = Path(path)
     try:
-        fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC, mode)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EMLINK) or (exc.errno == errno.ENXIO) or exc.errno == errno.EISDIR:
-            try:
-                kind = _kind(os.lstat(path).st_mode)
-            except OSError:
-                kind = "not a regular file"
-            raise refuse(path, kind, what) from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise refuse(path, _kind(st.st_mode), what)
-        if _NONBLOCK:
-            import fcntl
+        if flags & (os.O_WRONLY | os.O_RDWR) == 0:
+            if not os.path.lexists(path):
+                raise FileNotFoundError(2, "No such file or directory", str(path))
+            return files.open_regular(path, what, follow_links=False)
+        fd = files.open_for_write_in(path.parent, path.name, mode, truncate=False,
+                                     exclusive=bool(flags & os.O_EXCL))
+    except files.UnreadableFileError as exc:
+        raise _project_error(exc, Path(path), what) from None
+    if flags & os.O_APPEND:
+        import fcntl
 
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_NONBLOCK)
-    except BaseException:
-        os.close(fd)
-        raise
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
     return fd
 
 
-def read_regular(path: str | os.PathLike, what: str, limit: int | None = None) -> bytes:
-    """The bytes of the regular file `path` (at most `limit`), b"" when it does not exist."""
-    try:
-        fd = open_regular(path, os.O_RDONLY, what)
-    except FileNotFoundError:
+def read_regular(path: str | os.PathLike, what: str, limit: int = MAX_PROJECT_FILE) -> bytes:
+    """The bytes of the regular file `path` (at most `limit`; a larger file is refused), b"" when missing."""
+    if not os.path.lexists(path):
         return b""
     try:
-        chunks = []
-        left = limit if limit is not None else os.fstat(fd).st_size + (1 << 20)
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        return files.read_bytes(path, limit, what, follow_links=False)
+    except files.UnreadableFileError as exc:
+        raise _project_error(exc, Path(path), what) from None
 
 
 def is_regular(path: str | os.PathLike) -> bool:
