@@ -1,13 +1,16 @@
 """`cadis rebuild-project PROJECT_DIR [--dataset DATASET_DIR]`: a new project database from the saved labels,
-the edit journal and the pair folders, after the old one was found damaged (it is kept, renamed aside)."""
+the edit journal, the pair folders and every row the damaged one still yields (engine.project.rebuild)."""
 from __future__ import annotations
 
 import argparse
 
 NAME = "rebuild-project"
 HELP = "rebuild a damaged project database from the saved label PNGs, the journal and the pair folders"
-DESCRIPTION = (HELP + ". The damaged project.sqlite is renamed to project.sqlite.damaged-<time>, never deleted; "
-               "statuses, notes and pair provenance are kept where the damaged file can still be read.")
+DESCRIPTION = (HELP + ". The new database is written and checked before anything else changes; the damaged "
+               "project.sqlite is then kept as project.sqlite.damaged-<time>, never deleted. Statuses, notes, pairs' "
+               "parents, review states and provenance are kept wherever the damaged file can still be read. Run it "
+               "again after an interruption: it finishes the rebuild. A full or read-only disk is not damage: "
+               "opening such a project says so, and this command changes nothing there.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
