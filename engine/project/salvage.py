@@ -53,6 +53,14 @@ def salvage_rows(db_path: Path, known_tables: tuple[str, ...] = ("meta", "frames
             _read(conn, table, "DESC", rows)
             if rows:
                 found[table] = [rows[k] for k in sorted(rows)]
+            else:  # a table WITHOUT ROWID: read in its own order as far as it goes
+                plain: list[dict] = []
+                with contextlib.suppress(sqlite3.Error, ValueError, OverflowError):
+                    cur = conn.execute(f"SELECT * FROM {_quote(table)}")
+                    names = [d[0] for d in cur.description]
+                    plain.extend(dict(zip(names, values)) for values in cur)
+                if plain:
+                    found[table] = plain
     finally:
         conn.close()
     return found
