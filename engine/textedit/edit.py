@@ -226,6 +226,19 @@ def run_edit(sd: LoadedSD, image: np.ndarray, prompt: str, settings: EditSetting
     return results
 
 
+def propose_classes(sd: LoadedSD, image: np.ndarray, label: np.ndarray, prompt: str, settings: EditSettings,
+                    ctx: Optional[JobContext] = None):
+    """The prompt's DiffEdit proposal (engine.textedit.auto_region.AutoRegion) for this frame, framed as an
+    edit with `settings` would be: what the dock shows before running, the classes `auto_region` adds."""
+    s = settings.validated()
+    if label is None or label.shape != image.shape[:2]:
+        raise ValueError("proposing a region needs the frame's label, at the frame's size")
+    plan = plan_for_model((image.shape[1], image.shape[0]), s.resolution, s.framing, sd.native_size,
+                          sd.size_multiple)
+    with oom_guard():
+        return propose_region(sd, image, label, prompt, plan, source_prompt=s.source_prompt, seed=s.seed, ctx=ctx)
+
+
 def build_region(sd: LoadedSD, image: np.ndarray, label: np.ndarray, prompt: str, s: EditSettings, plan,
                  ctx: Optional[JobContext] = None) -> EditRegion:
     """The EditRegion of validated settings `s` (with the prompt's DiffEdit classes when `auto_region`)."""
