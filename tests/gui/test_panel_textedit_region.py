@@ -29,6 +29,7 @@ def setup(qtbot, phantom_root, tmp_path, tiny_sd_dir):  # noqa: F811
     panel.show()
     panel.prompt.setText("a red pupil")
     panel.steps.setValue(2)
+    panel.settings_ = settings
     yield panel, doc, runner
     close(doc, runner)
 
@@ -99,3 +100,26 @@ def test_prompt_proposal_checks_classes_the_user_can_change(qtbot, setup):
     panel.region.set_checked(set(prop.classes) | {extra})   # the user adds a class
     assert extra in panel.region.checked_classes()
     assert "prompt's mask" in panel.region.summary.text()
+
+
+def test_region_consistency_is_shown_and_filters_the_curation_gallery(qtbot, setup):
+    from desktop.panels.curation.panel import CurationPanel
+
+    panel, doc, runner = setup
+    label = doc.label.copy()
+    panel.region.set_mode("only")
+    panel.region.set_checked([PUPIL])
+    ids = []
+    for proposal in (label, np.full_like(label, 4)):     # right inside the pupil / iris everywhere
+        panel.presegment = lambda _img, p=proposal: p
+        _wait(qtbot, panel.run())
+        assert "label mIoU in region" in panel.gallery.item(0).text()
+        panel.gallery.item(0).setSelected(True)
+        ids += panel.accept_selected()
+    good, bad = (doc.project.pair(i).provenance["scores"]["consistency"] for i in ids)
+    assert good == pytest.approx(1.0) and bad < 0.5   # (the margin ring holds some iris: not exactly 0)
+    curation = CurationPanel(doc, runner, panel.settings_)
+    qtbot.addWidget(curation)
+    curation.refresh()
+    curation.set_filters(min_consistency=0.5)
+    assert set(curation.proxy.visible_ids()) == {ids[0]}

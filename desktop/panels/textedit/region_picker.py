@@ -20,9 +20,8 @@ from desktop.qt_image import rgb_to_qimage
 from engine.taxonomy import CLASS_NAMES, display_colours, get_class_set
 
 _ICON = "#c8ccd4"
-PREVIEW_W = 320
-MODES = (("frame", "Whole frame"), ("only", "Only the checked classes"),
-         ("keep", "Keep the checked classes, edit the rest"))
+PREVIEW_W = 256
+MODES = (("frame", "Whole frame"), ("only", "Only checked classes"), ("keep", "Keep checked classes"))
 
 
 class RegionPicker(QWidget):
