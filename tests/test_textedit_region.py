@@ -172,3 +172,27 @@ def test_region_edit_with_a_save_pretrained_tokenizer(tmp_path):
     image, label = make_frame(), make_label()
     (r,) = edit_frame(sd, image, "dim light", "sdedit", steps=2, label=label, region="only", region_classes="iris")
     assert _outside_equal(r, image) and r.scores["changed_inside"] > 0
+
+
+def test_latent_blend_keeps_half_precision():
+    """CUDA half precision: the blend works in the latents' dtype (checked on the CPU; no GPU here)."""
+    from engine.textedit.blend import LatentBlend, latent_mask
+    from engine.textedit.diffusion import make_ddim
+
+    class _SD:  # make_ddim reads only these
+        scheduler_config = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+                            "beta_end": 0.012}
+        device = torch.device("cpu")
+
+    sched = make_ddim(_SD(), 10)
+    lat0 = torch.randn(1, 4, 6, 8).half()
+    canvas = np.zeros((48, 64), bool)
+    canvas[:20, :30] = True
+    mask = latent_mask(canvas, (6, 8))           # 8-pixel cells: any editable pixel makes the cell editable
+    assert mask[:3, :4].all() and not mask[3:].any() and not mask[:, 4:].any()
+    blend = LatentBlend(sched, lat0, mask, seed=0)
+    out = blend(torch.zeros_like(lat0), sched.timesteps[3])
+    assert out.dtype == torch.float16
+    known, edit = torch.from_numpy(~mask), torch.from_numpy(mask)
+    assert torch.equal(blend(torch.zeros_like(lat0), None)[..., known], lat0[..., known])
+    assert torch.all(out[..., edit] == 0) and not torch.equal(out[..., known], lat0[..., known])
