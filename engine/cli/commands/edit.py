@@ -22,7 +22,9 @@ from pathlib import Path
 NAME = "edit"
 HELP = "edit a frame with a text prompt using local Stable Diffusion weights (SDEdit, Imagic, DDIM inversion)"
 DESCRIPTION = HELP + (". The label stays valid: pair each output with the source frame's label. "
-                      "With several --alpha values the outputs are numbered OUT_0.png, OUT_1.png, ...")
+                      "With several --alpha values the outputs are numbered OUT_0.png, OUT_1.png, ... "
+                      "With --label and --only-classes / --keep-classes / --auto-region only those classes (or all "
+                      "but the kept ones) change and every other pixel stays byte-identical.")
 
 
 def _alphas(text: str) -> list[float]:
