@@ -7,7 +7,8 @@ Side by side in the same run:
   of a cache entry.
 Measured on one CPU thread. The model is a ~1.4M-parameter random UNet at a 64x36 canvas, so absolute times are tiny; the ratios are
 what carries over (on real SD the optimisation + fine-tuning dominate far more).
-Run: ``.venv/bin/python -m benchmarks -k textedit``
+Then the region modes (benchmarks/bench_textedit_region.py).
+Run: ``.venv/bin/python -m benchmarks -k textedit`` or ``python -m benchmarks.bench_textedit``
 """
 from __future__ import annotations
 
@@ -23,12 +24,15 @@ OPT, TUNE, STEPS = 10, 10, 10
 
 
 def main() -> None:
+    from benchmarks import bench_textedit_region
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: steadier on a shared CPU; the ratios are what matter
     try:
         _run()
     finally:
         torch.set_num_threads(threads)
+    bench_textedit_region.main()  # the region modes (issue 28), and with CADIS_SD_DIR the same on real weights
 
 
 def _run() -> None:

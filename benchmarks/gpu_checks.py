@@ -240,7 +240,7 @@ def check_preseg(env: Env) -> list[Check]:
     return [train, run]
 
 
-def check_edit(env: Env) -> Check:
+def check_edit(env: Env) -> list[Check]:
     from engine.imageio import read_image
     from engine.textedit import build_tiny_sd
 
@@ -257,6 +257,28 @@ def check_edit(env: Env) -> Check:
     c.result = f"{dt:.1f} s"
     c.detail = f"{env.sizes.edit_steps} steps, output {edited.shape[1]}x{edited.shape[0]} (random tiny weights)"
     c.ok = edited.shape == image.shape
+    return [c, check_region_edit(env, sd)]
+
+
+def check_region_edit(env: Env, sd_dir: Path) -> Check:
+    """Issue 28: an edit of the pupil only, in half precision on CUDA; outside it the frame's own bytes."""
+    import numpy as np
+
+    from engine.textedit import edit_frame, load_sd
+
+    c = Check("tiny-SD region edit (pupil only" + (", fp16)" if env.device == "cuda" else ")"))
+    sd = load_sd(sd_dir, device=env.device, dtype="fp16" if env.device == "cuda" else None)
+    _rec, image, label = env.first_frame()
+    t0 = time.perf_counter()
+    (r,) = edit_frame(sd, image, "a bright red pupil", "sdedit", steps=env.sizes.edit_steps, label=label,
+                      region="only", region_classes="pupil")
+    dt = time.perf_counter() - t0
+    outside = ~r.region.editable
+    c.values.update(seconds=dt, changed_inside=r.scores["changed_inside"], dtype=str(sd.dtype))
+    c.result = f"{dt:.1f} s"
+    c.detail = (f"{str(sd.dtype).replace('torch.', '')}, changed inside {r.scores['changed_inside']:.3f}, "
+                f"outside identical {bool(np.array_equal(r.image[outside], image[outside]))}")
+    c.ok = bool(np.array_equal(r.image[outside], image[outside])) and r.scores["changed_inside"] > 0
     return c
 
 

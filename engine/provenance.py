@@ -37,11 +37,16 @@ def synthesis_provenance(settings: dict, seed: int, preset: str, model_dir: str,
 
 
 def text_edit_provenance(result, frame_key: str, prompt: str) -> dict:
-    """A text edit (an `engine.textedit.EditResult`): method, prompt, α, seed, every setting, and its scores."""
+    """A text edit (an `engine.textedit.EditResult`): method, prompt, α, seed, region, every setting, and its
+    scores. For an edit restricted to a region the label consistency is the one inside the region."""
     rec = result.record()
     miou = rec.get("label_miou")
+    region = rec["settings"].get("region")
+    scores = {"psnr": rec["psnr"], "ssim": rec["ssim"], "label_miou": miou, "consistency": miou}
+    if region is not None:
+        scores.update(region_label_miou=rec.get("region_label_miou"), consistency=rec.get("region_label_miou"),
+                      changed_inside=rec.get("changed_inside"), changed_outside=rec.get("changed_outside"))
     return json_safe({
         "kind": "text_edit", "frame": frame_key, "prompt": prompt, "method": rec["method"], "alpha": rec["alpha"],
-        "seed": rec["seed"], "settings": rec["settings"],
-        "scores": {"psnr": rec["psnr"], "ssim": rec["ssim"], "label_miou": miou, "consistency": miou},
+        "seed": rec["seed"], "region": region, "settings": rec["settings"], "scores": scores,
     })

@@ -7,7 +7,7 @@ every device. CUDA out-of-memory errors are turned into `TextEditMemoryError` wi
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import torch
@@ -115,9 +115,11 @@ def guided_noise(sd: LoadedSD, latents: torch.Tensor, t, cond: torch.Tensor, unc
 @torch.no_grad()
 def denoise(sd: LoadedSD, scheduler, latents: torch.Tensor, timesteps, cond: torch.Tensor,
             uncond: Optional[torch.Tensor], guidance: float, ctx: JobContext, stage: str = "sampling",
-            generator: Optional[torch.Generator] = None) -> torch.Tensor:
+            generator: Optional[torch.Generator] = None, blend: Optional[Callable] = None) -> torch.Tensor:
     """Run the scheduler's reverse steps over `timesteps`; ctx.check() between steps.
 
+    `blend(latents, t_next)` (engine.textedit.blend.LatentBlend), when given, runs after every step with the
+    timestep the latents have reached (None after the last): a region-restricted edit.
     Progress messages read "<stage> i/n" (e.g. "sampling 3/50"): the app shows the part before the count.
     """
     timesteps = list(timesteps)
@@ -125,5 +127,7 @@ def denoise(sd: LoadedSD, scheduler, latents: torch.Tensor, timesteps, cond: tor
         ctx.check()
         eps = guided_noise(sd, scheduler.scale_model_input(latents, t), t, cond, uncond, guidance)
         latents = scheduler.step(eps, t, latents, eta=0.0, generator=generator).prev_sample
+        if blend is not None:
+            latents = blend(latents, timesteps[i + 1] if i + 1 < len(timesteps) else None)
         ctx.report((i + 1) / len(timesteps), f"{stage} {i + 1}/{len(timesteps)}")
     return latents

@@ -166,3 +166,15 @@ def _check_image(image: np.ndarray, size: tuple[int, int]) -> None:
     if (image.shape[1], image.shape[0]) != tuple(size):
         raise ValueError(f"frame is {image.shape[1]}x{image.shape[0]} but the framing was planned for "
                          f"{size[0]}x{size[1]}")
+
+
+def plan_for_model(frame_size: tuple[int, int], resolution, mode: str, native: int, multiple: int) -> Framing:
+    """The framing of a frame for a model: `resolution` (W, H) or the model's default, checked, then planned."""
+    res = tuple(resolution) if resolution else default_resolution(frame_size, native, multiple)
+    return plan_framing(frame_size, check_resolution(res, multiple), mode)
+
+
+def split_mask(plan: Framing, mask: np.ndarray) -> list[np.ndarray]:
+    """A frame-size bool mask put on the plan's canvases like the frame (True wherever any of it lands)."""
+    img = np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2)
+    return [c[..., 0] > 0 for c in plan.split(img)]

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.jobs import JobContext
+from engine.textedit.blend import LatentBlend
 from engine.textedit.diffusion import denoise, make_ddim, make_generator, randn_like
 from engine.textedit.embeddings import interpolate
 from engine.textedit.sd_loader import LoadedSD
@@ -214,12 +215,20 @@ def prepare(sd: LoadedSD, latents0: torch.Tensor, e_text: torch.Tensor, *, opt_s
 
 
 def sample(sd: LoadedSD, state: ImagicState, e_text: torch.Tensor, uncond: torch.Tensor, alpha: float,
-           interp: str, steps: int, guidance: float, seed: int, latent_shape: tuple, ctx: JobContext) -> torch.Tensor:
-    """Step 3 for one α: DDIM from the seed's noise with the interpolated embedding and the tuned UNet."""
+           interp: str, steps: int, guidance: float, seed: int, latent_shape: tuple, ctx: JobContext,
+           latents0: torch.Tensor | None = None, cell_mask=None) -> torch.Tensor:
+    """Step 3 for one α: DDIM from the seed's noise with the interpolated embedding and the tuned UNet.
+    With `cell_mask` (and the frame's `latents0`) only those latent cells are sampled; the rest start from
+    and are blended back to the frame's noised latents at every step (engine.textedit.blend)."""
     emb = interpolate(state.embedding.to(sd.device), e_text.float(), alpha, interp)
     sched = make_ddim(sd, steps)
     gen = make_generator(seed)
     latents = torch.randn(latent_shape, generator=gen, dtype=torch.float32).to(sd.device, sd.dtype)
     latents = latents * sched.init_noise_sigma
+    blend = None
+    if cell_mask is not None:
+        blend = LatentBlend(sched, latents0, cell_mask, seed)
+        latents = blend(latents, sched.timesteps[0])
     with tuned_unet(sd, state):
-        return denoise(sd, sched, latents, sched.timesteps, emb, uncond, guidance, ctx, stage="sampling")
+        return denoise(sd, sched, latents, sched.timesteps, emb, uncond, guidance, ctx, stage="sampling",
+                       blend=blend)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from engine.jobs import JobContext
+from engine.textedit.blend import LatentBlend
 from engine.textedit.diffusion import denoise, guided_noise, make_ddim
 from engine.textedit.sd_loader import LoadedSD
 from engine.textedit.sdedit import strength_timesteps
@@ -37,10 +38,12 @@ def invert(sd: LoadedSD, latents0: torch.Tensor, source: torch.Tensor, *, steps:
 
 def invert_and_regenerate(sd: LoadedSD, latents0: torch.Tensor, source: torch.Tensor, cond: torch.Tensor,
                           uncond: torch.Tensor, *, steps: int, strength: float, guidance: float,
-                          ctx: JobContext) -> torch.Tensor:
-    """Edited latents for one canvas: invert with `source`, regenerate with `cond` and guidance."""
+                          ctx: JobContext, cell_mask=None, seed: int = 0) -> torch.Tensor:
+    """Edited latents for one canvas: invert with `source`, regenerate with `cond` and guidance; with
+    `cell_mask` only those latent cells are edited (the rest blended back at every step, noise from `seed`)."""
     noise, back = invert(sd, latents0, source, steps=steps, strength=strength, ctx=ctx.sub(0.0, 0.5))
     if not back:
         return latents0
     sched = make_ddim(sd, steps)
-    return denoise(sd, sched, noise, back, cond, uncond, guidance, ctx.sub(0.5, 1.0), stage="sampling")
+    blend = None if cell_mask is None else LatentBlend(sched, latents0, cell_mask, seed)
+    return denoise(sd, sched, noise, back, cond, uncond, guidance, ctx.sub(0.5, 1.0), stage="sampling", blend=blend)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from engine.jobs import JobContext
+from engine.textedit.blend import LatentBlend
 from engine.textedit.diffusion import denoise, make_ddim, make_generator, randn_like
 from engine.textedit.sd_loader import LoadedSD
 
@@ -22,13 +23,16 @@ def strength_timesteps(sched, steps: int, strength: float):
 
 
 def sdedit(sd: LoadedSD, latents0: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor, *, strength: float,
-           steps: int, guidance: float, seed: int, ctx: JobContext) -> torch.Tensor:
-    """Edited latents for one canvas."""
+           steps: int, guidance: float, seed: int, ctx: JobContext, cell_mask=None) -> torch.Tensor:
+    """Edited latents for one canvas; with `cell_mask` (latent grid, True = editable) only those cells are
+    edited, the rest blended back at every step (engine.textedit.blend)."""
     sched = make_ddim(sd, steps)
     timesteps = strength_timesteps(sched, steps, strength)
     if len(timesteps) == 0:
         ctx.report(1.0, "sampling: strength 0, nothing to do")
         return latents0
     gen = make_generator(seed)
-    noisy = sched.add_noise(latents0, randn_like(latents0, gen), timesteps[:1])
-    return denoise(sd, sched, noisy, timesteps, cond, uncond, guidance, ctx, stage="sampling")
+    noise = randn_like(latents0, gen)
+    noisy = sched.add_noise(latents0, noise, timesteps[:1])
+    blend = None if cell_mask is None else LatentBlend(sched, latents0, cell_mask, seed, noise=noise)
+    return denoise(sd, sched, noisy, timesteps, cond, uncond, guidance, ctx, stage="sampling", blend=blend)

@@ -34,7 +34,8 @@ class PairFilterBar(QWidget):
         self.min_score.setRange(0.0, 1.0)
         self.min_score.setSingleStep(0.05)
         self.min_score.setSpecialValueText("any")
-        self.min_score.setToolTip("show only pairs whose label consistency is at least this (0 = no filter)")
+        self.min_score.setToolTip("show only pairs whose label consistency is at least this (0 = no filter); "
+                                  "for a text edit restricted to classes, the consistency inside its region")
         self.sort_key = QComboBox()
         for key, text in SORT_KEYS:
             self.sort_key.addItem(text, key)

@@ -85,8 +85,31 @@ def edit_job(ctx: JobContext, cache: TextEditModels, sd_folder: str, device: str
         ctx.report(0.01, "loading the pre-segmentation head")
         presegment = cache.presegment(preseg_source[0], preseg_source[1], device)
     ctx.check()
-    return run_edit(sd, image, prompt, settings, cache_dir=cache_dir, ctx=ctx.sub(0.02, 1.0),
-                    label=label if presegment is not None else None, presegment=presegment)
+    return run_edit(sd, image, prompt, settings, cache_dir=cache_dir, ctx=ctx.sub(0.02, 1.0), label=label,
+                    presegment=presegment)
+
+
+def propose_job(ctx: JobContext, cache: TextEditModels, sd_folder: str, device: str, image: np.ndarray,
+                label: np.ndarray, prompt: str, settings):
+    """Load (or reuse) the model, then `engine.textedit.edit.propose_classes`: the prompt's region."""
+    from engine.textedit.edit import propose_classes
+
+    ctx.report(0.0, "loading Stable Diffusion")
+    sd = cache.sd(sd_folder, device)
+    ctx.check()
+    return propose_classes(sd, image, label, prompt, settings, ctx=ctx.sub(0.05, 1.0))
+
+
+def parse_alphas(text: str) -> list[float]:
+    """"1.2, 1.4 1.6" -> [1.2, 1.4, 1.6]; ValueError with a plain message otherwise."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"α values are numbers separated by commas, e.g. 1.2, 1.4, 1.6 (got {text!r})") from None
+    if not values:
+        raise ValueError("give at least one α value, e.g. 1.4")
+    return values
 
 
 def stage_name(message: str) -> str:
@@ -108,6 +131,13 @@ def caption(result) -> str:
     head = f"α {result.alpha:g}" if result.alpha is not None else result.method
     psnr = "∞" if not math.isfinite(result.psnr) else f"{result.psnr:.1f}"
     lines = [head, f"PSNR {psnr} dB · SSIM {result.ssim:.3f}"]
-    if result.label_miou is not None and math.isfinite(result.label_miou):
+    region = getattr(result, "region", None)
+    if region is not None:
+        inside = result.region_label_miou
+        if inside is not None and math.isfinite(inside):
+            lines.append(f"label mIoU in region {inside:.3f}")
+        names = ", ".join(result.settings["region"]["class_names"])
+        lines.append(("only " if region.mode == "only" else "kept ") + names)
+    elif result.label_miou is not None and math.isfinite(result.label_miou):
         lines.append(f"label mIoU {result.label_miou:.3f}")
     return "\n".join(lines)

@@ -23,30 +23,20 @@ import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from desktop.panels.textedit.jobs import TextEditModels, caption, edit_job, sd_problem
+from desktop.panels.textedit.jobs import TextEditModels, caption, edit_job, parse_alphas, propose_job, sd_problem
+from desktop.panels.textedit.region_picker import RegionPicker
 from desktop.qt_image import rgb_to_qimage
 from desktop.workers import FINAL_STATES, JobHandle
+from engine.taxonomy import CLASS_NAMES
 
 _ICON = "#c8ccd4"
 THUMB = QSize(176, 99)
 METHOD_TEXT = {"sdedit": "SDEdit (fast, image-to-image)", "imagic": "Imagic (optimise, fine-tune, α sweep)",
                "invert": "DDIM inversion (deterministic)"}
-
-
-def parse_alphas(text: str) -> list[float]:
-    """"1.2, 1.4 1.6" -> [1.2, 1.4, 1.6]; ValueError with a plain message otherwise."""
-    parts = [p for p in text.replace(",", " ").split() if p]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"α values are numbers separated by commas, e.g. 1.2, 1.4, 1.6 (got {text!r})") from None
-    if not values:
-        raise ValueError("give at least one α value, e.g. 1.4")
-    return values
 
 
 class TextEditPanel(QWidget):
@@ -69,9 +59,12 @@ class TextEditPanel(QWidget):
         self.stages: list[str] = []
         self.last_message = ""
         self._build()
+        self.propose_handle: Optional[JobHandle] = None
         self.doc.frameChanged.connect(lambda _k: self.clear_results())
         self.doc.projectChanged.connect(self.clear_results)
+        self.doc.labelEdited.connect(lambda _r: self.refresh_region())
         self.check_sd()
+        self.refresh_region()
 
     # -- building ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -120,13 +113,27 @@ class TextEditPanel(QWidget):
         form.addRow("Strength", self.strength)
         form.addRow("α sweep", self.alphas)
         form.addRow("Interpolation", self.interp)
-        form.addRow("Seed", self.seed)
-        form.addRow("Steps", self.steps)
-        form.addRow("Guidance", self.guidance)
-        form.addRow("Optimisation steps", self.opt_steps)
-        form.addRow("Fine-tuning steps", self.tune_steps)
-        form.addRow("Fine-tuning", self.tune)
-        form.addRow("Resolution", self.resolution)
+        self.region = RegionPicker()
+        self.region.proposeRequested.connect(self.propose)
+        region_box = QGroupBox("Where to edit")
+        QVBoxLayout(region_box).addWidget(self.region)
+        self.more_btn = QToolButton()
+        self.more_btn.setText("More settings")
+        self.more_btn.setCheckable(True)
+        self.more_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more_btn.setArrowType(Qt.ArrowType.RightArrow)
+        self.more = QWidget()
+        more = QFormLayout(self.more)
+        more.setContentsMargins(0, 0, 0, 0)
+        more.addRow("Seed", self.seed)
+        more.addRow("Steps", self.steps)
+        more.addRow("Guidance", self.guidance)
+        more.addRow("Optimisation steps", self.opt_steps)
+        more.addRow("Fine-tuning steps", self.tune_steps)
+        more.addRow("Fine-tuning", self.tune)
+        more.addRow("Resolution", self.resolution)
+        self.more.setVisible(False)
+        self.more_btn.toggled.connect(self._toggle_more)
 
         self.run_btn = QPushButton(qta.icon("mdi6.auto-fix", color=_ICON), "Edit frame")
         self.run_btn.clicked.connect(self.run)
@@ -162,6 +169,9 @@ class TextEditPanel(QWidget):
         lay.addWidget(self.sd_message)
         lay.addWidget(self.prefs_btn, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addLayout(form)
+        lay.addWidget(region_box)
+        lay.addWidget(self.more_btn)
+        lay.addWidget(self.more)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.stage)
@@ -176,6 +186,10 @@ class TextEditPanel(QWidget):
         s.setRange(lo, hi)
         s.setValue(value)
         return s
+
+    def _toggle_more(self, shown: bool) -> None:
+        self.more.setVisible(shown)
+        self.more_btn.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _method_changed(self) -> None:
         m = self.method.currentData()
@@ -206,11 +220,17 @@ class TextEditPanel(QWidget):
         self.run_btn.setEnabled(ready and not self._running())
         self.cancel_btn.setEnabled(self._running())
         self.accept_btn.setEnabled(bool(self.gallery.selectedItems()) and self.doc.project is not None)
+        self.region.propose_btn.setEnabled(ready and self.doc.label is not None)
 
     def clear_results(self) -> None:
         self.results, self.result_key, self.result_label = [], None, None
         self.gallery.clear()
+        self.refresh_region()
         self._update_buttons()
+
+    def refresh_region(self) -> None:
+        """The class picker follows the frame shown (and its label as edited)."""
+        self.region.set_frame(self.doc.image, None if self.doc.label is None else self.doc.label.copy())
 
     def edit_settings(self):
         """The EditSettings of the form (ValueError with a plain message when a field is wrong)."""
@@ -220,11 +240,48 @@ class TextEditPanel(QWidget):
         m = self.method.currentData()
         alphas = tuple(parse_alphas(self.alphas.text())) if m == "imagic" else (1.0,)
         res = parse_width_height(self.resolution.text()) if self.resolution.text().strip() else None
+        if self.region.problem():
+            raise ValueError(self.region.problem())
         return EditSettings(method=m, strength=None if m == "imagic" else self.strength.value(), alphas=alphas,
                             interp=self.interp.currentText(), steps=self.steps.value(),
                             guidance=self.guidance.value(), seed=self.seed.value(), opt_steps=self.opt_steps.value(),
                             tune_steps=self.tune_steps.value(), tune=self.tune.currentData(),
-                            resolution=res).validated()
+                            resolution=res, region=self.region.mode_value(),
+                            region_classes=self.region.checked_classes()).validated()
+
+    def propose(self) -> Optional[JobHandle]:
+        """The prompt's region (DiffEdit) for the current frame as a background job; shown in the picker."""
+        from engine.resolution import parse_width_height
+        from engine.textedit import EditSettings
+
+        prompt = self.prompt.text().strip()
+        if self.check_sd() or self.doc.image is None or self.doc.label is None or not prompt:
+            self._say(self.sd_message.text() or "Open a frame and type a prompt first: the region is where the "
+                      "prompt would change this frame.")
+            return None
+        try:
+            res = parse_width_height(self.resolution.text()) if self.resolution.text().strip() else None
+        except ValueError as exc:
+            self._say(str(exc))
+            return None
+        settings, image, label, key = EditSettings(seed=self.seed.value(), resolution=res), \
+            self.doc.image.copy(), self.doc.label.copy(), self.doc.key
+        sd_dir, device, models = self.settings.sd_dir, self.settings.device, self.models
+        self.propose_handle = self.runner.submit(
+            "Text edit: propose region",
+            lambda ctx: propose_job(ctx, models, sd_dir, device, image, label, prompt, settings), group="textedit",
+            on_result=lambda res: self._show_proposal(res, key), on_error=self._failed)
+        self.propose_handle.progressChanged.connect(self._on_progress)
+        self.stage.setText("proposing the region…")
+        return self.propose_handle
+
+    def _show_proposal(self, proposal, key: str) -> None:
+        self.stage.setText("")
+        if key == self.doc.key:
+            self.region.set_proposal(proposal)
+            names = ", ".join(CLASS_NAMES[c] for c in proposal.classes)
+            self._say(f"The prompt would change {names}: check or uncheck classes, then Edit frame." if names else
+                      "The prompt's mask covers no class by half: check the classes to edit yourself.")
 
     # -- running -----------------------------------------------------------------------------------
     def run(self) -> Optional[JobHandle]:

@@ -3,11 +3,16 @@
     cadis edit --sd SD_DIR IMAGE --prompt TEXT --out OUT.png [--method sdedit|imagic|invert]
                [--strength S] [--alpha A[,A...]] [--interp lerp|slerp] [--steps N] [--guidance G] [--seed S]
                [--opt-steps N] [--tune-steps M] [--resolution WxH] [--device auto|cpu|cuda] [--cache DIR]
+               [--label LABEL.png [--only-classes C[,C...] | --keep-classes C[,C...]] [--auto-region]
+                [--region-margin PX]]
 
 Writes the edited frame at the original size to OUT.png, or OUT_0.png, OUT_1.png, ... for several α, and
 OUT.json with every output's settings and PSNR / SSIM against the original (and, with --label,
 --preseg-model and --preseg-head, the mIoU between a pre-segmenter's proposal on the edit and the label). The frame's label is unchanged:
-pair each output with it. Nothing is downloaded; SD_DIR must hold a diffusers-layout SD 1.x/2.x model.
+pair each output with it. With --only-classes (IDs or names: 3,4 or pupil,iris) only those classes of the
+label (plus a feathered margin) are edited, with --keep-classes everything but them, with --auto-region
+the classes the prompt's DiffEdit mask covers: every pixel outside stays byte-identical.
+Nothing is downloaded; SD_DIR must hold a diffusers-layout SD 1.x/2.x model.
 """
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from pathlib import Path
 NAME = "edit"
 HELP = "edit a frame with a text prompt using local Stable Diffusion weights (SDEdit, Imagic, DDIM inversion)"
 DESCRIPTION = HELP + (". The label stays valid: pair each output with the source frame's label. "
-                      "With several --alpha values the outputs are numbered OUT_0.png, OUT_1.png, ...")
+                      "With several --alpha values the outputs are numbered OUT_0.png, OUT_1.png, ... "
+                      "With --label and --only-classes / --keep-classes / --auto-region only those classes (or all "
+                      "but the kept ones) change and every other pixel stays byte-identical.")
 
 
 def _alphas(text: str) -> list[float]:
@@ -63,6 +70,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", default=None, metavar="LABEL.png",
                         help="the frame's label: with --preseg-model/--preseg-head, score each edit by the mIoU "
                              "between the pre-segmenter's proposal and this label")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--only-classes", default=None, metavar="C[,C...]",
+                      help="edit only these classes of --label (IDs or names, e.g. 0,4 or pupil,iris; "
+                           "'instruments' / 'anatomy' for the groups); every other pixel stays byte-identical")
+    only.add_argument("--keep-classes", default=None, metavar="C[,C...]",
+                      help="protect these classes of --label (e.g. instruments) and edit the rest")
+    parser.add_argument("--auto-region", action="store_true",
+                        help="propose the classes to edit from the prompt (DiffEdit: where the noise estimates "
+                             "under --source-prompt and --prompt differ); adds to --only-classes")
+    parser.add_argument("--source-prompt", default="", metavar="TEXT",
+                        help="what the frame shows (auto region and --method invert; default empty)")
+    parser.add_argument("--region-margin", type=int, default=None, metavar="PX",
+                        help="feathered margin of the region in frame pixels (default: one latent cell, "
+                             "15 px for SD at 960x540)")
     parser.add_argument("--preseg-model", default=None, metavar="MODEL_DIR", help="diffusion model of the head")
     parser.add_argument("--preseg-head", default=None, metavar="HEAD_DIR", help="head folder from train-preseg")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -72,7 +93,7 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
     """Load, edit, then write every output (only once all exist); returns the image paths."""
     from engine.imageio import read_image, read_label
     from engine.resolution import parse_width_height
-    from engine.textedit import edit_frame, load_sd, output_paths, save_results
+    from engine.textedit import EditSettings, edit_frame, load_sd, output_paths, save_results
 
     from engine.safety import Read, Write, check_writes
 
@@ -84,12 +105,28 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
     if args.method != "imagic" and len(args.alpha) > 1:
         raise ValueError("--alpha with several values applies to --method imagic only")
     resolution = parse_width_height(args.resolution) if args.resolution else None
-    if (args.preseg_model is None) != (args.preseg_head is None) or (args.label is None) != (args.preseg_head is None):
+    region = "keep" if args.keep_classes is not None else (
+        "only" if args.only_classes is not None or args.auto_region else "frame")
+    if region != "frame" and args.label is None:
+        raise ValueError("--only-classes, --keep-classes and --auto-region need the frame's label: --label LABEL.png")
+    scoring = args.preseg_model is not None or args.preseg_head is not None
+    if (args.preseg_model is None) != (args.preseg_head is None) or (scoring and args.label is None) or (
+            args.label is not None and not scoring and region == "frame"):
         raise ValueError("label consistency needs all three of --label, --preseg-model and --preseg-head")
+    classes = args.keep_classes if region == "keep" else (args.only_classes or "")
+    EditSettings(region=region, region_classes=classes, auto_region=args.auto_region,
+                 region_margin=args.region_margin).validated()  # a bad region is refused before loading anything
     image = read_image(args.image)
     label = read_label(args.label) if args.label else None
+    if region != "frame" and not args.auto_region:  # classes absent from this label: refused before loading SD
+        from engine.textedit.region import make_region, parse_classes
+
+        if label.shape != image.shape[:2]:
+            raise ValueError(f"the label is {label.shape[1]}x{label.shape[0]} but the frame is "
+                             f"{image.shape[1]}x{image.shape[0]}")
+        make_region(label, region, parse_classes(classes), 0)
     presegment = None
-    if label is not None:
+    if scoring:
         from engine.device import pick_device
         from engine.textedit.scores import open_presegmenter
 
@@ -100,7 +137,9 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
                          interp=args.interp, steps=args.steps, guidance=args.guidance, seed=args.seed,
                          opt_steps=args.opt_steps, tune_steps=args.tune_steps, resolution=resolution,
                          cache_dir=args.cache, ctx=ctx, tune=args.tune, framing=args.framing,
-                         label=label, presegment=presegment)
+                         label=label, presegment=presegment, region=region, region_classes=classes,
+                         auto_region=args.auto_region, region_margin=args.region_margin,
+                         source_prompt=args.source_prompt)
     ctx.check()
     return save_results(results, args.out, source=str(Path(args.image)))
 
