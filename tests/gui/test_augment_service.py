@@ -143,3 +143,17 @@ def _cli_interrupted_after_first_pair(root, model, keys, monkeypatch):
             "--steps", "2", "--seed", "3", "--device", "cpu", "--no-progress", "--frames", ",".join(keys)]
     assert main(argv) == 130
     monkeypatch.undo()
+
+
+def test_the_augment_dialog_asks_for_the_cli_request_repaint_by_default(qtbot):
+    from desktop.panels.curation.augment_dialog import AugmentDialog
+
+    dialog = AugmentDialog(5, "Video01/Images/Video1_frame000090.png", False, "tiny")
+    qtbot.addWidget(dialog)
+    request = dialog.request()
+    assert isinstance(request, AugmentRequest) and request.mode == "repaint" and request.margin == 16
+    dialog.mode.setCurrentIndex(dialog.mode.findData("full"))
+    dialog.frames.setCurrentIndex(1)
+    assert not dialog.margin.isEnabled()
+    request = dialog.request()
+    assert request.mode == "full" and request.frames == ["Video01/Images/Video1_frame000090.png"]
