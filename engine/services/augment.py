@@ -72,9 +72,10 @@ def model_id(pipe) -> str:
 
 def synthesis_generator(request: AugmentRequest) -> Generator:
     """The synthesis model of `request.model_dir`, loaded now (in the calling thread), as a `Generator`."""
-    from engine.pipelines import SynthesisPipeline, preset, repaint_provenance
+    from engine.pipelines import preset, repaint_provenance
+    from engine.services.pipelines import Pipelines
 
-    pipe = SynthesisPipeline.from_pretrained(request.model_dir, device=request.device)
+    pipe = Pipelines().synthesis(request.model_dir, request.device)
     sampling = preset(request.preset, steps=request.steps)
 
     def generate(label, seed, parent_image=None, parent_label=None):

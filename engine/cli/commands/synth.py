@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.imageio import read_label, write_image, write_label
     from engine.models.model_dir import starter_model_dir
-    from engine.pipelines import SynthesisPipeline, preset
+    from engine.services.pipelines import Pipelines
+    from engine.services.synthesis import SynthesisRequest, synthesize
     from engine.safety import Read, Write, check_writes
     from engine.taxonomy import label_id_problem
 
@@ -101,27 +102,19 @@ def run(args: argparse.Namespace) -> int:
                      [Read(args.mask, "mask"), Read(args.image, "frame to repaint"), Read(parent, "parent mask")])
         repaint = {"image": read_image(args.image), "parent_mask": read_label(parent),
                    "margin": 16 if args.margin is None else args.margin, "resample": args.resample}
-    student = args.preset == "preview" and not args.no_student and args.sampler is None and not args.repaint
+    request = SynthesisRequest(mask, str(model_dir), preset=args.preset, steps=args.steps, sampler=args.sampler,
+                               guidance=args.guidance, seed=args.seed, num=args.num, device=args.device,
+                               use_student=not args.no_student, **repaint)
+    pipelines = Pipelines()
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", UserWarning)
-        if student:
-            from engine.distill import StudentPipeline, preview_pipeline
-
-            pipe, _why = preview_pipeline(model_dir, device=args.device)
-            student = isinstance(pipe, StudentPipeline)
-        else:
-            pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
+        pipelines.load(request)
     for note in notes:
         print(f"cadis synth: note: {note.message}", file=sys.stderr)
-    settings = None if student else preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
     ctx, bar = tqdm_context("synth", disable=args.quiet)
     try:
         started = time.perf_counter()
-        if student:
-            result = pipe(mask, steps=args.steps, guidance=args.guidance, seed=args.seed, num_images_per_prompt=args.num,
-                          ctx=ctx)
-        else:
-            result = pipe(mask, settings=settings, seed=args.seed, num_images_per_prompt=args.num, ctx=ctx, **repaint)
+        result = synthesize(ctx, pipelines, request).result
         seconds = time.perf_counter() - started
     finally:
         bar.close()
