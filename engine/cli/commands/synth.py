@@ -7,6 +7,8 @@ import warnings
 import time
 from pathlib import Path
 
+from engine.samplers import sampler_names
+
 NAME = "synth"
 HELP = "synthesize frames that match a mask (SPADE diffusion model)"
 DESCRIPTION = (
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="preview: the distilled student (1-2 steps) when the model folder has one, else few UniPC steps "
                              "in bf16; final: DPM-Solver++ in fp32 (default final)")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the preset's)")
-    parser.add_argument("--sampler", choices=("ddim", "dpm", "unipc"), default=None, help="default: the preset's")
+    parser.add_argument("--sampler", choices=sampler_names(), default=None, help="default: the preset's")
     parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--num", type=int, default=1, help="number of variants K (default 1)")
