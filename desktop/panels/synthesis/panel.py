@@ -28,6 +28,7 @@ from desktop.panels.synthesis.form import SynthesisForm
 from desktop.panels.synthesis.gallery import GalleryEntry
 from desktop.panels.synthesis.sketch import SketchControls
 from desktop.qt_image import pixmap_of
+from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.services.synthesis import (Candidate, Pipelines, SynthesisRequest, accept_pair, lift_preview,
                                        synthesize)
@@ -64,6 +65,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self.last_preview_s: Optional[float] = None
         self.model_problem: Optional[str] = None
         self._build()
+        keep_options(settings, "synthesis", {"preset": self.preset, "steps": self.steps, "sampler": self.sampler,
+                                             "guidance": self.guidance, "variants": self.variants,
+                                             "margin": self.margin})
         self.refresh_model()
         doc.frameChanged.connect(self._remember_parent)
         doc.sketchChanged.connect(self._on_sketch_changed)
