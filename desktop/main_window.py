@@ -74,7 +74,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
         self._connect()
-        # model docks + the Models menu; after _connect, so the window records a stroke before a panel reads it
+        # model docks + the Models menu (they follow the session's labelChanged, sent once a change is recorded)
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
         self.model_panels.preferencesRequested.connect(self.preferences)
         self.model_panels.frameRequested.connect(self.show_frame)
@@ -124,6 +124,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
                 self.actions[action_id].setShortcut(QKeySequence(key))
         self.palette.set_key_hints(class_key_hints(keymap, NUM_CLASSES))
         self.tool_options.show_keys(keymap)
+        if getattr(self, "model_panels", None) is not None:  # built later; the panels read the keymap themselves
+            self.model_panels.extra["curation"].apply_keymap(keymap)
 
     def _connect(self) -> None:
         c, d, p, t, f = self.canvas, self.doc, self.palette, self.tool_options, self.frames

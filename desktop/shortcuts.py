@@ -20,6 +20,7 @@ class ActionSpec:
     icon: str
     key: str
     tip: str = ""
+    scope: str = "window"  # "window": a window-wide shortcut; "curation": only while the curation panel has focus
 
 
 # Digit d selects class d; a second digit typed right after the first selects the two-digit class (1 then 2:
@@ -93,6 +94,10 @@ ACTIONS: tuple[ActionSpec, ...] = tuple(
                "Put every panel back in the right-hand column"),
     ActionSpec("class.search", "Choose class…", "mdi6.magnify", "C", "Type part of a class name, press Enter"),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", "mdi6.keyboard-outline", "F1", ""),
+    ActionSpec("curation.accept", "Accept pair", "mdi6.check", "A", "Curation: accept the current pair",
+               scope="curation"),
+    ActionSpec("curation.reject", "Reject pair", "mdi6.close", "X", "Curation: reject the current pair",
+               scope="curation"),
 ) + tuple(
     ActionSpec(f"class.{k}", f"Class key {k}", "mdi6.palette", k, "") for k in DIGIT_KEYS
 )

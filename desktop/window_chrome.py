@@ -53,6 +53,8 @@ def build_actions(window: QMainWindow, handlers: dict[str, Callable[[], object]]
     `select_class`), plus `extra` menu-only actions given as id -> (text, icon, slot)."""
     actions: dict[str, QAction] = {}
     for spec in ACTIONS:
+        if spec.scope != "window":
+            continue  # a panel binds its own (e.g. the curation panel's accept / reject)
         cid = digit_class(spec.id)
         text = f"Class {cid}: {CLASS_NAMES[cid]}" if cid is not None else spec.text
         icon = swatch_icon(DISTINCT_PALETTE[cid]) if cid is not None else qta.icon(

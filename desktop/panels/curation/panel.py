@@ -121,12 +121,19 @@ class CurationPanel(QWidget):
         lay.addWidget(split, 1)
         lay.addLayout(actions)
         lay.addWidget(self.message)
-        for key, status in (("A", "accepted"), ("X", "rejected")):
+        self.key_actions: dict[str, QAction] = {}
+        for action_id, status in (("curation.accept", "accepted"), ("curation.reject", "rejected")):
             act = QAction(self)
-            act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             act.triggered.connect(lambda _=False, s=status: self.set_current_status(s))
             self.addAction(act)
+            self.key_actions[action_id] = act
+        self.apply_keymap(self.settings.keymap())
+
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        """Accept / reject keys from the user's keymap (A and X unless rebound in Preferences)."""
+        for action_id, act in self.key_actions.items():
+            act.setShortcut(QKeySequence(keymap.get(action_id, "")))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Details beside the gallery in a wide dock, below it in a narrow one."""
