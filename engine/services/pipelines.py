@@ -66,3 +66,10 @@ class Pipelines:
             return SynthesisPipeline.from_pretrained(model_dir, device=device)
 
         return self.synthesis_cache.get((weights_stamp(model_dir), device), load)
+
+
+def student_problem(model_dir) -> Optional[str]:
+    """None when the model folder has a fresh preview student (previews use it), else why not."""
+    from engine.distill import student_problem as problem
+
+    return problem(model_dir)

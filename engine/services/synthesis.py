@@ -116,3 +116,10 @@ def accept_pair(project, candidate: Candidate) -> int:
     """Store `candidate` in the project as a synthetic pair (its provenance, its source frame as the parent)."""
     return project.add_pair(candidate.image, candidate.mask, PAIR_SOURCE, candidate.provenance,
                             parent_key=candidate.provenance.get("source_frame"))
+
+
+def preset_settings(name: str):
+    """The sampling settings of the named preset (`engine.pipelines.PRESETS`: "preview", "final", ...)."""
+    from engine.pipelines.synthesis import preset
+
+    return preset(name)

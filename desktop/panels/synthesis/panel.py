@@ -31,7 +31,7 @@ from desktop.qt_image import pixmap_of
 from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.services.synthesis import (Candidate, Pipelines, SynthesisRequest, accept_pair, lift_preview,
-                                       synthesize)
+                                       preset_settings, synthesize)
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PREVIEW_LANE = "preview"
@@ -83,9 +83,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self._update_buttons()
 
     def _apply_preset(self, *_) -> None:
-        from engine.pipelines.synthesis import PRESETS
-
-        p = PRESETS[self.preset.currentData() or "preview"]
+        p = preset_settings(self.preset.currentData() or "preview")
         self.steps.setValue(p.steps)
         self.sampler.setCurrentIndex(max(0, self.sampler.findData(p.sampler)))
         self.guidance.setValue(p.guidance)
@@ -115,7 +113,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             cfg = json.loads((path / ("unet/config.json" if pipeline else "config.json")).read_text(encoding="utf-8"))
             h, w = cfg.get("sample_size", ("?", "?"))
             size = "frames at the mask's size" if (path / "upsampler").is_dir() else f"{w}x{h}, resized to the mask"
-            from engine.distill import student_problem
+            from engine.services.pipelines import student_problem
 
             lane = "distilled student" if student_problem(path) is None else "4-step preset (no student yet)"
             return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')} · preview: {lane}"
