@@ -76,8 +76,8 @@ def latency(teacher, student, mask: np.ndarray, quick: bool = False) -> list[tup
     r = 3 if quick else 9
     cases = [("teacher: reference, 40 DDIM steps", lambda: teacher(mask, settings=preset("reference"), seed=0), 1 if quick else 3),
              ("teacher: preview preset, 4 UniPC steps", lambda: teacher(mask, settings=preset("preview"), seed=0), r),
-             ("student: 2 LCM steps", lambda: student(mask, steps=2, seed=0), r),
-             ("student: 1 LCM step", lambda: student(mask, steps=1, seed=0), r)]
+             ("student: 2 LCM steps", lambda: student(mask, num_inference_steps=2, seed=0), r),
+             ("student: 1 LCM step", lambda: student(mask, num_inference_steps=1, seed=0), r)]
     ms = {name: _times(fn, repeat) for name, fn, repeat in cases}
     ref, prev = (statistics.median(ms[c[0]]) for c in cases[:2])
     return [(name, round(statistics.median(ms[name]), 1), _spread(ms[name]), f"{ref / statistics.median(ms[name]):.1f}x",
@@ -106,15 +106,15 @@ def _at_size(teacher, student, mask: np.ndarray, size: tuple[int, int], quick: b
     w, h = size
     m = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
     small = cv2.resize(mask, teacher.size[::-1], interpolation=cv2.INTER_NEAREST)
-    low = torch.from_numpy(student(small, steps=1, seed=0).images[0]).permute(2, 0, 1)[None].float().div(127.5).sub(1)
+    low = torch.from_numpy(student(small, num_inference_steps=1, seed=0).images[0]).permute(2, 0, 1)[None].float().div(127.5).sub(1)
     up32, up16, cs = student.upsampler, student._lifter("bf16"), student.class_set
-    scale = student(m, steps=1, seed=0).settings["lift_scale"]  # what the preview's pixel budget gives here
+    scale = student(m, num_inference_steps=1, seed=0).settings["lift_scale"]  # what the preview's pixel budget gives here
     full1 = replace(student.default_settings, steps=1, max_lift_pixels=None)  # the final preset's lift
     cases = [("teacher: preview preset (4 UniPC steps, fp32 lift)", lambda: teacher(m, settings=preset("preview"), seed=0)),
              ("student 1 step, fp32 lift at full size (an accepted preview)", lambda: student(m, settings=full1, seed=0)),
-             (f"student 1 step, bf16 lift at scale {scale} (the preview)", lambda: student(m, steps=1, seed=0)),
-             (f"student 2 steps, bf16 lift at scale {scale}", lambda: student(m, steps=2, seed=0)),
-             ("  part: student 1 step at 128x72 (no lift)", lambda: student(small, steps=1, seed=0)),
+             (f"student 1 step, bf16 lift at scale {scale} (the preview)", lambda: student(m, num_inference_steps=1, seed=0)),
+             (f"student 2 steps, bf16 lift at scale {scale}", lambda: student(m, num_inference_steps=2, seed=0)),
+             ("  part: student 1 step at 128x72 (no lift)", lambda: student(small, num_inference_steps=1, seed=0)),
              ("  part: fp32 lift at full size (the final preset's)", lambda: lift_to_mask_size(low, m, up32, cs)),
              ("  part: bf16 lift at full size", lambda: lift_to_mask_size(low, m, up16, cs)),
              ("  part: bf16 lift at scale 0.5", lambda: lift_to_mask_size(low, m, up16, cs, scale=0.5))]

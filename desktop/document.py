@@ -6,11 +6,13 @@ and owns the one thing Qt must: the single-shot timer that runs the autosave the
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.session import AutosavePolicy, ProjectSession, SessionEvents
+from engine.edits import PaintPolicy, UndoRecord, UndoStack
+from engine.session import AutosavePolicy, LabelSession, ProjectSession, SessionEvents, Sketch
 
 
 class QtSessionEvents(SessionEvents):
@@ -28,6 +30,9 @@ class QtSessionEvents(SessionEvents):
 
     def label_edited(self, rect) -> None:
         self.owner.labelEdited.emit(rect)
+
+    def label_changed(self, rect, cause: str) -> None:
+        self.owner.labelChanged.emit(rect, cause)
 
     def dirty_changed(self, dirty: bool) -> None:
         self.owner.dirtyChanged.emit(dirty)
@@ -61,7 +66,8 @@ class Document(QObject):
 
     projectChanged = Signal()
     frameChanged = Signal(str)        # key of the frame now shown
-    labelEdited = Signal(object)      # Rect (x0, y0, x1, y1) changed by undo/redo/repair/recovery, or None
+    labelEdited = Signal(object)      # repaint: Rect (x0, y0, x1, y1) changed by undo/redo/repair/recovery, or None
+    labelChanged = Signal(object, str)  # every label change once, whatever its cause: (Rect or None, cause)
     dirtyChanged = Signal(bool)
     statusChanged = Signal(str, str)  # key, status
     saved = Signal(str)               # key
@@ -78,13 +84,110 @@ class Document(QObject):
                                       max_steps)
         self.autosave_timer.timeout.connect(self.session.save)
 
-    def __getattr__(self, name: str):
-        """Everything else is the session's: state (`project`, `key`, `image`, `label`, `name`, `dirty`) and
-        operations (`set_frame`, `apply`, `repair`, `undo`, `redo`, `save`, `set_status`, `recover`,
-        `start_sketch`, `end_sketch`, ...)."""
-        if name == "session":  # not set yet (during __init__)
-            raise AttributeError(name)
-        return getattr(self.session, name)
+    # -- the session's surface, typed (anything else: `doc.session`) -------------------------------------
+    @property
+    def project(self):
+        """The open `engine.project.Project`, or None."""
+        return self.session.project
+
+    @property
+    def current(self) -> Optional[LabelSession]:
+        """Where edits go: the frame's label session, or an open sketch's."""
+        return self.session.current
+
+    @property
+    def frame_session(self) -> Optional[LabelSession]:
+        return self.session.frame_session
+
+    @property
+    def sketch(self) -> Optional[Sketch]:
+        return self.session.sketch
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    @property
+    def key(self) -> Optional[str]:
+        return self.session.key
+
+    @property
+    def dirty(self) -> bool:
+        return self.session.dirty
+
+    @property
+    def image(self) -> Optional[np.ndarray]:
+        return self.session.image
+
+    @property
+    def label(self) -> Optional[np.ndarray]:
+        return self.session.label
+
+    def open_project(self, project) -> None:
+        self.session.open_project(project)
+
+    def close_project(self) -> bool:
+        return self.session.close_project()
+
+    def keys(self) -> list[str]:
+        return self.session.keys()
+
+    def set_frame(self, key: str) -> bool:
+        return self.session.set_frame(key)
+
+    def neighbour(self, offset: int) -> Optional[str]:
+        return self.session.neighbour(offset)
+
+    def next_unfinished(self) -> Optional[str]:
+        return self.session.next_unfinished()
+
+    def stack(self, key: Optional[str] = None) -> UndoStack:
+        return self.session.stack(key)
+
+    def record_edit(self, rec: Optional[UndoRecord]) -> None:
+        self.session.record_edit(rec)
+
+    def apply(self, op: Callable[..., Optional[UndoRecord]], *args, **kwargs) -> Optional[UndoRecord]:
+        return self.session.apply(op, *args, **kwargs)
+
+    def repair(self, op: str, params: dict, cls: Optional[int], policy: PaintPolicy) -> Optional[UndoRecord]:
+        return self.session.repair(op, params, cls, policy)
+
+    def undo(self) -> Optional[UndoRecord]:
+        return self.session.undo()
+
+    def redo(self) -> Optional[UndoRecord]:
+        return self.session.redo()
+
+    def start_sketch(self, opened: Optional[np.ndarray] = None) -> Optional[Sketch]:
+        return self.session.start_sketch(opened)
+
+    def end_sketch(self) -> Optional[np.ndarray]:
+        return self.session.end_sketch()
+
+    def save(self) -> bool:
+        return self.session.save()
+
+    def set_status(self, status: str, note: Optional[str] = None) -> bool:
+        return self.session.set_status(status, note)
+
+    def status(self) -> str:
+        return self.session.status()
+
+    def note(self) -> str:
+        return self.session.note()
+
+    def set_note(self, note: str) -> None:
+        self.session.set_note(note)
+
+    def pending_recovery(self) -> dict[str, int]:
+        return self.session.pending_recovery()
+
+    def recover(self, keys: Optional[list[str]] = None) -> list[str]:
+        return self.session.recover(keys)
+
+    def discard_recovery(self) -> None:
+        self.session.discard_recovery()
 
     def forget_unsaved(self) -> None:
         """Leave the current frame's unsaved edits unwritten (they stay in the journal), as a kill would."""

@@ -23,8 +23,8 @@ from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
 from desktop.panels.model_panels import ModelPanels
 from desktop.settings import Settings
-from desktop.shortcuts import class_key_hints
-from desktop.window_chrome import (TOOL_NAMES, add_dock, add_dock_toggles, build_actions, build_menus,
+from desktop.shortcuts import TOOL_SPECS, class_key_hints
+from desktop.window_chrome import (add_dock, add_dock_toggles, build_actions, build_menus,
                                    build_status_fields, build_toolbar, scroll_area)
 from desktop.window_layout import CanvasOnly, arrange_docks
 from desktop.window_reactions import WindowReactionsMixin
@@ -74,7 +74,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
         self._connect()
-        # model docks + the Models menu; after _connect, so the window records a stroke before a panel reads it
+        # model docks + the Models menu (they follow the session's labelChanged, sent once a change is recorded)
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
         self.model_panels.preferencesRequested.connect(self.preferences)
         self.model_panels.frameRequested.connect(self.show_frame)
@@ -92,8 +92,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
     # -- building ----------------------------------------------------------------------------------
     def _build_actions(self) -> dict[str, QAction]:
         handlers = {
-            **{f"tool.{t}": (lambda _=False, t=t: self.set_tool(t))
-               for t in TOOL_NAMES},
+            **{t.action_id: (lambda _=False, t=t.name: self.set_tool(t))
+               for t in TOOL_SPECS},
             "brush.smaller": lambda: self._step_brush(-1), "brush.larger": lambda: self._step_brush(1),
             "edit.undo": self.doc.undo, "edit.redo": self.doc.redo, "edit.redo_alt": self.doc.redo,
             "status.done": lambda: self.set_status("done"), "status.flagged": lambda: self.set_status("flagged"),
@@ -123,6 +123,9 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
             if action_id in self.actions:
                 self.actions[action_id].setShortcut(QKeySequence(key))
         self.palette.set_key_hints(class_key_hints(keymap, NUM_CLASSES))
+        self.tool_options.show_keys(keymap)
+        if getattr(self, "model_panels", None) is not None:  # built later; the panels read the keymap themselves
+            self.model_panels.extra["curation"].apply_keymap(keymap)
 
     def _connect(self) -> None:
         c, d, p, t, f = self.canvas, self.doc, self.palette, self.tool_options, self.frames

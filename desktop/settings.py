@@ -1,7 +1,12 @@
-"""The user's settings (QSettings): recent projects, shortcuts, device, model folders.
+"""The user's settings (QSettings): recent projects, shortcuts, device, model folders, panel options.
 
 `Settings()` uses the platform's normal store; `Settings(path)` uses an INI file (tests, portable
 installs, `--settings`). The environment variable CADIS_STUDIO_SETTINGS also selects an INI file.
+
+The file carries `meta/version` (VERSION). A file written by an earlier version is migrated when opened
+(`migrate`, one step per version): version 1 (no version key) -> 2 forgets the saved dock layout (the docks
+of version 1 are arranged differently; the window geometry is kept) and shortcut entries of actions that no
+longer exist. A file of a newer version is read as it is and never stamped down.
 """
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 
 from desktop.shortcuts import DEFAULT_KEYMAP, merged_keymap, normalize
 
 ORG, APP = "CaDIS Studio", "CaDIS Studio"
+VERSION = 2
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
 DATA_ENV = "CADIS_STUDIO_DATA"  # overrides the user's data folder (tests, portable installs)
@@ -48,6 +55,11 @@ class Settings:
             self._q = QSettings(str(path), QSettings.Format.IniFormat)
         else:
             self._q = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+        self.migrated_from = migrate(self._q)  # the version the file had, when it was migrated now
+
+    @property
+    def version(self) -> int:
+        return _version(self._q)
 
     @property
     def file_name(self) -> str:
@@ -202,9 +214,82 @@ class Settings:
     def autosave_ms(self, value: int) -> None:
         self._q.setValue("behaviour/autosave_ms", int(value))
 
+    # -- panel options -----------------------------------------------------------------------------
+    def options(self, panel: str) -> dict:
+        """The options a panel kept from its last run ({} when none or unreadable)."""
+        try:
+            value = json.loads(self._get_str(f"panels/{panel}", "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def set_options(self, panel: str, options: dict) -> None:
+        self._q.setValue(f"panels/{panel}", json.dumps(options, sort_keys=True))
+
     def window_state(self) -> tuple[bytes | None, bytes | None]:
         return self._q.value("window/geometry"), self._q.value("window/state")
 
     def set_window_state(self, geometry: bytes, state: bytes) -> None:
         self._q.setValue("window/geometry", geometry)
         self._q.setValue("window/state", state)
+
+
+def _version(q: QSettings) -> int:
+    try:
+        return int(q.value("meta/version", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def migrate(q: QSettings) -> Optional[int]:
+    """Bring a settings file of an earlier version to VERSION; returns the version it had (None: nothing to do).
+    A new, empty file is only stamped."""
+    if not q.allKeys():
+        q.setValue("meta/version", VERSION)
+        return None
+    old = _version(q)
+    if old >= VERSION:
+        return None
+    if old < 2:
+        q.remove("window/state")  # the version 1 dock layout; the window's size and place stay
+        q.beginGroup("shortcuts")
+        stale = [k for k in q.childKeys() if k.replace("_dot_", ".") not in DEFAULT_KEYMAP]
+        for k in stale:
+            q.remove(k)
+        q.endGroup()
+    q.setValue("meta/version", VERSION)
+    return old
+
+
+def keep_options(settings: Settings, panel: str, widgets: dict[str, QWidget]) -> None:
+    """Restore `widgets` (spin boxes, combo boxes by item data, check boxes) from the panel's kept options,
+    then keep every later change. Values that no longer fit (an item that is gone) are skipped."""
+    kept = settings.options(panel)
+    for name, w in widgets.items():
+        if name not in kept:
+            continue
+        value = kept[name]
+        if isinstance(w, QComboBox):
+            index = w.findData(value)
+            if index >= 0:
+                w.setCurrentIndex(index)
+        elif isinstance(w, QAbstractButton) and isinstance(value, bool):
+            w.setChecked(value)
+        elif isinstance(w, (QSpinBox, QDoubleSpinBox)) and isinstance(value, (int, float)):
+            w.setValue(value)
+
+    def save(*_) -> None:
+        settings.set_options(panel, {name: _value(w) for name, w in widgets.items()})
+
+    for w in widgets.values():
+        signal = (w.currentIndexChanged if isinstance(w, QComboBox) else w.toggled
+                  if isinstance(w, QAbstractButton) else w.valueChanged)
+        signal.connect(save)
+
+
+def _value(w: QWidget):
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    if isinstance(w, QAbstractButton):
+        return w.isChecked()
+    return w.value()

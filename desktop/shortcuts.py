@@ -20,6 +20,7 @@ class ActionSpec:
     icon: str
     key: str
     tip: str = ""
+    scope: str = "window"  # "window": a window-wide shortcut; "curation": only while the curation panel has focus
 
 
 # Digit d selects class d; a second digit typed right after the first selects the two-digit class (1 then 2:
@@ -27,13 +28,51 @@ class ActionSpec:
 DIGIT_KEYS: tuple[str, ...] = tuple(str(d) for d in range(10))
 DIGIT_CLASSES: tuple[int, ...] = tuple(range(10))
 
-ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("tool.brush", "Brush", "mdi6.brush", "B", "Paint the current class"),
-    ActionSpec("tool.eraser", "Eraser", "mdi6.eraser", "E", "Erase to unlabelled (255)"),
-    ActionSpec("tool.fill", "Flood fill", "mdi6.format-color-fill", "F", "Fill a connected region"),
-    ActionSpec("tool.polygon", "Polygon", "mdi6.vector-polygon", "P", "Click vertices, double-click to fill"),
-    ActionSpec("tool.lasso", "Lasso", "mdi6.lasso", "L", "Freehand filled region"),
-    ActionSpec("tool.picker", "Class picker", "mdi6.eyedropper", "I", "Pick the class under the cursor"),
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One canvas tool: its name, what the toolbar, menu and tooltip show, its default key, and its class
+    ("module:Class", imported when a canvas first uses it)."""
+
+    name: str
+    text: str
+    icon: str
+    key: str
+    tip: str
+    impl: str
+
+    @property
+    def action_id(self) -> str:
+        return f"tool.{self.name}"
+
+
+# The tool registry, in toolbar order: the canvas, the tool options dock, the Tools menu, the pair editor and
+# the keymap all read it, so a new tool is one entry here (and its class).
+TOOL_SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec("brush", "Brush", "mdi6.brush", "B", "Paint the current class", "desktop.tools.brush:BrushTool"),
+    ToolSpec("eraser", "Eraser", "mdi6.eraser", "E", "Erase to unlabelled (255)", "desktop.tools.brush:EraserTool"),
+    ToolSpec("fill", "Flood fill", "mdi6.format-color-fill", "F", "Fill a connected region",
+             "desktop.tools.fill:FillTool"),
+    ToolSpec("polygon", "Polygon", "mdi6.vector-polygon", "P", "Click vertices, double-click to fill",
+             "desktop.tools.polygon:PolygonTool"),
+    ToolSpec("lasso", "Lasso", "mdi6.lasso", "L", "Freehand filled region", "desktop.tools.lasso:LassoTool"),
+    ToolSpec("picker", "Class picker", "mdi6.eyedropper", "I", "Pick the class under the cursor",
+             "desktop.tools.picker:PickerTool"),
+)
+TOOL_BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOL_SPECS}
+
+
+def tool_tip(name: str, keymap: dict[str, str]) -> str:
+    """The tooltip of a tool with the user's current key: "Brush (B)", or "Brush" when it has none."""
+    spec = TOOL_BY_NAME[name]
+    key = keymap.get(spec.action_id, "")
+    return f"{spec.text} ({key})" if key else spec.text
+
+
+ACTIONS: tuple[ActionSpec, ...] = tuple(
+    ActionSpec(t.action_id, t.text, t.icon, t.key, t.tip) for t in TOOL_SPECS
+) + (
     ActionSpec("brush.smaller", "Smaller brush", "mdi6.minus-circle-outline", "[", ""),
     ActionSpec("brush.larger", "Larger brush", "mdi6.plus-circle-outline", "]", ""),
     ActionSpec("edit.undo", "Undo", "mdi6.undo", "Ctrl+Z", ""),
@@ -55,6 +94,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Put every panel back in the right-hand column"),
     ActionSpec("class.search", "Choose class…", "mdi6.magnify", "C", "Type part of a class name, press Enter"),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", "mdi6.keyboard-outline", "F1", ""),
+    ActionSpec("curation.accept", "Accept pair", "mdi6.check", "A", "Curation: accept the current pair",
+               scope="curation"),
+    ActionSpec("curation.reject", "Reject pair", "mdi6.close", "X", "Curation: reject the current pair",
+               scope="curation"),
 ) + tuple(
     ActionSpec(f"class.{k}", f"Class key {k}", "mdi6.palette", k, "") for k in DIGIT_KEYS
 )

@@ -10,18 +10,17 @@ from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QLineEdit, QMainWind
                                QToolBar, QWidget)
 
 from desktop.docks.class_palette import swatch_icon
-from desktop.shortcuts import ACTIONS, DIGIT_KEYS, digit_class
+from desktop.shortcuts import ACTIONS, DIGIT_KEYS, TOOL_SPECS, digit_class
 from engine.taxonomy import CLASS_NAMES, DISTINCT_PALETTE
 
 _ICON = "#c8ccd4"
 _ACTION_COLOURS = {"status.done": "#3fb950", "status.flagged": "#e3b341", "status.rejected": "#f85149"}
 _TEXT_BESIDE = ("status.done", "status.flagged", "status.rejected", "nav.next_unfinished")
-TOOL_NAMES = ("brush", "eraser", "fill", "polygon", "lasso", "picker")
 MENUS: dict[str, list] = {
     "&File": ["file.open", "file.open_project", "file.phantom", "recent", None, "file.save", "file.export",
               None, "file.preferences", None, "file.quit"],
     "&Edit": ["edit.undo", "edit.redo", "edit.redo_alt"],
-    "&Tools": [f"tool.{t}" for t in TOOL_NAMES] + [None, "brush.smaller", "brush.larger", None, "class.search"]
+    "&Tools": [t.action_id for t in TOOL_SPECS] + [None, "brush.smaller", "brush.larger", None, "class.search"]
     + [f"class.{k}" for k in DIGIT_KEYS],
     "&Review": ["status.done", "status.flagged", "status.rejected", None, "nav.next_unfinished", "nav.prev",
                 "nav.next"],
@@ -54,6 +53,8 @@ def build_actions(window: QMainWindow, handlers: dict[str, Callable[[], object]]
     `select_class`), plus `extra` menu-only actions given as id -> (text, icon, slot)."""
     actions: dict[str, QAction] = {}
     for spec in ACTIONS:
+        if spec.scope != "window":
+            continue  # a panel binds its own (e.g. the curation panel's accept / reject)
         cid = digit_class(spec.id)
         text = f"Class {cid}: {CLASS_NAMES[cid]}" if cid is not None else spec.text
         icon = swatch_icon(DISTINCT_PALETTE[cid]) if cid is not None else qta.icon(

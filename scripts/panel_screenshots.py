@@ -99,7 +99,7 @@ def preseg_ood(w) -> None:
     import numpy as np
 
     p = w.model_panels.preseg
-    w.doc.image = np.ascontiguousarray(w.doc.image[..., ::-1])
+    w.doc.current.image = np.ascontiguousarray(w.doc.image[..., ::-1])  # the session shows this image now
     w.canvas.set_frame(w.doc.image, w.doc.label)
     p.cache.clear()
     _wait(p.presegment())

@@ -33,3 +33,15 @@ def fake_generate(label: np.ndarray, seed: int, sleep: float = 0.0) -> np.ndarra
     rng = np.random.default_rng(seed)
     pattern = cv2.resize(rng.uniform(-70, 70, (4, 4, 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
     return np.clip(colorize(small).astype(np.float32) + pattern, 0, 255).astype(np.uint8)
+
+
+def save_tiny_model(folder: Path) -> Path:
+    """A tiny seeded single-UNet synthesis model folder at `folder` (fast enough for augment tests)."""
+    import torch
+
+    from engine.models import SpadeUNet2DModel, save_synthesis_model
+
+    torch.manual_seed(0)
+    model = SpadeUNet2DModel(sample_size=(16, 32), block_out_channels=(8, 16), layers_per_block=1, spade_hidden=8,
+                             head_dim=8)
+    return save_synthesis_model(model, folder)

@@ -6,20 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from augment_helpers import make_project
+from augment_helpers import make_project, save_tiny_model
 from engine.cli import main
 
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    import torch
-
-    from engine.models import SpadeUNet2DModel, save_synthesis_model
-
-    torch.manual_seed(0)
-    model = SpadeUNet2DModel(sample_size=(16, 32), block_out_channels=(8, 16), layers_per_block=1, spade_hidden=8,
-                             head_dim=8)
-    return save_synthesis_model(model, tmp_path_factory.mktemp("model") / "tiny")
+    return save_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
 
 
 def test_cli_augment_stores_pairs_and_resumes(tmp_path, tiny_model_dir, capsys):

@@ -115,10 +115,10 @@ def test_distill_trains_resumes_exactly_and_samples(teacher_dir, tmp_path):
     assert isinstance(pipe, StudentPipeline), why
     mask = two_masks()[0]
     for steps in (1, 2):
-        r = pipe(mask, steps=steps, seed=3)
+        r = pipe(mask, num_inference_steps=steps, seed=3)
         assert r.images[0].shape == (*mask.shape, 3) and r.images[0].dtype == np.uint8  # at the mask's size
         assert r.settings["steps"] == steps
-        again = pipe(mask, steps=steps, seed=3)
+        again = pipe(mask, num_inference_steps=steps, seed=3)
         assert np.array_equal(r.images[0], again.images[0])  # deterministic for a seed
 
 

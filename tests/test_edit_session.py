@@ -84,3 +84,48 @@ def test_pair_strokes_already_in_a_save_are_stale(project):
     project._pairs.save_label(pid, session.label)  # the write landed, the journal drop did not
     assert project.pending_pair_recovery() == {}
     assert open_pair(project, pid)[1] == 0
+
+
+def test_every_label_change_emits_one_label_changed_whatever_its_cause(project):
+    """Listeners that follow the mask subscribe to `label_changed` alone: one per change, after it is recorded."""
+    events = Recorder()
+    session = ProjectSession(events, AutosavePolicy(0))
+    session.open_project(project)
+    key = session.keys()[0]
+    assert session.set_frame(key)
+    opened = session.label.copy()
+
+    def changes():
+        out = [c[1:] for c in events.calls if c[0] == "label_changed"]
+        events.calls.clear()
+        return out
+
+    events.calls.clear()
+    rec = edits.brush_stroke(session.current.label, [(2, 2), (8, 2)], 1.5, 13)  # the canvas painted it
+    session.record_edit(rec)
+    assert changes() == [(rec.bbox, "stroke")] and project.pending_recovery() == {key: 1}  # recorded first
+    fill = session.apply(edits.flood_fill, (0, 0), 33)
+    assert fill is not None and changes() == [(fill.bbox, "edit")]
+    session.undo()
+    assert changes() == [(fill.bbox, "undo")]
+    session.redo()
+    assert changes() == [(fill.bbox, "redo")]
+    session.start_sketch(opened)  # the edits move into the sketch: the mask shown does not change
+    assert changes() == []
+    sketch_rec = edits.brush_stroke(session.current.label, [(3, 5), (6, 5)], 1.5, 5)
+    session.record_edit(sketch_rec)
+    assert changes() == [(sketch_rec.bbox, "stroke")]
+    session.end_sketch()  # the frame's label is shown again
+    (rect, cause), = changes()
+    assert cause == "sketch" and rect is not None
+    assert np.array_equal(session.label, opened)
+    # recovery after a kill: the replayed strokes are one change
+    session.record_edit(edits.brush_stroke(session.current.label, [(2, 2), (8, 2)], 1.5, 13))
+    session.current.set_dirty(False)  # a kill: the stroke is only in the journal
+    assert session.close_project() and project.pending_recovery() == {key: 1}
+    again = ProjectSession(events, AutosavePolicy(0))
+    again.open_project(Project.open_or_create(project.root))
+    changes()
+    assert again.set_frame(key) and changes() == []
+    assert again.recover([key]) == [key] and changes() == [(None, "recovery")]
+    again.close_project()

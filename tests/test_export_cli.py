@@ -98,3 +98,24 @@ def test_a_failing_finisher_leaves_no_export(project_root, tmp_path):
         export_cadis(p, out, finishers=[boom])
     assert not out.exists()
     assert not any(x.name.startswith("out.tmp-") for x in tmp_path.iterdir())
+
+
+def test_export_formats_are_a_list_from_one_registry(project_root, tmp_path, monkeypatch, capsys):
+    """`--format cadis,coco` is a list (`both` stays its alias); a registered format is offered and written."""
+    from engine.export import EXPORT_FORMATS, ExportFormat, parse_formats
+
+    assert parse_formats("both") == parse_formats("coco,cadis") == ("cadis", "coco")
+    with pytest.raises(ValueError, match="cadis, coco, both"):
+        parse_formats("cadis,yolo")
+
+    def write_list(folder):
+        (folder / "frames.txt").write_text("\n".join(sorted(p.name for p in folder.rglob("*.png"))))
+        return "frames.txt"
+
+    monkeypatch.setitem(EXPORT_FORMATS, "list", ExportFormat("list", "A list of the frames", write_list))
+    out = tmp_path / "listed"
+    assert main(["export", str(project_root), str(out), "--format", "cadis,coco,list", "--no-progress"]) == 0
+    assert (out / "coco.json").is_file() and (out / "frames.txt").read_text()
+    with pytest.raises(SystemExit) as bad:
+        main(["export", str(project_root), str(tmp_path / "bad"), "--format", "cadis,yolo", "--no-progress"])
+    assert bad.value.code == 2 and "unknown export format 'yolo'" in capsys.readouterr().err

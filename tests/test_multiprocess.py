@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from augment_helpers import make_project
+from augment_helpers import make_project, save_tiny_model
 from engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,11 +208,4 @@ def test_augment_in_two_processes_makes_every_pair_once(tmp_path, tiny_model_dir
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    import torch
-
-    from engine.models import SpadeUNet2DModel, save_synthesis_model
-
-    torch.manual_seed(0)
-    model = SpadeUNet2DModel(sample_size=(16, 32), block_out_channels=(8, 16), layers_per_block=1, spade_hidden=8,
-                             head_dim=8)
-    return save_synthesis_model(model, tmp_path_factory.mktemp("model") / "tiny")
+    return save_tiny_model(tmp_path_factory.mktemp("model") / "tiny")

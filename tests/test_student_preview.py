@@ -66,10 +66,10 @@ def test_student_preview_of_a_large_mask_is_the_masks_size_and_lifts_on_the_budg
     mask = two_masks(96, 192)[0]
     budget = replace(student_pipe.default_settings, max_lift_pixels=48 * 96, precision="fp32")
     seen = _sizes_seen(up)
-    r = student_pipe(mask, settings=budget, steps=1, seed=1)
+    r = student_pipe(mask, settings=budget, num_inference_steps=1, seed=1)
     assert r.images[0].shape == (96, 192, 3)
     assert seen == [(48, 96)] and r.settings["lift_scale"] == 0.5
-    full = student_pipe(mask, settings=replace(budget, max_lift_pixels=None), steps=1, seed=1)
+    full = student_pipe(mask, settings=replace(budget, max_lift_pixels=None), num_inference_steps=1, seed=1)
     assert seen[-1] == (96, 192) and full.settings["lift_scale"] == 1.0
     assert full.images[0].shape == (96, 192, 3)
 
@@ -77,7 +77,7 @@ def test_student_preview_of_a_large_mask_is_the_masks_size_and_lifts_on_the_budg
 def test_a_mask_within_the_budget_is_lifted_at_its_own_size(student_pipe):
     seen = _sizes_seen(student_pipe.upsampler)
     mask = two_masks(32, 64)[0]
-    r = student_pipe(mask, settings=replace(student_pipe.default_settings, precision="fp32"), steps=1, seed=0)
+    r = student_pipe(mask, settings=replace(student_pipe.default_settings, precision="fp32"), num_inference_steps=1, seed=0)
     assert seen == [(32, 64)] and r.settings["lift_scale"] == 1.0
 
 
@@ -111,12 +111,12 @@ def test_two_steps_use_the_tuned_schedule_and_custom_timesteps_override(student_
     from engine.distill.sampling import two_step_timesteps
 
     mask = two_masks(32, 64)[0]
-    two = student_pipe(mask, steps=2, seed=0)
+    two = student_pipe(mask, num_inference_steps=2, seed=0)
     assert two.settings["timesteps"] == list(two_step_timesteps(student_pipe.scheduler_config)) == [999, 879]
     lcm = student_pipe(mask, settings=StudentSettings(timesteps=(999, 499)), seed=0)
     assert lcm.settings["timesteps"] == [999, 499] and lcm.settings["steps"] == 2
     assert not np.array_equal(two.images[0], lcm.images[0])  # the second step starts elsewhere
-    assert student_pipe(mask, steps=1, seed=0).settings["timesteps"] == [999]
+    assert student_pipe(mask, num_inference_steps=1, seed=0).settings["timesteps"] == [999]
 
 
 def test_the_shipped_starter_model_has_a_fresh_student_for_live_preview():
@@ -129,3 +129,26 @@ def test_the_shipped_starter_model_has_a_fresh_student_for_live_preview():
     pipe, why = preview_pipeline(folder, device="cpu")
     assert isinstance(pipe, StudentPipeline), why
     assert pipe.card["weights_dtype"] == "float16" and pipe.card["steps"] > 0
+
+
+def test_the_student_is_a_diffusion_pipeline_that_refuses_what_it_cannot_do(student_pipe):
+    """One pipeline contract: the synthesis pipeline's call; a repaint is refused, never run as a full synthesis."""
+    from diffusers import DiffusionPipeline
+
+    assert isinstance(student_pipe, DiffusionPipeline)
+    mask, edited = two_masks(64, 128)
+    image = np.full((64, 128, 3), 90, np.uint8)
+    with pytest.raises(ValueError, match="cannot repaint"):
+        student_pipe(edited, image=image, parent_mask=mask, num_inference_steps=1)
+    with pytest.raises(ValueError, match="cannot repaint"):
+        student_pipe(edited, parent_mask=mask, num_inference_steps=1)
+    with pytest.raises(ValueError, match="LCM"):
+        student_pipe(mask, sampler="dpm", num_inference_steps=1)
+    with pytest.raises(ValueError, match="preview preset"):
+        student_pipe(mask, preset_name="final", num_inference_steps=1)
+    with pytest.raises(TypeError):
+        student_pipe(mask, strength=0.5)  # an unknown argument is an error, not silently dropped
+    r = student_pipe(mask, preset_name="preview", guidance_scale=1.5, num_images_per_prompt=2, seed=4,
+                     num_inference_steps=1, output_type="pil")
+    assert len(r.images) == 2 and r.images[0].size == (128, 64) and r.seeds == [4, 5]
+    assert r.settings["guidance"] == 1.5 and r.changed is None

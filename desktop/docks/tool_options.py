@@ -8,11 +8,9 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from desktop.shortcuts import DEFAULT_KEYMAP, TOOL_SPECS, tool_tip
 from engine.taxonomy import CLASS_NAMES
 
-TOOLS = (("brush", "mdi6.brush", "Brush (B)"), ("eraser", "mdi6.eraser", "Eraser (E)"),
-         ("fill", "mdi6.format-color-fill", "Flood fill (F)"), ("polygon", "mdi6.vector-polygon", "Polygon (P)"),
-         ("lasso", "mdi6.lasso", "Lasso (L)"), ("picker", "mdi6.eyedropper", "Class picker (I)"))
 PAINT_MODES = (("all", "Everywhere"), ("unlabelled", "Only over unlabelled"), ("only", "Only over class"))
 OVERLAY_MODES = (("fill", "mdi6.square", "Filled overlay"), ("contour", "mdi6.square-outline", "Contours only"),
                  ("hidden", "mdi6.eye-off-outline", "Hide overlay"))
@@ -62,22 +60,27 @@ class ToolOptions(QWidget):
         self.tool_group = QButtonGroup(self)
         self.tool_group.setExclusive(True)
         self.tool_buttons: dict[str, QToolButton] = {}
-        for name, icon, tip in TOOLS:
+        for spec in TOOL_SPECS:
             b = QToolButton()
-            b.setIcon(_icon(icon))
+            b.setIcon(_icon(spec.icon))
             b.setCheckable(True)
-            b.setToolTip(tip)
             b.setObjectName("toolButton")
-            b.setProperty("tool", name)
+            b.setProperty("tool", spec.name)
             b.setAutoRaise(True)
             self.tool_group.addButton(b)
-            self.tool_buttons[name] = b
+            self.tool_buttons[spec.name] = b
             b.setIconSize(QSize(20, 20))
             grid.addWidget(b)
         grid.addStretch(1)
+        self.show_keys(DEFAULT_KEYMAP)
         self.tool_buttons["brush"].setChecked(True)
         self.tool_group.buttonClicked.connect(lambda b: self.toolChanged.emit(b.property("tool")))
         return box
+
+    def show_keys(self, keymap: dict[str, str]) -> None:
+        """Tool tooltips with the user's current keys ("Brush (B)", or the key it was rebound to)."""
+        for name, b in self.tool_buttons.items():
+            b.setToolTip(tool_tip(name, keymap))
 
     def _build_paint(self) -> QGroupBox:
         box = QGroupBox("Brush and paint mode")

@@ -1,4 +1,4 @@
-"""Models → Distil preview student: `engine.distill.distill` as a long job on the shared runner (its row in
+"""Models → Distil preview student: `engine.services.distill.distill_student` as a long job on the shared runner (its row in
 the Jobs panel shows progress and cancels; cancelling saves the state and the next run continues it), and the
 Synthesize dock's command that starts it."""
 from __future__ import annotations
@@ -14,11 +14,11 @@ GROUP = "distill"
 def distill_data(model_dir: str, project) -> Optional[Path]:
     """The frames to distil on: the model card's training data when that folder exists here, else the open
     project's dataset (its labelled frames); None when neither is at hand."""
-    from engine.models import read_model_card
+    from engine.services.distill import card_training_data
 
-    named = read_model_card(model_dir).get("training_data")
-    if named and Path(named).is_dir():
-        return Path(named)
+    named, _name = card_training_data(model_dir)
+    if named is not None and named.is_dir():
+        return named
     if project is not None:
         return Path(project.dataset.root)
     return None
@@ -26,11 +26,11 @@ def distill_data(model_dir: str, project) -> Optional[Path]:
 
 def submit_distill(runner: JobRunner, model_dir: str, data: Path, device: str, max_steps: int,
                    on_result: Callable, on_error: Callable[[str], None]) -> JobHandle:
-    from engine.distill import DistillConfig, distill
+    from engine.services.distill import DistillRequest, distill_student
 
-    cfg = DistillConfig(max_steps=max_steps, device=device)
+    request = DistillRequest(model_dir, str(data), max_steps=max_steps, device=device)
     return runner.submit(f"Distil preview student of {Path(model_dir).name}",
-                         lambda ctx: distill(model_dir, data, cfg, ctx=ctx), group=GROUP,
+                         lambda ctx: distill_student(ctx, request), group=GROUP,
                          on_result=on_result, on_error=on_error)
 
 

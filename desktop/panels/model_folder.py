@@ -1,4 +1,4 @@
-"""Whether a synthesis model folder is usable (and what to do when not), and the identity of its weights."""
+"""Whether a synthesis model folder is usable (and what to do when not)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,15 +22,3 @@ def model_folder_problem(model_dir: str) -> Optional[str]:
     if not any((Path(model_dir) / name).is_file() for name in ("config.json", "model_index.json", "unet/config.json")):
         return f"No usable synthesis model: {model_dir} has no config.json. {NO_MODEL_HELP}"
     return None
-
-
-def weights_stamp(model_dir: str | Path) -> tuple[str, float]:
-    """Identity of a model folder's current weights: (resolved path, modification time)."""
-    path = Path(model_dir).resolve()
-    try:
-        files = [path / "diffusion_pytorch_model.safetensors"]
-        if (path / "model_index.json").is_file():  # a pipeline folder: its networks' weights
-            files = [f for f in (path / "unet" / files[0].name, path / "upsampler" / files[0].name) if f.exists()]
-        return str(path), max(f.stat().st_mtime for f in files)
-    except (OSError, ValueError):
-        return str(path), 0.0

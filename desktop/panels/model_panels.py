@@ -113,11 +113,9 @@ class ModelPanels(QObject):
     def _connect(self) -> None:
         s, p, doc = self.synthesis, self.preseg, self.doc
         curation, textedit = self.extra["curation"], self.extra["textedit"]
-        # connected after the window's own slots, so the stroke is recorded before the preview reads the mask
-        self.canvas.strokeFinished.connect(s.on_mask_changed)
-        self.canvas.strokeFinished.connect(p.on_label_changed)
-        doc.labelEdited.connect(s.on_mask_changed)
-        doc.labelEdited.connect(p.on_label_changed)
+        # the session's one event for every label change, sent once the change is recorded
+        doc.labelChanged.connect(s.on_mask_changed)
+        doc.labelChanged.connect(p.on_label_changed)
         doc.frameChanged.connect(s.on_mask_changed)
         doc.frameChanged.connect(p.on_frame)
         doc.projectChanged.connect(p.refresh)

@@ -1,33 +1,33 @@
 """Canvas tools, one module each: brush and eraser, flood fill, polygon, lasso, class picker.
 
-`create_tool(name, host)` builds a tool for a canvas; `tool_names()` lists the names in toolbar order.
+The registry is `desktop.shortcuts.TOOL_SPECS` (name, text, icon, default key, tip, class): `create_tool(name,
+host)` builds the named tool for a canvas; `tool_names()` lists the names in toolbar order.
 """
 from __future__ import annotations
 
-from desktop.tools.base import PointerEvent, Tool, ToolHost
-from desktop.tools.brush import BrushTool, EraserTool
-from desktop.tools.fill import FillTool
-from desktop.tools.lasso import LassoTool
-from desktop.tools.picker import PickerTool
-from desktop.tools.polygon import PolygonTool
+import importlib
 
-TOOLS: dict[str, type[Tool]] = {
-    cls.name: cls for cls in (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, PickerTool)
-}
+from desktop.shortcuts import TOOL_BY_NAME, TOOL_SPECS
+from desktop.tools.base import PointerEvent, Tool, ToolHost
 
 
 def tool_names() -> list[str]:
     """Tool names in toolbar order."""
-    return list(TOOLS)
+    return [t.name for t in TOOL_SPECS]
+
+
+def tool_class(name: str) -> type[Tool]:
+    """The class of the registered tool `name`; a clear error names the valid tools."""
+    spec = TOOL_BY_NAME.get(name)
+    if spec is None:
+        raise ValueError(f"unknown tool {name!r}: use one of {', '.join(tool_names())}")
+    module, cls = spec.impl.split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def create_tool(name: str, host: ToolHost) -> Tool:
-    """A new tool instance bound to `host`; a clear error names the valid tools."""
-    try:
-        return TOOLS[name](host)
-    except KeyError:
-        raise ValueError(f"unknown tool {name!r}: use one of {', '.join(TOOLS)}") from None
+    """A new tool instance bound to `host`."""
+    return tool_class(name)(host)
 
 
-__all__ = ["PointerEvent", "Tool", "ToolHost", "TOOLS", "tool_names", "create_tool",
-           "BrushTool", "EraserTool", "FillTool", "PolygonTool", "LassoTool", "PickerTool"]
+__all__ = ["PointerEvent", "Tool", "ToolHost", "tool_names", "tool_class", "create_tool"]

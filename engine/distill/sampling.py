@@ -1,7 +1,8 @@
 """Sampling the distilled student with diffusers' `LCMScheduler` (1-2 steps), and the preview pipeline choice.
 
-`StudentPipeline` takes the same call as `SynthesisPipeline` (mask -> `SynthesisResult`), so callers need not
-know which one they hold; `preview_pipeline(model_dir)` gives the student when the model folder has a fresh
+`StudentPipeline` is a diffusers `DiffusionPipeline` taking the same call as `SynthesisPipeline` (mask ->
+`SynthesisResult`), so callers need not know which one they hold; what it cannot honour (a repaint, another
+sampler or preset) raises a ValueError; `preview_pipeline(model_dir)` gives the student when the model folder has a fresh
 one, else the teacher pipeline with the "preview" preset.
 """
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Optional, Union
 
 import numpy as np
 import torch
+from diffusers import DiffusionPipeline
 
 from engine.jobs import JobContext
+from engine.pipelines.repaint import DEFAULT_MARGIN
 
 
 PREVIEW_LIFT_PIXELS = 480 * 272  # a preview's upsampler runs on at most this many pixels (see StudentSettings)
@@ -45,15 +48,18 @@ class StudentSettings:
     max_lift_pixels: Optional[int] = PREVIEW_LIFT_PIXELS
 
 
-class StudentPipeline:
-    """Mask -> frames in `steps` consistency steps of the student."""
+class StudentPipeline(DiffusionPipeline):
+    """Mask -> frames in a few consistency steps of the student: a diffusers `DiffusionPipeline` called like
+    `SynthesisPipeline` (same keyword arguments, same `SynthesisResult`). What it cannot do is refused with a
+    ValueError, never dropped: a repaint (`image=`, `parent_mask=`), another sampler, another preset."""
 
     kind = "student"
 
     def __init__(self, student, scheduler_config: dict, card: Optional[dict] = None,
                  model_dir: Optional[Union[str, os.PathLike]] = None, upsampler=None):
-        self.student = student.eval()
-        self.upsampler = upsampler  # the teacher folder's mask upsampler: frames come out at the mask's size
+        super().__init__()
+        # the teacher folder's mask upsampler: frames come out at the mask's size
+        self.register_modules(student=student.eval(), upsampler=upsampler.eval() if upsampler is not None else None)
         self.scheduler_config = dict(scheduler_config)
         self.card = dict(card or {})
         self.model_dir = Path(model_dir) if model_dir else None
@@ -108,26 +114,49 @@ class StudentPipeline:
             self._up_bf16 = bf16_copy(self.upsampler)
         return self._up_bf16
 
+    @staticmethod
+    def refuse(settings, preset_name, sampler, image, parent_mask) -> None:
+        """ValueError for a call argument the student cannot honour (see the class docstring)."""
+        if image is not None or parent_mask is not None:
+            raise ValueError("the preview student cannot repaint (image=, parent_mask=): it only synthesizes whole "
+                             "frames; repaint with the synthesis model (SynthesisPipeline)")
+        if sampler not in (None, "lcm"):
+            raise ValueError(f"the preview student samples with its own LCM steps, not {sampler!r}; "
+                             "use the synthesis model for another sampler")
+        if preset_name not in (None, "preview"):
+            raise ValueError(f"the preview student has only the preview preset, not {preset_name!r}; "
+                             "use the synthesis model for it")
+        if settings is not None and not isinstance(settings, StudentSettings):
+            raise ValueError(f"the preview student takes StudentSettings, not {type(settings).__name__}")
+
     @torch.no_grad()
-    def __call__(self, mask: np.ndarray, *, settings: Optional[StudentSettings] = None, steps: Optional[int] = None,
-                 guidance: Optional[float] = None, seed: int = 0,
-                 num_images: int = 1,
-                 num_images_per_prompt: Optional[int] = None, ctx: Optional[JobContext] = None, **_ignored):
+    def __call__(self, mask: np.ndarray, *, num_inference_steps: Optional[int] = None,
+                 guidance_scale: Optional[float] = None, num_images_per_prompt: int = 1, generator=None,
+                 output_type: str = "np", seed: int = 0, settings: Optional[StudentSettings] = None,
+                 preset_name: Optional[str] = None, sampler: Optional[str] = None, image: Optional[np.ndarray] = None,
+                 parent_mask: Optional[np.ndarray] = None, margin: int = DEFAULT_MARGIN, resample: int = 2,
+                 ctx: Optional[JobContext] = None):
+        """`SynthesisPipeline.__call__`'s arguments; `settings` is a `StudentSettings` (default: the student's),
+        `num_inference_steps` and `guidance_scale` override it; `margin` and `resample` only go with a repaint,
+        which the student refuses."""
         from engine.distill.student import make_lcm_scheduler
         from engine.models.segmap import mask_to_segmap, resize_label
-        from engine.pipelines.synthesis import SynthesisResult
+        from engine.pipelines.synthesis import SynthesisPipeline, SynthesisResult
         from engine.pipelines.upsample import lift_to_mask_size
 
+        self.refuse(settings, preset_name, sampler, image, parent_mask)
+        if output_type not in ("np", "pil", "pt"):
+            raise ValueError(f"output_type {output_type!r}: use np, pil or pt")
         ctx = ctx or JobContext()
-        num_images = int(num_images_per_prompt or num_images)
+        num_images, steps = int(num_images_per_prompt), num_inference_steps
         s = settings or self.default_settings
         timesteps = list(s.timesteps) if s.timesteps and not steps else None
         steps = len(timesteps) if timesteps else int(steps or s.steps)
         if timesteps is None and steps == 2:
             timesteps = list(two_step_timesteps(self.scheduler_config))
-        w = float(s.guidance if guidance is None else guidance)
+        w = float(s.guidance if guidance_scale is None else guidance_scale)
         if steps < 1 or num_images < 1:
-            raise ValueError("steps and num_images must be at least 1")
+            raise ValueError("num_inference_steps and num_images_per_prompt must be at least 1")
         mask = np.asarray(mask)
         if mask.ndim != 2:
             raise ValueError(f"the mask is an HxW label of CaDIS IDs, got shape {mask.shape}")
@@ -136,7 +165,7 @@ class StudentPipeline:
         small = resize_label(mask.astype(np.uint8), self.size)
         model, dtype = self._runner(s.precision)
         segmap = mask_to_segmap(small, self.class_set).to(self.device, dtype=dtype)
-        seeds = [int(seed) + k for k in range(num_images)]
+        seeds = [None] * num_images if generator is not None else [int(seed) + k for k in range(num_images)]
         scheduler = make_lcm_scheduler(self.scheduler_config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -149,10 +178,7 @@ class StudentPipeline:
             cond["modulation"] = model.precompute_modulation(segmap).repeat(num_images)
         else:
             cond["segmap"] = segmap.repeat(num_images, 1, 1, 1)
-        h, w_ = self.size
-        c = int(model.unet.config.in_channels)
-        x = torch.cat([torch.randn((1, c, h, w_), generator=torch.Generator("cpu").manual_seed(sd)) for sd in seeds])
-        x = x.to(self.device) * float(scheduler.init_noise_sigma)
+        x = self._noise(int(model.unet.config.in_channels), seeds, generator) * float(scheduler.init_noise_sigma)
         gen = torch.Generator("cpu").manual_seed(int(seed) + 7_777_777)
         denoised = x
         total = len(scheduler.timesteps)
@@ -171,7 +197,17 @@ class StudentPipeline:
         lifter = self._lifter(s.precision) if budget else self.upsampler
         images = [lift_to_mask_size(denoised[i:i + 1], mask, lifter, self.class_set, scale=scale)
                   for i in range(num_images)]
-        return SynthesisResult(images=images, mask=mask, seeds=seeds, settings=info)
+        return SynthesisResult(images=SynthesisPipeline._format(images, output_type), mask=mask, seeds=seeds,
+                               settings=info)
+
+    def _noise(self, channels: int, seeds: list, generator) -> torch.Tensor:
+        """Starting noise at the student's size: from `generator` (one, or one per image) or from each seed."""
+        shape = (1, channels, *self.size)
+        if generator is not None:
+            gens = generator if isinstance(generator, (list, tuple)) else [generator] * len(seeds)
+            return torch.cat([torch.randn(shape, generator=g, device=g.device) for g in gens]).to(self.device)
+        return torch.cat([torch.randn(shape, generator=torch.Generator("cpu").manual_seed(sd)) for sd in seeds]
+                         ).to(self.device)
 
 
 def preview_pipeline(model_dir: Union[str, os.PathLike], device: str = "auto", use_student: bool = True):

@@ -1,7 +1,7 @@
 """One export as the app and the CLI run it: the CaDIS layout, plus COCO and the class-frequency report
 written inside the same atomic export (as `export_cadis` finishers).
 
-    outcome = run_export(project, ExportOptions("out/", format="both"), ctx)
+    outcome = run_export(project, ExportOptions("out/", format="cadis,coco"), ctx)
 """
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from engine.export.formats import EXPORT_FORMATS, parse_formats
 from engine.jobs import JobContext
-
-FORMAT_CHOICES = ("cadis", "coco", "both")
 
 
 @dataclass
@@ -20,7 +19,7 @@ class ExportOptions:
     """What to export and how (the export dialog's fields and the CLI's flags)."""
 
     out_dir: str
-    format: str = "cadis"
+    format: str = "cadis"          # a comma-separated list of `engine.export.formats` ("both" = "cadis,coco")
     experiment: Optional[str] = None
     include: tuple[str, ...] = ("real",)
     statuses: tuple[str, ...] = ("done",)
@@ -39,9 +38,15 @@ class ExportOptions:
             return "Tick real frames and/or accepted synthetic pairs to export."
         if "real" in self.include and not self.statuses:
             return "Tick at least one review status of the frames to export."
-        if self.format not in FORMAT_CHOICES:
-            return f"Unknown format {self.format!r}."
+        try:
+            parse_formats(self.format)
+        except ValueError as exc:
+            return f"{exc}."
         return ""
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return parse_formats(self.format)
 
 
 @dataclass
@@ -62,22 +67,24 @@ def run_export(source, options: ExportOptions, ctx: Optional[JobContext] = None,
     `written["out_dir"]` is set once the export folder is in place (a cancel after that point cannot undo
     it; the dialog says so)."""
     from engine.export.cadis_export import export_cadis
-    from engine.export.coco import write_coco
     from engine.export.report import report_from_export
     from engine.taxonomy import get_class_set
 
     ctx = ctx or JobContext()
     made: dict = {}
 
-    def coco(folder: Path) -> None:
-        ctx.report(0.87, "writing COCO JSON")
-        made["coco"] = write_coco(folder).name
+    def writer(fmt):
+        def write(folder: Path) -> None:
+            ctx.report(fmt.progress, f"writing {fmt.label}")
+            made[fmt.name] = fmt.write(folder)
+        return write
 
     def report(folder: Path) -> None:
         ctx.report(0.94, "writing the class-frequency report")
         made["report"] = report_from_export(folder)
 
-    finishers = ([coco] if options.format in ("coco", "both") else []) + ([report] if options.report else [])
+    formats = [EXPORT_FORMATS[name] for name in options.formats]
+    finishers = [writer(f) for f in formats if f.write is not None] + ([report] if options.report else [])
     result = export_cadis(source, options.out_dir, experiment=options.experiment, split=options.split,
                           statuses=options.statuses or ("done",), previews=options.previews, include=options.include,
                           overwrite=options.overwrite, ctx=ctx.sub(0.0, 0.85), finishers=finishers)

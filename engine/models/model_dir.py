@@ -47,8 +47,9 @@ class ModelFolderError(ValueError):
     """A model folder is missing, unsafe, or does not match what was asked for; the message says what to do."""
 
 
-def parse_resolution(value: Union[str, Sequence[int], None]) -> Optional[tuple[int, int]]:
-    """"256x144" (W x H, as on the command line) or (H, W) -> (H, W)."""
+def parse_height_width(value: Union[str, Sequence[int], None]) -> Optional[tuple[int, int]]:
+    """"256x144" (WIDTHxHEIGHT, as typed on the command line) or (H, W) -> (H, W): height first, as arrays are
+    indexed (`engine.resolution.parse_width_height` gives (W, H))."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -216,7 +217,7 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
                 f"use a model trained with --classes {want} or ask for class set {model_cs!r}")
     hw = tuple(int(v) for v in cfg.get("sample_size", (0, 0)))
     if resolution is not None:
-        want_hw = parse_resolution(resolution)
+        want_hw = parse_height_width(resolution)
         if want_hw != hw:
             raise ModelFolderError(
                 f"{d} works at {_fmt_res(hw)}, not {_fmt_res(want_hw)}; "

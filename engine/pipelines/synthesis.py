@@ -31,11 +31,11 @@ from diffusers import DDIMScheduler, DiffusionPipeline
 
 from engine.models.segmap import mask_to_segmap, resize_label
 from engine.models.spade import SpadeModulation
+from engine.samplers import get_sampler
 from engine.taxonomy import label_id_problem
 from engine.pipelines.upsample import lift_to_mask_size
 from engine.pipelines.repaint import DEFAULT_MARGIN, changed_region, composite, low_res_region, pin_known, renoise
 
-SAMPLERS = ("ddim", "dpm", "unipc")
 
 
 @dataclass(frozen=True)
@@ -109,23 +109,16 @@ def bf16_copy(module: torch.nn.Module) -> torch.nn.Module:
 
 
 def make_scheduler(sampler: str, scheduler_config: dict):
-    """A fresh diffusers scheduler of kind `sampler` ("ddim", "dpm", "unipc") on the model's noise schedule."""
-    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
-
+    """A fresh diffusers scheduler of the registered sampler `sampler` (`engine.samplers`) on the model's
+    noise schedule."""
+    entry = get_sampler(sampler)
     base = {k: v for k, v in scheduler_config.items() if not k.startswith("_")}
     common = {k: base[k] for k in ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
                                    "prediction_type", "timestep_spacing", "steps_offset") if k in base}
-    if sampler == "ddim":
-        return DDIMScheduler(**common, clip_sample=bool(base.get("clip_sample", True)), set_alpha_to_one=True)
     # pixel-space model: clip the x0 predictions to the image range [-1, 1] (dynamic thresholding with a max
     # of 1), or the first steps, where alpha_bar is ~0, amplify the noise-prediction error without bound
     clip = {"thresholding": bool(base.get("clip_sample", True)), "sample_max_value": 1.0}
-    if sampler == "dpm":
-        return DPMSolverMultistepScheduler(**common, **clip, algorithm_type="dpmsolver++", solver_order=2,
-                                           lower_order_final=True)
-    if sampler == "unipc":
-        return UniPCMultistepScheduler(**common, **clip, solver_order=2, lower_order_final=True)
-    raise ValueError(f"unknown sampler {sampler!r}: use {', '.join(SAMPLERS)}")
+    return entry.build(common, clip, base)
 
 
 class SynthesisPipeline(DiffusionPipeline):

@@ -16,8 +16,14 @@ class SessionEvents:
     def frame_changed(self, key: str) -> None: ...
 
     def label_edited(self, rect: Optional[Rect]) -> None:
-        """Pixels in `rect` changed by undo/redo/repair/recovery (None: anywhere); not sent for canvas strokes,
-        which the canvas already shows."""
+        """Repaint: pixels in `rect` changed by undo/redo/repair/recovery (None: anywhere); not sent for canvas
+        strokes, which the canvas already shows."""
+
+    def label_changed(self, rect: Optional[Rect], cause: str) -> None:
+        """The label changed, whatever caused it: sent exactly once per change, after it is recorded (undo
+        stack and journal) and after `label_edited`. `cause`: "stroke", "edit", "undo", "redo", "recovery",
+        "sketch" (a sketch closed: the frame's label is shown again).
+        Listeners that follow the mask (previews, proposal layers) subscribe to this alone."""
 
     def dirty_changed(self, dirty: bool) -> None: ...
 

@@ -49,9 +49,19 @@ class LabelSession:
 
     # -- edits -------------------------------------------------------------------------------------
     def record_edit(self, rec: Optional[UndoRecord]) -> None:
-        """An edit already applied to `self.label` (a canvas stroke or an op): undo stack, then journal."""
+        """An edit already applied to `self.label` (a canvas stroke): undo stack, then journal, then the
+        `label_changed` event."""
         if rec is None:
             return
+        self._record(rec)
+        self.events.label_changed(rec.bbox, "stroke")
+
+    def record_moved(self, rec: UndoRecord) -> None:
+        """Record an edit whose pixels another session shows unchanged (a sketch taking the frame's edits):
+        undo stack and journal, no `label_changed`."""
+        self._record(rec)
+
+    def _record(self, rec: UndoRecord) -> None:
         self.stack.push(rec)
         self._journal(rec)
         self._touch()
@@ -60,9 +70,13 @@ class LabelSession:
         """Run an engine edit op on the label (`op(label, *args, **kwargs)`) and record it."""
         rec = op(self.label, *args, **kwargs)
         if rec is not None:
-            self.record_edit(rec)
-            self.events.label_edited(rec.bbox)
+            self._record(rec)
+            self._changed(rec.bbox, "edit")
         return rec
+
+    def _changed(self, rect, cause: str) -> None:
+        self.events.label_edited(rect)
+        self.events.label_changed(rect, cause)
 
     def repair(self, op: str, params: dict, cls: Optional[int], policy: PaintPolicy) -> Optional[UndoRecord]:
         """A repair (see `engine.edits.run_repair`) as one undo step."""
@@ -73,7 +87,7 @@ class LabelSession:
         if rec is not None:
             self._journal(inverse(rec))
             self._touch()
-            self.events.label_edited(rec.bbox)
+            self._changed(rec.bbox, "undo")
         return rec
 
     def redo(self) -> Optional[UndoRecord]:
@@ -81,7 +95,7 @@ class LabelSession:
         if rec is not None:
             self._journal(rec)
             self._touch()
-            self.events.label_edited(rec.bbox)
+            self._changed(rec.bbox, "redo")
         return rec
 
     def replay(self, records: Iterable[UndoRecord]) -> int:
@@ -94,7 +108,7 @@ class LabelSession:
             n += 1
         if n:
             self._touch()
-            self.events.label_edited(None)
+            self._changed(None, "recovery")
         return n
 
     # strokes whose journal write failed since the last save: they exist only on screen until a save works

@@ -165,7 +165,8 @@ class ProjectSession:
         moved = None
         if opened is not None and opened.shape == frame.label.shape:
             moved = restore_record(frame.label, opened)
-            frame.record_edit(moved)  # journalled: a crash now replays the frame back to `opened`
+            if moved is not None:  # journalled: a crash now replays the frame back to `opened`; the mask shown
+                frame.record_moved(moved)  # does not change (the sketch starts with the same pixels): no event
         self._settle(frame)
         session = LabelSession(SketchTarget(key), frame.image, frame.label, UndoStack(max_steps=self._max_steps),
                                SketchEvents(self.events), AutosavePolicy(0))
@@ -195,6 +196,7 @@ class ProjectSession:
         if changed.any():
             y0, y1, x0, x1 = tight_box(changed)  # type: ignore[misc]
             self.events.label_edited((x0, y0, x1, y1))
+            self.events.label_changed((x0, y0, x1, y1), "sketch")
         sketch.frame.emit_undo_state()
         return mask
 
@@ -302,6 +304,7 @@ class ProjectSession:
                 self.end_sketch()
                 np.copyto(self.current.label, label)
                 self.events.label_edited(None)
+                self.events.label_changed(None, "recovery")
         return done
 
     def discard_recovery(self) -> None:

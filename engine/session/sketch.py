@@ -50,6 +50,9 @@ class SketchEvents(SessionEvents):
     def label_edited(self, rect: Optional[Rect]) -> None:
         self.events.label_edited(rect)
 
+    def label_changed(self, rect: Optional[Rect], cause: str) -> None:
+        self.events.label_changed(rect, cause)
+
     def undo_state_changed(self, can_undo: bool, can_redo: bool) -> None:
         self.events.undo_state_changed(can_undo, can_redo)
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.panels.curation.jobs import AugmentRequest, pair_thumbnail
+from desktop.panels.curation.jobs import pair_thumbnail
 from desktop.panels.curation.panel import CurationPanel
 from desktop.qt_image import qimage_to_rgb
+from engine.services.augment import AugmentRequest
 from tests.augment_helpers import fake_generate
 from tests.gui.panel_helpers import add_scored_pairs, close, open_document, small_pair
 
@@ -143,7 +144,7 @@ def test_augment_job_stores_pairs_and_refreshes_gallery(qtbot, setup):
     panel, doc, runner, ids = setup
     panel.generator_factory = lambda: (fake_generate, "fake", {"kind": "test"})
     key = doc.project.frame_keys()[0]
-    handle = panel.start_augment(AugmentRequest(layouts=2, samples=1, frames=[key]))
+    handle = panel.start_augment(AugmentRequest(layouts=2, samples=1, frames=[key], mode="full"))
     seen = []
     handle.progressChanged.connect(lambda f, m: seen.append(m))
     assert panel.progress.isVisible()
@@ -161,7 +162,7 @@ def test_augment_job_stores_pairs_and_refreshes_gallery(qtbot, setup):
 def test_augment_cancel_stops_and_keeps_finished_pairs(qtbot, setup):
     panel, doc, _runner, _ids = setup
     panel.generator_factory = lambda: (lambda lab, seed: fake_generate(lab, seed, sleep=0.3), "slow", {})
-    handle = panel.start_augment(AugmentRequest(layouts=3, samples=3))
+    handle = panel.start_augment(AugmentRequest(layouts=3, samples=3, mode="full"))
     qtbot.waitUntil(lambda: handle.state == "running", timeout=10_000)
     time.sleep(0.4)
     panel.cancel_btn.click()

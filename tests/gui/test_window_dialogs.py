@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from desktop.preferences import PreferencesDialog
 from desktop.settings import Settings
-from desktop.shortcuts import DEFAULT_KEYMAP, describe_conflicts, find_conflicts, merged_keymap
+from desktop.shortcuts import TOOL_SPECS, DEFAULT_KEYMAP, describe_conflicts, find_conflicts, merged_keymap
 from tests.gui.window_helpers import make_settings, open_window
 
 pytestmark = pytest.mark.gui
@@ -87,6 +87,13 @@ def test_changed_shortcut_reaches_the_window(qtbot, phantom_root, tmp_path):
     assert w.canvas.tool_name() == "brush"
     qtbot.keyClick(w.canvas, Qt.Key_F)  # F no longer selects the fill tool
     assert w.canvas.tool_name() == "brush"
+    # the tooltips show the user's keys, not the defaults
+    assert w.tool_options.tool_buttons["fill"].toolTip() == "Flood fill (K)"
+    assert w.tool_options.tool_buttons["brush"].toolTip() == "Brush (B)"
+    w.apply_keymap(merged_keymap({"tool.brush": "Y", "tool.fill": ""}))
+    assert w.tool_options.tool_buttons["brush"].toolTip() == "Brush (Y)"
+    assert w.tool_options.tool_buttons["fill"].toolTip() == "Flood fill"
+    assert [a.text() for a in w.menuBar().actions()[2].menu().actions()[:6]] == [t.text for t in TOOL_SPECS]
 
 
 def test_settings_recent_projects_and_reset(tmp_path):

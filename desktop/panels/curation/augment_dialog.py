@@ -1,7 +1,7 @@
 """The "Augment…" dialog: how many layout variants and samples per frame, on which frames, and the filters.
 
-`AugmentDialog(frame_count, current_key, has_head).request()` gives a `desktop.panels.curation.jobs.
-AugmentRequest` (model and head folders are filled in by the curation panel)."""
+`AugmentDialog(frame_count, current_key, has_head).request()` gives the `engine.services.augment.AugmentRequest`
+that `cadis augment` makes from its options (model and head folders are filled in by the curation panel)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -9,7 +9,7 @@ from typing import Optional
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QLabel, QSpinBox, QVBoxLayout, QWidget)
 
-from desktop.panels.curation.jobs import AugmentRequest
+from engine.services.augment import AugmentRequest
 
 
 class AugmentDialog(QDialog):
@@ -24,6 +24,13 @@ class AugmentDialog(QDialog):
         self.frames.addItem(f"All done frames ({done_frames})", "done")
         if current_key:
             self.frames.addItem(f"Current frame only ({current_key.rsplit('/', 1)[-1]})", "current")
+        self.mode = QComboBox()
+        self.mode.addItem("Repaint what the layout changed", "repaint")
+        self.mode.addItem("Synthesize whole frames", "full")
+        self.mode.setToolTip("repaint keeps the real frame outside each change (plus the margin), like "
+                             "`cadis augment --mode repaint`; whole frames are `--mode full`")
+        self.margin = self._spin(0, 256, AugmentRequest.margin, "pixels around a change that are repainted too")
+        self.mode.currentIndexChanged.connect(lambda _i: self.margin.setEnabled(self.mode.currentData() == "repaint"))
         self.layouts = self._spin(1, 64, 4, "layout variants of each frame's mask (move, rotate, mirror, paste)")
         self.samples = self._spin(1, 16, 2, "synthesized images per layout variant")
         self.steps = self._spin(1, 200, 20, "sampling steps of the synthesis model")
@@ -45,6 +52,8 @@ class AugmentDialog(QDialog):
         self.use_min.toggled.connect(self.min_consistency.setEnabled)
         form = QFormLayout()
         form.addRow("Frames", self.frames)
+        form.addRow("Mode", self.mode)
+        form.addRow("Margin (px)", self.margin)
         form.addRow("Layouts per frame (K)", self.layouts)
         form.addRow("Samples per layout (M)", self.samples)
         form.addRow("Steps", self.steps)
@@ -77,6 +86,7 @@ class AugmentDialog(QDialog):
         frames = [self._current] if self.frames.currentData() == "current" and self._current else None
         return AugmentRequest(
             layouts=self.layouts.value(), samples=self.samples.value(), steps=self.steps.value(),
-            seed=self.seed.value(), frames=frames,
+            seed=self.seed.value(), frames=frames, mode=self.mode.currentData(), margin=self.margin.value(),
+            preset="final",
             min_consistency=self.min_consistency.value() if self.use_min.isChecked() else None,
             drop_uncertain=self.drop.value() / 100.0 if self.drop.isEnabled() else 0.0)

@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas.view import CanvasView
+from desktop.shortcuts import TOOL_BY_NAME
 from engine.session import SessionEvents, open_pair
 from engine.taxonomy import CLASS_NAMES, PALETTE
 
-TOOL_ICONS = {"brush": "mdi6.brush", "eraser": "mdi6.eraser", "fill": "mdi6.format-color-fill",
-              "polygon": "mdi6.vector-polygon", "lasso": "mdi6.lasso", "picker": "mdi6.eyedropper"}
 
 
 class _EditorEvents(SessionEvents):
@@ -75,8 +74,8 @@ class PairEditor(QDialog):
         self.tool_buttons: dict[str, QToolButton] = {}
         for name in self.canvas.tool_names():
             b = QToolButton(self)
-            b.setIcon(qta.icon(TOOL_ICONS.get(name, "mdi6.help")))
-            b.setToolTip(name.capitalize())
+            b.setIcon(qta.icon(TOOL_BY_NAME[name].icon))
+            b.setToolTip(TOOL_BY_NAME[name].text)
             b.setCheckable(True)
             b.clicked.connect(lambda _=False, n=name: self.set_tool(n))
             bar.addWidget(b)

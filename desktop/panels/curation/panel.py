@@ -11,15 +11,17 @@ Wiring (done by the window; this module touches no other desktop file)::
 
 It follows `document.projectChanged` by itself (reloads the gallery). Keys while the panel has focus:
 A = accept, X = reject the current pair (then the next one is selected), Enter / double-click = open it.
-"Augment…" runs `engine.augment` as a job (progress + cancel); "Drop most uncertain" rejects the chosen
-share of the shown pending pairs with the highest ensemble uncertainty (enabled only when pairs carry it).
+"Augment…" runs `engine.services.augment` as a job (progress + cancel; the same request as `cadis augment`);
+"Drop most uncertain" rejects the chosen share of the shown pending pairs with the highest ensemble uncertainty
+(enabled only when pairs carry it).
 "Near-duplicates" shows only the pairs too close to an earlier pair or to their own source frame
 (`engine.curation.find_near_duplicates`). Scores shown are those stored in each pair's provenance.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
@@ -28,13 +30,13 @@ from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QHBoxLayout, QLabel, QPl
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from desktop.panels.curation.augment_dialog import AugmentDialog
-from desktop.panels.curation.jobs import (AugmentRequest, GeneratorFactory, ThumbSink, load_pair_thumbnails,
-                                          run_augment_job)
+from desktop.panels.curation.jobs import ThumbSink, load_pair_thumbnails
 from desktop.panels.curation.pair_gallery import PairGallery
 from desktop.panels.curation.pair_filters import PairFilterBar
 from desktop.panels.curation.pair_model import ID_ROLE, PairFilterProxy, PairListModel
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.curation import find_duplicate_pairs, reject_most_uncertain
+from engine.services.augment import AugmentRequest, Generator, augment
 
 _ICON = "#c8ccd4"
 
@@ -50,7 +52,7 @@ class CurationPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("curationPanel")
         self.doc, self.runner, self.settings = document, runner, settings
-        self.generator_factory: Optional[GeneratorFactory] = None  # tests / other front ends inject a generator
+        self.generator_factory: Optional[Callable[[], Generator]] = None  # tests / other front ends inject a generator
         self.augment_job: Optional[JobHandle] = None
         self.duplicates: dict[int, float] = {}
         self._dup_job: Optional[JobHandle] = None
@@ -119,12 +121,19 @@ class CurationPanel(QWidget):
         lay.addWidget(split, 1)
         lay.addLayout(actions)
         lay.addWidget(self.message)
-        for key, status in (("A", "accepted"), ("X", "rejected")):
+        self.key_actions: dict[str, QAction] = {}
+        for action_id, status in (("curation.accept", "accepted"), ("curation.reject", "rejected")):
             act = QAction(self)
-            act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             act.triggered.connect(lambda _=False, s=status: self.set_current_status(s))
             self.addAction(act)
+            self.key_actions[action_id] = act
+        self.apply_keymap(self.settings.keymap())
+
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        """Accept / reject keys from the user's keymap (A and X unless rebound in Preferences)."""
+        for action_id, act in self.key_actions.items():
+            act.setShortcut(QKeySequence(keymap.get(action_id, "")))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Details beside the gallery in a wide dock, below it in a narrow one."""
@@ -310,17 +319,17 @@ class CurationPanel(QWidget):
         self.start_augment(dialog.request())
 
     def start_augment(self, request: AugmentRequest) -> Optional[JobHandle]:
-        """Run an augment job with `request` (model, head and device are filled from the settings)."""
+        """Run the augment service with `request` (model, head and device are filled from the settings)."""
         if self.project is None:
             return None
-        if not request.model_dir:
-            request.model_dir = self._model_dir()
-        if not request.head_dir:
+        model_dir = request.model_dir or self._model_dir()
+        head_dir = request.head_dir
+        if not head_dir:
             from engine.preseg import find_head_dir  # torch: imported when needed
-            request.head_dir = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, request.model_dir)
-        request.device = self.settings.device
+            head_dir = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, model_dir) or ""
+        request = replace(request, model_dir=model_dir, head_dir=str(head_dir), device=self.settings.device)
         project, factory = self.project, self.generator_factory
-        handle = self.runner.submit("Augment", lambda ctx: run_augment_job(ctx, project, request, factory),
+        handle = self.runner.submit("Augment", lambda ctx: augment(ctx, project, request, factory),
                                     group="curation-augment", on_result=self._augment_done,
                                     on_error=lambda msg: self._say(f"Augment failed: {msg}"))
         self.augment_job = handle

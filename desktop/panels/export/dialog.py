@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QForm
 
 from desktop.panels.export.report_view import ReportView
 from desktop.workers import FINAL_STATES, JobHandle
-from engine.export import ExportOptions, ExportOutcome, run_export
+from engine.export import EXPORT_FORMATS, ExportOptions, ExportOutcome, run_export
 
-FORMATS = (("cadis", "CaDIS layout (index PNG labels)"), ("coco", "COCO JSON with RLE masks"),
-           ("both", "CaDIS layout + COCO JSON"))
+# every registered format alone, and the CaDIS layout with COCO (the alias "both" of "cadis,coco")
+FORMATS = tuple((f.name, f.label) for f in EXPORT_FORMATS.values()) + (("both", "CaDIS layout + COCO JSON"),)
 EXPERIMENTS = ((None, "Original 36 classes"), ("1", "Experiment 1 (8 classes)"), ("2", "Experiment 2 (17 classes)"),
                ("3", "Experiment 3 (25 classes)"))
 SPLITS = (("all", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"))

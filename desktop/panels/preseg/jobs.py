@@ -9,7 +9,7 @@ from typing import Callable, Hashable, Optional
 
 import numpy as np
 
-from desktop.panels.model_folder import weights_stamp
+from engine.services.pipelines import weights_stamp
 from engine.model_cache import ModelCache
 
 Job = Callable[[object], object]

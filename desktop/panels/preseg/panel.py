@@ -26,6 +26,7 @@ from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, pro
                                         suspicious_job, train_job)
 from desktop.panels.preseg.form import PresegForm
 from desktop.panels.preseg.proposal_layer import ProposalLayer
+from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner
 from engine.edits import accept_proposal
 from engine.model_cache import ModelCache
@@ -61,6 +62,7 @@ class PresegPanel(PresegForm, QWidget):
         self.handles: dict[str, JobHandle] = {}
         self.confirm = self._ask  # (title, question) -> bool; tests replace it
         self._build()
+        keep_options(settings, "preseg", {"class_set": self.class_set, "auto": self.auto, "heat": self.heat})
         self.refresh()
 
     # -- state -------------------------------------------------------------------------------------

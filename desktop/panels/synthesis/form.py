@@ -25,7 +25,7 @@ class SynthesisForm:
     """Builds the panel's widgets."""
 
     def _build(self) -> None:
-        from engine.pipelines.synthesis import SAMPLERS
+        from engine.samplers import SAMPLERS
 
         self.model_label = hint_label()
         self.message = hint_label(error=True)
@@ -48,8 +48,8 @@ class SynthesisForm:
         self.steps = QSpinBox()
         self.steps.setRange(1, 200)
         self.sampler = QComboBox()
-        for s, text in zip(SAMPLERS, ("DDIM", "DPM-Solver++", "UniPC")):
-            self.sampler.addItem(text, s)
+        for sampler in SAMPLERS.values():
+            self.sampler.addItem(sampler.label, sampler.name)
         self.guidance = QDoubleSpinBox()
         self.guidance.setRange(0.0, 20.0)
         self.guidance.setSingleStep(0.5)

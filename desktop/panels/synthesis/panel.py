@@ -22,20 +22,20 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QFileDialog, QWidget)
 
-from desktop.panels.model_folder import model_folder_problem, weights_stamp
+from desktop.panels.model_folder import model_folder_problem
 from desktop.panels.distill_job import StudentControls
 from desktop.panels.synthesis.form import SynthesisForm
 from desktop.panels.synthesis.gallery import GalleryEntry
 from desktop.panels.synthesis.sketch import SketchControls
 from desktop.qt_image import pixmap_of
+from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
-from engine.model_cache import ModelCache
-from engine.provenance import synthesis_provenance
+from engine.services.synthesis import (Candidate, Pipelines, SynthesisRequest, accept_pair, lift_preview,
+                                       preset_settings, synthesize)
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PREVIEW_LANE = "preview"
 PREVIEW_TORCH_THREADS = 1
-PAIR_SOURCE = "synthesis"
 
 
 def key_of(entry: GalleryEntry) -> str:
@@ -53,9 +53,8 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
     def __init__(self, doc, runner: JobRunner, settings, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.doc, self.runner, self.settings = doc, runner, settings
-        # previews and long jobs keep their own pipelines, each used without holding a lock while it runs
-        self.cache = ModelCache(exclusive=False)        # the preview pipeline (student or teacher)
-        self.synth_cache = ModelCache(exclusive=False)  # the teacher, for Synthesize
+        self.pipelines = Pipelines()  # every pipeline this panel uses, built by the synthesis service
+        self.cache, self.synth_cache = self.pipelines.preview_cache, self.pipelines.synthesis_cache
         self.preview_handle: Optional[JobHandle] = None
         self.synth_handle: Optional[JobHandle] = None
         self.repaint_handle: Optional[JobHandle] = None
@@ -66,6 +65,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self.last_preview_s: Optional[float] = None
         self.model_problem: Optional[str] = None
         self._build()
+        keep_options(settings, "synthesis", {"preset": self.preset, "steps": self.steps, "sampler": self.sampler,
+                                             "guidance": self.guidance, "variants": self.variants,
+                                             "margin": self.margin})
         self.refresh_model()
         doc.frameChanged.connect(self._remember_parent)
         doc.sketchChanged.connect(self._on_sketch_changed)
@@ -81,9 +83,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self._update_buttons()
 
     def _apply_preset(self, *_) -> None:
-        from engine.pipelines.synthesis import PRESETS
-
-        p = PRESETS[self.preset.currentData() or "preview"]
+        p = preset_settings(self.preset.currentData() or "preview")
         self.steps.setValue(p.steps)
         self.sampler.setCurrentIndex(max(0, self.sampler.findData(p.sampler)))
         self.guidance.setValue(p.guidance)
@@ -94,8 +94,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
 
     def refresh_model(self) -> bool:
         """Re-check the model folder (after the preferences or a training run); True when usable."""
-        self.cache.clear()
-        self.synth_cache.clear()
+        self.pipelines.clear()
         self.model_problem = model_folder_problem(self.model_dir())
         ok = self.model_problem is None
         self.message.setText(self.model_problem or "")
@@ -114,7 +113,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             cfg = json.loads((path / ("unet/config.json" if pipeline else "config.json")).read_text(encoding="utf-8"))
             h, w = cfg.get("sample_size", ("?", "?"))
             size = "frames at the mask's size" if (path / "upsampler").is_dir() else f"{w}x{h}, resized to the mask"
-            from engine.distill import student_problem
+            from engine.services.pipelines import student_problem
 
             lane = "distilled student" if student_problem(path) is None else "4-step preset (no student yet)"
             return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')} · preview: {lane}"
@@ -161,31 +160,17 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             return False
         return True
 
-    def _submit(self, title: str, group: str, preset_name: str, overrides: dict, seed: int, num: int,
-                on_result, repaint: Optional[dict] = None) -> Optional[JobHandle]:
-        if not self._ready():
-            return None
-        from engine.pipelines.synthesis import SynthesisPipeline, preset
+    def _request(self, **kw) -> SynthesisRequest:
+        """A synthesis request for the current frame's mask with this panel's model and device."""
+        return SynthesisRequest(self.doc.label.copy(), self.model_dir(), source_frame=self.doc.key,
+                                device=self.settings.device, use_student=self.use_student, **kw)
 
-        mask = self.doc.label.copy()
-        key = self.doc.key
-        model_dir, device = self.model_dir(), self.settings.device
-        stamp = (weights_stamp(model_dir), device)
-        settings = preset(preset_name, **overrides)
-
-        def job(ctx):
-            def load():
-                ctx.report(0.0, "loading the model")
-                return SynthesisPipeline.from_pretrained(model_dir, device=device)
-
-            return self.synth_cache.use(stamp, load, lambda pipe: pipe(mask, settings=settings, seed=seed,
-                                                                       num_images_per_prompt=num, ctx=ctx,
-                                                                       **(repaint or {})))
-
-        handle = self.runner.submit(title, job, group=group,
-                                    on_result=lambda r: on_result(r, key, model_dir, preset_name),
+    def _submit(self, title: str, request: SynthesisRequest) -> Optional[JobHandle]:
+        pipelines = self.pipelines
+        handle = self.runner.submit(title, lambda ctx: synthesize(ctx, pipelines, request), group=SYNTH_GROUP,
+                                    on_result=self._on_results,
                                     on_error=lambda msg: self.status.setText(f"Synthesis failed: {msg}"),
-                                    device=device)
+                                    device=request.device)
         handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
         return handle
 
@@ -193,79 +178,51 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         """Render a preview of the current mask on the preview lane (superseding any preview in flight)."""
         if not self._ready():
             return None
-        from engine.distill import StudentPipeline
-        from engine.pipelines.synthesis import preset
-
         asked = time.perf_counter()
-        mask, key = self.doc.label.copy(), self.doc.key
-        model_dir, device = self.model_dir(), self.settings.device
-        guidance, seed = self.guidance.value(), self.seed.value()
+        request = self._request(preset="preview", guidance=self.guidance.value(), seed=self.seed.value())
+        pipelines = self.pipelines
 
         def job(ctx):
             limit_torch_threads_here(PREVIEW_TORCH_THREADS)  # never wait on a core that a long job holds
-            pipe = self._preview_pipe(model_dir, device, ctx)
-            if isinstance(pipe, StudentPipeline):
-                return pipe(mask, guidance=guidance, seed=seed, ctx=ctx)
-            return pipe(mask, settings=preset("preview", guidance=guidance), seed=seed, ctx=ctx)
+            return synthesize(ctx, pipelines, request)
 
         handle = self.runner.lane(PREVIEW_LANE).submit(
-            "Live preview", job, group=PREVIEW_GROUP,
-            on_result=lambda r: self._on_preview(r, key, model_dir, "preview", asked),
+            "Live preview", job, group=PREVIEW_GROUP, on_result=lambda r: self._on_preview(r, asked),
             on_error=lambda msg: self.status.setText(f"Preview failed: {msg}"))
         handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
         self.preview_handle = handle
         return handle
 
-    def _preview_pipe(self, model_dir: str, device: str, ctx):
-        from engine.distill import preview_pipeline
-
-        def load():
-            ctx.report(0.0, "loading the preview model")
-            return preview_pipeline(model_dir, device=device, use_student=self.use_student)[0]
-
-        stamp = (weights_stamp(model_dir), weights_stamp(Path(model_dir) / "student"), device, self.use_student)
-        return self.cache.get(stamp, load)
-
     def _accept_full_lift(self, entry: GalleryEntry) -> Optional[JobHandle]:
-        """A live preview lifted on the preview's pixel budget: render the same student sample again (same
-        seed, timesteps and guidance: the student is deterministic) with the final preset's lift at the mask's
-        size, and store that frame (the pair is stored when the job is done)."""
-        from dataclasses import replace
+        """A live preview lifted on the preview's pixel budget: render it again at the mask's full size
+        (`engine.services.synthesis.lift_preview`) and store that frame (the pair is stored when the job is done)."""
+        candidate = Candidate(entry.image, entry.mask, dict(entry.provenance))
+        pipelines, model_dir, device, use_student = self.pipelines, self.model_dir(), self.settings.device, self.use_student
 
-        from engine.distill import StudentPipeline
-
-        prov, model_dir, device = dict(entry.provenance), self.model_dir(), self.settings.device
-
-        def job(ctx):
-            pipe = self._preview_pipe(model_dir, device, ctx)
-            if not isinstance(pipe, StudentPipeline):
-                raise RuntimeError("the model has no preview student now; synthesize the frame instead")
-            s = replace(pipe.default_settings, timesteps=tuple(prov["timesteps"]), guidance=float(prov["guidance"]),
-                        max_lift_pixels=None)
-            return pipe(entry.mask, settings=s, seed=int(prov["seed"]), ctx=ctx)
-
-        def done(result) -> None:
-            entry.image = result.images[0]
-            entry.provenance = synthesis_provenance(result.settings, prov["seed"], prov.get("preset", "preview"),
-                                                    model_dir, key_of(entry), result.mask)
+        def done(lifted: Candidate) -> None:
+            entry.image, entry.provenance = lifted.image, lifted.provenance
             self.accept_selected(entry)
             self._show_selected()
 
         self.status.setText("Lifting the preview to the mask's full size before storing it…")
         self.accept_handle = self.runner.submit(
-            "Full-size frame of the preview", job, group=SYNTH_GROUP, on_result=done,
-            on_error=lambda msg: self.status.setText(f"Could not store the preview: {msg}"), device=device)
+            "Full-size frame of the preview",
+            lambda ctx: lift_preview(ctx, pipelines, candidate, model_dir, device, use_student), group=SYNTH_GROUP,
+            on_result=done, on_error=lambda msg: self.status.setText(f"Could not store the preview: {msg}"),
+            device=device)
         return self.accept_handle
 
     def synthesize(self) -> Optional[JobHandle]:
         """Run the chosen preset and settings for the chosen number of variants."""
         if self.new_seed.isChecked():
             self.seed.setValue(random.randrange(2**31 - 1))
-        overrides = {"steps": self.steps.value(), "sampler": self.sampler.currentData(),
-                     "guidance": self.guidance.value()}
+        if not self._ready():
+            return None
         n = self.variants.value()
-        handle = self._submit(f"Synthesize {n} frame{'s' if n > 1 else ''}", SYNTH_GROUP,
-                              self.preset.currentData(), overrides, self.seed.value(), n, self._on_results)
+        request = self._request(preset=self.preset.currentData(), steps=self.steps.value(),
+                                sampler=self.sampler.currentData(), guidance=self.guidance.value(),
+                                seed=self.seed.value(), num=n)
+        handle = self._submit(f"Synthesize {n} frame{'s' if n > 1 else ''}", request)
         if handle is not None:
             self.synth_handle = handle
         return handle
@@ -282,28 +239,22 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             return None
         if self.new_seed.isChecked():
             self.seed.setValue(random.randrange(2**31 - 1))
-        overrides = {"steps": self.steps.value(), "guidance": self.guidance.value()}
-        extra = {"image": self.doc.image.copy(), "parent_mask": parent.copy(), "margin": self.margin.value()}
-        handle = self._submit("Repaint changed region", SYNTH_GROUP, self.preset.currentData(), overrides,
-                              self.seed.value(), 1, self._on_results, repaint=extra)
+        request = self._request(preset=self.preset.currentData(), steps=self.steps.value(),
+                                guidance=self.guidance.value(), seed=self.seed.value(), image=self.doc.image.copy(),
+                                parent_mask=parent.copy(), margin=self.margin.value())
+        handle = self._submit("Repaint changed region", request)
         if handle is not None:
             self.repaint_handle = handle
         return handle
 
     # -- results -----------------------------------------------------------------------------------
-    def _entries(self, result, key, model_dir, preset_name) -> list[GalleryEntry]:
-        from engine.pipelines.repaint import repaint_provenance
+    @staticmethod
+    def _entry(candidate: Candidate) -> GalleryEntry:
+        return GalleryEntry(candidate.image, candidate.mask, candidate.provenance)
 
-        out = []
-        for image, seed in zip(result.images, result.seeds):
-            prov = synthesis_provenance(result.settings, seed, preset_name, model_dir, key, result.mask)
-            if result.changed is not None:  # a repaint: parent frame, changed-region mask, model, seed
-                prov["repaint"] = repaint_provenance(result, key)
-            out.append(GalleryEntry(image, result.mask, prov))
-        return out
-
-    def _on_preview(self, result, key, model_dir, preset_name, asked: float) -> None:
-        self.gallery.set_live(self._entries(result, key, model_dir, preset_name)[0])
+    def _on_preview(self, outcome, asked: float) -> None:
+        result, key = outcome.result, key_of(self._entry(outcome.candidates[0]))
+        self.gallery.set_live(self._entry(outcome.candidates[0]))
         self.gallery.setCurrentRow(0)  # the newest result is the one in the big view
         self._show_selected()
         self.preview.repaint()
@@ -313,9 +264,11 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
                             f"{self.last_preview_s * 1000:.0f} ms")
         self.previewShown.emit(self.last_preview_s)
 
-    def _on_results(self, result, key, model_dir, preset_name) -> None:
-        for entry in self._entries(result, key, model_dir, preset_name):
-            self.gallery.add(entry)
+    def _on_results(self, outcome) -> None:
+        result = outcome.result
+        key = key_of(self._entry(outcome.candidates[0])) if outcome.candidates else ""
+        for candidate in outcome.candidates:
+            self.gallery.add(self._entry(candidate))
         self._show_selected()
         if result.changed is not None:
             self.status.setText(f"Repainted {int(result.region.sum()):,} px ({int(result.changed.sum()):,} changed + "
@@ -345,8 +298,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             self._accept_full_lift(entry)
             return None
         try:
-            entry.pair_id = project.add_pair(entry.image, entry.mask, PAIR_SOURCE, entry.provenance,
-                                             parent_key=entry.provenance.get("source_frame"))
+            entry.pair_id = accept_pair(project, Candidate(entry.image, entry.mask, entry.provenance))
         except Exception as exc:  # noqa: BLE001 - a failed write is a message, not a crash
             self.status.setText(f"Could not store the pair: {exc}")
             return None

@@ -170,9 +170,9 @@ class TrainingDialog(QDialog):
     # -- running -----------------------------------------------------------------------------------
     def config(self):
         """The TrainConfig the form describes."""
-        from engine.models.model_dir import parse_resolution
+        from engine.models.model_dir import parse_height_width
 
-        return replace(self.base_config, resolution=parse_resolution(self.resolution.currentText().strip()),
+        return replace(self.base_config, resolution=parse_height_width(self.resolution.currentText().strip()),
                        class_set=self.class_set.currentData(), max_steps=self.steps.value(),
                        device=self.device.currentData())
 

@@ -87,17 +87,24 @@ def _shard():
     return state.process_index, state.num_processes, state
 
 
-def run(args: argparse.Namespace) -> int:
-    from engine.augment.batch import AugmentSettings
+def request_from_args(args: argparse.Namespace):
+    """The `engine.services.augment.AugmentRequest` of the command line."""
     from engine.curation.duplicates import DEFAULT_THRESHOLD
+    from engine.services.augment import AugmentRequest
+
+    return AugmentRequest(
+        model_dir=args.model, mode=args.mode, margin=args.margin, frames=_frames(args.frames),
+        layouts=args.layouts, samples=args.samples, steps=args.steps, preset=args.preset, seed=args.seed,
+        min_consistency=args.min_consistency, drop_uncertain=args.drop_uncertain, head_dir=args.head or "",
+        duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold,
+        device=args.device)
+
+
+def run(args: argparse.Namespace) -> int:
     from engine.project import Project
 
-    settings = AugmentSettings(
-        layouts=args.layouts, samples=args.samples, seed=args.seed, min_consistency=args.min_consistency,
-        drop_uncertain=args.drop_uncertain,
-        duplicate_threshold=DEFAULT_THRESHOLD if args.duplicate_threshold is None else args.duplicate_threshold,
-        mode=args.mode)
-    settings.check(args.head is not None)
+    request = request_from_args(args)
+    request.check()
     from engine.safety import Read, Write, check_writes
 
     check_writes([Write(args.project, "project", "project")],
@@ -113,54 +120,29 @@ def run(args: argparse.Namespace) -> int:
     if project is None:
         project = Project.open_or_create(args.project, app="cadis augment", group=group)
     try:
-        return _augment(args, settings, project, index, count, state)
+        return _augment(args, request, project, index, count, state)
     finally:
         project.close()
 
 
-def _augment(args, settings, project, index: int, count: int, state) -> int:
-    from engine.augment.batch import apply_uncertainty_filter, run_augment, run_key
+def _augment(args, request, project, index: int, count: int, state) -> int:
+    from dataclasses import replace
+
     from engine.cli.progress import tqdm_context
     from engine.device import pick_device
-    from engine.pipelines import SynthesisPipeline, preset
+    from engine.services.augment import augment
 
     device = state.device if state is not None and args.device == "auto" else pick_device(args.device)
-    pipe = SynthesisPipeline.from_pretrained(args.model, device=str(device))
-    sampling = preset(args.preset, steps=args.steps)
-
-    def generate(label, seed, parent_image=None, parent_label=None):
-        if parent_image is None:
-            return pipe(label, settings=sampling, seed=seed).images[0]
-        from engine.pipelines import repaint_provenance
-
-        res = pipe(label, settings=sampling, seed=seed, image=parent_image, parent_mask=parent_label,
-                   margin=args.margin)
-        return res.images[0], repaint_provenance(res)
-
-    score = None
-    if args.head:
-        from engine.curation.scores import presegmenter_scorer
-        from engine.preseg import Presegmenter
-
-        score = presegmenter_scorer(Presegmenter.open(args.model, args.head, device=str(device), cache_size=0))
     ctx, bar = tqdm_context(f"augment {index + 1}/{count}" if count > 1 else "augment",
                             disable=args.no_progress or index > 0)
     try:
-        result = run_augment(project, generate, settings, frames=_frames(args.frames), score=score, ctx=ctx,
-                             shard_index=index, shard_count=count, model_id=pipe.fingerprint,
-                             model_info={"model_dir": str(Path(args.model).resolve()), "sampling": args.preset,
-                                         "steps": sampling.steps, "sampler": sampling.sampler,
-                                         "mode": args.mode})
-        bar.close()
-        if state is not None:
-            state.wait_for_everyone()
-        rejected = []
-        if index == 0 and settings.drop_uncertain > 0:
-            rejected = apply_uncertainty_filter(project, settings.drop_uncertain, run_key(pipe.fingerprint, args.seed))
+        outcome = augment(ctx, project, replace(request, device=str(device)), shard_index=index, shard_count=count,
+                          barrier=state.wait_for_everyone if state is not None else None)
     finally:
         bar.close()
+    result = outcome.result
     rare = ", ".join(map(str, result.rare_classes)) or "none"
     print(f"augment{f' shard {index + 1}/{count}' if count > 1 else ''}: {result.summary()}; rare classes {rare}")
-    if rejected:
-        print(f"rejected the {len(rejected)} most uncertain pair(s) (--drop-uncertain {settings.drop_uncertain})")
+    if outcome.rejected:
+        print(f"rejected the {len(outcome.rejected)} most uncertain pair(s) (--drop-uncertain {request.drop_uncertain})")
     return 0

@@ -31,15 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _data_folder(args) -> Path:
     from engine.cli import CliError
-    from engine.models import read_model_card
+    from engine.services.distill import card_training_data
 
     if args.data is not None:
         if not args.data.exists():
             raise CliError(f"--data {args.data} does not exist")
         return args.data
-    named = read_model_card(args.model).get("training_data")
-    if named and Path(named).exists():
-        return Path(named)
+    found, named = card_training_data(args.model)
+    if found is not None:
+        return found
     raise CliError("give --data: the training frames (a CaDIS dataset, project or pair folder); the model card "
                    + (f"names {named}, which does not exist here" if named else "names none"))
 
@@ -47,20 +47,20 @@ def _data_folder(args) -> Path:
 def run(args: argparse.Namespace) -> int:
     from engine.cli import CliError
     from engine.cli.progress import tqdm_context
-    from engine.distill import DistillConfig, distill
     from engine.models import check_model_folder
+    from engine.services.distill import DistillRequest, distill_student
 
     if args.max_steps is not None and args.max_steps < 1:
         raise CliError("--max-steps must be at least 1")
     check_model_folder(args.model)
     data = _data_folder(args)
-    overrides = {"max_steps": args.max_steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                 "checkpoint_every": args.checkpoint_every}
-    cfg = DistillConfig(device=args.device, **{k: v for k, v in overrides.items() if v is not None})
+    request = DistillRequest(str(args.model), str(data), max_steps=args.max_steps, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, checkpoint_every=args.checkpoint_every,
+                             device=args.device)
     main_process = int(os.environ.get("RANK", "0")) == 0   # under accelerate launch: one bar, one summary
     ctx, bar = tqdm_context("distill", disable=args.quiet or not main_process)
     try:
-        result = distill(args.model, data, cfg, ctx=ctx)
+        result = distill_student(ctx, request)
     finally:
         bar.close()
     if not main_process:

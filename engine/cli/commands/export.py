@@ -7,7 +7,7 @@ from pathlib import Path
 from engine.cli import CliError
 from engine.cli.progress import tqdm_context
 from engine.dataset import NotCadisError, open_dataset
-from engine.export import FORMAT_CHOICES, INCLUDE_CHOICES, SPLIT_CHOICES, ExportOptions, run_export
+from engine.export import EXPORT_FORMATS, INCLUDE_CHOICES, SPLIT_CHOICES, ExportOptions, run_export
 from engine.export.place import PlaceError, check_target
 from engine.project import STATUSES, Project, is_project_dir
 from engine.safety import Read, Write, check_writes
@@ -30,6 +30,15 @@ def _csv(choices: tuple[str, ...], what: str):
     return parse
 
 
+def _formats(text: str) -> str:
+    from engine.export import parse_formats
+
+    try:
+        return ",".join(parse_formats(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="PROJECT_OR_DATASET",
                         help="a project folder (*.cadis-project), a CaDIS dataset root or a folder of frames")
@@ -41,9 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="project frames to export by review status, comma-separated (default: done)")
     parser.add_argument("--include", type=_csv(INCLUDE_CHOICES, "--include"), default=("real",),
                         help="real frames and/or accepted synthetic pairs, e.g. real,synthetic (default: real)")
-    parser.add_argument("--format", choices=FORMAT_CHOICES, default="cadis",
-                        help="cadis: the CaDIS folder layout; coco/both: also coco.json with RLE masks "
-                             "(it points at the exported images, so the folders are always written)")
+    parser.add_argument("--format", type=_formats, default="cadis", metavar="LIST",
+                        help=f"comma-separated formats: {', '.join(EXPORT_FORMATS)} (both = cadis,coco). cadis: the "
+                             "CaDIS folder layout; coco: also coco.json with RLE masks (it points at the exported "
+                             "images, so the folders are always written). Default cadis")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the class-frequency report (class_frequency.md/.csv/.png)")
     parser.add_argument("--previews", action="store_true", help="also write colour previews in VideoNN/Previews/")
@@ -82,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         if project is not None:
             project.close()
     print(f"exported {result.frames} frames and {result.synthetic} synthetic pairs to {result.out_dir}")
-    if args.format in ("coco", "both"):
+    if "coco" in options.formats:
         print(f"COCO annotations: {result.out_dir / 'coco.json'}")
     if not args.no_report:
         print(f"class-frequency report: {result.out_dir / 'class_frequency.md'} (+ .csv, .png)")

@@ -7,6 +7,8 @@ import warnings
 import time
 from pathlib import Path
 
+from engine.samplers import sampler_names
+
 NAME = "synth"
 HELP = "synthesize frames that match a mask (SPADE diffusion model)"
 DESCRIPTION = (
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="preview: the distilled student (1-2 steps) when the model folder has one, else few UniPC steps "
                              "in bf16; final: DPM-Solver++ in fp32 (default final)")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the preset's)")
-    parser.add_argument("--sampler", choices=("ddim", "dpm", "unipc"), default=None, help="default: the preset's")
+    parser.add_argument("--sampler", choices=sampler_names(), default=None, help="default: the preset's")
     parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--num", type=int, default=1, help="number of variants K (default 1)")
@@ -69,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.imageio import read_label, write_image, write_label
     from engine.models.model_dir import starter_model_dir
-    from engine.pipelines import SynthesisPipeline, preset
+    from engine.services.pipelines import Pipelines
+    from engine.services.synthesis import SynthesisRequest, synthesize
     from engine.safety import Read, Write, check_writes
     from engine.taxonomy import label_id_problem
 
@@ -101,27 +104,19 @@ def run(args: argparse.Namespace) -> int:
                      [Read(args.mask, "mask"), Read(args.image, "frame to repaint"), Read(parent, "parent mask")])
         repaint = {"image": read_image(args.image), "parent_mask": read_label(parent),
                    "margin": 16 if args.margin is None else args.margin, "resample": args.resample}
-    student = args.preset == "preview" and not args.no_student and args.sampler is None and not args.repaint
+    request = SynthesisRequest(mask, str(model_dir), preset=args.preset, steps=args.steps, sampler=args.sampler,
+                               guidance=args.guidance, seed=args.seed, num=args.num, device=args.device,
+                               use_student=not args.no_student, **repaint)
+    pipelines = Pipelines()
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", UserWarning)
-        if student:
-            from engine.distill import StudentPipeline, preview_pipeline
-
-            pipe, _why = preview_pipeline(model_dir, device=args.device)
-            student = isinstance(pipe, StudentPipeline)
-        else:
-            pipe = SynthesisPipeline.from_pretrained(model_dir, device=args.device)
+        pipelines.load(request)
     for note in notes:
         print(f"cadis synth: note: {note.message}", file=sys.stderr)
-    settings = None if student else preset(args.preset, steps=args.steps, sampler=args.sampler, guidance=args.guidance)
     ctx, bar = tqdm_context("synth", disable=args.quiet)
     try:
         started = time.perf_counter()
-        if student:
-            result = pipe(mask, steps=args.steps, guidance=args.guidance, seed=args.seed, num_images_per_prompt=args.num,
-                          ctx=ctx)
-        else:
-            result = pipe(mask, settings=settings, seed=args.seed, num_images_per_prompt=args.num, ctx=ctx, **repaint)
+        result = synthesize(ctx, pipelines, request).result
         seconds = time.perf_counter() - started
     finally:
         bar.close()

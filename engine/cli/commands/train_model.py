@@ -58,14 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace):
     from engine.cli import CliError
-    from engine.models.model_dir import parse_resolution
+    from engine.models.model_dir import parse_height_width
     from engine.training import TrainConfig
 
     try:
         channels = tuple(int(c) for c in args.channels.split(","))
     except ValueError:
         raise CliError(f"--channels {args.channels!r}: give comma-separated integers such as 32,64,96,128") from None
-    h, w = parse_resolution(args.resolution)
+    h, w = parse_height_width(args.resolution)
     factor = 2 ** (len(channels) - 1)
     if h % factor or w % factor:
         raise CliError(f"--resolution {args.resolution}: both sides must divide by {factor} for {len(channels)} levels "
