@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
+from desktop.canvas.segment_assist import SegmentAssist
 from desktop.canvas.view import CanvasView
 from desktop import dialogs
 from desktop.dialogs import ProblemsDialog, ask_open_anyway, ask_rebuild, ask_recovery, confirm_done_with_unlabelled
@@ -73,6 +74,9 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.note_edit.editingFinished.connect(lambda: self.doc.set_note(self.note_edit.text()))
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
+        self.segment_assist = SegmentAssist(self.runner, lambda: self.settings.device, self)
+        self.segment_assist.set_folder(settings.segment_dir)
+        self.canvas.set_segment_source(self.segment_assist)
         self._connect()
         # model docks + the Models menu; after _connect, so the window records a stroke before a panel reads it
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
@@ -135,6 +139,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         p.lockedChanged.connect(self._update_policy)
         p.classSetChanged.connect(c.set_class_set)
         p.paletteChanged.connect(c.set_palette)
+        c.segmentMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.zoomChanged.connect(lambda scale: self.zoom_label.setText(f"{scale * 100:.0f}%"))
         t.toolChanged.connect(c.set_tool)
         t.brushRadiusChanged.connect(c.set_brush_radius)
@@ -374,6 +379,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         if dlg.exec():
             self.apply_keymap(self.settings.keymap())
             self.model_panels.settings_changed()
+            self.segment_assist.set_folder(self.settings.segment_dir)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)

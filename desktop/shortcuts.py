@@ -33,6 +33,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool.fill", "Flood fill", "mdi6.format-color-fill", "F", "Fill a connected region"),
     ActionSpec("tool.polygon", "Polygon", "mdi6.vector-polygon", "P", "Click vertices, double-click to fill"),
     ActionSpec("tool.lasso", "Lasso", "mdi6.lasso", "L", "Freehand filled region"),
+    ActionSpec("tool.segment", "Segment (SAM)", "mdi6.auto-fix", "S",
+               "Click a structure (right click: not this), drag a box; Tab: next mask, Enter: commit; "
+               "Shift+click a region to repair it"),
     ActionSpec("tool.picker", "Class picker", "mdi6.eyedropper", "I", "Pick the class under the cursor"),
     ActionSpec("brush.smaller", "Smaller brush", "mdi6.minus-circle-outline", "[", ""),
     ActionSpec("brush.larger", "Larger brush", "mdi6.plus-circle-outline", "]", ""),

@@ -16,7 +16,7 @@ from engine.taxonomy import CLASS_NAMES, DISTINCT_PALETTE
 _ICON = "#c8ccd4"
 _ACTION_COLOURS = {"status.done": "#3fb950", "status.flagged": "#e3b341", "status.rejected": "#f85149"}
 _TEXT_BESIDE = ("status.done", "status.flagged", "status.rejected", "nav.next_unfinished")
-TOOL_NAMES = ("brush", "eraser", "fill", "polygon", "lasso", "picker")
+TOOL_NAMES = ("brush", "eraser", "fill", "polygon", "lasso", "segment", "picker")
 MENUS: dict[str, list] = {
     "&File": ["file.open", "file.open_project", "file.phantom", "recent", None, "file.save", "file.export",
               None, "file.preferences", None, "file.quit"],

@@ -16,6 +16,7 @@ class WindowReactionsMixin:
 
     def _on_frame(self, key: str) -> None:
         self.canvas.set_frame(self.doc.image, self.doc.label)
+        self.segment_assist.set_frame(key, self.doc.image)
         self.palette.set_counts(self.doc.label)
         self.frames.set_current(key)
         self.note_edit.setText(self.doc.note())

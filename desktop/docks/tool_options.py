@@ -12,7 +12,11 @@ from engine.taxonomy import CLASS_NAMES
 
 TOOLS = (("brush", "mdi6.brush", "Brush (B)"), ("eraser", "mdi6.eraser", "Eraser (E)"),
          ("fill", "mdi6.format-color-fill", "Flood fill (F)"), ("polygon", "mdi6.vector-polygon", "Polygon (P)"),
-         ("lasso", "mdi6.lasso", "Lasso (L)"), ("picker", "mdi6.eyedropper", "Class picker (I)"))
+         ("lasso", "mdi6.lasso", "Lasso (L)"),
+         ("segment", "mdi6.auto-fix", "Segment (S): click a structure, right click: not this, drag: a box; Tab: "
+                                      "next mask, Enter or double click: commit, Esc: drop; Shift+click: repair "
+                                      "the region under the cursor"),
+         ("picker", "mdi6.eyedropper", "Class picker (I)"))
 PAINT_MODES = (("all", "Everywhere"), ("unlabelled", "Only over unlabelled"), ("only", "Only over class"))
 OVERLAY_MODES = (("fill", "mdi6.square", "Filled overlay"), ("contour", "mdi6.square-outline", "Contours only"),
                  ("hidden", "mdi6.eye-off-outline", "Hide overlay"))

@@ -1,4 +1,5 @@
-"""Canvas tools, one module each: brush and eraser, flood fill, polygon, lasso, class picker.
+"""Canvas tools, one module each: brush and eraser, flood fill, polygon, lasso, segment
+(SAM-family model), class picker.
 
 `create_tool(name, host)` builds a tool for a canvas; `tool_names()` lists the names in toolbar order.
 """
@@ -10,9 +11,10 @@ from desktop.tools.fill import FillTool
 from desktop.tools.lasso import LassoTool
 from desktop.tools.picker import PickerTool
 from desktop.tools.polygon import PolygonTool
+from desktop.tools.segment import SegmentTool
 
 TOOLS: dict[str, type[Tool]] = {
-    cls.name: cls for cls in (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, PickerTool)
+    cls.name: cls for cls in (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, SegmentTool, PickerTool)
 }
 
 
@@ -30,4 +32,5 @@ def create_tool(name: str, host: ToolHost) -> Tool:
 
 
 __all__ = ["PointerEvent", "Tool", "ToolHost", "TOOLS", "tool_names", "create_tool",
-           "BrushTool", "EraserTool", "FillTool", "PolygonTool", "LassoTool", "PickerTool"]
+           "BrushTool", "EraserTool", "FillTool", "PolygonTool", "LassoTool", "SegmentTool",
+           "PickerTool"]

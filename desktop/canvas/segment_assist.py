@@ -1,0 +1,111 @@
+"""The Segment tool's model, embedding and status: loads the segmentation folder and makes the open frame's
+image embedding in its own background lane (`runner.lane("segment")`) as soon as the frame opens, so prompts
+answer in milliseconds; a newer frame cancels the older request and a late result for another frame is
+dropped. `statusChanged` says while an embedding is being made (the status bar shows it)."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from desktop.workers import JobRunner
+from engine.segment import Candidates, Prompt, Segmenter
+
+_NO_FOLDER = "Segment: choose a SAM, SAM 2 or SAM 3 folder in Preferences → Models (Segmentation model folder)"
+
+
+class SegmentAssist(QObject):
+    statusChanged = Signal(str)   # a message for the status bar ("" when nothing to say)
+    ready = Signal()              # the open frame's embedding is there
+
+    def __init__(self, runner: JobRunner, device: Callable[[], str] = lambda: "auto",
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._lane = runner.lane("segment")
+        self._device = device
+        self._folder = ""
+        self._segmenter: Optional[Segmenter] = None
+        self._frame: tuple[str, np.ndarray] | None = None
+        self._generation = 0
+        self.error = ""
+        self.busy = False
+
+    def set_folder(self, folder: str) -> None:
+        """The model folder from the settings ("" = none); a change drops the loaded model."""
+        folder = str(folder or "")
+        if folder == self._folder:
+            return
+        self._folder, self._segmenter, self.error = folder, None, ""
+        if self._frame is not None:
+            self._start()
+
+    def folder(self) -> str:
+        return self._folder
+
+    def set_frame(self, key: str, image: Optional[np.ndarray]) -> None:
+        """A frame was opened: start its embedding (a request for the previous frame is cancelled)."""
+        self._frame = None if image is None else (str(key), image)
+        self._generation += 1
+        for job in self._lane.active("segment-embed"):
+            job.cancel()
+        if self._frame is not None and self._folder:
+            self._start()
+
+    def _start(self) -> None:
+        key, image = self._frame
+        if self._segmenter is not None and self._segmenter.cached(image, key) is not None:
+            self.busy = False
+            self.ready.emit()
+            return
+        gen, folder, device, loaded = self._generation, self._folder, self._device(), self._segmenter
+
+        def job(ctx):
+            seg = loaded or Segmenter.open(folder, device)
+            ctx.check()
+            seg.embedding(image, key, ctx)
+            return seg
+
+        self.busy, self.error = True, ""
+        self.statusChanged.emit(f"Segment: making the image embedding of {key}…")
+        self._lane.submit(f"Segment embedding · {key}", job, group="segment-embed",
+                          on_result=lambda seg, g=gen, f=folder: self._done(seg, g, f),
+                          on_error=lambda msg, g=gen: self._failed(msg, g))
+
+    def _done(self, seg: Segmenter, gen: int, folder: str) -> None:
+        if folder != self._folder:
+            return
+        self._segmenter = seg
+        if gen != self._generation:  # the frame changed meanwhile: this embedding is not the open frame's
+            return
+        self.busy = False
+        self.statusChanged.emit(f"Segment: {seg.model.name} ready")
+        self.ready.emit()
+
+    def _failed(self, message: str, gen: int) -> None:
+        if gen != self._generation:
+            return
+        self.busy, self.error = False, message
+        self.statusChanged.emit(f"Segment: {message}")
+
+    def is_ready(self) -> bool:
+        return (self._frame is not None and self._segmenter is not None
+                and self._segmenter.cached(self._frame[1], self._frame[0]) is not None)
+
+    def candidates(self, prompt: Prompt) -> Optional[Candidates]:
+        """The masks for `prompt` on the open frame, or None (with a status message) until they can be made."""
+        if not self._folder:
+            self.statusChanged.emit(_NO_FOLDER)
+            return None
+        if self.error:
+            self.statusChanged.emit(f"Segment: {self.error}")
+            return None
+        if not self.is_ready():
+            self.statusChanged.emit("Segment: the image embedding is still being made; the mask follows")
+            return None
+        key, image = self._frame
+        try:
+            return self._segmenter.candidates(image, prompt, key)
+        except ValueError as exc:
+            self.statusChanged.emit(f"Segment: {exc}")
+            return None

@@ -1,0 +1,161 @@
+"""Segment tool: a segment-anything model (Preferences → Segmentation model folder) outlines a structure.
+
+Left click adds a point on the structure, right click a point off it, a left drag draws a box; the model's
+best mask shows at once as an outline, Tab cycles its alternatives, Enter or a double click commits it in the
+current class under the paint rules (one undo step), Esc drops it, Backspace removes the last point.
+Shift+left click on a labelled region starts a repair: that region is the mask prompt (clicks refine it) and
+committing replaces the region (in its own class) as one undo step.
+
+The masks come from `host.segment_candidates(prompt)` (None while the frame's embedding is still being made:
+the prompt is kept and `model_ready()` asks again once it is there).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from desktop.tools.base import PointerEvent, Tool
+from engine.segment import Prompt, class_region, commit_candidate, replace_region
+
+DRAG_PX = 5.0  # screen pixels a press must move before it draws a box instead of placing a point
+
+
+class SegmentTool(Tool):
+    """Click / box prompts to a SAM-family model, the candidate as an outline, commit as one undo step."""
+
+    name = "segment"
+
+    def __init__(self, host) -> None:
+        super().__init__(host)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.prompt = Prompt()
+        self.repair: tuple[int, np.ndarray] | None = None   # (class, region) being repaired
+        self.candidates = None
+        self.index = 0
+        self._press: tuple[float, float] | None = None
+        self._drag: tuple[float, float] | None = None
+
+    # -- state -------------------------------------------------------------------------------------
+    def busy(self) -> bool:
+        return not self.prompt.is_empty() or self._press is not None
+
+    def mask(self) -> np.ndarray | None:
+        """The candidate on show (HxW bool), or None."""
+        return None if self.candidates is None else self.candidates.masks[self.index]
+
+    # -- input -------------------------------------------------------------------------------------
+    def press(self, ev: PointerEvent) -> None:
+        label = self.host.label()
+        if label is None:
+            return
+        h, w = label.shape
+        if not (0 <= ev.px < w and 0 <= ev.py < h):
+            return
+        if ev.button == "right":
+            self._set_prompt(self.prompt.with_point(ev.px, ev.py, False))
+        elif ev.button == "left" and ev.modifiers & Qt.ShiftModifier:
+            self._start_repair(ev.px, ev.py)
+        elif ev.button == "left":
+            self._press = (ev.x, ev.y)
+
+    def move(self, ev: PointerEvent) -> None:
+        if self._press is None:
+            return
+        dx, dy = ev.x - self._press[0], ev.y - self._press[1]
+        if self._drag is not None or (dx * dx + dy * dy) ** 0.5 * self.host.view_scale() >= DRAG_PX:
+            self._drag = (ev.x, ev.y)
+            (x0, y0), (x1, y1) = self._press, self._drag
+            self.host.show_preview([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], None, closed=True)
+
+    def release(self, ev: PointerEvent) -> None:
+        if self._press is None or ev.button != "left":
+            return
+        start, dragged = self._press, self._drag is not None
+        self._press = self._drag = None
+        self.host.clear_preview()
+        label = self.host.label()
+        h, w = label.shape
+        if dragged:
+            x0, x1 = sorted((start[0], ev.x))
+            y0, y1 = sorted((start[1], ev.y))
+            box = (max(0, int(x0)), max(0, int(y0)), min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1))))
+            if box[0] < box[2] and box[1] < box[3]:
+                self._set_prompt(Prompt(self.prompt.points, box, self.prompt.region))
+        else:
+            self._set_prompt(self.prompt.with_point(ev.px, ev.py, True))
+
+    def double_click(self, ev: PointerEvent) -> None:
+        if ev.button == "left":
+            self.commit()
+
+    def key_press(self, key: int) -> bool:
+        if key == Qt.Key_Tab and self.candidates is not None:
+            self.index = (self.index + 1) % len(self.candidates)
+            self._show()
+            return True
+        if key in (Qt.Key_Return, Qt.Key_Enter) and self.candidates is not None:
+            self.commit()
+            return True
+        if key == Qt.Key_Backspace and self.prompt.points:
+            self._set_prompt(Prompt(self.prompt.points[:-1], self.prompt.box, self.prompt.region))
+            return True
+        return False
+
+    def cancel(self) -> None:
+        self._reset()
+        self.host.clear_preview()
+        self.host.show_segment(None, ())
+
+    def model_ready(self) -> None:
+        """The frame's embedding arrived: ask again for a prompt that was waiting."""
+        if not self.prompt.is_empty():
+            self._update()
+
+    # -- actions -----------------------------------------------------------------------------------
+    def commit(self) -> None:
+        """Write the candidate on show: in the current class, or as the repaired class's new region."""
+        label, mask = self.host.label(), self.mask()
+        if label is None or mask is None:
+            return
+        if self.repair is not None:
+            cls, region = self.repair
+            try:
+                record = replace_region(label, region, mask, cls, self.host.policy())
+            except ValueError as exc:
+                self.host.segment_message(str(exc))
+                return
+        else:
+            record = commit_candidate(label, mask, self.host.current_class(), self.host.policy())
+        self.cancel()
+        if record is None:
+            self.host.segment_message("Nothing to write: the paint rules leave every pixel of the mask as it is")
+            return
+        self.host.refresh(record.bbox)
+        self.host.commit(record)
+
+    def _start_repair(self, x: int, y: int) -> None:
+        found = class_region(self.host.label(), x, y)
+        if found is None:
+            self.host.segment_message("Shift+click a labelled region to repair it")
+            return
+        self._reset()
+        self.repair = found
+        self._set_prompt(Prompt(region=found[1]))
+
+    def _set_prompt(self, prompt: Prompt) -> None:
+        self.prompt = prompt
+        if prompt.is_empty():
+            self.cancel()
+            return
+        self._update()
+
+    def _update(self) -> None:
+        self.candidates = self.host.segment_candidates(self.prompt)
+        self.index = 0
+        self._show()
+
+    def _show(self) -> None:
+        cls = self.repair[0] if self.repair is not None else self.host.current_class()
+        self.host.show_segment(self.mask(), self.prompt.points, self.prompt.box, cls)

@@ -1,0 +1,147 @@
+"""The Segment tool on a real canvas with a tiny SAM 2 folder: click → outline of the engine's mask, Tab
+cycles, Enter commits exactly `commit_candidate` under the paint rules as one record, Esc drops, a frame
+switch drops the prompt and a stale embedding, Shift+click repairs a region as one record."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from desktop.canvas.segment_assist import SegmentAssist
+from desktop.workers import JobRunner
+from engine.edits import PaintPolicy, UndoStack
+from engine.segment import Prompt, Segmenter, class_region, commit_candidate, replace_region
+from tests.gui.canvas_helpers import drag, key, make_canvas, mouse, pixel_click, synthetic_frame
+from tests.segment_helpers import make_tiny_folder
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return make_tiny_folder(tmp_path_factory.mktemp("seg") / "sam2", "sam2")
+
+
+@pytest.fixture
+def setup(qtbot, folder):
+    view = make_canvas(qtbot)
+    view.actual_size()
+    view.zoom_at(2.0, QPointF(view.viewport().rect().center()))
+    runner = JobRunner()
+    assist = SegmentAssist(runner, lambda: "cpu")
+    assist.set_folder(str(folder))
+    view.set_segment_source(assist)
+    view.set_tool("segment")
+    records, messages = [], []
+    view.strokeFinished.connect(records.append)
+    view.segmentMessage.connect(messages.append)
+    image, _ = synthetic_frame()
+    assist.set_frame("f1", image)
+    assert runner.wait(60_000) and assist.is_ready()
+    yield view, assist, runner, image, records, messages
+    runner.shutdown()
+
+
+def _engine(folder, image, prompt):
+    return Segmenter.open(folder, "cpu").candidates(image, prompt, "x")
+
+
+def test_click_shows_the_engines_mask_tab_cycles_enter_commits_one_step(setup, folder):
+    view, assist, runner, image, records, _ = setup
+    view.set_current_class(9)
+    view.set_policy(PaintPolicy("over_unlabelled"))
+    before = view.label().copy()
+    pixel_click(view, 60, 40)
+    pixel_click(view, 100, 20, Qt.RightButton)
+    tool = view.tool()
+    assert tool.prompt.points == ((60, 40, True), (100, 20, False))
+    expected = _engine(folder, image, tool.prompt)
+    assert (view.segment_layer().mask == expected.masks[0]).all()
+    key(view, Qt.Key_Tab)
+    assert (view.segment_layer().mask == expected.masks[1]).all()
+    assert view.label().tobytes() == before.tobytes() and not records   # nothing written before Enter
+    key(view, Qt.Key_Return)
+    want = before.copy()
+    commit_candidate(want, expected.masks[1], 9, PaintPolicy("over_unlabelled"))
+    assert (view.label() == want).all()
+    assert len(records) == 1 and not tool.busy() and view.segment_layer().mask is None
+    assert not (view.label() != before)[before != 255].any()           # painted pixels kept
+    stack = UndoStack()
+    stack.push(records[0])
+    stack.undo(view.label())
+    assert (view.label() == before).all()
+
+
+def test_drag_is_a_box_escape_drops(setup, folder):
+    view, _, _, image, records, _ = setup
+    drag(view, [(20, 10), (40, 30), (80, 60)])
+    tool = view.tool()
+    assert tool.prompt.box == (20, 10, 81, 61) and tool.prompt.points == ()
+    assert (view.segment_layer().mask == _engine(folder, image, tool.prompt).masks[0]).all()
+    key(view, Qt.Key_Escape)
+    assert not tool.busy() and view.segment_layer().mask is None and not records
+
+
+def test_double_click_commits(setup):
+    view, _, _, _, records, _ = setup
+    view.set_current_class(12)
+    before = view.label().copy()
+    mouse(view, "press", 60.5, 40.5)
+    mouse(view, "release", 60.5, 40.5)
+    mask = view.segment_layer().mask
+    assert mask is not None and view.tool().prompt.points == ((60, 40, True),)
+    mouse(view, "double", 60.5, 40.5)
+    mouse(view, "release", 60.5, 40.5)
+    assert not view.tool().busy()
+    want = before.copy()
+    commit_candidate(want, mask, 12, view.policy())
+    assert (view.label() == want).all() and len(records) == int((want != before).any())
+
+
+def test_frame_switch_drops_the_prompt_and_a_stale_embedding(setup):
+    view, assist, runner, image, records, messages = setup
+    pixel_click(view, 60, 40)
+    assert view.tool().busy()
+    other = image[::-1].copy()
+    view.set_frame(other, np.full(other.shape[:2], 255, np.uint8))
+    assist.set_frame("f2", other)
+    assert not view.tool().busy() and view.segment_layer().mask is None and not records
+    third = image[:, ::-1].copy()
+    view.set_frame(third, np.full(third.shape[:2], 255, np.uint8))
+    assist.set_frame("f3", third)           # f2's request is cancelled; its result, if any, is dropped
+    pixel_click(view, 10, 10)               # before the embedding is there: kept, the mask follows
+    assert view.segment_layer().mask is None and "still being made" in messages[-1]
+    assert runner.wait(60_000)
+    assert assist.is_ready() and assist._segmenter.cached(other, "f2") is None
+    assert view.segment_layer().mask is not None                        # the waiting prompt got its mask
+
+
+def test_shift_click_repairs_the_region_as_one_step(setup, folder):
+    view, _, _, image, records, _ = setup
+    before = view.label().copy()
+    mouse(view, "press", 60.5, 40.5, modifiers=Qt.ShiftModifier)       # the pupil disc (class 0)
+    mouse(view, "release", 60.5, 40.5, modifiers=Qt.ShiftModifier)
+    tool = view.tool()
+    cls, region = class_region(before, 60, 40)
+    assert tool.repair[0] == 0 and (tool.prompt.region == region).all()
+    pixel_click(view, 20, 70, Qt.RightButton)                           # a corrective click
+    prompt = Prompt(((20, 70, False),), None, region)
+    expected = _engine(folder, image, prompt)
+    assert (view.segment_layer().mask == expected.masks[0]).all()
+    key(view, Qt.Key_Return)
+    want = before.copy()
+    replace_region(want, region, expected.masks[0], cls, view.policy())
+    assert (view.label() == want).all() and len(records) == int((want != before).any())
+
+
+def test_without_a_folder_the_tool_says_where_to_set_one(qtbot):
+    view = make_canvas(qtbot)
+    runner = JobRunner()
+    assist = SegmentAssist(runner, lambda: "cpu")
+    view.set_segment_source(assist)
+    view.set_tool("segment")
+    messages = []
+    view.segmentMessage.connect(messages.append)
+    pixel_click(view, 10, 10)
+    assert messages and "Preferences" in messages[-1] and view.segment_layer().mask is None
+    runner.shutdown()

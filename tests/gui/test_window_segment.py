@@ -1,0 +1,64 @@
+"""The Segment tool in the main window on a phantom project (960x540 frames), at 1366x768: the S key, the
+embedding made in its own lane at frame open with the status bar saying so, click → outline → Enter commits
+in the current class through the document (undo restores), and the Preferences row names what a folder lacks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from desktop.preferences import PreferencesDialog
+from tests.gui.canvas_helpers import key, pixel_click
+from tests.gui.window_helpers import make_settings, open_window
+from tests.segment_helpers import make_tiny_folder
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return make_tiny_folder(tmp_path_factory.mktemp("seg") / "sam", "sam")
+
+
+def test_segment_in_the_window(qtbot, phantom_root, tmp_path, folder):
+    settings = make_settings(tmp_path / "s.ini")
+    settings.segment_dir = str(folder)
+    settings.device = "cpu"
+    messages = []
+    w = open_window(qtbot, phantom_root, tmp_path / "proj", settings)
+    w.resize(1366, 768)
+    w.statusBar().messageChanged.connect(messages.append)
+    assert w.segment_assist.is_ready()        # made in the segment lane when the frame opened
+    QTest.keyClick(w, Qt.Key_S)
+    assert w.canvas.tool_name() == "segment"
+    w.palette.set_current_class(34)
+    before = w.doc.label.copy()
+    h, wd = before.shape
+    pixel_click(w.canvas, wd // 2, h // 2)
+    mask = w.canvas.segment_layer().mask
+    assert mask is not None and mask.shape == (540, 960)
+    w.grab().save(str(tmp_path / "segment_candidate.png"))
+    key(w.canvas, Qt.Key_Return)
+    changed = w.doc.label != before
+    assert (changed == (mask & (before != 34))).all() and set(np.unique(w.doc.label[changed])) <= {34}
+    if changed.any():
+        w.actions["edit.undo"].trigger()
+        np.testing.assert_array_equal(w.doc.label, before)
+    keys = w.doc.project.frame_keys()
+    w.show_frame(keys[1])
+    assert any("embedding" in m for m in messages)
+    w.runner.wait(60_000)
+    assert w.segment_assist.is_ready()
+
+
+def test_preferences_say_what_a_folder_lacks(qtbot, tmp_path, folder):
+    settings = make_settings(tmp_path / "s.ini")
+    dlg = PreferencesDialog(settings)
+    qtbot.addWidget(dlg)
+    dlg.segment_dir.setText(str(tmp_path))
+    assert "no config.json" in dlg.segment_check.text()
+    dlg.segment_dir.setText(str(folder))
+    assert "SAM model folder" in dlg.segment_check.text()
+    dlg.apply()
+    assert settings.segment_dir == str(folder)
