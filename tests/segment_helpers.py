@@ -6,8 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SIZE = {"sam": 128, "sam2": 128, "sam3_tracker": 112}
+SIZE = {"sam": 128, "sam2": 128, "sam3_tracker": 112, "sam3": 112}
 _DECODER = dict(hidden_size=32, mlp_dim=64, num_hidden_layers=2, num_attention_heads=2, iou_head_hidden_dim=32)
+
+
+_SAM3_VIT = dict(model_type="sam3_vit_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                 num_attention_heads=2, image_size=112, patch_size=14, window_size=4, global_attn_indexes=[1],
+                 pretrain_image_size=56)
+_VOCAB = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+for _c in "abcdefghijklmnopqrstuvwxyz":
+    _VOCAB[_c] = len(_VOCAB)
+for _c in "abcdefghijklmnopqrstuvwxyz":
+    _VOCAB[_c + "</w>"] = len(_VOCAB)
 
 
 def tiny_config(family: str):
@@ -31,6 +41,17 @@ def tiny_config(family: str):
                                backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]], fpn_hidden_size=32),
             prompt_encoder_config=dict(hidden_size=32, image_size=128, patch_size=16, mask_input_channels=4),
             mask_decoder_config=_DECODER)
+    if family == "sam3":
+        small = dict(hidden_size=32, num_layers=1, num_attention_heads=2, intermediate_size=64)
+        return transformers.Sam3Config(
+            vision_config=dict(backbone_config=_SAM3_VIT, fpn_hidden_size=32,
+                               backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]]),
+            text_config=dict(model_type="clip_text_model", vocab_size=len(_VOCAB), hidden_size=32,
+                             intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                             max_position_embeddings=32, projection_dim=32, bos_token_id=0, eos_token_id=1,
+                             pad_token_id=1),
+            geometry_encoder_config=small, detr_encoder_config=small, detr_decoder_config=dict(small, num_queries=8),
+            mask_decoder_config=dict(hidden_size=32, num_attention_heads=2))
     vit = dict(model_type="sam3_vit_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                num_attention_heads=2, image_size=112, patch_size=14, window_size=4, global_attn_indexes=[1],
                pretrain_image_size=56)
@@ -60,7 +81,7 @@ def make_tiny_folder(root: Path, family: str, seed: int = 0) -> Path:
                                     mask_pad_size={"height": size // 4, "width": size // 4})
         SamProcessor(image_processor=proc).save_pretrained(root)
     else:
-        kind = "Sam2" if family == "sam2" else "Sam3Tracker"
+        kind = {"sam2": "Sam2", "sam3_tracker": "Sam3Tracker", "sam3": "Sam3"}[family]
         image_processor = {
             "image_processor_type": "Sam2ImageProcessorFast", "do_resize": True, "do_rescale": True,
             "do_normalize": True, "rescale_factor": 1 / 255, "resample": 2,
@@ -68,4 +89,8 @@ def make_tiny_folder(root: Path, family: str, seed: int = 0) -> Path:
             "size": {"height": size, "width": size}, "mask_size": {"height": size // 4, "width": size // 4}}
         (root / "processor_config.json").write_text(json.dumps(
             {"image_processor": image_processor, "processor_class": f"{kind}Processor"}, indent=2))
+    if family == "sam3":  # the text tokenizer a Sam3Processor saves beside the image processor
+        from transformers import CLIPTokenizer
+
+        CLIPTokenizer(vocab=dict(_VOCAB), merges=[]).save_pretrained(root)
     return root

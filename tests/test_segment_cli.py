@@ -58,7 +58,7 @@ def test_box_over_an_existing_label_keeps_painted_and_locked_pixels(setup, tmp_p
 @pytest.mark.parametrize("extra, match", [
     (["--point", "200,20"], "outside"),
     (["--box", "10,10,5,5"], "box"),
-    (["--text", "cannula"], "SAM 3 text"),
+    (["--text", "cannula"], "finding by name needs a SAM 3"),
     (["--point", "1,2", "--locked", "99"], "--locked"),
 ])
 def test_bad_prompts_are_one_line(setup, tmp_path, capsys, extra, match):

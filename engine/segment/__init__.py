@@ -10,8 +10,10 @@ from engine.segment.cache import EmbeddingCache
 from engine.segment.folder import FAMILIES, SegmentFolder, SegmentFolderError, check_segment_folder
 from engine.segment.model import Candidates, Embedding, SegmentModel, load_segment_model
 from engine.segment.prompt import Prompt, parse_box, parse_point
-from engine.segment.run import SegmentResult, Segmenter, segment_frame
+from engine.segment.run import SegmentResult, Segmenter, find_in_frame, segment_frame
+from engine.segment.text import union
 
 __all__ = ["FAMILIES", "SegmentFolder", "SegmentFolderError", "check_segment_folder", "Candidates", "Embedding",
            "SegmentModel", "load_segment_model", "EmbeddingCache", "Prompt", "parse_box", "parse_point",
-           "class_region", "commit_candidate", "replace_region", "SegmentResult", "Segmenter", "segment_frame"]
+           "class_region", "commit_candidate", "replace_region", "SegmentResult", "Segmenter", "segment_frame",
+           "find_in_frame", "union"]

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.models.config_checks import (
-    check_shapes_match, integer, meta_shapes, number, read_json_object, safetensors_header,
+    check_shapes_match, integer, meta_shapes, number, read_json_object, read_regular_file, safetensors_header,
 )
 
-FAMILIES = {"sam": "SAM", "sam2": "SAM 2", "sam3_tracker": "SAM 3"}
+FAMILIES = {"sam": "SAM", "sam2": "SAM 2", "sam3_tracker": "SAM 3", "sam3": "SAM 3 (find by name)"}
+TEXT_FAMILIES = ("sam3",)
+MAX_TOKENIZER_BYTES = 32 << 20  # a CLIP tokenizer.json is about 3 MB
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
 MAX_PARAMETERS = 3_000_000_000
 # any whole number in a config: sizes, layer counts, ids; larger means a hostile or broken file
@@ -71,9 +73,11 @@ def check_segment_folder(path: str | Path) -> SegmentFolder:
     family = cfg.get("model_type")
     if family not in FAMILIES:
         raise SegmentFolderError(f"{cfg_path}: model_type {str(family)[:40]!r} is not SAM ('sam'), SAM 2 ('sam2') "
-                                 "or SAM 3 ('sam3_tracker')")
+                                 "or SAM 3 ('sam3_tracker' for clicks, 'sam3' to find by name)")
     _check_numbers(cfg, cfg_path)
     processor = _read_processor(root)
+    if family in TEXT_FAMILIES:
+        _check_tokenizer(root)
     weights = root / "model.safetensors"
     if not weights.exists():
         pickles = [p.name for p in sorted(root.glob("*.bin")) + sorted(root.glob("*.pt")) + sorted(root.glob("*.pth"))]
@@ -113,14 +117,14 @@ def model_class(family: str):
     import transformers
 
     return {"sam": transformers.SamModel, "sam2": transformers.Sam2Model,
-            "sam3_tracker": transformers.Sam3TrackerModel}[family]
+            "sam3_tracker": transformers.Sam3TrackerModel, "sam3": transformers.Sam3Model}[family]
 
 
 def build_config(folder: SegmentFolder):
     import transformers
 
     cls = {"sam": transformers.SamConfig, "sam2": transformers.Sam2Config,
-           "sam3_tracker": transformers.Sam3TrackerConfig}[folder.family]
+           "sam3_tracker": transformers.Sam3TrackerConfig, "sam3": transformers.Sam3Config}[folder.family]
     try:
         return cls.from_dict(dict(folder.config))
     except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as exc:
@@ -157,6 +161,20 @@ def _check_numbers(obj: Any, path: Path, where: str = "") -> None:
             raise SegmentFolderError(f"{path}: field {where!r} holds the number {obj}, outside any config's range")
     elif isinstance(obj, str) and len(obj) > 1000:
         raise SegmentFolderError(f"{path}: field {where!r} is a text of {len(obj)} characters")
+
+
+def _check_tokenizer(root: Path) -> None:
+    """A SAM 3 text folder's tokenizer: tokenizer.json (or vocab.json + merges.txt), regular and bounded."""
+    if (root / "tokenizer.json").exists():
+        read_json_object(root / "tokenizer.json", SegmentFolderError, "tokenizer", MAX_TOKENIZER_BYTES)
+    elif (root / "vocab.json").exists() and (root / "merges.txt").exists():
+        read_json_object(root / "vocab.json", SegmentFolderError, "tokenizer vocabulary", MAX_TOKENIZER_BYTES)
+        read_regular_file(root / "merges.txt", SegmentFolderError, MAX_TOKENIZER_BYTES, "tokenizer merges")
+    else:
+        raise SegmentFolderError(f"{root}: no tokenizer (tokenizer.json); a SAM 3 folder that finds by name needs "
+                                 "its text tokenizer saved with it (processor.save_pretrained(folder))")
+    if (root / "tokenizer_config.json").exists():
+        read_json_object(root / "tokenizer_config.json", SegmentFolderError, "tokenizer config", MAX_TOKENIZER_BYTES)
 
 
 def _read_processor(root: Path) -> dict:

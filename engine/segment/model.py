@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.segment.folder import SegmentFolder, SegmentFolderError, check_segment_folder, check_weights, model_class
+from engine.segment.folder import (
+    TEXT_FAMILIES, SegmentFolder, SegmentFolderError, check_segment_folder, check_weights, model_class,
+)
 from engine.segment.prep import Prep
 from engine.segment.prompt import Prompt
 
@@ -25,8 +27,7 @@ class Embedding:
     width: int
 
     def nbytes(self) -> int:
-        parts = self.tensors if isinstance(self.tensors, (list, tuple)) else [self.tensors]
-        return int(sum(t.numel() * t.element_size() for t in parts))
+        return _tensor_bytes(self.tensors)
 
 
 @dataclass
@@ -62,14 +63,7 @@ class SegmentModel:
 
     def embed(self, image: np.ndarray) -> Embedding:
         """The image embedding of an HxWx3 uint8 RGB frame."""
-        import torch
-
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"the frame should be an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
-        pixels = torch.from_numpy(self.prep.pixel_values(image)).to(self.device, self.dtype)
-        with torch.inference_mode():
-            tensors = self.model.get_image_embeddings(pixels)
-        return Embedding(tensors, image.shape[0], image.shape[1])
+        return embed_with(self, image, self.model.get_image_embeddings)
 
     def predict(self, embedding: Embedding, prompt: Prompt, multimask: bool = True) -> Candidates:
         """Candidate masks at the frame's size for `prompt`, best predicted IoU first."""
@@ -102,7 +96,7 @@ class SegmentModel:
         return Candidates(logits[order] > 0, scores[order].astype(np.float32))
 
 
-def load_segment_model(path: str | Path, device: str = "auto") -> SegmentModel:
+def load_segment_model(path: str | Path, device: str = "auto"):
     """Check and load a folder (raises SegmentFolderError with one line for a folder that cannot be used)."""
     from engine.device import pick_device
 
@@ -121,9 +115,36 @@ def load_segment_model(path: str | Path, device: str = "auto") -> SegmentModel:
     model = model.eval().to(dev)
     if dev.startswith("cuda"):
         model = model.half()
+    if folder.family in TEXT_FAMILIES:
+        from engine.segment.text import TextSegmentModel
+
+        return TextSegmentModel(folder, model, dev)
     return SegmentModel(folder, model, dev)
 
 
 def _region_box(region: np.ndarray) -> tuple[int, int, int, int]:
     ys, xs = np.nonzero(region)
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _tensor_bytes(obj) -> int:
+    """Bytes of every tensor in a tensor, list, tuple or dict (a transformers ModelOutput is a dict)."""
+    if hasattr(obj, "element_size"):
+        return int(obj.numel() * obj.element_size())
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
+
+
+def embed_with(owner, image: np.ndarray, encode) -> Embedding:
+    """`encode(pixel_values)` of a frame prepared as `owner.prep` says, on `owner.device` in `owner.dtype`."""
+    import torch
+
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"the frame should be an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+    pixels = torch.from_numpy(owner.prep.pixel_values(image)).to(owner.device, owner.dtype)
+    with torch.inference_mode():
+        tensors = encode(pixels)
+    return Embedding(tensors, image.shape[0], image.shape[1])

@@ -20,6 +20,7 @@ from engine.segment.apply import commit_candidate, replace_region
 from engine.segment.cache import EmbeddingCache, image_key
 from engine.segment.model import Candidates, Embedding, SegmentModel, load_segment_model
 from engine.segment.prompt import Prompt
+from engine.segment.text import FIND_THRESHOLD, union
 
 
 class Segmenter:
@@ -59,6 +60,17 @@ class Segmenter:
     def candidates(self, image: np.ndarray, prompt: Prompt, frame: str = "") -> Candidates:
         return self.model.predict(self.embedding(image, frame), prompt)
 
+    @property
+    def finds_by_name(self) -> bool:
+        return hasattr(self.model, "find")
+
+    def find(self, image: np.ndarray, phrases: list[str], frame: str = "", threshold: float = FIND_THRESHOLD) -> Candidates:
+        """Every instance a SAM 3 text folder finds for the phrases (a class name and its synonyms)."""
+        if not self.finds_by_name:
+            raise ValueError(f"{self.model.name} segments from clicks and boxes; finding by name needs a SAM 3 "
+                             "folder with its text encoder (model_type 'sam3')")
+        return self.model.find(self.embedding(image, frame), phrases, threshold)
+
 
 @dataclass
 class SegmentResult:
@@ -74,8 +86,7 @@ def segment_frame(segmenter: Segmenter, image: np.ndarray, label: np.ndarray, pr
 
     With `repair_region` (the class's current region, also the mask prompt) the result replaces that region;
     otherwise it is painted where `policy` allows."""
-    if label.shape != image.shape[:2]:
-        raise ValueError(f"the label {label.shape[::-1]} and the frame {image.shape[1::-1]} differ in size")
+    _check_sizes(image, label)
     cands = segmenter.candidates(image, prompt, frame)
     if not 0 <= choice < len(cands):
         raise ValueError(f"the model gave {len(cands)} masks; choose 0..{len(cands) - 1}")
@@ -85,3 +96,19 @@ def segment_frame(segmenter: Segmenter, image: np.ndarray, label: np.ndarray, pr
     else:
         record = commit_candidate(label, mask, cls, policy)
     return SegmentResult(cands, choice, record)
+
+
+def find_in_frame(segmenter: Segmenter, image: np.ndarray, label: np.ndarray, phrases: list[str], cls: int,
+                  policy: PaintPolicy = PaintPolicy("over_unlabelled"), frame: str = "",
+                  threshold: float = FIND_THRESHOLD) -> SegmentResult:
+    """Find every instance named by `phrases` and write their union into `label` as `cls` where `policy`
+    allows (by default only unlabelled pixels, as a pre-segmentation proposal is accepted)."""
+    _check_sizes(image, label)
+    found = segmenter.find(image, phrases, frame, threshold)
+    record = commit_candidate(label, union(found, label.shape), cls, policy) if len(found) else None
+    return SegmentResult(found, 0, record)
+
+
+def _check_sizes(image: np.ndarray, label: np.ndarray) -> None:
+    if label.shape != image.shape[:2]:
+        raise ValueError(f"the label {label.shape[::-1]} and the frame {image.shape[1::-1]} differ in size")

@@ -1,8 +1,9 @@
-"""`cadis segment --sam DIR IMAGE (--point X,Y[,+|-] ... | --box X0,Y0,X1,Y1) --class ID --out MASK.png`.
+"""`cadis segment --sam DIR IMAGE (--point X,Y[,+|-] ... | --box X0,Y0,X1,Y1 | --text NAME) --class ID --out MASK.png`.
 
-Segments a structure with a SAM, SAM 2 or SAM 3 folder through `engine.segment.segment_frame`, the same
-entry as the app's Segment tool, and writes a label PNG at the image's size: the chosen mask in class ID,
-over `--label` (an existing label, under the paint rules) or over an unlabelled frame.
+Segments a structure with a SAM, SAM 2 or SAM 3 folder through `engine.segment.segment_frame` (or
+`find_in_frame` for --text, every instance of a name), the same entries as the app's Segment tool and Find…,
+and writes a label PNG at the image's size: the mask in class ID, over `--label` (an existing label, under the
+paint rules) or over an unlabelled frame.
 """
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from engine.safety import Read, Write, check_writes
 from engine.taxonomy import CLASS_NAMES, IGNORE, NUM_CLASSES
 
 NAME = "segment"
-HELP = "segment a structure from points or a box with a SAM, SAM 2 or SAM 3 model folder"
+HELP = "segment a structure from points, a box or its name with a SAM, SAM 2 or SAM 3 model folder"
 DESCRIPTION = (HELP + ". Writes a label PNG of the image's size: the mask in --class, the rest unlabelled "
-               "(255) or taken from --label. --text needs a SAM 3 text (detector) folder.")
+               "(255) or taken from --label. --text finds every instance of a name with a SAM 3 folder.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--point", action="append", metavar="X,Y[,+|-]",
                      help="a point on (+, the default) or off (-) the structure; repeat for more")
     how.add_argument("--box", metavar="X0,Y0,X1,Y1", help="a box around the structure (pixels, exclusive ends)")
-    how.add_argument("--text", metavar="NAME", help="a class name to find (SAM 3 text folders only)")
+    how.add_argument("--text", metavar="NAME", help="a class name to find: every instance (SAM 3 folders with "
+                     "the text encoder, model_type sam3)")
     parser.add_argument("--class", dest="cls", required=True, type=int, metavar="ID", help="CaDIS class ID 0..35")
     parser.add_argument("--out", required=True, metavar="MASK.png", help="the label PNG to write")
     parser.add_argument("--label", metavar="LABEL.png", help="an existing label to paint into (default: unlabelled)")
@@ -43,20 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--locked", default="", metavar="IDS", help="comma-separated classes never overwritten")
     parser.add_argument("--choice", type=int, default=0, metavar="N",
                         help="which of the model's masks, best score first (default 0)")
+    parser.add_argument("--synonyms", default="", metavar="A,B", help="more names for --text (e.g. cannula,forceps)")
+    parser.add_argument("--threshold", type=float, default=0.3, metavar="S",
+                        help="the score an instance needs for --text (0..1, default 0.3)")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.segment import Prompt, Segmenter, parse_box, parse_point, segment_frame
+    from engine.segment import Prompt, Segmenter, find_in_frame, parse_box, parse_point, segment_frame, union
 
     if not 0 <= args.cls < NUM_CLASSES:
         raise CliError(f"--class {args.cls} is not a CaDIS class ID (0..{NUM_CLASSES - 1})")
-    locked = _ids(args.locked)
-    policy = PaintPolicy(args.paint, target=args.over, locked=frozenset(locked))
-    if args.text is not None:
-        raise CliError(f"--text {args.text!r}: finding by name needs a SAM 3 text (detector) folder, which this "
-                       "version does not read yet; use --point or --box")
-    prompt = Prompt(points=tuple(parse_point(p) for p in args.point)) if args.point else Prompt(box=parse_box(args.box))
+    policy = PaintPolicy(args.paint, target=args.over, locked=frozenset(_ids(args.locked)))
+    prompt = None if args.text is not None else (
+        Prompt(points=tuple(parse_point(p) for p in args.point)) if args.point else Prompt(box=parse_box(args.box)))
     reads = [Read(args.image, "IMAGE"), Read(args.sam, "--sam")] + ([Read(args.label, "--label")] if args.label else [])
     check_writes([Write(args.out, what="--out")], reads)
     if Path(args.out).is_dir():
@@ -65,16 +67,27 @@ def run(args: argparse.Namespace) -> int:
     label = read_label(args.label) if args.label else np.full(image.shape[:2], IGNORE, np.uint8)
     if label.shape != image.shape[:2]:
         raise CliError(f"--label is {label.shape[1]}x{label.shape[0]} but the image is {image.shape[1]}x{image.shape[0]}")
-    prompt.check(*image.shape[:2])
+    if prompt is not None:
+        prompt.check(*image.shape[:2])
     segmenter = Segmenter.open(args.sam, args.device)
-    result = segment_frame(segmenter, image, label, prompt, args.cls, policy, args.choice, frame=str(args.image))
+    if prompt is None:
+        result = find_in_frame(segmenter, image, label, [args.text] + _synonyms(args.synonyms), args.cls, policy,
+                               str(args.image), args.threshold)
+        mask = union(result.candidates, label.shape)
+        what = f"{len(result.candidates)} instance(s) of {args.text!r} (score >= {args.threshold})"
+    else:
+        result = segment_frame(segmenter, image, label, prompt, args.cls, policy, args.choice, frame=str(args.image))
+        mask = result.candidates.masks[result.choice]
+        what = f"mask {result.choice} of {len(result.candidates)} (score {result.candidates.scores[result.choice]:.3f})"
     write_label(args.out, label)
-    mask = result.candidates.masks[result.choice]
     written = 0 if result.record is None else int((result.record.after != result.record.before).sum())
-    print(f"{segmenter.model.name}: mask {result.choice} of {len(result.candidates)} (score "
-          f"{result.candidates.scores[result.choice]:.3f}), {int(mask.sum())} pixels, {written} written as "
-          f"{CLASS_NAMES[args.cls]} -> {args.out}", file=sys.stderr)
+    print(f"{segmenter.model.name}: {what}, {int(mask.sum())} pixels, {written} written as {CLASS_NAMES[args.cls]} "
+          f"-> {args.out}", file=sys.stderr)
     return 0
+
+
+def _synonyms(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
 
 
 def _ids(text: str) -> list[int]:
