@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
-from desktop.canvas.segment_assist import SegmentAssist
 from desktop.canvas.view import CanvasView
 from desktop import dialogs
 from desktop.dialogs import ProblemsDialog, ask_open_anyway, ask_rebuild, ask_recovery, confirm_done_with_unlabelled
@@ -29,6 +28,7 @@ from desktop.window_chrome import (TOOL_NAMES, add_dock, add_dock_toggles, build
                                    build_status_fields, build_toolbar, scroll_area)
 from desktop.window_layout import CanvasOnly, arrange_docks
 from desktop.window_reactions import WindowReactionsMixin
+from desktop.window_segment import attach_segment, find_by_name
 from desktop.window_view import WindowViewMixin
 from desktop.workers import JobRunner
 from engine import edits
@@ -74,9 +74,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.note_edit.editingFinished.connect(lambda: self.doc.set_note(self.note_edit.text()))
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
-        self.segment_assist = SegmentAssist(self.runner, lambda: self.settings.device, self)
-        self.segment_assist.set_folder(settings.segment_dir)
-        self.canvas.set_segment_source(self.segment_assist)
+        self.segment_assist = attach_segment(self)
         self._connect()
         # model docks + the Models menu; after _connect, so the window records a stroke before a panel reads it
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
@@ -107,7 +105,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
             "view.fit": self.canvas.fit, "view.actual": self.canvas.actual_size,
             "view.canvas_only": lambda: self.set_canvas_only(not self.canvas_only.active),
             "view.reset_layout": self.reset_layout, "class.search": self.choose_class,
-            "help.shortcuts": self.show_shortcuts,
+            "help.shortcuts": self.show_shortcuts, "segment.find": lambda: find_by_name(self),
             **{f"class.{d}": (lambda _=False, d=d: self.class_digit(d)) for d in range(10)},
             "view.toggle_overlay": lambda: self.tool_options.set_overlay_mode(
                 _OVERLAY_CYCLE[self.tool_options.overlay_mode()]),
@@ -139,7 +137,6 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         p.lockedChanged.connect(self._update_policy)
         p.classSetChanged.connect(c.set_class_set)
         p.paletteChanged.connect(c.set_palette)
-        c.segmentMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.zoomChanged.connect(lambda scale: self.zoom_label.setText(f"{scale * 100:.0f}%"))
         t.toolChanged.connect(c.set_tool)
         t.brushRadiusChanged.connect(c.set_brush_radius)

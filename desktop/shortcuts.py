@@ -36,6 +36,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool.segment", "Segment (SAM)", "mdi6.auto-fix", "S",
                "Click a structure (right click: not this), drag a box; Tab: next mask, Enter: commit; "
                "Shift+click a region to repair it"),
+    ActionSpec("segment.find", "Find by name…", "mdi6.text-search", "Ctrl+F",
+               "SAM 3: every instance of the current class's name (and synonyms) as a proposal"),
     ActionSpec("tool.picker", "Class picker", "mdi6.eyedropper", "I", "Pick the class under the cursor"),
     ActionSpec("brush.smaller", "Smaller brush", "mdi6.minus-circle-outline", "[", ""),
     ActionSpec("brush.larger", "Larger brush", "mdi6.plus-circle-outline", "]", ""),

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.workers import JobRunner
 from engine.segment import Candidates, Prompt, Segmenter
+from engine.segment.text import FIND_THRESHOLD
 
 _NO_FOLDER = "Segment: choose a SAM, SAM 2 or SAM 3 folder in Preferences → Models (Segmentation model folder)"
 
@@ -18,6 +19,7 @@ _NO_FOLDER = "Segment: choose a SAM, SAM 2 or SAM 3 folder in Preferences → Mo
 class SegmentAssist(QObject):
     statusChanged = Signal(str)   # a message for the status bar ("" when nothing to say)
     ready = Signal()              # the open frame's embedding is there
+    found = Signal(object)        # Find…'s Candidates (every instance) for the open frame
 
     def __init__(self, runner: JobRunner, device: Callable[[], str] = lambda: "auto",
                  parent: Optional[QObject] = None) -> None:
@@ -30,6 +32,7 @@ class SegmentAssist(QObject):
         self._generation = 0
         self.error = ""
         self.busy = False
+        self.find_threshold = FIND_THRESHOLD  # the score an instance Find… shows needs
 
     def set_folder(self, folder: str) -> None:
         """The model folder from the settings ("" = none); a change drops the loaded model."""
@@ -109,3 +112,39 @@ class SegmentAssist(QObject):
         except ValueError as exc:
             self.statusChanged.emit(f"Segment: {exc}")
             return None
+
+    def find(self, phrases: list[str]) -> bool:
+        """Find every instance of the phrases on the open frame in the segment lane (SAM 3 `sam3` folders);
+        `found` carries the result unless the frame changed meanwhile. False (with a message) when it cannot."""
+        if not self._folder:
+            self.statusChanged.emit(_NO_FOLDER)
+            return False
+        if self._frame is None:
+            return False
+        key, image = self._frame
+        gen, folder, device, loaded = self._generation, self._folder, self._device(), self._segmenter
+        threshold = self.find_threshold
+
+        def job(ctx):
+            seg = loaded or Segmenter.open(folder, device)
+            ctx.check()
+            seg.embedding(image, key, ctx)
+            ctx.report(0.9, "finding")
+            return seg, seg.find(image, phrases, key, threshold)
+
+        def done(result, g=gen):
+            seg, cands = result
+            if folder == self._folder:
+                self._segmenter = seg
+            if g != self._generation:
+                return
+            names = ", ".join(phrases)
+            self.statusChanged.emit(f"Find: {len(cands)} instance(s) of {names}" + (
+                "; Enter accepts them (unlabelled pixels only), Tab shows one at a time, Esc drops" if len(cands)
+                else "; nothing scored high enough"))
+            self.found.emit(cands)
+
+        self.statusChanged.emit(f"Find: looking for {', '.join(phrases)} on {key}…")
+        self._lane.submit(f"Find {', '.join(phrases)} · {key}", job, group="segment-find", on_result=done,
+                          on_error=lambda msg, g=gen: self._failed(msg, g))
+        return True

@@ -4,7 +4,9 @@ Left click adds a point on the structure, right click a point off it, a left dra
 best mask shows at once as an outline, Tab cycles its alternatives, Enter or a double click commits it in the
 current class under the paint rules (one undo step), Esc drops it, Backspace removes the last point.
 Shift+left click on a labelled region starts a repair: that region is the mask prompt (clicks refine it) and
-committing replaces the region (in its own class) as one undo step.
+committing replaces the region (in its own class) as one undo step. Find… (SAM 3 by name) hands the tool every
+instance found (`show_found`): Enter accepts them in the current class over unlabelled pixels only, as a
+pre-segmentation proposal is accepted.
 
 The masks come from `host.segment_candidates(prompt)` (None while the frame's embedding is still being made:
 the prompt is kept and `model_ready()` asks again once it is there).
@@ -15,7 +17,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from desktop.tools.base import PointerEvent, Tool
-from engine.segment import Prompt, class_region, commit_candidate, replace_region
+from engine.edits import PaintPolicy
+from engine.segment import Candidates, Prompt, class_region, commit_candidate, replace_region, union
 
 DRAG_PX = 5.0  # screen pixels a press must move before it draws a box instead of placing a point
 
@@ -34,12 +37,13 @@ class SegmentTool(Tool):
         self.repair: tuple[int, np.ndarray] | None = None   # (class, region) being repaired
         self.candidates = None
         self.index = 0
+        self.proposal = False   # Find…'s instances: accepted like a pre-segmentation proposal (unlabelled only)
         self._press: tuple[float, float] | None = None
         self._drag: tuple[float, float] | None = None
 
     # -- state -------------------------------------------------------------------------------------
     def busy(self) -> bool:
-        return not self.prompt.is_empty() or self._press is not None
+        return not self.prompt.is_empty() or self._press is not None or self.proposal
 
     def mask(self) -> np.ndarray | None:
         """The candidate on show (HxW bool), or None."""
@@ -108,6 +112,18 @@ class SegmentTool(Tool):
         self.host.clear_preview()
         self.host.show_segment(None, ())
 
+    def show_found(self, found) -> None:
+        """Show Find…'s instances as one proposal (all of them first; Tab shows each on its own)."""
+        label = self.host.label()
+        self._reset()
+        if label is None or found is None or not len(found):
+            self.host.show_segment(None, ())
+            return
+        masks = np.concatenate([union(found, label.shape)[None], found.masks]) if len(found) > 1 else found.masks
+        self.candidates = Candidates(masks, np.concatenate([[found.scores.max()], found.scores])[:len(masks)])
+        self.proposal = True
+        self._show()
+
     def model_ready(self) -> None:
         """The frame's embedding arrived: ask again for a prompt that was waiting."""
         if not self.prompt.is_empty():
@@ -126,6 +142,10 @@ class SegmentTool(Tool):
             except ValueError as exc:
                 self.host.segment_message(str(exc))
                 return
+        elif self.proposal:
+            policy = self.host.policy()
+            record = commit_candidate(label, mask, self.host.current_class(),
+                                      PaintPolicy("over_unlabelled", locked=policy.locked), "accept Find proposal")
         else:
             record = commit_candidate(label, mask, self.host.current_class(), self.host.policy())
         self.cancel()
@@ -145,7 +165,7 @@ class SegmentTool(Tool):
         self._set_prompt(Prompt(region=found[1]))
 
     def _set_prompt(self, prompt: Prompt) -> None:
-        self.prompt = prompt
+        self.prompt, self.proposal = prompt, False
         if prompt.is_empty():
             self.cancel()
             return

@@ -145,3 +145,38 @@ def test_without_a_folder_the_tool_says_where_to_set_one(qtbot):
     pixel_click(view, 10, 10)
     assert messages and "Preferences" in messages[-1] and view.segment_layer().mask is None
     runner.shutdown()
+
+
+def test_find_by_name_is_a_proposal_accepted_over_unlabelled_pixels_only(qtbot, tmp_path):
+    from engine.segment import union
+
+    folder = make_tiny_folder(tmp_path / "sam3", "sam3")
+    view = make_canvas(qtbot)
+    runner = JobRunner()
+    assist = SegmentAssist(runner, lambda: "cpu")
+    assist.set_folder(str(folder))
+    assist.find_threshold = 0.0            # random weights score about 0.25: show every query
+    view.set_segment_source(assist)
+    view.set_tool("segment")
+    assist.found.connect(view.tool().show_found)
+    records = []
+    view.strokeFinished.connect(records.append)
+    image, label = synthetic_frame()
+    assist.set_frame("f1", image)
+    assert assist.find(["cannula", "forceps"])
+    assert runner.wait(60_000)
+    tool = view.tool()
+    found = Segmenter.open(folder, "cpu").find(image, ["cannula", "forceps"], "x", 0.0)
+    assert tool.proposal and (view.segment_layer().mask == union(found, label.shape)).all()
+    key(view, Qt.Key_Tab)
+    assert (view.segment_layer().mask == found.masks[0]).all()
+    for _ in range(len(found)):
+        key(view, Qt.Key_Tab)                 # round to the union again
+    assert (view.segment_layer().mask == union(found, label.shape)).all()
+    before = view.label().copy()
+    view.set_current_class(21)
+    key(view, Qt.Key_Return)
+    changed = view.label() != before
+    assert (changed == (union(found, label.shape) & (before == 255))).all()
+    assert len(records) == int(changed.any()) and not tool.busy()
+    runner.shutdown()

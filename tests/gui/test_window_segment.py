@@ -62,3 +62,24 @@ def test_preferences_say_what_a_folder_lacks(qtbot, tmp_path, folder):
     assert "SAM model folder" in dlg.segment_check.text()
     dlg.apply()
     assert settings.segment_dir == str(folder)
+
+
+def test_find_by_name_in_the_window(qtbot, phantom_root, tmp_path):
+    from desktop.window_segment import find_by_name, find_phrases
+
+    folder = make_tiny_folder(tmp_path / "sam3", "sam3")
+    settings = make_settings(tmp_path / "s.ini")
+    settings.segment_dir = str(folder)
+    settings.device = "cpu"
+    w = open_window(qtbot, phantom_root, tmp_path / "proj", settings)
+    assert w.actions["segment.find"].shortcut().toString() == "Ctrl+F"
+    w.segment_assist.find_threshold = 0.0
+    w.palette.set_current_class(21)
+    asked = []
+    assert find_by_name(w, ask=lambda *a, **k: asked.append(k["text"]) or ("cannula; forceps", True))
+    assert asked == ["Phacoemulsifier Handpiece Handle"]         # the current class's name is offered
+    w.runner.wait(60_000)
+    assert w.canvas.tool_name() == "segment" and w.canvas.tool().proposal
+    assert w.canvas.segment_layer().mask.shape == (540, 960)
+    assert find_phrases(" a, ,b;c ") == ["a", "b", "c"]
+    assert not find_by_name(w, ask=lambda *a, **k: ("", False))
