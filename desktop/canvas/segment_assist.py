@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from desktop.workers import JobRunner
-from engine.segment import Candidates, Prompt, Segmenter
+from engine.segment import Prompt, Segmenter
 from engine.segment.text import FIND_THRESHOLD
 
 _NO_FOLDER = "Segment: choose a SAM, SAM 2 or SAM 3 folder in Preferences → Models (Segmentation model folder)"
@@ -20,11 +20,13 @@ class SegmentAssist(QObject):
     statusChanged = Signal(str)   # a message for the status bar ("" when nothing to say)
     ready = Signal()              # the open frame's embedding is there
     found = Signal(object)        # Find…'s Candidates (every instance) for the open frame
+    candidatesReady = Signal(object, object)  # (Prompt, Candidates) for the open frame
 
     def __init__(self, runner: JobRunner, device: Callable[[], str] = lambda: "auto",
                  parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self._lane = runner.lane("segment")
+        self._prompt_lane = runner.lane("segment-prompt")  # clicks never wait behind an embedding
         self._device = device
         self._folder = ""
         self._segmenter: Optional[Segmenter] = None
@@ -95,23 +97,29 @@ class SegmentAssist(QObject):
         return (self._frame is not None and self._segmenter is not None
                 and self._segmenter.cached(self._frame[1], self._frame[0]) is not None)
 
-    def candidates(self, prompt: Prompt) -> Optional[Candidates]:
-        """The masks for `prompt` on the open frame, or None (with a status message) until they can be made."""
+    def request(self, prompt: Prompt) -> bool:
+        """Ask for the masks of `prompt` on the open frame in the prompt lane (a newer request replaces an older
+        one); `candidatesReady` brings them unless the frame changed. False (with a status message) while they
+        cannot be made yet: the tool asks again on `ready`."""
         if not self._folder:
             self.statusChanged.emit(_NO_FOLDER)
-            return None
+            return False
         if self.error:
             self.statusChanged.emit(f"Segment: {self.error}")
-            return None
+            return False
         if not self.is_ready():
             self.statusChanged.emit("Segment: the image embedding is still being made; the mask follows")
-            return None
-        key, image = self._frame
-        try:
-            return self._segmenter.candidates(image, prompt, key)
-        except ValueError as exc:
-            self.statusChanged.emit(f"Segment: {exc}")
-            return None
+            return False
+        (key, image), seg, gen = self._frame, self._segmenter, self._generation
+
+        def done(cands, g=gen):
+            if g == self._generation:
+                self.candidatesReady.emit(prompt, cands)
+
+        self._prompt_lane.submit("Segment prompt", lambda ctx: seg.candidates(image, prompt, key),
+                                 group="segment-prompt", on_result=done,
+                                 on_error=lambda msg: self.statusChanged.emit(f"Segment: {msg}"))
+        return True
 
     def find(self, phrases: list[str]) -> bool:
         """Find every instance of the phrases on the open frame in the segment lane (SAM 3 `sam3` folders);

@@ -239,13 +239,14 @@ class CanvasView(ZoomPanView):
         """Where the Segment tool's masks come from (a SegmentAssist); its `ready` re-asks a waiting prompt."""
         self._segment_source = source
         source.ready.connect(lambda: self._tool.model_ready())
+        source.candidatesReady.connect(lambda prompt, cands: self._tool.candidates_ready(prompt, cands))
         source.statusChanged.connect(self.segmentMessage)
 
-    def segment_candidates(self, prompt):
+    def request_candidates(self, prompt) -> None:
         if self._segment_source is None:
             self.segmentMessage.emit("Segment: no segmentation model is set up")
-            return None
-        return self._segment_source.candidates(prompt)
+            return
+        self._segment_source.request(prompt)
 
     def show_segment(self, mask, points, box=None, cls: int = 0) -> None:
         if self._label is None:

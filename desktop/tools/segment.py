@@ -8,8 +8,9 @@ committing replaces the region (in its own class) as one undo step. Find… (SAM
 instance found (`show_found`): Enter accepts them in the current class over unlabelled pixels only, as a
 pre-segmentation proposal is accepted.
 
-The masks come from `host.segment_candidates(prompt)` (None while the frame's embedding is still being made:
-the prompt is kept and `model_ready()` asks again once it is there).
+The masks are asked for with `host.request_candidates(prompt)` and arrive in `candidates_ready` (computed off the
+GUI thread; a reply for an older prompt is dropped); while the frame's embedding is still being made the prompt
+is kept and `model_ready()` asks again once it is there.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class SegmentTool(Tool):
         self.candidates = None
         self.index = 0
         self.proposal = False   # Find…'s instances: accepted like a pre-segmentation proposal (unlabelled only)
+        self._commit_when_ready = False  # a double click came before the prompt's masks
         self._press: tuple[float, float] | None = None
         self._drag: tuple[float, float] | None = None
 
@@ -91,7 +93,11 @@ class SegmentTool(Tool):
             self._set_prompt(self.prompt.with_point(ev.px, ev.py, True))
 
     def double_click(self, ev: PointerEvent) -> None:
-        if ev.button == "left":
+        if ev.button != "left":
+            return
+        if self.candidates is None and not self.prompt.is_empty():
+            self._commit_when_ready = True   # the first click's masks are still on their way
+        else:
             self.commit()
 
     def key_press(self, key: int) -> bool:
@@ -171,10 +177,17 @@ class SegmentTool(Tool):
             return
         self._update()
 
+    def candidates_ready(self, prompt, candidates) -> None:
+        if prompt is self.prompt and not self.proposal:
+            self.candidates, self.index = candidates, 0
+            self._show()
+            if self._commit_when_ready:
+                self.commit()
+
     def _update(self) -> None:
-        self.candidates = self.host.segment_candidates(self.prompt)
-        self.index = 0
+        self.candidates, self.index = None, 0   # Enter commits nothing until this prompt's masks are here
         self._show()
+        self.host.request_candidates(self.prompt)
 
     def _show(self) -> None:
         cls = self.repair[0] if self.repair is not None else self.host.current_class()

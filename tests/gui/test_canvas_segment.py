@@ -53,6 +53,8 @@ def test_click_shows_the_engines_mask_tab_cycles_enter_commits_one_step(setup, f
     before = view.label().copy()
     pixel_click(view, 60, 40)
     pixel_click(view, 100, 20, Qt.RightButton)
+    assert view.segment_layer().mask is None    # asked for in the prompt lane, not computed on the GUI thread
+    runner.wait(60_000)
     tool = view.tool()
     assert tool.prompt.points == ((60, 40, True), (100, 20, False))
     expected = _engine(folder, image, tool.prompt)
@@ -73,8 +75,9 @@ def test_click_shows_the_engines_mask_tab_cycles_enter_commits_one_step(setup, f
 
 
 def test_drag_is_a_box_escape_drops(setup, folder):
-    view, _, _, image, records, _ = setup
+    view, _, runner, image, records, _ = setup
     drag(view, [(20, 10), (40, 30), (80, 60)])
+    runner.wait(60_000)
     tool = view.tool()
     assert tool.prompt.box == (20, 10, 81, 61) and tool.prompt.points == ()
     assert (view.segment_layer().mask == _engine(folder, image, tool.prompt).masks[0]).all()
@@ -82,25 +85,25 @@ def test_drag_is_a_box_escape_drops(setup, folder):
     assert not tool.busy() and view.segment_layer().mask is None and not records
 
 
-def test_double_click_commits(setup):
-    view, _, _, _, records, _ = setup
+def test_double_click_commits(setup, folder):
+    view, _, runner, image, records, _ = setup
     view.set_current_class(12)
     before = view.label().copy()
     mouse(view, "press", 60.5, 40.5)
     mouse(view, "release", 60.5, 40.5)
-    mask = view.segment_layer().mask
-    assert mask is not None and view.tool().prompt.points == ((60, 40, True),)
-    mouse(view, "double", 60.5, 40.5)
+    mouse(view, "double", 60.5, 40.5)          # before the first click's masks are back: committed on arrival
     mouse(view, "release", 60.5, 40.5)
+    runner.wait(60_000)
+    mask = _engine(folder, image, Prompt(((60, 40, True),))).masks[0]
     assert not view.tool().busy()
     want = before.copy()
     commit_candidate(want, mask, 12, view.policy())
     assert (view.label() == want).all() and len(records) == int((want != before).any())
 
 
-def test_frame_switch_drops_the_prompt_and_a_stale_embedding(setup):
+def test_frame_switch_drops_the_prompt_and_a_stale_embedding(setup, folder):
     view, assist, runner, image, records, messages = setup
-    pixel_click(view, 60, 40)
+    pixel_click(view, 60, 40)                # its masks are on their way when the frame changes
     assert view.tool().busy()
     other = image[::-1].copy()
     view.set_frame(other, np.full(other.shape[:2], 255, np.uint8))
@@ -112,19 +115,23 @@ def test_frame_switch_drops_the_prompt_and_a_stale_embedding(setup):
     pixel_click(view, 10, 10)               # before the embedding is there: kept, the mask follows
     assert view.segment_layer().mask is None and "still being made" in messages[-1]
     assert runner.wait(60_000)
+    runner.wait(60_000)                     # the prompt asked again once the embedding arrived
     assert assist.is_ready() and assist._segmenter.cached(other, "f2") is None
-    assert view.segment_layer().mask is not None                        # the waiting prompt got its mask
+    want = _engine(folder, third, Prompt(((10, 10, True),))).masks[0]
+    assert (view.segment_layer().mask == want).all()    # the waiting prompt's mask; f1's late reply was dropped
 
 
 def test_shift_click_repairs_the_region_as_one_step(setup, folder):
-    view, _, _, image, records, _ = setup
+    view, _, runner, image, records, _ = setup
     before = view.label().copy()
     mouse(view, "press", 60.5, 40.5, modifiers=Qt.ShiftModifier)       # the pupil disc (class 0)
     mouse(view, "release", 60.5, 40.5, modifiers=Qt.ShiftModifier)
+    runner.wait(60_000)
     tool = view.tool()
     cls, region = class_region(before, 60, 40)
     assert tool.repair[0] == 0 and (tool.prompt.region == region).all()
     pixel_click(view, 20, 70, Qt.RightButton)                           # a corrective click
+    runner.wait(60_000)
     prompt = Prompt(((20, 70, False),), None, region)
     expected = _engine(folder, image, prompt)
     assert (view.segment_layer().mask == expected.masks[0]).all()

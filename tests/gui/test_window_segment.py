@@ -36,6 +36,7 @@ def test_segment_in_the_window(qtbot, phantom_root, tmp_path, folder):
     before = w.doc.label.copy()
     h, wd = before.shape
     pixel_click(w.canvas, wd // 2, h // 2)
+    w.runner.wait(60_000)
     mask = w.canvas.segment_layer().mask
     assert mask is not None and mask.shape == (540, 960)
     w.grab().save(str(tmp_path / "segment_candidate.png"))
