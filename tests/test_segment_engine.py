@@ -147,3 +147,19 @@ def test_prompts_outside_the_frame_and_bad_text_are_refused():
     for bad in ("12", "a,b", "1,2,x", "1,2,3,4,5"):
         with pytest.raises(ValueError):
             parse_point(bad)
+
+
+def test_an_embedding_cancelled_while_made_is_kept(segmenter):
+    from engine.jobs import JobCancelled, JobContext
+
+    cancelled = []
+    real = segmenter.model.embed
+    segmenter.model.embed = lambda image: cancelled.append(True) or real(image)
+    try:
+        seg = Segmenter(segmenter.model, EmbeddingCache(max_items=2))
+        frame = _frame(54, 96, 7)
+        with pytest.raises(JobCancelled):
+            seg.embedding(frame, "f7", JobContext(cancelled=lambda: bool(cancelled)))
+        assert seg.cached(frame, "f7") is not None     # asked for again (the next frame), it is there
+    finally:
+        segmenter.model.embed = real

@@ -1,15 +1,19 @@
 """The Segment tool's model, embedding and status: loads the segmentation folder and makes the open frame's
 image embedding in its own background lane (`runner.lane("segment")`) as soon as the frame opens, so prompts
 answer in milliseconds; a newer frame cancels the older request and a late result for another frame is
-dropped. `statusChanged` says while an embedding is being made (the status bar shows it)."""
+dropped. `statusChanged` says while an embedding is being made (the status bar shows it). Once the open
+frame's embedding is there, the next frame's is made in the same lane (into the bounded cache), so moving on
+finds it ready; opening another frame cancels that (an embedding already under way is finished and kept)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from desktop.workers import JobRunner
+from engine.imageio import read_image
 from engine.segment import Prompt, Segmenter
 from engine.segment.text import FIND_THRESHOLD
 
@@ -31,6 +35,7 @@ class SegmentAssist(QObject):
         self._folder = ""
         self._segmenter: Optional[Segmenter] = None
         self._frame: tuple[str, np.ndarray] | None = None
+        self._ahead: tuple[str, Path] | None = None   # the next frame: (key, image path)
         self._generation = 0
         self.error = ""
         self.busy = False
@@ -48,11 +53,13 @@ class SegmentAssist(QObject):
     def folder(self) -> str:
         return self._folder
 
-    def set_frame(self, key: str, image: Optional[np.ndarray]) -> None:
-        """A frame was opened: start its embedding (a request for the previous frame is cancelled)."""
+    def set_frame(self, key: str, image: Optional[np.ndarray], ahead: tuple[str, Path] | None = None) -> None:
+        """A frame was opened: start its embedding (a request for the previous frame is cancelled); `ahead`
+        (key, image path) is the frame to embed next while the annotator works on this one."""
         self._frame = None if image is None else (str(key), image)
+        self._ahead = ahead
         self._generation += 1
-        for job in self._lane.active("segment-embed"):
+        for job in self._lane.active("segment-embed") + self._lane.active("segment-ahead"):
             job.cancel()
         if self._frame is not None and self._folder:
             self._start()
@@ -62,6 +69,7 @@ class SegmentAssist(QObject):
         if self._segmenter is not None and self._segmenter.cached(image, key) is not None:
             self.busy = False
             self.ready.emit()
+            self._start_ahead()
             return
         gen, folder, device, loaded = self._generation, self._folder, self._device(), self._segmenter
 
@@ -86,6 +94,19 @@ class SegmentAssist(QObject):
         self.busy = False
         self.statusChanged.emit(f"Segment: {seg.model.name} ready")
         self.ready.emit()
+        self._start_ahead()
+
+    def _start_ahead(self) -> None:
+        if self._ahead is None or self._segmenter is None:
+            return
+        (key, path), seg = self._ahead, self._segmenter
+
+        def job(ctx):
+            image = read_image(path)
+            if seg.cached(image, key) is None:
+                seg.embedding(image, key, ctx)
+
+        self._lane.submit(f"Segment embedding ahead · {key}", job, group="segment-ahead")
 
     def _failed(self, message: str, gen: int) -> None:
         if gen != self._generation:
@@ -156,3 +177,14 @@ class SegmentAssist(QObject):
         self._lane.submit(f"Find {', '.join(phrases)} · {key}", job, group="segment-find", on_result=done,
                           on_error=lambda msg, g=gen: self._failed(msg, g))
         return True
+
+
+def ahead_of(doc) -> tuple[str, Path] | None:
+    """(key, image path) of the frame after the document's open one, or None at the end or without a project."""
+    key = doc.neighbour(1) if doc.project is not None else None
+    if key is None or key == doc.key:
+        return None
+    try:
+        return key, Path(doc.project.record(key).image_path)
+    except (KeyError, ValueError, OSError):
+        return None

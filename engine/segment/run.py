@@ -50,9 +50,9 @@ class Segmenter:
                 ctx.report(0.0, f"{self.model.name}: embedding the frame")
                 ctx.check()
             emb = self.model.embed(image)
+            self.cache.put(key, emb)  # kept even if cancelled meanwhile: the frame may be asked for again
             if ctx is not None:
                 ctx.check()
-            self.cache.put(key, emb)
         if ctx is not None:
             ctx.report(1.0, "embedding ready")
         return emb

@@ -187,3 +187,25 @@ def test_find_by_name_is_a_proposal_accepted_over_unlabelled_pixels_only(qtbot, 
     assert (changed == (union(found, label.shape) & (before == 255))).all()
     assert len(records) == int(changed.any()) and not tool.busy()
     runner.shutdown()
+
+
+def test_the_next_frame_is_embedded_ahead(qtbot, folder, tmp_path):
+    from engine.imageio import write_image
+
+    view = make_canvas(qtbot)
+    runner = JobRunner()
+    assist = SegmentAssist(runner, lambda: "cpu")
+    assist.set_folder(str(folder))
+    view.set_segment_source(assist)
+    image, _ = synthetic_frame()
+    nxt = image[::-1].copy()
+    write_image(tmp_path / "next.png", nxt)
+    assist.set_frame("f1", image, ahead=("f2", tmp_path / "next.png"))
+    runner.wait(60_000)
+    runner.wait(60_000)
+    seg = assist._segmenter
+    assert seg.cached(nxt, "f2") is not None and seg.cached(image, "f1") is not None
+    assert len(seg.cache) == 2 <= seg.cache.max_items
+    assist.set_frame("f2", nxt)                  # opening it: ready at once, no embedding job
+    assert assist.is_ready() and not runner.lane("segment").active("segment-embed")
+    runner.shutdown()
