@@ -11,7 +11,7 @@ Checks: synthesis training steps/s and peak memory with bf16 and fp16 autocast; 
 sampling preset at full resolution (960x540); distillation steps/s (when `cadis distill` exists);
 pre-segmentation head training and ms/frame; a tiny Stable Diffusion edit; an 8-pair augment;
 `accelerate launch --num_processes 1 ... train-model`; a model trained on CUDA loaded on the CPU and the
-reverse (same outputs within tolerance).
+reverse (same outputs within tolerance); SAM ViT-B, SAM 2 Hiera-tiny/-small and SAM 3 embedding s, prompt ms, peak memory.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks.gpu_checks import (Check, Env, Sizes, check_accelerate_launch, check_augment, check_cross_device,
-                                   check_distill, check_edit, check_preseg, check_synthesis, check_training)
+                                   check_distill, check_edit, check_preseg, check_segment, check_synthesis,
+                                   check_training)
 
 CHECKS: dict[str, Callable[[Env], object]] = {
     "train": lambda env: [check_training(env, "bf16"), check_training(env, "fp16")],
@@ -37,6 +38,7 @@ CHECKS: dict[str, Callable[[Env], object]] = {
     "augment": check_augment,
     "launch": check_accelerate_launch,
     "cross": check_cross_device,
+    "segment": check_segment,
 }
 
 

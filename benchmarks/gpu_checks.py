@@ -370,3 +370,17 @@ def check_cross_device(env: Env) -> list[Check]:
         c.detail = "same weights, same input, fp32 (TF32 off); tolerance 1e-3"
         out.append(c)
     return out
+
+
+def check_segment(env: Env) -> list[Check]:
+    """SAM ViT-B, SAM 2 Hiera-tiny / -small, SAM 3 at 960x540 (half precision on CUDA; tiny configs in the
+    dry run): embedding seconds, prompt-to-mask ms, peak memory (benchmarks.bench_segment)."""
+    from benchmarks.bench_segment import ARCHS, measure
+
+    rows = []
+    for arch in ARCHS:
+        r = measure(arch, env.device, tiny=env.dry_run, repeats=env.sizes.repeats)
+        rows.append(Check(f"segment {arch}", result=f"{r['embed_s']:.2f} s embed, {r['prompt_ms']:.0f} ms/prompt",
+                          detail=f"{r['params_m']:.1f} M params, peak {r['peak_mb']:.0f} MB, masks 960x540",
+                          values=r))
+    return rows

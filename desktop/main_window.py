@@ -28,6 +28,7 @@ from desktop.window_chrome import (add_dock, add_dock_toggles, build_actions, bu
                                    build_status_fields, build_toolbar, scroll_area)
 from desktop.window_layout import CanvasOnly, arrange_docks
 from desktop.window_reactions import WindowReactionsMixin
+from desktop.window_segment import attach_segment, find_by_name
 from desktop.window_view import WindowViewMixin
 from desktop.workers import JobRunner
 from engine import edits
@@ -73,6 +74,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.note_edit.editingFinished.connect(lambda: self.doc.set_note(self.note_edit.text()))
         self.pos_label, self.class_label, self.brush_label, self.zoom_label, self.saved_label = \
             build_status_fields(self.statusBar())
+        self.segment_assist = attach_segment(self)
         self._connect()
         # model docks + the Models menu (they follow the session's labelChanged, sent once a change is recorded)
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
@@ -103,7 +105,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
             "view.fit": self.canvas.fit, "view.actual": self.canvas.actual_size,
             "view.canvas_only": lambda: self.set_canvas_only(not self.canvas_only.active),
             "view.reset_layout": self.reset_layout, "class.search": self.choose_class,
-            "help.shortcuts": self.show_shortcuts,
+            "help.shortcuts": self.show_shortcuts, "segment.find": lambda: find_by_name(self),
             **{f"class.{d}": (lambda _=False, d=d: self.class_digit(d)) for d in range(10)},
             "view.toggle_overlay": lambda: self.tool_options.set_overlay_mode(
                 _OVERLAY_CYCLE[self.tool_options.overlay_mode()]),
@@ -377,6 +379,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         if dlg.exec():
             self.apply_keymap(self.settings.keymap())
             self.model_panels.settings_changed()
+            self.segment_assist.set_folder(self.settings.segment_dir)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)

@@ -119,11 +119,21 @@ class PreferencesDialog(QDialog):
             self.settings.preseg_dir, "Where the pre-segmentation head is kept (empty: inside the open project)")
         sd_row, self.sd_dir = self._folder_edit(self.settings.sd_dir,
                                                 "A local Stable Diffusion model folder (diffusers layout)")
+        seg_row, self.segment_dir = self._folder_edit(
+            self.settings.segment_dir, "A SAM, SAM 2 or SAM 3 folder (config.json, model.safetensors, processor "
+                                       "config) for the Segment tool")
+        self.segment_check = QLabel()
+        self.segment_check.setObjectName("hint")
+        self.segment_check.setWordWrap(True)
+        self.segment_dir.textChanged.connect(self._check_segment_dir)
+        self._check_segment_dir(self.segment_dir.text())
         form = QFormLayout(page)
         form.addRow("Device", self.device)
         form.addRow("Synthesis model folder", model_row)
         form.addRow("Pre-segmentation head folder", head_row)
         form.addRow("Stable Diffusion folder", sd_row)
+        form.addRow("Segmentation model folder", seg_row)
+        form.addRow(self.segment_check)
         note = QLabel("Models are loaded from these folders only (safetensors + JSON); nothing is downloaded.")
         note.setObjectName("hint")
         note.setWordWrap(True)
@@ -142,6 +152,21 @@ class PreferencesDialog(QDialog):
         row.addWidget(browse)
         return holder, edit
 
+    def _check_segment_dir(self, text: str) -> None:
+        """Say at once what a segmentation folder is or lacks (reads only its JSON and safetensors header)."""
+        from engine.segment import SegmentFolderError, check_segment_folder
+
+        text = text.strip()
+        if not text:
+            self.segment_check.setText("No segmentation model: the Segment tool stays off.")
+            return
+        try:
+            folder = check_segment_folder(text)
+        except SegmentFolderError as exc:
+            self.segment_check.setText(f"Not usable: {exc}")
+        else:
+            self.segment_check.setText(f"{folder.family_name} model folder: the Segment tool (S) will use it.")
+
     def _browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
         if folder:
@@ -159,6 +184,7 @@ class PreferencesDialog(QDialog):
         self.settings.model_dir = "" if model_dir == str(starter_model_dir()) else model_dir
         self.settings.preseg_dir = self.preseg_dir.text().strip()
         self.settings.sd_dir = self.sd_dir.text().strip()
+        self.settings.segment_dir = self.segment_dir.text().strip()
         self.settings.sync()
 
     def _accept(self) -> None:

@@ -46,6 +46,17 @@ def phantom_dir() -> Path:
     return user_data_dir() / "phantom"
 
 
+def _text_setting(key: str, doc: str) -> property:
+    """A text setting stored under `key` ("" when unset)."""
+    def get(self) -> str:
+        return self._get_str(key)
+
+    def put(self, value: str) -> None:
+        self._q.setValue(key, str(value))
+
+    return property(get, put, doc=doc)
+
+
 class Settings:
     """Typed access to the stored settings."""
 
@@ -173,22 +184,11 @@ class Settings:
     def model_dir(self, value: str) -> None:
         self._q.setValue("models/folder", str(value))
 
-    @property
-    def preseg_dir(self) -> str:
-        """The pre-segmentation head folder; empty = `preseg-head` inside the open project."""
-        return self._get_str("models/preseg_head")
-
-    @preseg_dir.setter
-    def preseg_dir(self, value: str) -> None:
-        self._q.setValue("models/preseg_head", str(value))
-
-    @property
-    def sd_dir(self) -> str:
-        return self._get_str("models/stable_diffusion")
-
-    @sd_dir.setter
-    def sd_dir(self, value: str) -> None:
-        self._q.setValue("models/stable_diffusion", str(value))
+    preseg_dir = _text_setting("models/preseg_head",
+                               "The pre-segmentation head folder; empty = `preseg-head` inside the open project.")
+    sd_dir = _text_setting("models/stable_diffusion", "The Stable Diffusion folder of text edits.")
+    segment_dir = _text_setting("models/segment",
+                                "The SAM / SAM 2 / SAM 3 folder of the Segment tool; empty = none.")
 
     # -- behaviour ---------------------------------------------------------------------------------
     @property

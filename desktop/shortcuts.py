@@ -57,6 +57,9 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("polygon", "Polygon", "mdi6.vector-polygon", "P", "Click vertices, double-click to fill",
              "desktop.tools.polygon:PolygonTool"),
     ToolSpec("lasso", "Lasso", "mdi6.lasso", "L", "Freehand filled region", "desktop.tools.lasso:LassoTool"),
+    ToolSpec("segment", "Segment (SAM)", "mdi6.auto-fix", "S",
+             "Click a structure (right click: not this), drag a box; Tab: next mask, Enter or double click: "
+             "commit, Esc: drop; Shift+click a region to repair it", "desktop.tools.segment:SegmentTool"),
     ToolSpec("picker", "Class picker", "mdi6.eyedropper", "I", "Pick the class under the cursor",
              "desktop.tools.picker:PickerTool"),
 )
@@ -73,6 +76,8 @@ def tool_tip(name: str, keymap: dict[str, str]) -> str:
 ACTIONS: tuple[ActionSpec, ...] = tuple(
     ActionSpec(t.action_id, t.text, t.icon, t.key, t.tip) for t in TOOL_SPECS
 ) + (
+    ActionSpec("segment.find", "Find by name…", "mdi6.text-search", "Ctrl+F",
+               "SAM 3: every instance of the current class's name (and synonyms) as a proposal"),
     ActionSpec("brush.smaller", "Smaller brush", "mdi6.minus-circle-outline", "[", ""),
     ActionSpec("brush.larger", "Larger brush", "mdi6.plus-circle-outline", "]", ""),
     ActionSpec("edit.undo", "Undo", "mdi6.undo", "Ctrl+Z", ""),

@@ -20,7 +20,7 @@ MENUS: dict[str, list] = {
     "&File": ["file.open", "file.open_project", "file.phantom", "recent", None, "file.save", "file.export",
               None, "file.preferences", None, "file.quit"],
     "&Edit": ["edit.undo", "edit.redo", "edit.redo_alt"],
-    "&Tools": [t.action_id for t in TOOL_SPECS] + [None, "brush.smaller", "brush.larger", None, "class.search"]
+    "&Tools": [t.action_id for t in TOOL_SPECS] + ["segment.find", None, "brush.smaller", "brush.larger", None, "class.search"]
     + [f"class.{k}" for k in DIGIT_KEYS],
     "&Review": ["status.done", "status.flagged", "status.rejected", None, "nav.next_unfinished", "nav.prev",
                 "nav.next"],

@@ -3,6 +3,7 @@ cursor and brush. A mixin of `desktop.main_window.MainWindow` (uses its canvas, 
 fields and actions); it only shows what the engine's session reports."""
 from __future__ import annotations
 
+from desktop.canvas.segment_assist import ahead_of
 from desktop.docks.frame_browser import STATUS_STYLE, thumbnail_of
 from engine.taxonomy import CLASS_NAMES, IGNORE
 
@@ -16,6 +17,7 @@ class WindowReactionsMixin:
 
     def _on_frame(self, key: str) -> None:
         self.canvas.set_frame(self.doc.image, self.doc.label)
+        self.segment_assist.set_frame(key, self.doc.image, ahead_of(self.doc))
         self.palette.set_counts(self.doc.label)
         self.frames.set_current(key)
         self.note_edit.setText(self.doc.note())

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGraphicsScene, QWidget
 from desktop.canvas.items import BrushCursorItem, ImageItem, PreviewItem
 from desktop.canvas.navigation import ZOOM_STEP, ZoomPanView
 from desktop.canvas.overlay import Overlay
+from desktop.canvas.segment_layer import SegmentLayer
 from desktop.qt_image import rgb_to_qimage
 from desktop.tools import PointerEvent, Tool, create_tool, tool_names
 from engine.edits import PaintPolicy
@@ -38,6 +39,7 @@ class CanvasView(ZoomPanView):
     brushRadiusChanged = Signal(int)
     zoomChanged = Signal(float)  # the view scale (1.0 = one screen pixel per image pixel)
     paletteChanged = Signal(str)  # the display palette changed (layers drawn over the overlay follow it)
+    segmentMessage = Signal(str)  # what the Segment tool has to say (no model, embedding not ready, ...)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,7 +54,10 @@ class CanvasView(ZoomPanView):
         self._brush_item = BrushCursorItem()
         self._brush_item.setZValue(3)
         self._brush_item.setVisible(False)
-        for item in (self._image_item, self._overlay_item, self._preview_item, self._brush_item):
+        self._segment_item = SegmentLayer()
+        self._segment_item.setZValue(1.5)
+        self._segment_source = None  # a SegmentAssist (desktop.canvas.segment_assist) once the window sets one
+        for item in (self._image_item, self._overlay_item, self._segment_item, self._preview_item, self._brush_item):
             self._scene.addItem(item)
         self._overlay = Overlay()
         self._overlay_item.set_image(self._overlay.image)
@@ -230,6 +235,31 @@ class CanvasView(ZoomPanView):
     def clear_preview(self) -> None:
         self._preview_item.clear()
 
+    def set_segment_source(self, source) -> None:
+        """Where the Segment tool's masks come from (a SegmentAssist); its `ready` re-asks a waiting prompt."""
+        self._segment_source = source
+        source.ready.connect(lambda: self._tool.model_ready())
+        source.candidatesReady.connect(lambda prompt, cands: self._tool.candidates_ready(prompt, cands))
+        source.statusChanged.connect(self.segmentMessage)
+
+    def request_candidates(self, prompt) -> None:
+        if self._segment_source is None:
+            self.segmentMessage.emit("Segment: no segmentation model is set up")
+            return
+        self._segment_source.request(prompt)
+
+    def show_segment(self, mask, points, box=None, cls: int = 0) -> None:
+        if self._label is None:
+            return
+        colour = self._palette[cls] if cls < NUM_CLASSES else (255, 255, 0)
+        self._segment_item.show(self._label.shape, mask, colour, points, box)
+
+    def segment_layer(self) -> SegmentLayer:
+        return self._segment_item
+
+    def segment_message(self, text: str) -> None:
+        self.segmentMessage.emit(text)
+
     # -- input ----------------------------------------------------------------------------------------
     def _pointer(self, ev: QMouseEvent, button: str = "") -> PointerEvent:
         p = self.map_to_scene(ev.position())
@@ -310,6 +340,10 @@ class CanvasView(ZoomPanView):
             self._tool.cancel()
         elif not self._tool.key_press(key):
             super().keyPressEvent(ev)
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802 - Qt name
+        """Tab goes to the tool while it is busy (the Segment tool cycles its masks), else moves the focus."""
+        return False if self._tool.busy() else super().focusNextPrevChild(next)
 
     def keyReleaseEvent(self, ev: QKeyEvent) -> None:
         if ev.key() == Qt.Key_Space and not ev.isAutoRepeat():

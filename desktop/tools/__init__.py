@@ -1,4 +1,5 @@
-"""Canvas tools, one module each: brush and eraser, flood fill, polygon, lasso, class picker.
+"""Canvas tools, one module each: brush and eraser, flood fill, polygon, lasso, segment
+(SAM-family model), class picker.
 
 The registry is `desktop.shortcuts.TOOL_SPECS` (name, text, icon, default key, tip, class): `create_tool(name,
 host)` builds the named tool for a canvas; `tool_names()` lists the names in toolbar order.

@@ -53,6 +53,9 @@ class ToolHost(Protocol):
     def pick(self, class_id: int) -> None: ...
     def show_preview(self, points: list[tuple[float, float]], cursor: tuple[float, float] | None, closed: bool = False) -> None: ...
     def clear_preview(self) -> None: ...
+    def request_candidates(self, prompt) -> None: ...
+    def show_segment(self, mask: np.ndarray | None, points, box=None, cls: int = 0) -> None: ...
+    def segment_message(self, text: str) -> None: ...
 
 
 def erase_policy(policy: PaintPolicy) -> PaintPolicy:
@@ -98,6 +101,12 @@ class Tool:
 
     def cancel(self) -> None:
         """Abandon the action under way, leaving the label as it was before it started."""
+
+    def model_ready(self) -> None:
+        """A model the tool waits for is ready (the Segment tool's frame embedding)."""
+
+    def candidates_ready(self, prompt, candidates) -> None:
+        """Masks asked for with `host.request_candidates(prompt)` arrived (the Segment tool)."""
 
     def finish(self) -> None:
         """Complete the action under way if it already changed the label (before a frame switch)."""

@@ -207,7 +207,7 @@ def test_bad_input_gives_clear_errors(canvas):
         canvas.set_tool("spray")
     with pytest.raises(ValueError, match="overlay mode"):
         canvas.set_overlay_mode("outline")
-    assert canvas.tool_names() == ["brush", "eraser", "fill", "polygon", "lasso", "picker"]
+    assert canvas.tool_names() == ["brush", "eraser", "fill", "polygon", "lasso", "segment", "picker"]
 
 
 def test_screenshot_is_not_blank_and_saved_for_docs(qtbot):
