@@ -5,3 +5,6 @@ from engine.team.merge import MergeResult, merge_projects
 from engine.team.proposal import majority_vote, propose
 
 __all__ = ["BY_CHOICES", "Assignment", "assign", "MergeResult", "merge_projects", "majority_vote", "propose"]
+from engine.team.agreement import AgreementReport, measure_agreement
+
+__all__ += ["AgreementReport", "measure_agreement"]
