@@ -219,3 +219,12 @@ class ProjectTeam:
     def dataset_keys(self) -> list[str]:
         """Every frame of the dataset, also those outside this project's work package."""
         return [f.key for f in self.dataset.frames]
+
+    def frame_agreement(self) -> dict[str, float]:
+        """Frame key -> the annotators' agreement (mean pairwise IoU) on frames with two or more versions:
+        the dispute's figure, or 1.0 where every version is the same."""
+        with self._lock:
+            shas = self._conn.execute("SELECT key, COUNT(*), COUNT(DISTINCT sha256) FROM label_versions "
+                                      "GROUP BY key HAVING COUNT(*) >= 2").fetchall()
+            measured = dict(self._conn.execute("SELECT key, agreement FROM disputes WHERE agreement IS NOT NULL"))
+        return {k: (1.0 if distinct == 1 else float(measured.get(k, 0.0))) for k, _n, distinct in shas}

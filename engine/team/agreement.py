@@ -35,10 +35,11 @@ class AgreementReport:
     pairs: dict = field(default_factory=dict)  # "a|b" -> {"frames", "miou", "boundary_f", "disputed", "classes"}
     departures: dict = field(default_factory=dict)  # author -> [{"class", "iou", "others_iou", "instead", ...}]
 
-    def most_disputed(self, n: int = 5) -> list[int]:
-        """Classes with the lowest mean pairwise IoU (ties: more pixels in dispute first)."""
+    def most_disputed(self, below: float = 0.5, at_least: int = 3) -> list[int]:
+        """Classes whose mean pairwise IoU is under `below` (at least the `at_least` lowest), lowest first
+        (ties: more pixels in dispute first)."""
         ranked = sorted(self.classes, key=lambda c: (self.classes[c]["iou"], -self.classes[c]["disputed"]))
-        return ranked[:n]
+        return [c for i, c in enumerate(ranked) if i < at_least or self.classes[c]["iou"] < below]
 
     def to_dict(self) -> dict:
         return {
@@ -66,7 +67,8 @@ class AgreementReport:
         for k, v in self.pairs.items():
             lines.append(f"{k.replace('|', ' / ')[:27]:<28}{v['miou']:>7.3f}{v['boundary_f']:>7.3f}"
                          f"{100 * v['disputed']:>9.1f}%{v['frames']:>10d}")
-        lines += ["", "most disagreement: " + ", ".join(class_name(c) for c in self.most_disputed())]
+        lines += ["", "most disagreement (mean pairwise IoU under 0.5): "
+                  + ", ".join(class_name(c) for c in self.most_disputed())]
         for a in self.authors:
             ds = self.departures.get(a, [])
             if not ds:

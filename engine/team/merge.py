@@ -126,6 +126,10 @@ def _merge_frames(merged: Project, projects, authors, result: MergeResult, ctx: 
     keys = sorted(frames, key=lambda k: order.get(k, len(order)))
     package_of = {a: (p.package() or {}).get("id", str(p.root)) for p, a in zip(projects, authors)}
     weights = _weights(merged, projects, authors, frames)
+    reviewers: dict[str, set] = {}
+    for p in projects:
+        for key, (_lab, rev) in p.people().items():
+            reviewers.setdefault(key, set()).update(rev)
     for i, key in enumerate(keys):
         if i % 8 == 0:
             ctx.check()
@@ -146,10 +150,10 @@ def _merge_frames(merged: Project, projects, authors, result: MergeResult, ctx: 
             if merged.versions(key):
                 result.unchanged += 1
             continue
-        _settle(merged, key, weights, result)
+        _settle(merged, key, weights, result, sorted(reviewers.get(key, ())))
 
 
-def _settle(merged: Project, key: str, weights: dict, result: MergeResult) -> None:
+def _settle(merged: Project, key: str, weights: dict, result: MergeResult, reviewers: list[str]) -> None:
     kept = merged.versions(key)
     labels = {v.author: merged.load_version(key, v.author) for v in kept}
     people = sorted(labels)
@@ -157,7 +161,7 @@ def _settle(merged: Project, key: str, weights: dict, result: MergeResult) -> No
         label = labels[people[0]]
         if not merged.has_saved_label(key) or label_sha256(merged.load_label(key)) != kept[0].sha256:
             merged.save_label(key, label)
-        merged.set_people(key, people)
+        merged.set_people(key, people, reviewers)  # who reviewed it in the packages
         result.labels += 1
         return
     reviewed = {v.author for v in kept if v.status == "done"}
