@@ -5,6 +5,7 @@ decision recorded); Settle marks it done. Screenshots at 1366x768 go to $CADIS_S
 One test of ~30 s on purpose: it is the issue's whole user flow (four projects opened in one window)."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -108,3 +109,20 @@ def test_assign_merge_and_review_in_the_app(qtbot, phantom_root, tmp_path):
     assert project.status(shared) == "done"
     assert (project.load_label(shared)[100:160, 100:220] == 7).all()
     assert "0 disputed frames to review (1 settled)" in review.summary.text()
+
+    # File → Export… of the merged project: who labelled and reviewed, and the agreement threshold
+    export = window.export()
+    assert export.agreement.isVisibleTo(export)  # offered for a team's project only
+    export.agreement.setChecked(True)
+    export.min_agreement.setValue(0.5)
+    export.out_dir.setText(str(tmp_path / "export"))
+    _shot(export, "export_dialog")
+    handle = export.start()
+    with qtbot.waitSignal(handle.finished, timeout=60_000):
+        pass
+    assert handle.state == "done", handle.error
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    (frame,) = [f for f in manifest["frames"] if f["key"] == shared]
+    # everyone who saved the frame's label (the lead saved it after taking ben's region), and who settled it
+    assert frame["labelled_by"] == ["ana", "ben", "chen", "lead"] and frame["reviewed_by"] == ["lead"]
+    assert manifest["filters"]["min_agreement"] == 0.5
