@@ -242,7 +242,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         dataset = project.dataset
         self.runner.submit(f"Check {dataset.root.name}", lambda ctx: validate(dataset, ctx), group="validate",
                            on_result=lambda report: self._on_validated(report, dataset.root))
-        keys = [r.key for r in dataset.frames]
+        keys = project.frame_keys()  # a work package's frames only
         palette = self.palette.palette_name()
         self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, project, keys, self.frames.sink, palette),
                            group="thumbnails")

@@ -112,3 +112,11 @@ def test_report_names_the_confused_classes_and_the_annotator(merged, tmp_path, c
     data = json.loads(js.read_text())
     assert data["annotators"] == ["ana", "ben", "chen"] and len(data["frames"]) == 3
     assert main(["agreement", str(tmp_path / "nothing")]) == 2
+    chart = tmp_path / "chart.png"
+    assert main(["agreement", str(out), "--chart", str(chart)]) == 0
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:  # the chart needs matplotlib, which the app does not install: skipped, and said so
+        assert "chart skipped: matplotlib is not installed" in capsys.readouterr().out and not chart.exists()
+    else:
+        assert chart.is_file()

@@ -142,3 +142,19 @@ def test_a_package_of_another_dataset_is_refused(team, tmp_path, capsys):
     code = main(["merge", str(folder / "ana.cadis-project"), "--out", str(folder / "ana.cadis-project"),
                  "--no-progress"])
     assert code == 2
+
+
+def test_merging_into_a_project_with_its_own_label_keeps_it_as_a_version(team, tmp_path):
+    data, folder, result = team
+    shared = result.overlap[0]
+    own = np.full((H, W), 6, np.uint8)
+    with Project.open_or_create(data, project_dir=tmp_path / "main.cadis-project") as main_project:
+        main_project.set_annotator("lead")
+        main_project.save_label(shared, own)
+    _edit(folder, "ana", {shared: np.full((H, W), 1, np.uint8)})
+    res = merge_projects([folder / "ana.cadis-project"], tmp_path / "main.cadis-project")
+    assert res.disputed == [shared]  # the project's own label is not overwritten silently
+    with Project.open_or_create(tmp_path / "main.cadis-project", read_only=True) as m:
+        assert [v.author for v in m.versions(shared)] == ["ana", "lead"]
+        assert (m.load_version(shared, "lead") == own).all()
+        assert m.status(shared) == "flagged"
