@@ -120,7 +120,16 @@ def run_draw(seed: int, videos: int, frames: int, work: Path) -> dict:
                                  for k in overlap])) for a in sorted(ANNOTATORS)}
     weighted = [majority_vote([made[a][k] for a in sorted(ANNOTATORS)], weights=[weights[a] for a in sorted(ANNOTATORS)])
                 for k in overlap]
+    from engine.team import propose
     from engine.team.agreement import class_name
+
+    # two versions (no majority): the weighted fusion vs leaving the disputed pixels open vs either version
+    two = {}
+    for a, b in (("ana", "ben"), ("ana", "chen"), ("ben", "chen")):
+        fused = [propose({a: made[a][k], b: made[b][k]}, weights=weights)[0] for k in overlap]
+        open_ = [propose({a: made[a][k], b: made[b][k]})[0] for k in overlap]
+        two[f"{a}+{b}"] = {"weighted": miou_vs_truth(fused, truths), "agreed_only": miou_vs_truth(open_, truths),
+                           a: single[a], b: single[b]}
 
     departures = {a: [(class_name(d["class"]), class_name(d["instead"]) if d["instead"] is not None else None)
                       for d in ds] for a, ds in report.departures.items()}
@@ -131,7 +140,7 @@ def run_draw(seed: int, videos: int, frames: int, work: Path) -> dict:
     return {
         "seed": seed, "frames": len(truth), "overlap_frames": len(overlap), "disputed": len(result.disputed),
         "miou_single": single, "miou_merged": miou_vs_truth(merged, truths),
-        "miou_weighted_vote": miou_vs_truth(weighted, truths), "weights": weights,
+        "miou_weighted_vote": miou_vs_truth(weighted, truths), "weights": weights, "two_versions": two,
         "most_disputed": most, "departures": departures,
         "names_pupil_iris": {"Pupil", "Iris"} <= set(most) and {"Pupil", "Iris"} <= ben_classes,
         "names_chen_instruments": bool(chen_classes & instruments),
@@ -164,6 +173,11 @@ def main(argv=()) -> int:
               f"{str(r['names_chen_instruments']):<19} {r['ana_departs']}")
     beats = all(r["miou_merged"] > max(r["miou_single"].values()) for r in rows)
     print(f"merged beats every single annotator on every draw: {beats}")
+    print("two versions, mIoU (weighted fusion / disputed pixels left open / each version):")
+    for r in rows:
+        print(f"  draw {r['seed']}: " + "; ".join(
+            f"{pair} {v['weighted']:.3f} / {v['agreed_only']:.3f} / " + " ".join(f"{v[n]:.3f}" for n in pair.split("+"))
+            for pair, v in r["two_versions"].items()))
     print("most disputed (draw 0): " + ", ".join(rows[0]["most_disputed"]))
     print("departures (draw 0): " + "; ".join(f"{a}: {d}" for a, d in rows[0]["departures"].items()))
     if args.json:
