@@ -74,3 +74,25 @@ def test_assign_cli_refuses_bad_input_in_one_line(dataset, tmp_path, capsys):
     assert main(["assign", str(dataset), "--annotators", "ana,ben", "--out", str(tmp_path / "ok"), "--no-progress"]) == 0
     with pytest.raises(ProjectError):
         assign(dataset, "ana", tmp_path / "ok")  # not an empty folder
+
+
+def test_a_tampered_package_record_is_one_clear_error(dataset, tmp_path):
+    import sqlite3
+
+    assign(dataset, "ana", tmp_path / "t", overlap=0)
+    db = tmp_path / "t" / "ana.cadis-project" / "project.sqlite"
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE meta SET value='{not json' WHERE key='team.package'")
+    with pytest.raises(ProjectError, match="work package"):
+        Project.open_or_create(tmp_path / "t" / "ana.cadis-project")
+    with sqlite3.connect(db) as c:
+        c.execute("""UPDATE meta SET value='{"annotator": "ana", "frames": ["../../etc/passwd"]}' """
+                  "WHERE key='team.package'")
+    with Project.open_or_create(tmp_path / "t" / "ana.cadis-project") as p:
+        assert p.frame_keys() == []  # only frames of the dataset are ever listed
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE meta SET value='../x' WHERE key='annotator'")
+    with Project.open_or_create(tmp_path / "t" / "ana.cadis-project") as p:
+        key = p.dataset.frames[0].key
+        with pytest.raises(ProjectError, match="not allowed"):
+            p.put_version(key, p.annotator, np.zeros(p.image_size(key), np.uint8))
