@@ -32,7 +32,8 @@ class Assignment:
 
     def summary(self) -> str:
         each = ", ".join(f"{a} {len(self.frames[a])}" for a in self.annotators)
-        return (f"{len(self.annotators)} packages in {self.out_dir} (frames each: {each}; "
+        n = len(self.annotators)
+        return (f"{n} package{'s' if n != 1 else ''} in {self.out_dir} (frames each: {each}; "
                 f"{len(self.overlap)} overlap frames labelled by everyone)")
 
 
