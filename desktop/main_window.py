@@ -22,6 +22,7 @@ from desktop.docks.jobs_panel import JobsPanel
 from desktop.docks.tool_options import ToolOptions
 from desktop.document import Document
 from desktop.panels.model_panels import ModelPanels
+from desktop.panels.team import TeamMenu
 from desktop.settings import Settings
 from desktop.shortcuts import TOOL_SPECS, class_key_hints
 from desktop.window_chrome import (add_dock, add_dock_toggles, build_actions, build_menus,
@@ -82,6 +83,9 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.model_panels.frameRequested.connect(self.show_frame)
         self.model_panels.jobsRequested.connect(lambda: (self.docks["jobs"].show(), self.docks["jobs"].raise_()))
         self.docks.update(self.model_panels.docks)
+        self.team = TeamMenu(self, self.doc, self.runner, self.canvas, self.model_panels.docks["synthesis"])
+        self.team.openRequested.connect(self.open_source)
+        self.team.frameRequested.connect(self.show_frame)
         add_dock_toggles(self.menus["&View"], self.docks)
         self.menuBar().addMenu(self.menus["&Help"])
         self.doc.projectChanged.connect(self._reset_docks)
@@ -190,7 +194,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
             return False
         self.doc.open_project(project)
         self.settings.add_recent(project.root)
-        self.frames.set_frames(project.dataset.frames, project.statuses())
+        listed = set(project.frame_keys())  # a work package lists only its frames
+        self.frames.set_frames([r for r in project.dataset.frames if r.key in listed], project.statuses())
         if project.journal_damage:  # strokes cut off with a damaged journal tail: say how many
             self.show_problems("Edit journal repaired", project.journal_damage, [])
         recovered = self._offer_recovery(recovery or self.settings.recovery_policy)
@@ -242,7 +247,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         dataset = project.dataset
         self.runner.submit(f"Check {dataset.root.name}", lambda ctx: validate(dataset, ctx), group="validate",
                            on_result=lambda report: self._on_validated(report, dataset.root))
-        keys = [r.key for r in dataset.frames]
+        keys = project.frame_keys()  # a work package's frames only
         palette = self.palette.palette_name()
         self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, project, keys, self.frames.sink, palette),
                            group="thumbnails")

@@ -28,7 +28,7 @@ from engine.dataset.naming import parse_video_dir
 from engine.project.locate import PROJECT_SUFFIX
 
 # what a project keeps for itself; other folders in a project (a pre-segmentation head, models) may be written
-PROJECT_OWNED = ("labels", "pairs", "journal.bin", ".lock")
+PROJECT_OWNED = ("labels", "pairs", "versions", "journal.bin", ".lock")
 
 
 class UnsafeWriteError(ValueError):

@@ -73,15 +73,21 @@ class _Item:
 
 
 def _real_items(source: Project | DatasetIndex, split: str, statuses: Sequence[str],
-                skipped: list[tuple[str, str]]) -> list[_Item]:
+                skipped: list[tuple[str, str]], min_agreement: float | None = None) -> list[_Item]:
     is_project = isinstance(source, Project)
     dataset = source.dataset if is_project else source
+    people, agreement = ({}, {})
     if is_project:
         status_of = source.statuses()
         wanted = set(statuses)
         keys = [k for k, s in status_of.items() if s in wanted]
+        people, agreement = source.people(), source.frame_agreement()
     else:
         keys = [f.key for f in dataset.frames]
+    if min_agreement is not None:  # frames one annotator labelled have no agreement measured: they stay
+        low = {k for k in keys if agreement.get(k, 1.0) < min_agreement}
+        skipped += [(k, f"annotators' agreement {agreement[k]:.3f} below {min_agreement:g}") for k in keys if k in low]
+        keys = [k for k in keys if k not in low]
     items: list[_Item] = []
     unassigned = 0
     for key in keys:
@@ -100,6 +106,10 @@ def _real_items(source: Project | DatasetIndex, split: str, statuses: Sequence[s
         loader = (lambda k=key: source.load_label(k)) if is_project else (lambda p=rec.label_path: read_label(p))
         prov = {"dataset": dataset.root.name, "edited": bool(edited)}
         extra = {"status": status_of[key]} if is_project else {}
+        if key in people:  # who labelled and who reviewed the frame (a team's projects, engine.team)
+            extra["labelled_by"], extra["reviewed_by"] = people[key]
+        if key in agreement:
+            extra["agreement"] = round(agreement[key], 4)
         items.append(_Item(key, rec.image_path, loader, video_dir_name(video), frame_file_name(video, frame),
                            rec.split, "real", prov, extra))
     return items
@@ -192,7 +202,7 @@ def _source_info(source: Project | DatasetIndex) -> dict:
 def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split: str = "all",
                  statuses: Sequence[str] = ("done",), previews: bool = False, include: Sequence[str] = ("real",),
                  overwrite: bool = False, ctx: JobContext | None = None,
-                 finishers: Sequence[Callable[[Path], object]] = ()) -> ExportResult:
+                 finishers: Sequence[Callable[[Path], object]] = (), min_agreement: float | None = None) -> ExportResult:
     """Export frames (and accepted synthetic pairs) in the CaDIS layout with a manifest; see the module doc.
 
     `finishers` are called with the temporary export folder once its frames and manifest are written and
@@ -201,7 +211,8 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
 
     `statuses` selects a project's frames by review status (ignored for a dataset, whose labelled frames
     are all exported). `include` holds "real" and/or "synthetic"; a synthetic pair has its parent frame's
-    split, and pairs of val/test frames are never exported (they are listed as skipped).
+    split, and pairs of val/test frames are never exported (they are listed as skipped). `min_agreement`
+    (0..1) leaves out frames whose annotators agree less (mean pairwise IoU of their versions, engine.team).
 
     `overwrite` replaces only an earlier export (a folder with this app's manifest and nothing else); see
     engine.export.place."""
@@ -220,6 +231,8 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
             raise ExportError(f"unknown status {sorted(unknown)}: use {', '.join(STATUSES)}")
     elif not isinstance(source, DatasetIndex):
         raise ExportError(f"export_cadis takes a Project or a DatasetIndex, got {type(source).__name__}")
+    if min_agreement is not None and not 0.0 <= float(min_agreement) <= 1.0:
+        raise ExportError(f"the agreement threshold is a share between 0 and 1, got {min_agreement}")
     class_set: ClassSet = get_class_set(experiment)
     given = Path(out_dir).expanduser()
     if given.is_symlink():
@@ -240,7 +253,8 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
             out_dir = check_target(out_dir, _protected(source), overwrite)
         except PlaceError as exc:
             raise ExportError(str(exc)) from None
-        manifest = _export_into(out_dir, source, class_set, split, statuses, include, previews, finishers, ctx)
+        manifest = _export_into(out_dir, source, class_set, split, statuses, include, previews, finishers, ctx,
+                                min_agreement)
     finally:
         lock.release()
     skipped = [(s["key"], s["reason"]) for s in manifest["skipped"]]
@@ -252,13 +266,13 @@ def export_cadis(source: Project | DatasetIndex, out_dir, experiment=None, split
 
 
 def _export_into(out_dir: Path, source, class_set: ClassSet, split: str, statuses, include, previews: bool,
-                 finishers, ctx: JobContext) -> dict:
+                 finishers, ctx: JobContext, min_agreement: float | None = None) -> dict:
     """Collect what to export, write it into a temp folder next to `out_dir`, swap it into place."""
     is_project = isinstance(source, Project)
     skipped: list[tuple[str, str]] = []
     items: list[_Item] = []
     if "real" in include:
-        items += _real_items(source, split, statuses, skipped)
+        items += _real_items(source, split, statuses, skipped, min_agreement)
     if "synthetic" in include and is_project:
         items += _synthetic_items(source, split, skipped)
     if not items:
@@ -268,7 +282,7 @@ def _export_into(out_dir: Path, source, class_set: ClassSet, split: str, statuse
     tmp = make_temp_folder(out_dir)
     try:
         manifest = _write_export(tmp, items, source, class_set, split, statuses, include, previews, skipped,
-                                 finishers, ctx)
+                                 finishers, ctx, min_agreement)
         ctx.report(0.99, "flushing to disk")
         fsync_tree(tmp)
         move_into_place(tmp, out_dir)
@@ -279,7 +293,8 @@ def _export_into(out_dir: Path, source, class_set: ClassSet, split: str, statuse
 
 
 def _write_export(tmp: Path, items: list[_Item], source, class_set: ClassSet, split: str, statuses, include,
-                  previews: bool, skipped: list[tuple[str, str]], finishers, ctx: JobContext) -> dict:
+                  previews: bool, skipped: list[tuple[str, str]], finishers, ctx: JobContext,
+                  min_agreement: float | None = None) -> dict:
     """Frames, manifest and finishers' files into `tmp`; the manifest is written again at the end with the
     SHA-256 of every file. Returns the manifest (plus `_class_pixels`, not stored)."""
     is_project = isinstance(source, Project)
@@ -289,7 +304,8 @@ def _write_export(tmp: Path, items: list[_Item], source, class_set: ClassSet, sp
     manifest = build_manifest(
         source=_source_info(source), class_set=class_set,
         filters={"split": split, "statuses": list(statuses) if is_project else None, "include": list(include),
-                 "previews": bool(previews)},
+                 "previews": bool(previews),
+                 **({"min_agreement": float(min_agreement)} if min_agreement is not None else {})},
         frames=frames, skipped=[{"key": k, "reason": r} for k, r in skipped], counter=counter)
     resized = [{"image": f["image"], "from": f["resized_from"]} for f in frames if f.get("resized_from")]
     manifest["resolution"] = {"size": size_text(target) if target else None, "resized": resized,

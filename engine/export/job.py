@@ -27,6 +27,7 @@ class ExportOptions:
     previews: bool = False
     overwrite: bool = False
     report: bool = True
+    min_agreement: Optional[float] = None  # leave out frames whose annotators agree less (engine.team)
 
     def problem(self) -> str:
         """"" when the options can run, else what to change."""
@@ -87,7 +88,8 @@ def run_export(source, options: ExportOptions, ctx: Optional[JobContext] = None,
     finishers = [writer(f) for f in formats if f.write is not None] + ([report] if options.report else [])
     result = export_cadis(source, options.out_dir, experiment=options.experiment, split=options.split,
                           statuses=options.statuses or ("done",), previews=options.previews, include=options.include,
-                          overwrite=options.overwrite, ctx=ctx.sub(0.0, 0.85), finishers=finishers)
+                          overwrite=options.overwrite, ctx=ctx.sub(0.0, 0.85), finishers=finishers,
+                          min_agreement=options.min_agreement)
     if written is not None:
         written["out_dir"] = result.out_dir
     out = Path(result.out_dir)

@@ -47,6 +47,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX pairs_status ON pairs (status);
     CREATE INDEX pairs_source ON pairs (source);
     """,
+    # 2: a labelling team (engine.team): who labelled and reviewed each frame, every annotator's version of a
+    # merged frame, and the frames whose versions differ (additive: new tables only)
+    """
+    CREATE TABLE IF NOT EXISTS frame_people (
+        key         TEXT PRIMARY KEY,
+        labelled_by TEXT NOT NULL DEFAULT '',
+        reviewed_by TEXT NOT NULL DEFAULT '',
+        updated_at  REAL
+    );
+    CREATE TABLE IF NOT EXISTS label_versions (
+        key        TEXT NOT NULL,
+        author     TEXT NOT NULL,
+        label_path TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        status     TEXT NOT NULL DEFAULT '',
+        package    TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (key, author)
+    );
+    CREATE TABLE IF NOT EXISTS disputes (
+        key        TEXT PRIMARY KEY,
+        authors    TEXT NOT NULL,
+        method     TEXT NOT NULL,
+        agreement  REAL,
+        open       INTEGER NOT NULL DEFAULT 1,
+        decision   TEXT NOT NULL DEFAULT '[]',
+        decided_by TEXT NOT NULL DEFAULT '',
+        decided_at REAL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

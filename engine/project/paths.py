@@ -58,7 +58,7 @@ def is_inside(path: Path, folder: Path) -> bool:
 
 def remove_stale_temp_files(root: Path, top_level_names: tuple[str, ...] = (), min_age_s: float = 0.0) -> int:
     """Delete temp files left by atomic writes that were killed midway (`.<name>.<random>.tmp`) under
-    `root/labels`, `root/pairs`, and at the top level for the files named in `top_level_names`, if they
+    `root/labels`, `root/pairs`, `root/versions`, and at the top level for the files named in `top_level_names`, if they
     are at least `min_age_s` old; returns how many were removed. With `min_age_s=0`, call it only while
     no other process writes the project (see engine.project.lock).
 
@@ -70,7 +70,7 @@ def remove_stale_temp_files(root: Path, top_level_names: tuple[str, ...] = (), m
     now = time.time()
     candidates = [Path(root) / n for n in os.listdir(root)
                   if n.endswith(".tmp") and any(n.startswith(f".{t}.") for t in top_level_names)]
-    for sub in ("labels", "pairs"):
+    for sub in ("labels", "pairs", "versions"):
         top = Path(root) / sub
         try:
             if not stat.S_ISDIR(os.lstat(top).st_mode):

@@ -38,6 +38,7 @@ from engine.project.pair_journal import PairJournals
 from engine.project.pairs import PairStore
 from engine.project.store_journal import ProjectJournal
 from engine.project.store_pairs import ProjectPairs
+from engine.project.store_team import REVIEW_STATUSES, ProjectTeam
 from engine.project.paths import label_relpath, remove_stale_temp_files, resolve_inside
 
 STATUSES = ("unlabelled", "in_progress", "done", "flagged", "rejected")
@@ -47,7 +48,7 @@ IGNORE_ID = 255
 MAX_CLASS_ID = 35
 
 
-class Project(ProjectJournal, ProjectPairs):
+class Project(ProjectJournal, ProjectPairs, ProjectTeam):
     """An open project. Thread-safe: one lock guards the database connection and the journal.
 
     One process at a time opens a project for writing (engine.project.lock); others may open it with
@@ -63,6 +64,10 @@ class Project(ProjectJournal, ProjectPairs):
         self.name = dbm.get_meta(conn, "name") or dataset.root.name
         self._keys = [f.key for f in dataset.frames]
         self._keyset = frozenset(self._keys)
+        package = self.package()  # a team member's work package: only its frames are listed
+        if package is not None:
+            wanted = set(package["frames"])
+            self._keys = [k for k in self._keys if k in wanted]
         self._sizes: dict[str, tuple[int, int]] = {}
         self._revs: dict[str, int] = dict(conn.execute("SELECT key, label_rev FROM frames WHERE label_rev > 0"))
         self._plock = None if self.read_only else (plock or ProjectLock(self.root))
@@ -199,7 +204,8 @@ class Project(ProjectJournal, ProjectPairs):
 
     # ----------------------------------------------------------------------------------------- frames
     def frame_keys(self) -> list[str]:
-        """Keys of all frames of the dataset, in dataset order (video, frame)."""
+        """Keys of the frames of the dataset (of its work package, if the project holds one), in dataset order
+        (video, frame)."""
         return list(self._keys)
 
     def record(self, key: str) -> FrameRecord:
@@ -255,6 +261,7 @@ class Project(ProjectJournal, ProjectPairs):
                     "label_path=excluded.label_path, label_rev=label_rev + 1, updated_at=excluded.updated_at, "
                     "status=CASE WHEN status='unlabelled' THEN 'in_progress' ELSE status END",
                     (key, rel, time.time()))
+                self._record_person(key, "labelled_by")
                 rev = self._conn.execute("SELECT label_rev FROM frames WHERE key=?", (key,)).fetchone()[0]
             self._revs[key] = int(rev)
             self._journal.keep(self._is_live)
@@ -291,6 +298,8 @@ class Project(ProjectJournal, ProjectPairs):
                 "SET status=excluded.status, note=CASE WHEN ? IS NULL THEN note ELSE excluded.note END, "
                 "updated_at=excluded.updated_at",
                 (key, status, note or "", time.time(), note))
+            if status in REVIEW_STATUSES:
+                self._record_person(key, "reviewed_by")
 
     def set_note(self, key: str, note: str) -> None:
         """Change a frame's note, keeping its status."""

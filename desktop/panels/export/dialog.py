@@ -16,7 +16,7 @@ from typing import Optional
 
 import qtawesome as qta
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.panels.export.report_view import ReportView
@@ -77,6 +77,16 @@ class ExportJobDialog(QDialog):
             b.toggled.connect(self._update_left_out)
         self.previews = QCheckBox("Also write colour previews")
         self.overwrite = QCheckBox("Replace the folder if it is not empty")
+        # a merged team project: leave out frames whose annotators agree less (engine.team; one annotator: kept)
+        self.agreement = QCheckBox("Only frames whose annotators agree at least (mean IoU)")
+        self.min_agreement = QDoubleSpinBox()
+        self.min_agreement.setRange(0.0, 1.0)
+        self.min_agreement.setSingleStep(0.05)
+        self.min_agreement.setValue(0.8)
+        agreement = QHBoxLayout()
+        agreement.addWidget(self.agreement)
+        agreement.addWidget(self.min_agreement)
+        agreement.addStretch(1)
         form = QFormLayout()
         form.addRow("Output folder", row)
         form.addRow("Format", self.format)
@@ -87,6 +97,8 @@ class ExportJobDialog(QDialog):
         form.addRow("Split", self.split)
         form.addRow("", self.previews)
         form.addRow("", self.overwrite)
+        if self.doc.project is not None and self.doc.project.frame_agreement():  # only for a team's project
+            form.addRow("Team", agreement)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.message = QLabel("Synthetic pairs go to their own Synthetic01 folder and are never put in val/test.")
@@ -152,7 +164,8 @@ class ExportJobDialog(QDialog):
             out_dir=self.out_dir.text().strip(), format=self.format.currentData(),
             experiment=self.experiment.currentData(), include=include,
             statuses=tuple(k for k, b in self.status_boxes.items() if b.isChecked()),
-            split=self.split.currentData(), previews=self.previews.isChecked(), overwrite=self.overwrite.isChecked())
+            split=self.split.currentData(), previews=self.previews.isChecked(), overwrite=self.overwrite.isChecked(),
+            min_agreement=self.min_agreement.value() if self.agreement.isChecked() else None)
 
     def set_options(self, o: ExportOptions) -> None:
         """Fill the form (scripts and tests)."""
@@ -166,6 +179,9 @@ class ExportJobDialog(QDialog):
             b.setChecked(k in o.statuses)
         self.previews.setChecked(o.previews)
         self.overwrite.setChecked(o.overwrite)
+        self.agreement.setChecked(o.min_agreement is not None)
+        if o.min_agreement is not None:
+            self.min_agreement.setValue(o.min_agreement)
 
     def start(self) -> Optional[JobHandle]:
         """Validate and run the export job."""

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "images, so the folders are always written). Default cadis")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the class-frequency report (class_frequency.md/.csv/.png)")
+    parser.add_argument("--min-agreement", type=float, default=None, metavar="IOU",
+                        help="a merged team project: leave out frames whose annotators' versions agree less than "
+                             "this mean IoU (0..1); frames only one annotator labelled are kept")
     parser.add_argument("--previews", action="store_true", help="also write colour previews in VideoNN/Previews/")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT_DIR")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     options = ExportOptions(args.out_dir, format=args.format, experiment=args.experiment, include=args.include,
                             statuses=args.status, split=args.split, previews=args.previews, overwrite=args.overwrite,
-                            report=not args.no_report)
+                            report=not args.no_report, min_agreement=args.min_agreement)
     ctx, bar = tqdm_context("export", disable=args.no_progress)
     try:
         result = run_export(source, options, ctx).result
