@@ -42,11 +42,12 @@ def presegmenter_loader(model_dir: str, head_dir: Path, device: str) -> tuple[Ha
     return key, load
 
 
-def train_job(model_dir: str, frames: list, class_set: str, head_dir: Path, settings, device: str) -> Job:
+def train_job(model_dir: str, frames: list, class_set: str, head_dir: Path, settings, device: str,
+              owner: Optional[str] = None, replace: bool = False) -> Job:
     def job(ctx):
         from engine.preseg import train_preseg
 
-        return train_preseg(model_dir, frames, class_set, head_dir, settings, device, ctx)
+        return train_preseg(model_dir, frames, class_set, head_dir, settings, device, ctx, owner, replace)
     return job
 
 

@@ -5,8 +5,9 @@ label disagrees with a head trained without them).
 
 Accepting writes into unlabelled pixels only unless "Replace my labels" is ticked
 (`engine.edits.accept_region`). A proposal for a frame unlike the head's training frames (its shift
-score above the head's threshold, `engine.preseg.shift`) shows a warning, and "Accept all" then asks
-first. The head folder can be chosen here directly ("Head folder…"), not only in the preferences.
+score above the head's threshold, `engine.preseg.shift`), of a head trained on too few frames, of a video the head never saw, or whose
+confident pixels contradict what the head learnt (`engine.preseg.trust`) shows a warning, and "Accept
+all" and "Accept confident" then ask first. The head folder can be chosen here directly ("Head folder…"), not only in the preferences.
 
 All model work is `engine.preseg` run through the JobRunner; the loaded Presegmenter keeps the features
 of the current and next frames (its LRU cache), so switching between them does not recompute.
@@ -28,6 +29,7 @@ from desktop.panels.preseg.form import PresegForm
 from desktop.panels.preseg.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
 from engine.edits import accept_proposal
+from engine.preseg.trust import videos_of
 from engine.model_cache import ModelCache
 from engine.taxonomy import CLASS_NAMES, DISPLAY_PALETTES, IGNORE
 
@@ -60,6 +62,7 @@ class PresegPanel(PresegForm, QWidget):
         self.result_key: Optional[str] = None
         self.handles: dict[str, JobHandle] = {}
         self.confirm = self._ask  # (title, question) -> bool; tests replace it
+        self.pick_train_target = self._pick_train_target  # (foreign head folder) -> (folder, replace) | None
         self._build()
         self.refresh()
 
@@ -98,6 +101,36 @@ class PresegPanel(PresegForm, QWidget):
         self.status.setText(f"Head folder: {folder}" + ("" if self.has_head() else
                                                         " (no head there yet: “Train” writes one there)"))
         return folder
+
+    def own_head_dir(self) -> Optional[Path]:
+        """The open project's own head folder, `<project>/preseg-head`."""
+        from engine.preseg.head_dir import PROJECT_HEAD_DIR
+
+        return self.doc.project.root / PROJECT_HEAD_DIR if self.doc.project is not None else None
+
+    def _pick_train_target(self, foreign: Path):
+        """Where to train when the chosen head belongs to another project: this project's own head folder
+        (the default), a new folder the user names, or (asked twice) the other head itself."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Head of another project", (
+            f"The head folder {foreign} holds a head of another project. Training here would replace it with a "
+            "head trained on this project's frames.\n\nWhere should the new head go?"), parent=self)
+        own = box.addButton("This project's head folder", QMessageBox.ButtonRole.AcceptRole)
+        new = box.addButton("New folder…", QMessageBox.ButtonRole.ActionRole)
+        rep = box.addButton("Replace the other head", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(own)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is own:
+            return self.own_head_dir(), False
+        if clicked is new:
+            path = QFileDialog.getExistingDirectory(self, "New folder for the head", str(self.doc.project.root))
+            return (Path(path), False) if path else None
+        if clicked is rep and self.confirm("Replace the other project's head?",
+                                           f"Replace the head in {foreign}? The other project loses its trained "
+                                           "head; this cannot be undone."):
+            return foreign, True
+        return None
 
     def _ask(self, title: str, question: str) -> bool:
         answer = QMessageBox.question(self, title, question,
@@ -169,10 +202,28 @@ class PresegPanel(PresegForm, QWidget):
             self.status.setText("No frames are marked done yet: label a few frames (2–3 are enough to start), "
                                 "mark them done (D), then train.")
             return None
-        job = train_job(self.model_dir(), frames, self.class_set.currentData(), self.head_dir(),
-                        self.preseg_settings, self._device())
+        from engine.preseg import belongs_to, few_frames_warning
+
+        target, replace = self.head_dir(), False
+        if not belongs_to(target, str(self.doc.project.root)):
+            picked = self.pick_train_target(target)
+            if picked is None:
+                self.status.setText("Training cancelled: the head of the other project was left as it is")
+                return None
+            target, replace = Path(picked[0]), bool(picked[1])
+            if not replace and not belongs_to(target, str(self.doc.project.root)):
+                self.status.setText(f"Not trained: {target} holds a head of another project")
+                return None
+        few = few_frames_warning(len(frames), videos_of(f.key for f in frames))
+        if few and not self.confirm("Train on so few frames?", few + "\n\nTrain anyway?"):
+            self.status.setText("Training cancelled: " + few)
+            return None
+        job = train_job(self.model_dir(), frames, self.class_set.currentData(), target,
+                        self.preseg_settings, self._device(), str(self.doc.project.root), replace)
 
         def done(head) -> None:
+            if target != self.head_dir():
+                self.settings.preseg_dir = str(target)  # the new head is the one to use from now on
             self.refresh()
             self.status.setText(f"Pre-segmenter trained on {len(frames)} done frame(s) "
                                 f"({head.meta.get('training_pixels', 0):,} pixels)")
@@ -201,13 +252,14 @@ class PresegPanel(PresegForm, QWidget):
         text = f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}"
         if result.shift is not None:
             text += f", shift {result.shift:.2f}"
-        ood = bool(result.out_of_distribution)
-        self.ood_warning.setVisible(ood)
-        if ood:
+        lines = []
+        if result.out_of_distribution:
             why = SHIFT_REASONS.get(result.shift_part, "")
-            self.ood_warning.setText(
-                f"⚠ Out of distribution, unlike the frames the head was trained on{why}. The proposal may be "
-                "badly wrong: check it with care, or label this frame and retrain.")
+            lines.append(f"⚠ Out of distribution, unlike the frames the head was trained on{why}. The proposal "
+                         "may be badly wrong: check it with care, or label this frame and retrain.")
+        lines += [f"⚠ {w[0].upper()}{w[1:]}." for w in result.warnings]
+        self.ood_warning.setVisible(bool(lines))
+        self.ood_warning.setText("\n".join(lines))
         removed = result.removed_classes
         if removed:
             names = ", ".join(result.class_set.names[c] for c in removed)
@@ -273,10 +325,7 @@ class PresegPanel(PresegForm, QWidget):
         of distribution or "Replace my labels" is ticked."""
         if self.proposal is None:
             return None
-        worries = []
-        if self.result is not None and self.result.out_of_distribution:
-            worries.append("this frame is unlike the frames the head was trained on, so the proposal may be "
-                           "badly wrong")
+        worries = self._flag_worries()
         if self.replace_box.isChecked():
             worries.append("“Replace my labels” is on, so the pixels you painted will be overwritten")
         if worries and not self.confirm("Accept the whole proposal?", "Accept all? " + "; ".join(worries).capitalize()
@@ -285,11 +334,27 @@ class PresegPanel(PresegForm, QWidget):
             return None
         return self._accept(np.ones(self.proposal.shape, bool) if self.proposal is not None else None, "all")
 
+    def _flag_worries(self) -> list[str]:
+        """Why the current proposal is flagged (shifted frame, too few training frames, new video,
+        contradictions): a flagged proposal is accepted only after asking."""
+        r = self.result
+        if r is None:
+            return []
+        out = []
+        if r.out_of_distribution:
+            out.append("this frame is unlike the frames the head was trained on, so the proposal may be badly wrong")
+        return out + list(r.warnings)
+
     def accept_confident(self, threshold: Optional[float] = None):
         """Take the proposal only where its confidence is at least `threshold` (default: the slider)."""
         if self.result is None:
             return None
         t = self.threshold.value() / 100 if threshold is None else float(threshold)
+        worries = self._flag_worries()
+        if worries and not self.confirm("Accept the confident pixels?", "Accept confident pixels? "
+                                        + "; ".join(worries).capitalize() + ". Ctrl+Z undoes it."):
+            self.status.setText("Accept confident cancelled")
+            return None
         return self._accept(self.result.confidence >= t, f"confidence ≥ {t:.0%}")
 
     def accept_classes(self, ids: Optional[list[int]] = None):
