@@ -78,6 +78,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
         self.model_panels.preferencesRequested.connect(self.preferences)
         self.model_panels.frameRequested.connect(self.show_frame)
+        self.model_panels.preseg.modelMadeChanged.connect(self.refresh_model_made)
+        self.doc.saved.connect(self.refresh_model_made)
         self.model_panels.jobsRequested.connect(lambda: (self.docks["jobs"].show(), self.docks["jobs"].raise_()))
         self.docks.update(self.model_panels.docks)
         add_dock_toggles(self.menus["&View"], self.docks)
@@ -186,6 +188,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.doc.open_project(project)
         self.settings.add_recent(project.root)
         self.frames.set_frames(project.dataset.frames, project.statuses())
+        self.refresh_model_made()
         if project.journal_damage:  # strokes cut off with a damaged journal tail: say how many
             self.show_problems("Edit journal repaired", project.journal_damage, [])
         recovered = self._offer_recovery(recovery or self.settings.recovery_policy)
@@ -243,12 +246,35 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
                            group="thumbnails")
 
     def _on_validated(self, report, root: Path) -> None:
-        if report.problems:
+        """Frames without a label are listed as "to label" (normal); real problems open the dialog once
+        per change of what is wrong, not at every open."""
+        self.frames.set_to_label(report.to_label)
+        if not report.problems:
+            self.settings.set_problems_shown(root, "")
+            return
+        seen = report.problems_fingerprint()
+        if self.settings.problems_shown(root) == seen:
             n = len(report.problems)
-            self.show_problems("Problems in the dataset", f"{n} problem{'s' if n != 1 else ''} found in "
-                               f"{root}. The files listed cannot be used until they are "
-                               "fixed (re-export or re-download them); all other frames can be edited.",
-                               report.problems)
+            self.statusBar().showMessage(f"{n} known problem{'s' if n != 1 else ''} in {root.name} "
+                                         "(unchanged since last shown)", 15000)
+            return
+        self.settings.set_problems_shown(root, seen)
+        n = len(report.problems)
+        self.show_problems("Problems in the dataset", f"{n} problem{'s' if n != 1 else ''} found in "
+                           f"{root}. The files listed cannot be used until they are "
+                           "fixed (re-export or re-download them); all other frames can be edited.",
+                           report.problems)
+
+    def refresh_model_made(self, *_) -> None:
+        """The frame list marks the frames with unreviewed model-made pixels (share of the frame)."""
+        project = self.doc.project
+        if project is None:
+            return
+        shares = {}
+        for key, n in project.model_made_pixels().items():
+            h, w = project.image_size(key)
+            shares[key] = n / max(1, h * w)
+        self.frames.set_model_made(shares)
 
     def show_problems(self, title: str, intro: str, problems: list) -> None:
         self.problems_dialog = ProblemsDialog(title, intro, problems, self)

@@ -116,6 +116,23 @@ class Settings:
         frames = {r: k for r, k in frames.items() if r in keep}
         self._q.setValue("recent/last_frames", json.dumps(frames))
 
+    def problems_shown(self, dataset_root: str | os.PathLike) -> str:
+        """The fingerprint of the dataset problems last shown for that dataset ("" if none)."""
+        try:
+            value = json.loads(self._get_str("problems/shown", "{}"))
+        except ValueError:
+            return ""
+        return str(value.get(str(Path(dataset_root).resolve()), "")) if isinstance(value, dict) else ""
+
+    def set_problems_shown(self, dataset_root: str | os.PathLike, fingerprint: str) -> None:
+        try:
+            value = json.loads(self._get_str("problems/shown", "{}"))
+        except ValueError:
+            value = {}
+        value = value if isinstance(value, dict) else {}
+        value[str(Path(dataset_root).resolve())] = fingerprint
+        self._q.setValue("problems/shown", json.dumps(dict(list(value.items())[-50:])))
+
     # -- shortcuts ---------------------------------------------------------------------------------
     def keymap(self) -> dict[str, str]:
         """Every action's key: the defaults with the user's changes."""

@@ -45,6 +45,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX pairs_status ON pairs (status);
     CREATE INDEX pairs_source ON pairs (source);
     """,
+    # 2: label pixels a model wrote and no person has edited or reviewed (engine.project.store_model_made)
+    """
+    CREATE TABLE model_made (
+        key        TEXT PRIMARY KEY,
+        source     TEXT NOT NULL DEFAULT '',
+        pixels     INTEGER NOT NULL DEFAULT 0,
+        mask_path  TEXT NOT NULL,
+        updated_at REAL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

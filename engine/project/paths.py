@@ -66,7 +66,7 @@ def remove_stale_temp_files(root: Path, top_level_names: tuple[str, ...] = (), m
     now = time.time()
     candidates = [Path(root) / n for n in os.listdir(root)
                   if n.endswith(".tmp") and any(n.startswith(f".{t}.") for t in top_level_names)]
-    for sub in ("labels", "pairs"):
+    for sub in ("labels", "pairs", "model-made"):
         for folder, _dirs, files in os.walk(Path(root) / sub):
             candidates += [Path(folder) / n for n in files if n.startswith(".") and n.endswith(".tmp")]
     removed = 0

@@ -26,9 +26,9 @@ from desktop.panels.model_folder import model_folder_problem
 from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
                                         suspicious_job, train_job)
 from desktop.panels.preseg.form import PresegForm
+from desktop.panels.preseg.model_made_layer import ModelMadeLayer
 from desktop.panels.preseg.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
-from engine.edits import accept_proposal
 from engine.preseg.trust import videos_of
 from engine.model_cache import ModelCache
 from engine.taxonomy import CLASS_NAMES, DISPLAY_PALETTES, IGNORE
@@ -48,6 +48,7 @@ class PresegPanel(PresegForm, QWidget):
     """Dock contents; `canvas` is the window's CanvasView (the proposal is drawn in its scene)."""
 
     frameRequested = Signal(str)  # a "label next" / "suspicious" entry was clicked
+    modelMadeChanged = Signal(str)  # a frame's model-made record changed (accepted or reviewed)
 
     def __init__(self, doc, runner: JobRunner, settings, canvas, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -57,6 +58,7 @@ class PresegPanel(PresegForm, QWidget):
         self.preseg_settings = PresegSettings()  # tests and power users may swap in smaller settings
         self.cache = ModelCache()
         self.layer = ProposalLayer(canvas)
+        self.made_layer = ModelMadeLayer(canvas)
         self.result = None            # engine PresegResult of `result_key`
         self.proposal: Optional[np.ndarray] = None  # HxW original IDs
         self.result_key: Optional[str] = None
@@ -288,6 +290,7 @@ class PresegPanel(PresegForm, QWidget):
     def reset_for_project(self, project) -> None:
         """Another project is open (or none): no proposal, ranking or message of the previous one stays."""
         self.clear_proposal()
+        self._load_model_made()
         self.next_list.clear()
         self.sus_list.clear()
         self.status.setText("")
@@ -297,6 +300,7 @@ class PresegPanel(PresegForm, QWidget):
         """Another frame is shown: drop the old proposal; pre-segment the new one when 'auto' is on."""
         if key != self.result_key:
             self.clear_proposal()
+        self._load_model_made()
         if self.auto.isChecked() and self.has_head():
             self.presegment()
 
@@ -304,14 +308,43 @@ class PresegPanel(PresegForm, QWidget):
         """The label changed (stroke, undo, accept): the proposal layer shows what is still different."""
         if self.proposal is not None:
             self.layer.render()
+        self.made_layer.render()
+        self._update_review_button()
 
+    # -- model-made pixels -------------------------------------------------------------------------
+    def _load_model_made(self) -> None:
+        project, key = self.doc.project, self.doc.key
+        values = None
+        if project is not None and key is not None:
+            try:
+                values = project.model_values(key)
+            except Exception as exc:  # noqa: BLE001 - a broken record is reported, the frame still opens
+                self.status.setText(str(exc))
+        self.made_layer.set_values(values)
+        self._update_review_button()
+
+    def _update_review_button(self) -> None:
+        self.review_button.setEnabled(bool(self.made_layer.values is not None and self.made_layer.mask().any()))
+
+    def review_model_made(self) -> int:
+        """The person has checked the current frame's model-made pixels: they become the person's labels."""
+        if self.doc.project is None or self.doc.key is None:
+            return 0
+        n = int(self.made_layer.mask().sum())
+        self.doc.review_model_made()
+        self._load_model_made()
+        self.modelMadeChanged.emit(self.doc.key)
+        self.status.setText(f"Reviewed: {n:,} model-made pixels of this frame now count as your labels")
+        return n
     # -- accepting ---------------------------------------------------------------------------------
     def _accept(self, where: np.ndarray, what: str):
         if self.proposal is None or self.result_key != self.doc.key:
             return None
         replace = self.replace_box.isChecked()
-        rec = self.doc.apply(accept_proposal, self.proposal, where, self.canvas.policy(), f"accept proposal ({what})",
-                             replace)
+        rec = self.doc.accept_model_output(self.proposal, where, self.canvas.policy(), f"accept proposal ({what})",
+                                           replace, "preseg")
+        self._load_model_made()
+        self.modelMadeChanged.emit(self.doc.key)
         n = 0 if rec is None else int(rec.changed().sum())
         scope = "" if replace else " (unlabelled pixels only)"
         self.status.setText(f"Accepted {what}{scope}: {n:,} pixels changed (Ctrl+Z undoes it)" if n else
@@ -399,6 +432,9 @@ class PresegPanel(PresegForm, QWidget):
         if len(frames) < 2:
             self.status.setText("Finding suspicious labels needs at least two done frames")
             return None
-        job = suspicious_job(self.cache, self._loader(), frames, self.preseg_settings)
+        from engine.preseg.data import model_made_shares
+
+        shares = model_made_shares(self.doc.project, [f.key for f in frames])
+        job = suspicious_job(self.cache, self._loader(), frames, self.preseg_settings, shares)
         return self._run(f"Check {len(frames)} labels", GROUP_RANK + "-sus", job,
                          lambda ranked: self._fill_ranked(self.sus_list, ranked, "disagreement"))
