@@ -81,8 +81,12 @@ def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], 
     out = []
     for f in range(folds):
         sub = ctx.sub(f / folds, (f + 1) / folds)
-        train = [fr for i, fr in enumerate(frames) if fold_of[i] != f]
+        # a frame the model filled entirely has nothing a person made to learn from
+        train = [fr for i, fr in enumerate(frames) if fold_of[i] != f and model_made.get(fr.key, 0.0) < 1.0]
         held = [fr for i, fr in enumerate(frames) if fold_of[i] == f]
+        if not train:  # nothing to judge them with: only what is known, their model-made share
+            out += [RankedFrame(fr.key, float(model_made.get(fr.key, 0.0))) for fr in held]
+            continue
         head = train_head(extractor, train, cs, settings, sub.sub(0.0, 0.8))
         for fr in held:
             sub.check()

@@ -55,6 +55,12 @@ class PresegSettings:
     augment_copies: int = 2
 
 
+def _check_pixels(pixels: int) -> None:
+    if not pixels:
+        raise ValueError("the training frames hold no labelled pixels a person made (pixels accepted from a "
+                         "model count only once reviewed): label or review some pixels first")
+
+
 def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
                settings: PresegSettings | None = None, ctx: JobContext | None = None) -> PresegHead:
     """Train a head in memory on `frames` (labels in original IDs) with an open extractor."""
@@ -71,6 +77,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     frames = list(frames) + augmented_sources(frames, settings.augment_copies, settings.seed)
     if settings.head == "conv":
         maps = collect_maps(frames, extractor, cs, settings.max_feature_bytes, settings.seed, ctx.sub(0.0, 0.2))
+        _check_pixels(sum(int((y != 255).sum()) for y in maps.labels))
         t1 = time.perf_counter()
         ens, history = train_conv_ensemble(maps.maps, maps.labels, cs.num_classes, settings.conv, rgb,
                                            ctx.sub(0.2, 1.0))
@@ -80,6 +87,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     else:
         bank = collect_pixels(frames, extractor, cs, settings.pixels_per_frame, settings.max_feature_bytes,
                               settings.seed, ctx.sub(0.0, 0.4))
+        _check_pixels(bank.count)
         x, y, _ = bank.view()
         t1 = time.perf_counter()
         ens, history = train_ensemble(x, y, cs.num_classes, settings.ensemble, ctx.sub(0.4, 1.0))
