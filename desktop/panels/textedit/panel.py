@@ -329,7 +329,7 @@ class TextEditPanel(QWidget):
                 self._say(f"Could not store the edit: {exc}")
                 break
             ids.append(pid)
-            item.setText(caption(res) + f"\n✓ pair {pid}")
+            item.setText(caption(res) + f"\npair {pid} → Curation")
             self.pairAdded.emit(pid)
         if ids:
             self._say(f"Added {len(ids)} pair(s) ({', '.join(map(str, ids))}) to curation as pending: accept them "
