@@ -26,6 +26,9 @@ def test_validation_lists_unlabelled_frames_as_to_label_not_problems(phantom_roo
     report = validate(open_dataset(root))
     assert report.problems == [] and report.ok
     assert sorted(report.to_label) == sorted(keys) and report.unlabelled == len(keys)
+    shutil.rmtree(root / "Video03" / "Labels")  # a new video nobody has labelled: no Labels/ folder at all
+    report = validate(open_dataset(root))
+    assert report.problems == [] and len(report.to_label) == len(keys) + len(list(root.glob("Video03/Images/*")))
 
 
 def test_unlabelled_frames_are_to_label_and_real_problems_show_once(qtbot, phantom_root, tmp_path):
