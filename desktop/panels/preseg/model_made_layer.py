@@ -10,7 +10,7 @@ from desktop.canvas.items import ImageItem
 from desktop.qt_image import argb_values, wrap_argb32
 
 MODEL_MADE_Z = 1.4  # above the label overlay (1), below a proposal (1.5)
-HATCH = (255, 0, 255)  # magenta stripes: no class uses it in either palette's look
+HATCH = (255, 0, 255)  # magenta stripes, alternating with black ones
 
 
 class ModelMadeLayer:
@@ -48,8 +48,9 @@ class ModelMadeLayer:
             return
         h, w = mask.shape
         stripes = ((np.arange(h)[:, None] + np.arange(w)[None, :]) // 4) % 2 == 0
-        alpha = np.where(mask, np.where(stripes, 200, 60), 0).astype(np.uint32)
-        rgb = np.broadcast_to(np.array(HATCH, np.uint8), (h * w, 3))
+        alpha = np.where(mask, np.where(stripes, 210, 150), 0).astype(np.uint32)
+        # magenta and black stripes: visible over any class colour, magenta ones included
+        rgb = np.where(stripes.reshape(-1, 1), np.array(HATCH, np.uint8), np.zeros(3, np.uint8))
         self._buf = np.ascontiguousarray(argb_values(rgb, alpha.reshape(-1)).reshape(h, w))
         self.item.set_image(wrap_argb32(self._buf))
         self.item.setVisible(True)
