@@ -16,7 +16,8 @@ so no model runs for this part. `VIDEO_LIMIT` is chosen on the tuning draw (seed
 here) and reported on the other draws.
 
 `--layout` adds the layout check (`trust.contradictions`) run on the TRUE labels of the same frames, i.e. on
-a perfect proposal: every flag there is a false alarm of that check (it renders the draws' frames, ~1.4 s
+a perfect proposal (pixels of classes the head's training labels never had left out: a head does not
+propose them): every flag there is a false alarm of that check (it renders the draws' frames, ~1.4 s
 each, cached under build/). How often it catches wrong confident pixels needs trained heads and is not
 measured here.
 """
@@ -103,9 +104,11 @@ def layout_rates(seeds, cells) -> dict:
             for cell in cells:
                 regime, k = cell.split(":")
                 layout = class_layout([lab for _, lab in labelled(frames, regime, int(k))], cs)
+                unseen = [c for c in range(cs.num_classes) if layout[c] is None]
                 for kind, pairs in (("held", test), ("other", other_test)):
                     for _, lab in pairs:
-                        ids = cs.remap(lab)
+                        ids = cs.remap(lab).copy()
+                        ids[np.isin(ids, unseen)] = 255  # a head does not propose classes it never saw
                         flagged = bool(contradictions(ids, np.ones(ids.shape, np.float32), cs, layout))
                         acc.setdefault((style, regime), {}).setdefault(kind, []).append(flagged)
     return {key: {kind: statistics.mean(v) for kind, v in kinds.items()} for key, kinds in acc.items()}

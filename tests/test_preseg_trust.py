@@ -58,6 +58,27 @@ def test_confident_pixels_against_the_training_layout_and_dropped_instruments_ar
         f for f in contradictions(bad, sure, cs, None) if "instrument" in f]
 
 
+def test_outer_classes_may_move_but_not_into_the_eye_and_instruments_are_free():
+    cs = get_class_set("full")
+    h, w = 90, 160
+    train = np.full((h, w), 5, np.uint8)  # skin
+    train[:, :20] = 1  # tape on the left edge
+    train[20:70, 50:110] = 6  # cornea
+    train[35:55, 70:90] = 0  # pupil
+    train[80:, 120:] = 12  # a primary knife in a corner
+    layout = class_layout([train], cs)
+    sure = np.ones((h, w), np.float32)
+    moved_tape = train.copy()
+    moved_tape[:, 140:] = 1  # tape on the other edge too, over skin: tape moves from video to video
+    knife = train.copy()
+    knife[10:20, 20:40] = 12  # the knife elsewhere: instruments go everywhere
+    assert contradictions(moved_tape, sure, cs, layout) == [] and contradictions(knife, sure, cs, layout) == []
+    hand_eye = train.copy()
+    hand_eye[40:50, 75:85] = 1  # tape in the pupil: the "tape onto the eye"
+    found = contradictions(hand_eye, sure, cs, layout)
+    assert len(found) == 1 and "Surgical Tape" in found[0]
+
+
 def test_single_frame_head_warns_before_training_and_on_every_proposal(phantom_root, tmp_path, capsys):
     from engine.dataset import open_dataset
 

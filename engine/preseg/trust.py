@@ -8,9 +8,12 @@
   head cannot tell how videos differ, so every frame of a new video is flagged; otherwise the video is
   flagged when the mean shift score of its frames proposed so far is above `VIDEO_LIMIT` (the frames of a
   video that is shifted as a whole sit just under the per-frame limit; their mean tells).
-- **Contradictions** (`contradictions`): confident pixels of a class where the training labels never had
-  that class (the class's layout: a coarse `LAYOUT_GRID` occupancy map of the training labels, one cell of
-  slack) and instruments the presence gate dropped as "too small to be real".
+- **Contradictions** (`contradictions`): confident pixels of a class the training labels never had; of the
+  eye (pupil, iris, cornea) or skin where the training labels never had it (its layout: a coarse
+  `LAYOUT_GRID` occupancy map of the training labels, one cell of slack); of tape, hand or retractors in the
+  eye's core (cells the training labels always covered with the eye and never with them: they move, but
+  not into the eye); instruments move everywhere and are held to no layout. And instruments the presence
+  gate dropped as "too small to be real".
 
 A flagged proposal's "Accept confident" and "Accept all" ask first in the app.
 """
@@ -105,6 +108,40 @@ def _layout_mask(cells: str, shape: tuple[int, int]) -> np.ndarray:
     return grid[((np.arange(h) * rows) // h)[:, None], ((np.arange(w) * cols) // w)[None, :]]
 
 
+#: classes outside the eye that move from video to video (tape, hand, retractors): held only to stay out of
+#: the eye's core; the eye's own classes (pupil, iris, cornea) and the skin keep their layout
+OUTER_IDS = (1, 2, 3)
+EYE_IDS = (0, 4, 6)
+
+
+def _outer_classes(class_set: ClassSet) -> set[int]:
+    return {c for c in range(class_set.num_classes) if set(class_set.groups[c]) <= set(OUTER_IDS)}
+
+
+def _eye_core(layout: Sequence[str | None], class_set: ClassSet, shape: tuple[int, int]) -> np.ndarray:
+    """HxW bool: cells the training labels always covered with the eye (pupil, iris or cornea) and nothing
+    outer, shrunk by the one cell of slack each class's layout has."""
+    rows, cols = LAYOUT_GRID
+    n = rows * cols
+    eye = np.zeros(n, bool)
+    outer = np.zeros(n, bool)
+    for c in range(class_set.num_classes):
+        cells = layout[c]
+        if cells is None:
+            continue
+        on = np.frombuffer(cells.encode("ascii"), np.uint8) == ord("1")
+        if set(class_set.groups[c]) <= set(EYE_IDS):
+            eye |= on
+        elif c in _outer_classes(class_set):
+            outer |= on
+    core = (eye & ~outer).reshape(rows, cols)
+    return _layout_mask("".join("1" if v else "0" for v in core.ravel()), shape)
+
+
+def _instrument(class_set: ClassSet, c: int) -> bool:
+    return all(i in INSTRUMENT_IDS for i in class_set.groups[c])
+
+
 def contradictions(label: np.ndarray, confidence: np.ndarray, class_set: ClassSet,
                    layout: Sequence[str | None] | None, removed: Sequence[int] = (),
                    confident: float = CONFIDENT) -> list[str]:
@@ -120,14 +157,20 @@ def contradictions(label: np.ndarray, confidence: np.ndarray, class_set: ClassSe
                 continue
             mine = sure & (label == c)
             cells = layout[c]
-            outside = mine if cells is None else mine & ~_layout_mask(cells, label.shape)
+            if cells is not None and _instrument(class_set, c):
+                continue  # instruments move all over the frame: only a class never seen counts for them
+            if cells is None:
+                outside = mine
+            elif c in _outer_classes(class_set):  # they move too, but never into the eye's core
+                outside = mine & _eye_core(layout, class_set, label.shape)
+            else:
+                outside = mine & ~_layout_mask(cells, label.shape)
             share = outside.sum() / total
             if share >= CONTRADICTION_SHARE:
                 where = "a class the training labels never had" if cells is None else \
                     "where the training labels never had it"
                 out.append(f"{class_set.names[c]} proposed with confidence on {share:.1%} of the frame, {where}")
-    instruments = [class_set.names[c] for c in removed if c < class_set.num_classes
-                   and all(i in INSTRUMENT_IDS for i in class_set.groups[c])]
+    instruments = [class_set.names[c] for c in removed if c < class_set.num_classes and _instrument(class_set, c)]
     if instruments:
         out.append(f"instrument{'s' if len(instruments) > 1 else ''} dropped as too small to be real: "
                    f"{', '.join(instruments)} (an instrument may be there: look before accepting)")
