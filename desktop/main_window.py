@@ -245,37 +245,6 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, project, keys, self.frames.sink, palette),
                            group="thumbnails")
 
-    def _on_validated(self, report, root: Path) -> None:
-        """Frames without a label are listed as "to label" (normal); real problems open the dialog once
-        per change of what is wrong, not at every open."""
-        self.frames.set_to_label(report.to_label)
-        if not report.problems:
-            self.settings.set_problems_shown(root, "")
-            return
-        seen = report.problems_fingerprint()
-        if self.settings.problems_shown(root) == seen:
-            n = len(report.problems)
-            self.statusBar().showMessage(f"{n} known problem{'s' if n != 1 else ''} in {root.name} "
-                                         "(unchanged since last shown)", 15000)
-            return
-        self.settings.set_problems_shown(root, seen)
-        n = len(report.problems)
-        self.show_problems("Problems in the dataset", f"{n} problem{'s' if n != 1 else ''} found in "
-                           f"{root}. The files listed cannot be used until they are "
-                           "fixed (re-export or re-download them); all other frames can be edited.",
-                           report.problems)
-
-    def refresh_model_made(self, *_) -> None:
-        """The frame list marks the frames with unreviewed model-made pixels (share of the frame)."""
-        project = self.doc.project
-        if project is None:
-            return
-        shares = {}
-        for key, n in project.model_made_pixels().items():
-            h, w = project.image_size(key)
-            shares[key] = n / max(1, h * w)
-        self.frames.set_model_made(shares)
-
     def show_problems(self, title: str, intro: str, problems: list) -> None:
         self.problems_dialog = ProblemsDialog(title, intro, problems, self)
         self.problems_dialog.show()
