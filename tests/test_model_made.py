@@ -145,3 +145,17 @@ def test_suspicious_labels_never_trust_model_made_frames(session, tmp_path):
     ex = open_extractor(make_model_dir(tmp_path / "m"), settings.features)
     ranked = rank_suspicious(ex, frames, "1", settings, folds=3, model_made=shares)
     assert ranked[0].key == filled and ranked[0].score == pytest.approx(1.0)
+
+
+def test_a_rebuilt_database_gets_the_model_made_rows_back_from_the_pngs(session):
+    s = session
+    key = s.keys()[0]
+    s.set_frame(key)
+    _, region = _accept_left_half(s)
+    s.save()
+    p = s.project
+    with p._lock:
+        p._conn.execute("DELETE FROM model_made")  # as if the database had been rebuilt without the table's rows
+    assert p.model_made_pixels() == {}
+    assert p.salvage_model_made() == 1
+    assert p.model_made_pixels() == {key: int(region.sum())}

@@ -77,6 +77,8 @@ class Project(ProjectJournal, ProjectPairs, ProjectModelMade):
         self._journal = Journal(self.root / JOURNAL_NAME, fsync=journal_fsync, read_only=self.read_only)
         self._pairs = PairStore(conn, self.root, self._lock)
         self._pair_journals = PairJournals(self.root, fsync=journal_fsync)
+        if not self.read_only:
+            self.salvage_model_made()  # rows a rebuilt database lost come back from model-made/*.png
 
     # ----------------------------------------------------------------------------------------- opening
     @classmethod

@@ -113,6 +113,29 @@ class ProjectModelMade:
         with self._lock:
             return {k: int(n) for k, n in self._conn.execute("SELECT key, pixels FROM model_made")}
 
+    def salvage_model_made(self) -> int:
+        """Give every `model-made/<key>.png` without a table row (a database rebuilt after damage) its row
+        back, its pixels counted against the saved label; returns how many rows came back."""
+        folder = self.root / FOLDER
+        if not folder.is_dir():
+            return 0
+        known = set(self.model_made_pixels())
+        back = 0
+        for path in sorted(folder.rglob("*.png")):
+            rel = path.relative_to(self.root / FOLDER).as_posix()
+            key = next((k for k in (rel, rel[:-4]) if k in self._keyset), None)
+            if key is None or key in known:
+                continue
+            try:
+                values = read_label(path)
+                label = self.load_label(key)
+            except Exception:  # noqa: BLE001 - an unreadable leftover stays as it is
+                continue
+            pixels = int(((values != NONE) & (label == values)).sum()) if values.shape == label.shape else 0
+            self._store_row(key, "salvaged", pixels)
+            back += 1
+        return back
+
     def human_label(self, key: str, label: np.ndarray | None = None) -> np.ndarray:
         """The label with its model-made pixels set to 255: what training and label checks may take as a
         person's work."""
