@@ -81,6 +81,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.model_panels = ModelPanels(self, self.doc, self.runner, self.settings, self.canvas)
         self.model_panels.preferencesRequested.connect(self.preferences)
         self.model_panels.frameRequested.connect(self.show_frame)
+        self.model_panels.preseg.modelMadeChanged.connect(self.refresh_model_made)
+        self.doc.saved.connect(self.refresh_model_made)
         self.model_panels.jobsRequested.connect(lambda: (self.docks["jobs"].show(), self.docks["jobs"].raise_()))
         self.docks.update(self.model_panels.docks)
         self.team = TeamMenu(self, self.doc, self.runner, self.canvas, self.model_panels.docks["synthesis"])
@@ -196,6 +198,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.settings.add_recent(project.root)
         listed = set(project.frame_keys())  # a work package lists only its frames
         self.frames.set_frames([r for r in project.dataset.frames if r.key in listed], project.statuses())
+        self.refresh_model_made()
         if project.journal_damage:  # strokes cut off with a damaged journal tail: say how many
             self.show_problems("Edit journal repaired", project.journal_damage, [])
         recovered = self._offer_recovery(recovery or self.settings.recovery_policy)
@@ -251,14 +254,6 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         palette = self.palette.palette_name()
         self.runner.submit("Thumbnails", lambda ctx: load_thumbnails(ctx, project, keys, self.frames.sink, palette),
                            group="thumbnails")
-
-    def _on_validated(self, report, root: Path) -> None:
-        if report.problems:
-            n = len(report.problems)
-            self.show_problems("Problems in the dataset", f"{n} problem{'s' if n != 1 else ''} found in "
-                               f"{root}. The files listed cannot be used until they are "
-                               "fixed (re-export or re-download them); all other frames can be edited.",
-                               report.problems)
 
     def show_problems(self, title: str, intro: str, problems: list) -> None:
         self.problems_dialog = ProblemsDialog(title, intro, problems, self)

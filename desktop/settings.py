@@ -139,6 +139,34 @@ class Settings:
         frames = {r: k for r, k in frames.items() if r in keep}
         self._q.setValue("recent/last_frames", json.dumps(frames))
 
+    def export_choices(self) -> dict:
+        """The export dialog's last choices (JSON object; {} when none were kept)."""
+        try:
+            value = json.loads(self._get_str("export/choices", "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def set_export_choices(self, choices: dict) -> None:
+        self._q.setValue("export/choices", json.dumps(choices))
+
+    def problems_shown(self, dataset_root: str | os.PathLike) -> str:
+        """The fingerprint of the dataset problems last shown for that dataset ("" if none)."""
+        try:
+            value = json.loads(self._get_str("problems/shown", "{}"))
+        except ValueError:
+            return ""
+        return str(value.get(str(Path(dataset_root).resolve()), "")) if isinstance(value, dict) else ""
+
+    def set_problems_shown(self, dataset_root: str | os.PathLike, fingerprint: str) -> None:
+        try:
+            value = json.loads(self._get_str("problems/shown", "{}"))
+        except ValueError:
+            value = {}
+        value = value if isinstance(value, dict) else {}
+        value[str(Path(dataset_root).resolve())] = fingerprint
+        self._q.setValue("problems/shown", json.dumps(dict(list(value.items())[-50:])))
+
     # -- shortcuts ---------------------------------------------------------------------------------
     def keymap(self) -> dict[str, str]:
         """Every action's key: the defaults with the user's changes."""

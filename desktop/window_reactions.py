@@ -1,6 +1,7 @@
 """The main window's reactions to the document: a new frame, a stroke, a save, a status, the undo state, the
 cursor and brush. A mixin of `desktop.main_window.MainWindow` (uses its canvas, palette, frame list, status
-fields and actions); it only shows what the engine's session reports."""
+fields and actions); it only shows what the engine's session reports: also the dataset check (frames to
+label, real problems once per change) and the frames with unreviewed model-made pixels."""
 from __future__ import annotations
 
 from desktop.canvas.segment_assist import ahead_of
@@ -55,3 +56,34 @@ class WindowReactionsMixin:
     def _on_radius(self, r: int) -> None:
         self.tool_options.set_brush_radius(r)
         self.brush_label.setText(f"Brush {r} px")
+
+    def _on_validated(self, report, root) -> None:
+        """Frames without a label are listed as "to label" (normal); real problems open the dialog once
+        per change of what is wrong, not at every open."""
+        self.frames.set_to_label(report.to_label)
+        if not report.problems:
+            self.settings.set_problems_shown(root, "")
+            return
+        seen = report.problems_fingerprint()
+        if self.settings.problems_shown(root) == seen:
+            n = len(report.problems)
+            self.statusBar().showMessage(f"{n} known problem{'s' if n != 1 else ''} in {root.name} "
+                                         "(unchanged since last shown)", 15000)
+            return
+        self.settings.set_problems_shown(root, seen)
+        n = len(report.problems)
+        self.show_problems("Problems in the dataset", f"{n} problem{'s' if n != 1 else ''} found in "
+                           f"{root}. The files listed cannot be used until they are "
+                           "fixed (re-export or re-download them); all other frames can be edited.",
+                           report.problems)
+
+    def refresh_model_made(self, *_) -> None:
+        """The frame list marks the frames with unreviewed model-made pixels (share of the frame)."""
+        project = self.doc.project
+        if project is None:
+            return
+        shares = {}
+        for key, n in project.model_made_pixels().items():
+            h, w = project.image_size(key)
+            shares[key] = n / max(1, h * w)
+        self.frames.set_model_made(shares)

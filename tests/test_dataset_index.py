@@ -102,11 +102,12 @@ def test_bad_names_and_unexpected_files_are_scan_problems_not_frames(tmp_path):
     assert "video 2" in reasons["Video01/Images/Video2_frame000005.png"]
 
 
-def test_missing_labels_folder_is_reported(tmp_path):
+def test_missing_labels_folder_is_a_video_still_to_label(tmp_path):
+    """Issue 22: a new video nobody has labelled yet has no Labels/ folder; that is normal, not a problem."""
     write_pair(tmp_path, 3, 1, label=False)
     index = open_dataset(tmp_path)
     assert index.frames[0].label_path is None
-    assert any(p.path == "Video03" and "Labels" in p.reason for p in index.scan_problems)
+    assert not index.scan_problems
 
 
 def test_plain_folder_of_frames(tmp_path):

@@ -87,18 +87,17 @@ def test_every_problem_is_reported_and_only_valid_pairs_count(broken_tree):
         "Video01/Images/Video1_frame000004.png",  # text
         "Video02/Labels/Video2_frame000001.png",  # size mismatch
         "Video02/Labels/Video2_frame000002.png",  # ids 36 and 40
-        "Video02/Images/Video2_frame000003.png",  # no label
         "Video02/Labels/Video2_frame000004.png",  # no image
         "Video02/Labels/notes.txt",  # unexpected
     }
     assert set(by_path) == expected_paths
+    assert report.to_label == ["Video02/Images/Video2_frame000003.png"]  # no label yet: normal, not a problem
     assert "truncated" in by_path["Video01/Images/Video1_frame000002.png"][0]
     assert "empty" in by_path["Video01/Labels/Video1_frame000003.png"][0]
     assert "not a readable image" in by_path["Video01/Images/Video1_frame000004.png"][0]
     assert "8x6" in by_path["Video02/Labels/Video2_frame000001.png"][0]
     assert "16x12" in by_path["Video02/Labels/Video2_frame000001.png"][0]
     assert "36, 40" in by_path["Video02/Labels/Video2_frame000002.png"][0]
-    assert "no label" in by_path["Video02/Images/Video2_frame000003.png"][0]
     assert "no image" in by_path["Video02/Labels/Video2_frame000004.png"][0]
     # histogram over the two valid pairs only, counted by hand
     n = H * W

@@ -186,7 +186,7 @@ def test_preseg_report_names_out_of_distribution_frames(phantom_root, frames, tm
     rows = {r["image"]: r for r in data["frames"]}
     assert set(rows) == {"a_frame.png", "noise.png"}
     for r in rows.values():
-        assert set(r) == {"image", "uncertainty", "shift", "shift_part", "out_of_distribution"}
+        assert set(r) == {"image", "uncertainty", "shift", "shift_part", "out_of_distribution", "warnings"}
         assert r["uncertainty"] >= 0 and r["shift"] > 0 and r["shift_part"] in ("features", "colour", "balance", "sharpness")
     assert rows["noise.png"]["out_of_distribution"] is True
     assert rows["noise.png"]["shift"] > rows["a_frame.png"]["shift"]

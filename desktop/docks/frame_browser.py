@@ -26,7 +26,9 @@ STATUS_STYLE: dict[str, tuple[str, str, str]] = {
     "rejected": ("#f85149", "mdi6.close-octagon", "Rejected"),
 }
 STATUS_FILTERS = (("", "All statuses"), ("unfinished", "Unfinished"), ("unlabelled", "Not reviewed"),
-                  ("in_progress", "In progress"), ("done", "Done"), ("flagged", "Flagged"), ("rejected", "Rejected"))
+                  ("in_progress", "In progress"), ("done", "Done"), ("flagged", "Flagged"), ("rejected", "Rejected"),
+                  ("to_label", "To label (no label yet)"), ("model_made", "Model-made, not reviewed"))
+MODEL_MADE_COLOUR = "#d070ff"
 SPLIT_FILTERS = (("", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"),
                  ("unassigned", "Unassigned"))
 THUMB_W, THUMB_H = 96, 54
@@ -99,6 +101,8 @@ class FrameBrowser(QWidget):
         super().__init__(parent)
         self._items: dict[str, QTreeWidgetItem] = {}
         self._meta: dict[str, tuple[str, str]] = {}  # key -> (status, split)
+        self._model_made: dict[str, float] = {}  # key -> share of the frame a model made, not reviewed
+        self._to_label: set[str] = set()  # frames with no label at all (normal: they are to be labelled)
         self._thumbs: dict[str, QPixmap] = {}
         self._current: Optional[str] = None
         self.sink = ThumbnailSink(self)
@@ -173,6 +177,28 @@ class FrameBrowser(QWidget):
     def keys(self) -> list[str]:
         return list(self._items)
 
+    def set_model_made(self, shares: dict[str, float]) -> None:
+        """Mark the frames with unreviewed model-made pixels ({key: share of the frame})."""
+        old = set(self._model_made)
+        self._model_made = {k: float(v) for k, v in shares.items() if v > 0 and k in self._items}
+        for key in old | set(self._model_made):
+            if key in self._items:
+                self._paint_status(key)
+        self.apply_filters()
+
+    def model_made_keys(self) -> list[str]:
+        return [k for k in self._items if k in self._model_made]
+
+    def set_to_label(self, keys: Iterable[str]) -> None:
+        """Frames that have no label yet: listed as "to label" (normal, not a problem)."""
+        self._to_label = {k for k in keys if k in self._items}
+        for key in self._items:
+            self._paint_status(key)
+        self.apply_filters()
+
+    def to_label_keys(self) -> list[str]:
+        return [k for k in self._items if k in self._to_label]
+
     def visible_keys(self) -> list[str]:
         return [k for k, it in self._items.items() if not it.isHidden()]
 
@@ -237,7 +263,9 @@ class FrameBrowser(QWidget):
             status, split = self._meta[key]
             counts[status] = counts.get(status, 0) + 1
             ok_status = (not want_status or status == want_status
-                         or (want_status == "unfinished" and status in ("unlabelled", "in_progress")))
+                         or (want_status == "unfinished" and status in ("unlabelled", "in_progress"))
+                         or (want_status == "model_made" and key in self._model_made)
+                         or (want_status == "to_label" and key in self._to_label and status == "unlabelled"))
             ok = ok_status and (not want_split or split == want_split)
             item.setHidden(not ok)
             shown += ok
@@ -251,18 +279,28 @@ class FrameBrowser(QWidget):
             group.setText(0, f"{base}  ·  {split}  ·  {done}/{len(kids)}")
             group.setToolTip(0, f"{done} of {len(kids)} frames done")
         total = len(self._items)
+        made = f"  ·  {len(self._model_made)} model-made" if self._model_made else ""
         self.summary.setText(f"{shown} of {total} frames shown  ·  {counts.get('done', 0)} done  ·  "
-                             f"{counts.get('flagged', 0)} flagged" if total else "No frames")
+                             f"{counts.get('flagged', 0)} flagged{made}" if total else "No frames")
 
     # -- internals ---------------------------------------------------------------------------------
     def _paint_status(self, key: str) -> None:
         status = self._meta[key][0]
         item = self._items[key]
         colour, _icon, text = STATUS_STYLE.get(status, STATUS_STYLE["unlabelled"])
+        if status == "unlabelled" and key in self._to_label:
+            text = "To label (no label yet)"
         item.setIcon(1, status_icon(status))
+        share = self._model_made.get(key)
+        if share:
+            text += f"; {share:.0%} model-made, not reviewed (Pre-segment: Reviewed)"
         item.setToolTip(1, text)
         item.setText(1, "")
-        item.setForeground(0, QColor(colour) if status != "unlabelled" else QColor("#d7dae0"))
+        item.setText(0, item.text(0).split("  ")[0] + (f"  ◆ {share:.0%} model" if share else
+                                                        "  · to label" if status == "unlabelled"
+                                                        and key in self._to_label else ""))
+        item.setForeground(0, QColor(MODEL_MADE_COLOUR) if share else
+                           QColor(colour) if status != "unlabelled" else QColor("#d7dae0"))
         font = item.font(0)
         font.setBold(status == "done")
         item.setFont(0, font)

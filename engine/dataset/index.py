@@ -197,10 +197,8 @@ def _index_cadis(root: Path, video_dirs: list[tuple[int, Entry]], problems: list
             images = _scan_frames(vdir / "Images", f"{entry.name}/Images", video, IMAGE_SUFFIXES, "Images", problems)
         else:
             problems.append(Problem(entry.name, f"no Images/ folder (expected {entry.name}/Images/ with the frames)"))
-        if (vdir / "Labels").is_dir():
+        if (vdir / "Labels").is_dir():  # no Labels/ folder: a video whose frames are all still to label (normal)
             labels = _scan_frames(vdir / "Labels", f"{entry.name}/Labels", video, LABEL_SUFFIXES, "Labels", problems)
-        else:
-            problems.append(Problem(entry.name, f"no Labels/ folder (expected {entry.name}/Labels/ with the labels)"))
         for number, (path, frame, key) in images.items():
             label = labels.get(number)
             frames.append(FrameRecord(key=key, image_path=path,

@@ -23,7 +23,8 @@ class ValidationReport:
     """Counts over valid pairs only; every invalid file is in `problems` and out of all counts.
 
     `frames`: complete, readable image+label pairs of equal size with IDs in 0..35.
-    `unlabelled`: readable images that have no label file.
+    `unlabelled`: readable images that have no label file: frames still to label, which is normal and not a
+    problem; `to_label` lists their keys.
     `class_pixels`: original class ID -> pixel count over the valid pairs.
     `splits`: valid pairs per official split ("train", "val", "test", "unassigned").
     """
@@ -35,10 +36,18 @@ class ValidationReport:
     problems: list[Problem]
     splits: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SPLITS})
     kind: str = "cadis"
+    to_label: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def problems_fingerprint(self) -> str:
+        """A short digest of the problems (paths and reasons): the app shows the same problems only once."""
+        import hashlib
+
+        text = "\n".join(f"{p.path}\t{p.reason}" for p in self.problems)
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
     def to_json(self) -> dict:
         """A JSON-ready dict: videos, frames, unlabelled, class_pixels (string keys), problems, splits."""

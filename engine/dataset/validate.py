@@ -37,10 +37,7 @@ def _check_frame(index: DatasetIndex, rec: FrameRecord,
         image = read_image(rec.image_path)
     except ImageReadError as exc:
         problems.append(Problem(rec.key, exc.reason))
-    if rec.label_path is None:
-        if index.kind == "cadis":
-            expected = index.relpath(rec.image_path.parent.parent / "Labels" / rec.image_path.name)
-            problems.append(Problem(rec.key, f"image has no label (expected {expected})"))
+    if rec.label_path is None:  # a frame still to label: normal, counted in `unlabelled`, not a problem
         return (True if image is not None else None), problems
     lrel = index.relpath(rec.label_path)
     try:
@@ -111,6 +108,7 @@ def validate(index: DatasetIndex, ctx: JobContext | None = None, allow_ignore: b
     pixels = np.zeros(256, np.int64)
     splits = {s: 0 for s in SPLITS}
     frames = unlabelled = 0
+    to_label: list[str] = []
     videos: set[int] = set()
     n = len(index.frames)
     ctx.check()
@@ -119,6 +117,7 @@ def validate(index: DatasetIndex, ctx: JobContext | None = None, allow_ignore: b
             problems.extend(found)
             if result is True:
                 unlabelled += 1
+                to_label.append(rec.key)
             elif result is not None:
                 frames += 1
                 pixels += result
@@ -131,4 +130,4 @@ def validate(index: DatasetIndex, ctx: JobContext | None = None, allow_ignore: b
     class_pixels = {i: int(pixels[i]) for i in range(NUM_CLASSES)}
     class_pixels.update({i: int(pixels[i]) for i in range(NUM_CLASSES, 256) if pixels[i]})
     return ValidationReport(videos=len(videos), frames=frames, unlabelled=unlabelled, class_pixels=class_pixels,
-                            problems=problems, splits=splits, kind=index.kind)
+                            problems=problems, splits=splits, kind=index.kind, to_label=to_label)

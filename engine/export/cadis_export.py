@@ -11,7 +11,9 @@ dataset order; the manifest maps each exported file back to its frame key. The e
 written into `<out>.tmp-XXXX` next to the target and renamed into place only when complete, so a kill or a
 cancel never leaves a half export under the target name (engine.export.place: overwrite rules, leftovers of
 killed exports). Every copied frame is decoded before it counts as exported, a frame is never listed unless its
-files were written, and the manifest holds the SHA-256 of every file (engine.export.verify).
+files were written, and the manifest holds the SHA-256 of every file (engine.export.verify). Each frame of a
+project says how much of its label a model made and no person edited or reviewed (`model_made_pixels`,
+`model_made_fraction`; engine.project.store_model_made).
 """
 from __future__ import annotations
 
@@ -70,6 +72,7 @@ class _Item:
     source: str
     provenance: dict
     extra: dict
+    model_made: Callable[[np.ndarray], int] | None = None  # label -> its unreviewed model-made pixels
 
 
 def _real_items(source: Project | DatasetIndex, split: str, statuses: Sequence[str],
@@ -110,8 +113,9 @@ def _real_items(source: Project | DatasetIndex, split: str, statuses: Sequence[s
             extra["labelled_by"], extra["reviewed_by"] = people[key]
         if key in agreement:
             extra["agreement"] = round(agreement[key], 4)
+        made = (lambda label, k=key: int(source.model_made_mask(k, label).sum())) if is_project else None
         items.append(_Item(key, rec.image_path, loader, video_dir_name(video), frame_file_name(video, frame),
-                           rec.split, "real", prov, extra))
+                           rec.split, "real", prov, extra, made))
     return items
 
 
@@ -341,6 +345,10 @@ def _write_items(items: list[_Item], tmp: Path, class_set: ClassSet, previews: b
             skipped.append((ident, problem))
             continue
         extra = dict(item.extra)
+        if item.model_made is not None:  # pixels a model wrote and no person edited or reviewed
+            made = item.model_made(label)
+            extra["model_made_pixels"] = made
+            extra["model_made_fraction"] = round(made / max(1, label.size), 4)
         own = (label.shape[1], label.shape[0])
         if target is not None and own != tuple(target):  # one resolution per export: resize, and say so
             try:

@@ -23,6 +23,8 @@ from .ranking import RankedFrame, label_disagreement, rank_label_next, rank_susp
 from .sampling import FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels
 from .refine import guided_filter, upsample_probs
 from .shift import ShiftModel, fit_shift, frame_sample
+from .ownership import HeadOwnershipError, belongs_to, check_head_target, head_owner
+from .trust import few_frames_warning, head_warnings, video_of, videos_of
 from .train import HEAD_KINDS, PresegSettings, train_head, train_preseg
 from .uncertainty import entropy, frame_score, jensen_shannon, soft_vote, uncertainty_to_grey
 
@@ -36,5 +38,6 @@ __all__ = [
     "default_head_dir", "find_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
     "to_original_ids", "RankedFrame", "label_disagreement", "rank_label_next", "rank_suspicious", "FrameSource",
     "PixelBank", "bank_capacity", "class_balanced_indices", "collect_pixels", "PresegSettings", "train_head",
-    "train_preseg", "entropy", "frame_score", "jensen_shannon", "soft_vote", "uncertainty_to_grey",
+    "train_preseg", "HeadOwnershipError", "belongs_to", "check_head_target", "head_owner", "few_frames_warning",
+    "head_warnings", "video_of", "videos_of", "entropy", "frame_score", "jensen_shannon", "soft_vote", "uncertainty_to_grey",
 ]

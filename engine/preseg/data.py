@@ -80,7 +80,26 @@ def _project_frames(path: Path, keys: Sequence[str] | None) -> list[FrameSource]
     project = Project.open_or_create(path, read_only=True)  # reads only: works beside the app
     if keys is None:
         keys = project.keys_with_status("done")
-    return [FrameSource(k, (lambda k=k: checked_pair(k, project.load_image(k), project.load_label(k)))) for k in keys]
+    return project_frames(project, keys)
+
+
+def project_frames(project, keys: Sequence[str]) -> list[FrameSource]:
+    """Lazy `FrameSource`s of project frames with the person's labels: pixels a model made and nobody
+    edited or reviewed are left out (255), so a head never learns from its own output."""
+    return [FrameSource(k, (lambda k=k: checked_pair(k, project.load_image(k), project.human_label(k))))
+            for k in keys]
+
+
+def model_made_shares(project, keys: Sequence[str]) -> dict[str, float]:
+    """{key: share of the frame's labelled pixels that a model made} for the frames of `keys` that have any."""
+    counts = project.model_made_pixels()
+    out = {}
+    for k in keys:
+        if counts.get(k):
+            label = project.load_label(k)
+            labelled = int((label != 255).sum())
+            out[k] = min(1.0, counts[k] / labelled) if labelled else 0.0
+    return out
 
 
 def training_frames(data: str | Path, frame_list: str | Path | None = None,

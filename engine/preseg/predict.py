@@ -34,6 +34,7 @@ from .features import FeatureExtractor, Features, open_extractor
 from .head_dir import ModelMismatchError, PresegHead, load_head
 from .presence import suppress_small_classes
 from .refine import upsample_probs
+from .trust import contradictions, head_warnings, video_of, video_warning, videos_of
 from .uncertainty import frame_score
 
 
@@ -50,6 +51,12 @@ class PresegResult:
     shift: float | None = None
     out_of_distribution: bool = False
     shift_part: str | None = None
+    warnings: tuple[str, ...] = ()  # too few training frames, a new video, contradictions (`trust`)
+
+    @property
+    def flagged(self) -> bool:
+        """True when the proposal should not be accepted without asking (shifted or any warning)."""
+        return bool(self.out_of_distribution or self.warnings)
 
     @property
     def confidence(self) -> np.ndarray:
@@ -103,6 +110,7 @@ class Presegmenter:
         self.area_gate = head.area_gate if area_gate is None else float(area_gate)
         self.flip_average = bool(flip_average)
         self.refine = bool(refine)
+        self.video_scores: dict[str, dict[str, float]] = {}  # video -> {frame key: shift score}
 
     @classmethod
     def open(cls, model_dir: str | Path, head_dir: str | Path, device: str = "cpu",
@@ -150,6 +158,25 @@ class Presegmenter:
             unc = F.interpolate(unc[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
         shift, part = (None, None) if self.head.shift is None else self.head.shift.assess(feats.tensor, image)
         ood = shift is not None and shift > self.head.shift.threshold
-        return PresegResult(full.argmax(axis=0).astype(np.uint8), full,
-                            unc.clamp_min(0).numpy().astype(np.float32, copy=False), score, self.head.class_set,
-                            tuple(removed), None if shift is None else round(shift, 4), bool(ood), part)
+        label = full.argmax(axis=0).astype(np.uint8)
+        return PresegResult(label, full, unc.clamp_min(0).numpy().astype(np.float32, copy=False), score,
+                            self.head.class_set, tuple(removed), None if shift is None else round(shift, 4),
+                            bool(ood), part, self.warnings(key, shift, label, full.max(axis=0), removed))
+
+    def warnings(self, key: str | None, shift: float | None, label: np.ndarray, confidence: np.ndarray,
+                 removed) -> tuple[str, ...]:
+        """What a proposal must say beside its shift score (`engine.preseg.trust`)."""
+        meta = self.head.meta if isinstance(self.head.meta, dict) else {}
+        out = head_warnings(meta)
+        if key is not None:
+            video = video_of(key)
+            frames = meta.get("frames")
+            seen = videos_of(str(k) for k in frames) if isinstance(frames, list) else []
+            scores = self.video_scores.setdefault(video, {})
+            if shift is not None:
+                scores[key] = float(shift)
+            w = video_warning(video, seen, list(scores.values()))
+            if w:
+                out.append(w)
+        out += contradictions(label, confidence, self.head.class_set, meta.get("class_layout"), removed)
+        return tuple(out)

@@ -62,8 +62,15 @@ def label_disagreement(label: np.ndarray, proposal: np.ndarray, confidence: np.n
 
 def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
                     settings: PresegSettings | None = None, folds: int = 5,
-                    ctx: JobContext | None = None) -> list[RankedFrame]:
-    """Rank labelled frames by disagreement with a head trained without them (k-fold), highest first."""
+                    ctx: JobContext | None = None, model_made: dict[str, float] | None = None
+                    ) -> list[RankedFrame]:
+    """Rank labelled frames by disagreement with a head trained without them (k-fold), highest first.
+
+    `model_made[key]`: the share m of a frame's labelled pixels a model made and nobody reviewed; the
+    frames' labels must already leave those pixels out (`engine.preseg.data.project_frames`). Nobody
+    vouched for them, so they count as fully suspicious: score = (1 - m) x disagreement + m. A frame
+    filled by the model is never ranked low because the model agrees with itself."""
+    model_made = model_made or {}
     cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
     ctx = ctx or JobContext()
     n = len(frames)
@@ -74,8 +81,12 @@ def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], 
     out = []
     for f in range(folds):
         sub = ctx.sub(f / folds, (f + 1) / folds)
-        train = [fr for i, fr in enumerate(frames) if fold_of[i] != f]
+        # a frame the model filled entirely has nothing a person made to learn from
+        train = [fr for i, fr in enumerate(frames) if fold_of[i] != f and model_made.get(fr.key, 0.0) < 1.0]
         held = [fr for i, fr in enumerate(frames) if fold_of[i] == f]
+        if not train:  # nothing to judge them with: only what is known, their model-made share
+            out += [RankedFrame(fr.key, float(model_made.get(fr.key, 0.0))) for fr in held]
+            continue
         head = train_head(extractor, train, cs, settings, sub.sub(0.0, 0.8))
         for fr in held:
             sub.check()
@@ -83,7 +94,8 @@ def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], 
             probs, _ = head.predict(extractor.extract(image))
             target = resize_label(cs.remap(label), extractor.work_size)
             conf, pred = probs.max(dim=0)
-            out.append(RankedFrame(fr.key, label_disagreement(target, pred.numpy().astype(np.uint8),
-                                                              conf.numpy())))
+            score = label_disagreement(target, pred.numpy().astype(np.uint8), conf.numpy())
+            m = float(model_made.get(fr.key, 0.0))
+            out.append(RankedFrame(fr.key, (1 - m) * score + m))
         sub.report(1.0, f"fold {f + 1}/{folds}")
     return sorted(out, key=lambda r: (-r.score, r.key))

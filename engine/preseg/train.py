@@ -22,9 +22,11 @@ from .ensemble import EnsembleSettings, train_ensemble
 from .features import FeatureConfig, FeatureExtractor, open_extractor
 from .head_dir import PresegHead, save_head
 from .maps import collect_maps
+from .ownership import OWNER_KEY, check_head_target, owner_of
 from .presence import DEFAULT_AREA_GATE
 from .sampling import FrameSource, collect_pixels
 from .shift import fit_shift
+from .trust import class_layout
 
 HEAD_KINDS = ("conv", "pixel-mlp")
 
@@ -53,6 +55,12 @@ class PresegSettings:
     augment_copies: int = 2
 
 
+def _check_pixels(pixels: int) -> None:
+    if not pixels:
+        raise ValueError("the training frames hold no labelled pixels a person made (pixels accepted from a "
+                         "model count only once reviewed): label or review some pixels first")
+
+
 def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
                settings: PresegSettings | None = None, ctx: JobContext | None = None) -> PresegHead:
     """Train a head in memory on `frames` (labels in original IDs) with an open extractor."""
@@ -69,6 +77,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     frames = list(frames) + augmented_sources(frames, settings.augment_copies, settings.seed)
     if settings.head == "conv":
         maps = collect_maps(frames, extractor, cs, settings.max_feature_bytes, settings.seed, ctx.sub(0.0, 0.2))
+        _check_pixels(sum(int((y != 255).sum()) for y in maps.labels))
         t1 = time.perf_counter()
         ens, history = train_conv_ensemble(maps.maps, maps.labels, cs.num_classes, settings.conv, rgb,
                                            ctx.sub(0.2, 1.0))
@@ -78,6 +87,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
     else:
         bank = collect_pixels(frames, extractor, cs, settings.pixels_per_frame, settings.max_feature_bytes,
                               settings.seed, ctx.sub(0.0, 0.4))
+        _check_pixels(bank.count)
         x, y, _ = bank.view()
         t1 = time.perf_counter()
         ens, history = train_ensemble(x, y, cs.num_classes, settings.ensemble, ctx.sub(0.4, 1.0))
@@ -95,6 +105,7 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
         "seconds_features": round(t1 - t0, 2),
         "seconds_training": round(time.perf_counter() - t1, 2),
     }
+    meta["class_layout"] = class_layout((f.load()[1] for f in frames[:originals]), cs)
     min_areas = None if areas is None else [None if a != a else round(float(a), 6) for a in areas]  # NaN -> None
     return PresegHead(ens, cs, extractor.config, extractor.fingerprint, meta, min_areas, settings.area_gate,
                       fit_shift(descriptors[:originals], sharp[:originals], seed=settings.seed,
@@ -103,14 +114,23 @@ def train_head(extractor: FeatureExtractor, frames: Sequence[FrameSource], class
 
 def train_preseg(model_dir: str | Path, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
                  out_dir: str | Path, settings: PresegSettings | None = None, device: str = "cpu",
-                 ctx: JobContext | None = None) -> PresegHead:
-    """The whole job: open the diffusion model, train a head on `frames`, save it to `out_dir`."""
+                 ctx: JobContext | None = None, owner: str | Path | None = None,
+                 replace: bool = False) -> PresegHead:
+    """The whole job: open the diffusion model, train a head on `frames`, save it to `out_dir`.
+
+    With `owner` (the project folder or dataset root the frames come from) the head records it, and a head
+    of another owner in `out_dir` is refused before any work unless `replace` (`engine.preseg.ownership`)."""
     settings = settings or PresegSettings()
     ctx = ctx or JobContext()
+    if owner is not None:
+        check_head_target(out_dir, owner, replace)
     ctx.report(0.0, "loading the diffusion model")
     extractor = open_extractor(model_dir, settings.features, device)
     head = train_head(extractor, frames, class_set, settings, ctx.sub(0.02, 0.99))
     head.meta["model_dir"] = str(Path(model_dir).resolve())
+    if owner is not None:
+        head.meta[OWNER_KEY] = owner_of(owner)
+        check_head_target(out_dir, owner, replace)  # nothing else took the folder meanwhile
     save_head(head, out_dir)
     ctx.report(1.0, f"head saved to {out_dir}")
     return head

@@ -76,6 +76,16 @@ MIGRATIONS: tuple[str, ...] = (
         decided_at REAL
     );
     """,
+    # 3: label pixels a model wrote and no person has edited or reviewed (engine.project.store_model_made)
+    """
+    CREATE TABLE IF NOT EXISTS model_made (
+        key        TEXT PRIMARY KEY,
+        source     TEXT NOT NULL DEFAULT '',
+        pixels     INTEGER NOT NULL DEFAULT 0,
+        mask_path  TEXT NOT NULL,
+        updated_at REAL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

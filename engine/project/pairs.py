@@ -21,6 +21,19 @@ from engine.project.errors import ProjectError
 from engine.project.paths import check_relpath, resolve_inside
 
 PAIR_STATUSES = ("pending", "accepted", "rejected")
+#: the one rule of synthetic pairs, shown where they are made, in Curation and in the export dialog
+PAIR_RULE = ("A synthetic pair is model output: “Add to curation” stores it as pending; only pairs accepted in "
+             "Curation are exported as accepted synthetic pairs.")
+ADD_TO_CURATION = "Add to curation"
+
+
+def pair_counts(statuses) -> str:
+    """"N accepted (exported), M pending in Curation, R rejected" from the pairs' statuses."""
+    n = {s: 0 for s in PAIR_STATUSES}
+    for s in statuses:
+        n[s] = n.get(s, 0) + 1
+    return (f"{n['accepted']} accepted (exported), {n['pending']} pending in Curation (not exported until "
+            f"accepted there), {n['rejected']} rejected")
 
 _COLUMNS = "id, source, provenance, parent_key, status, image_path, label_path, width, height, created_at"
 

@@ -70,7 +70,7 @@ def remove_stale_temp_files(root: Path, top_level_names: tuple[str, ...] = (), m
     now = time.time()
     candidates = [Path(root) / n for n in os.listdir(root)
                   if n.endswith(".tmp") and any(n.startswith(f".{t}.") for t in top_level_names)]
-    for sub in ("labels", "pairs", "versions"):
+    for sub in ("labels", "pairs", "versions", "model-made"):
         top = Path(root) / sub
         try:
             if not stat.S_ISDIR(os.lstat(top).st_mode):

@@ -8,6 +8,7 @@ Layout of `<name>.cadis-project/`::
     journal.bin               append-only stroke journal (see engine.project.journal)
     pairs/<id>/image.png      synthetic pairs (see engine.project.pairs)
     pairs/<id>/label.png
+    model-made/<key>.png      the classes a model wrote into accepted pixels (engine.project.store_model_made)
 
 Saving a label writes the PNG atomically (temp + fsync + rename), then bumps the frame's label revision in
 the database, then drops the frame's journal entries. A kill at any moment leaves each label as the old or
@@ -37,6 +38,7 @@ from engine.project.locate import (
 from engine.project.pair_journal import PairJournals
 from engine.project.pairs import PairStore
 from engine.project.store_journal import ProjectJournal
+from engine.project.store_model_made import ProjectModelMade
 from engine.project.store_pairs import ProjectPairs
 from engine.project.store_team import REVIEW_STATUSES, ProjectTeam
 from engine.project.paths import label_relpath, remove_stale_temp_files, resolve_inside
@@ -48,7 +50,7 @@ IGNORE_ID = 255
 MAX_CLASS_ID = 35
 
 
-class Project(ProjectJournal, ProjectPairs, ProjectTeam):
+class Project(ProjectJournal, ProjectPairs, ProjectTeam, ProjectModelMade):
     """An open project. Thread-safe: one lock guards the database connection and the journal.
 
     One process at a time opens a project for writing (engine.project.lock); others may open it with
@@ -80,6 +82,8 @@ class Project(ProjectJournal, ProjectPairs, ProjectTeam):
         self._journal = Journal(self.root / JOURNAL_NAME, fsync=journal_fsync, read_only=self.read_only)
         self._pairs = PairStore(conn, self.root, self._lock)
         self._pair_journals = PairJournals(self.root, fsync=journal_fsync)
+        if not self.read_only:
+            self.salvage_model_made()  # rows a rebuilt database lost come back from model-made/*.png
 
     # ----------------------------------------------------------------------------------------- opening
     @classmethod
@@ -265,6 +269,7 @@ class Project(ProjectJournal, ProjectPairs, ProjectTeam):
                 rev = self._conn.execute("SELECT label_rev FROM frames WHERE key=?", (key,)).fetchone()[0]
             self._revs[key] = int(rev)
             self._journal.keep(self._is_live)
+            self.update_model_made(key, label)
 
     def _check_label(self, key: str, label: np.ndarray) -> None:
         if not isinstance(label, np.ndarray) or label.dtype != np.uint8 or label.ndim != 2:

@@ -140,6 +140,30 @@ class ProjectSession:
     def apply(self, op: Callable[..., Optional[UndoRecord]], *args, **kwargs) -> Optional[UndoRecord]:
         return self.current.apply(op, *args, **kwargs) if self.current is not None else None
 
+    def accept_model_output(self, proposal: np.ndarray, where: np.ndarray, policy: PaintPolicy,
+                            description: str, replace_labels: bool = False, source: str = "preseg"
+                            ) -> Optional[UndoRecord]:
+        """Accept (part of) a model's proposal into the current frame as one undo step and record the pixels
+        it wrote as model-made (`engine.project.store_model_made`) until a person edits or reviews them.
+        Every model output a user accepts (pre-segmentation, propagation, click-to-segment) comes here."""
+        from engine.edits import accept_proposal
+
+        if self.current is None:
+            return None
+        rec = self.current.apply(accept_proposal, proposal, where, policy, description, replace_labels)
+        if rec is not None and isinstance(self.current.target, FrameTarget) and not self.project.read_only:
+            x0, y0, x1, y1 = rec.bbox
+            region = np.zeros(self.current.label.shape, bool)
+            region[y0:y1, x0:x1] = rec.changed()
+            self.project.mark_model_made(self.key, self.current.label, region, source)
+        return rec
+
+    def review_model_made(self) -> int:
+        """A person has reviewed the current frame's model-made pixels: they count as the person's now."""
+        if self.project is None or self.key is None:
+            return 0
+        return self.project.review_model_made(self.key)
+
     def repair(self, op: str, params: dict, cls: Optional[int], policy: PaintPolicy) -> Optional[UndoRecord]:
         return self.current.repair(op, params, cls, policy) if self.current is not None else None
 

@@ -230,7 +230,7 @@ def test_out_of_distribution_proposal_warns_and_accept_all_asks(qtbot, phantom_r
     assert "cancelled" in panel.status.text()
     panel.confirm = lambda title, text: True
     assert panel.accept_all() is not None
-    panel.show_result(doc.key, dataclasses.replace(ood, out_of_distribution=False), panel.proposal)
+    panel.show_result(doc.key, dataclasses.replace(ood, out_of_distribution=False, warnings=()), panel.proposal)
     assert not panel.ood_warning.isVisibleTo(panel)
 
 

@@ -37,6 +37,7 @@ from desktop.panels.curation.pair_model import ID_ROLE, PairFilterProxy, PairLis
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.curation import find_duplicate_pairs, reject_most_uncertain
 from engine.services.augment import AugmentRequest, Generator, augment
+from engine.project.pairs import PAIR_RULE
 
 _ICON = "#c8ccd4"
 
@@ -114,12 +115,18 @@ class CurationPanel(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("hint")
         self.message.setWordWrap(True)
+        self.rule = QLabel("Pending pairs are not exported: accept (A) the ones to export.")
+        self.rule.setObjectName("hint")
+        self.rule.setWordWrap(True)
+        self.rule.setToolTip(PAIR_RULE)
+        self.accept_btn.setToolTip(PAIR_RULE)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.filters)
         lay.addWidget(split, 1)
         lay.addLayout(actions)
+        lay.addWidget(self.rule)
         lay.addWidget(self.message)
         self.key_actions: dict[str, QAction] = {}
         for action_id, status in (("curation.accept", "accepted"), ("curation.reject", "rejected")):

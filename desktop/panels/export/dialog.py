@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 from desktop.panels.export.report_view import ReportView
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.export import EXPORT_FORMATS, ExportOptions, ExportOutcome, run_export
+from engine.project.pairs import PAIR_RULE, pair_counts
 
 # every registered format alone, and the CaDIS layout with COCO (the alias "both" of "cadis,coco")
 FORMATS = tuple((f.name, f.label) for f in EXPORT_FORMATS.values()) + (("both", "CaDIS layout + COCO JSON"),)
@@ -59,9 +60,13 @@ class ExportJobDialog(QDialog):
         self.real = QCheckBox("Real frames")
         self.real.setChecked(True)
         self.synthetic = QCheckBox("Accepted synthetic pairs (training split only)")
+        self.synthetic.setToolTip(PAIR_RULE)
         include = QHBoxLayout()
         include.addWidget(self.real)
         include.addWidget(self.synthetic)
+        self.pair_info = QLabel()
+        self.pair_info.setWordWrap(True)
+        self.pair_info.setObjectName("hint")
         self.status_boxes = {}
         statuses = QHBoxLayout()
         for value, text in STATUS_TEXT:
@@ -92,6 +97,7 @@ class ExportJobDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Classes", self.experiment)
         form.addRow("Include", include)
+        form.addRow("", self.pair_info)
         form.addRow("Frame status", statuses)
         form.addRow("", self.left_out)
         form.addRow("Split", self.split)
@@ -124,7 +130,34 @@ class ExportJobDialog(QDialog):
         lay.addLayout(buttons)
         lay.addWidget(self.report, 1)
         self.resize(760, 420)
+        self._restore_choices()
         self._update_left_out()
+        self.update_pair_info()
+
+    def update_pair_info(self) -> None:
+        """The one rule of synthetic pairs and how many of this project's pairs an export takes."""
+        project = self.doc.project
+        counts = pair_counts(r.status for r in project.pairs()) if project is not None else ""
+        self.pair_info.setText(f"{PAIR_RULE} This project: {counts}." if counts else PAIR_RULE)
+
+    def _restore_choices(self) -> None:
+        """The choices of the last export (kept between runs; "replace the folder" is never kept)."""
+        kept = self.settings.export_choices() if hasattr(self.settings, "export_choices") else {}
+        if not kept:
+            return
+        try:
+            fields = {k: kept[k] for k in ("out_dir", "format", "experiment", "split", "previews") if k in kept}
+            fields.update({k: tuple(kept[k]) for k in ("include", "statuses") if isinstance(kept.get(k), list)})
+            self.set_options(ExportOptions(**fields))
+        except (TypeError, ValueError):
+            return
+
+    def _keep_choices(self, opts: ExportOptions) -> None:
+        if hasattr(self.settings, "set_export_choices"):
+            self.settings.set_export_choices({
+                "out_dir": opts.out_dir, "format": opts.format, "experiment": opts.experiment,
+                "include": list(opts.include), "statuses": list(opts.statuses), "split": opts.split,
+                "previews": bool(opts.previews)})
 
     def left_out_frames(self) -> dict[str, list[str]]:
         """The real frames this export leaves out, by review status (their box is not ticked)."""
@@ -170,9 +203,9 @@ class ExportJobDialog(QDialog):
     def set_options(self, o: ExportOptions) -> None:
         """Fill the form (scripts and tests)."""
         self.out_dir.setText(o.out_dir)
-        self.format.setCurrentIndex(self.format.findData(o.format))
-        self.experiment.setCurrentIndex(self.experiment.findData(o.experiment))
-        self.split.setCurrentIndex(self.split.findData(o.split))
+        for combo, value in ((self.format, o.format), (self.experiment, o.experiment), (self.split, o.split)):
+            if combo.findData(value) >= 0:  # an unknown kept value leaves the default
+                combo.setCurrentIndex(combo.findData(value))
         self.real.setChecked("real" in o.include)
         self.synthetic.setChecked("synthetic" in o.include)
         for k, b in self.status_boxes.items():
@@ -193,6 +226,7 @@ class ExportJobDialog(QDialog):
         if problem:
             self._say(problem)
             return None
+        self._keep_choices(opts)
         project, self._written = self.doc.project, {}
         written = self._written
         if not self.doc.save():  # export what is on screen

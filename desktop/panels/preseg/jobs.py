@@ -24,10 +24,10 @@ def head_stamp(head_dir: Optional[Path]) -> float:
 
 
 def project_frames(project, keys: list[str]) -> list:
-    """Lazy `FrameSource`s of project frames (image + the project's label, original IDs)."""
-    from engine.preseg import FrameSource
+    """Lazy `FrameSource`s of project frames (image + the person's label: model-made pixels left out)."""
+    from engine.preseg.data import project_frames as frames
 
-    return [FrameSource(k, (lambda k=k: (project.load_image(k), project.load_label(k)))) for k in keys]
+    return frames(project, keys)
 
 
 def presegmenter_loader(model_dir: str, head_dir: Path, device: str) -> tuple[Hashable, Callable]:
@@ -42,11 +42,12 @@ def presegmenter_loader(model_dir: str, head_dir: Path, device: str) -> tuple[Ha
     return key, load
 
 
-def train_job(model_dir: str, frames: list, class_set: str, head_dir: Path, settings, device: str) -> Job:
+def train_job(model_dir: str, frames: list, class_set: str, head_dir: Path, settings, device: str,
+              owner: Optional[str] = None, replace: bool = False) -> Job:
     def job(ctx):
         from engine.preseg import train_preseg
 
-        return train_preseg(model_dir, frames, class_set, head_dir, settings, device, ctx)
+        return train_preseg(model_dir, frames, class_set, head_dir, settings, device, ctx, owner, replace)
     return job
 
 
@@ -83,13 +84,16 @@ def rank_next_job(cache: ModelCache, loader: tuple[Hashable, Callable], project,
     return job
 
 
-def suspicious_job(cache: ModelCache, loader: tuple[Hashable, Callable], frames: list, settings) -> Job:
-    """Rank labelled frames by disagreement with heads trained without them (k-fold)."""
+def suspicious_job(cache: ModelCache, loader: tuple[Hashable, Callable], frames: list, settings,
+                   model_made: Optional[dict] = None) -> Job:
+    """Rank labelled frames by disagreement with heads trained without them (k-fold); unreviewed model-made
+    pixels count as suspicious (`engine.preseg.rank_suspicious`)."""
     cache_key, load = loader
 
     def job(ctx):
         from engine.preseg import rank_suspicious
 
         return cache.use(cache_key, lambda: load(ctx), lambda ps: rank_suspicious(
-            ps.extractor, frames, ps.head.class_set, settings, folds=min(5, len(frames)), ctx=ctx))
+            ps.extractor, frames, ps.head.class_set, settings, folds=min(5, len(frames)), ctx=ctx,
+            model_made=model_made))
     return job

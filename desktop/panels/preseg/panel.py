@@ -5,8 +5,9 @@ label disagrees with a head trained without them).
 
 Accepting writes into unlabelled pixels only unless "Replace my labels" is ticked
 (`engine.edits.accept_region`). A proposal for a frame unlike the head's training frames (its shift
-score above the head's threshold, `engine.preseg.shift`) shows a warning, and "Accept all" then asks
-first. The head folder can be chosen here directly ("Head folder…"), not only in the preferences.
+score above the head's threshold, `engine.preseg.shift`), of a head trained on too few frames, of a video the head never saw, or whose
+confident pixels contradict what the head learnt (`engine.preseg.trust`) shows a warning, and "Accept
+all" and "Accept confident" then ask first. The head folder can be chosen here directly ("Head folder…"), not only in the preferences.
 
 All model work is `engine.preseg` run through the JobRunner; the loaded Presegmenter keeps the features
 of the current and next frames (its LRU cache), so switching between them does not recompute.
@@ -25,10 +26,12 @@ from desktop.panels.model_folder import model_folder_problem
 from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
                                         suspicious_job, train_job)
 from desktop.panels.preseg.form import PresegForm
+from desktop.panels.preseg.model_made_layer import ModelMadeLayer
+from desktop.panels.preseg.trust import PresegTrustMixin
 from desktop.panels.preseg.proposal_layer import ProposalLayer
 from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner
-from engine.edits import accept_proposal
+from engine.preseg.trust import videos_of
 from engine.model_cache import ModelCache
 from engine.taxonomy import CLASS_NAMES, DISPLAY_PALETTES, IGNORE
 
@@ -43,10 +46,11 @@ SHIFT_REASONS = {"colour": ": its colours are not those of any training frame, e
                  "features": ": what it shows looks like nothing in the training frames"}
 
 
-class PresegPanel(PresegForm, QWidget):
+class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
     """Dock contents; `canvas` is the window's CanvasView (the proposal is drawn in its scene)."""
 
     frameRequested = Signal(str)  # a "label next" / "suspicious" entry was clicked
+    modelMadeChanged = Signal(str)  # a frame's model-made record changed (accepted or reviewed)
 
     def __init__(self, doc, runner: JobRunner, settings, canvas, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -56,11 +60,13 @@ class PresegPanel(PresegForm, QWidget):
         self.preseg_settings = PresegSettings()  # tests and power users may swap in smaller settings
         self.cache = ModelCache()
         self.layer = ProposalLayer(canvas)
+        self.made_layer = ModelMadeLayer(canvas)
         self.result = None            # engine PresegResult of `result_key`
         self.proposal: Optional[np.ndarray] = None  # HxW original IDs
         self.result_key: Optional[str] = None
         self.handles: dict[str, JobHandle] = {}
         self.confirm = self._ask  # (title, question) -> bool; tests replace it
+        self.pick_train_target = self._pick_train_target  # (foreign head folder) -> (folder, replace) | None
         self._build()
         keep_options(settings, "preseg", {"class_set": self.class_set, "auto": self.auto, "heat": self.heat})
         self.refresh()
@@ -97,8 +103,12 @@ class PresegPanel(PresegForm, QWidget):
         self.settings.preseg_dir = str(folder)
         self.refresh()
         self.clear_proposal()
-        self.status.setText(f"Head folder: {folder}" + ("" if self.has_head() else
-                                                        " (no head there yet: “Train” writes one there)"))
+        from engine.preseg import belongs_to
+
+        mine = self.doc.project is None or belongs_to(folder, str(self.doc.project.root))
+        self.status.setText(f"Head folder: {folder}" + (
+            " (no head there yet: “Train” writes one there)" if not self.has_head() else "" if mine else
+            " (a head of another project: used read-only; “Train” asks where this project's head goes)"))
         return folder
 
     def _ask(self, title: str, question: str) -> bool:
@@ -171,10 +181,28 @@ class PresegPanel(PresegForm, QWidget):
             self.status.setText("No frames are marked done yet: label a few frames (2–3 are enough to start), "
                                 "mark them done (D), then train.")
             return None
-        job = train_job(self.model_dir(), frames, self.class_set.currentData(), self.head_dir(),
-                        self.preseg_settings, self._device())
+        from engine.preseg import belongs_to, few_frames_warning
+
+        target, replace = self.head_dir(), False
+        if not belongs_to(target, str(self.doc.project.root)):
+            picked = self.pick_train_target(target)
+            if picked is None:
+                self.status.setText("Training cancelled: the head of the other project was left as it is")
+                return None
+            target, replace = Path(picked[0]), bool(picked[1])
+            if not replace and not belongs_to(target, str(self.doc.project.root)):
+                self.status.setText(f"Not trained: {target} holds a head of another project")
+                return None
+        few = few_frames_warning(len(frames), videos_of(f.key for f in frames))
+        if few and not self.confirm("Train on so few frames?", few + "\n\nTrain anyway?"):
+            self.status.setText("Training cancelled: " + few)
+            return None
+        job = train_job(self.model_dir(), frames, self.class_set.currentData(), target,
+                        self.preseg_settings, self._device(), str(self.doc.project.root), replace)
 
         def done(head) -> None:
+            if target != self.head_dir():
+                self.settings.preseg_dir = str(target)  # the new head is the one to use from now on
             self.refresh()
             self.status.setText(f"Pre-segmenter trained on {len(frames)} done frame(s) "
                                 f"({head.meta.get('training_pixels', 0):,} pixels)")
@@ -203,13 +231,14 @@ class PresegPanel(PresegForm, QWidget):
         text = f"Proposal for {Path(key).name}: frame uncertainty {result.score:.3f}"
         if result.shift is not None:
             text += f", shift {result.shift:.2f}"
-        ood = bool(result.out_of_distribution)
-        self.ood_warning.setVisible(ood)
-        if ood:
+        lines = []
+        if result.out_of_distribution:
             why = SHIFT_REASONS.get(result.shift_part, "")
-            self.ood_warning.setText(
-                f"⚠ Out of distribution, unlike the frames the head was trained on{why}. The proposal may be "
-                "badly wrong: check it with care, or label this frame and retrain.")
+            lines.append(f"⚠ Out of distribution, unlike the frames the head was trained on{why}. The proposal "
+                         "may be badly wrong: check it with care, or label this frame and retrain.")
+        lines += [f"⚠ {w[0].upper()}{w[1:]}." for w in result.warnings]
+        self.ood_warning.setVisible(bool(lines))
+        self.ood_warning.setText("\n".join(lines))
         removed = result.removed_classes
         if removed:
             names = ", ".join(result.class_set.names[c] for c in removed)
@@ -238,6 +267,7 @@ class PresegPanel(PresegForm, QWidget):
     def reset_for_project(self, project) -> None:
         """Another project is open (or none): no proposal, ranking or message of the previous one stays."""
         self.clear_proposal()
+        self._load_model_made()
         self.next_list.clear()
         self.sus_list.clear()
         self.status.setText("")
@@ -247,6 +277,7 @@ class PresegPanel(PresegForm, QWidget):
         """Another frame is shown: drop the old proposal; pre-segment the new one when 'auto' is on."""
         if key != self.result_key:
             self.clear_proposal()
+        self._load_model_made()
         if self.auto.isChecked() and self.has_head():
             self.presegment()
 
@@ -254,14 +285,18 @@ class PresegPanel(PresegForm, QWidget):
         """The label changed (stroke, undo, accept): the proposal layer shows what is still different."""
         if self.proposal is not None:
             self.layer.render()
+        self.made_layer.render()
+        self._update_review_button()
 
     # -- accepting ---------------------------------------------------------------------------------
     def _accept(self, where: np.ndarray, what: str):
         if self.proposal is None or self.result_key != self.doc.key:
             return None
         replace = self.replace_box.isChecked()
-        rec = self.doc.apply(accept_proposal, self.proposal, where, self.canvas.policy(), f"accept proposal ({what})",
-                             replace)
+        rec = self.doc.accept_model_output(self.proposal, where, self.canvas.policy(), f"accept proposal ({what})",
+                                           replace, "preseg")
+        self._load_model_made()
+        self.modelMadeChanged.emit(self.doc.key)
         n = 0 if rec is None else int(rec.changed().sum())
         scope = "" if replace else " (unlabelled pixels only)"
         self.status.setText(f"Accepted {what}{scope}: {n:,} pixels changed (Ctrl+Z undoes it)" if n else
@@ -275,10 +310,7 @@ class PresegPanel(PresegForm, QWidget):
         of distribution or "Replace my labels" is ticked."""
         if self.proposal is None:
             return None
-        worries = []
-        if self.result is not None and self.result.out_of_distribution:
-            worries.append("this frame is unlike the frames the head was trained on, so the proposal may be "
-                           "badly wrong")
+        worries = self._flag_worries()
         if self.replace_box.isChecked():
             worries.append("“Replace my labels” is on, so the pixels you painted will be overwritten")
         if worries and not self.confirm("Accept the whole proposal?", "Accept all? " + "; ".join(worries).capitalize()
@@ -292,6 +324,11 @@ class PresegPanel(PresegForm, QWidget):
         if self.result is None:
             return None
         t = self.threshold.value() / 100 if threshold is None else float(threshold)
+        worries = self._flag_worries()
+        if worries and not self.confirm("Accept the confident pixels?", "Accept confident pixels? "
+                                        + "; ".join(worries).capitalize() + ". Ctrl+Z undoes it."):
+            self.status.setText("Accept confident cancelled")
+            return None
         return self._accept(self.result.confidence >= t, f"confidence ≥ {t:.0%}")
 
     def accept_classes(self, ids: Optional[list[int]] = None):
@@ -336,6 +373,9 @@ class PresegPanel(PresegForm, QWidget):
         if len(frames) < 2:
             self.status.setText("Finding suspicious labels needs at least two done frames")
             return None
-        job = suspicious_job(self.cache, self._loader(), frames, self.preseg_settings)
+        from engine.preseg.data import model_made_shares
+
+        shares = model_made_shares(self.doc.project, [f.key for f in frames])
+        job = suspicious_job(self.cache, self._loader(), frames, self.preseg_settings, shares)
         return self._run(f"Check {len(frames)} labels", GROUP_RANK + "-sus", job,
                          lambda ranked: self._fill_ranked(self.sus_list, ranked, "disagreement"))

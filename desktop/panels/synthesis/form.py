@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from desktop.panels.hints import hint_label
 from desktop.panels.synthesis.gallery import Gallery
+from engine.project.pairs import ADD_TO_CURATION, PAIR_RULE
 
 ICON = "#c8ccd4"
 SKETCH_TIP = ("Sketch a variant of this frame: paint an instrument in, move or remove one, without changing the "
@@ -134,7 +135,8 @@ class SynthesisForm:
         self.preview.setToolTip("The selected result")
         self.gallery = Gallery()
         self.gallery.currentItemChanged.connect(lambda *_: self._show_selected())
-        self.accept_button = QPushButton(qta.icon("mdi6.check-bold", color="#3fb950"), "Accept as synthetic pair")
+        self.accept_button = QPushButton(qta.icon("mdi6.check-bold", color="#3fb950"), ADD_TO_CURATION)
+        self.accept_button.setToolTip(PAIR_RULE)
         self.accept_button.clicked.connect(self.accept_selected)
         self.save_button = QPushButton(qta.icon("mdi6.content-save-outline", color=ICON), "Save as…")
         self.save_button.clicked.connect(lambda: self.save_selected())

@@ -96,7 +96,7 @@ class Gallery(QListWidget):
     def mark_accepted(self, entry: GalleryEntry) -> None:
         for i in range(self.count()):
             if self.item(i).data(Qt.ItemDataRole.UserRole) is entry:
-                self.item(i).setText(f"✓ pair {entry.pair_id}")
+                self.item(i).setText(f"pair {entry.pair_id} → Curation")
                 self.item(i).setToolTip(_tooltip(entry))
                 # the stored image (an accepted live preview is lifted again at full size first)
                 self.item(i).setIcon(QIcon(pixmap_of(entry.image, THUMB.width(), THUMB.height())))
@@ -107,5 +107,5 @@ def _tooltip(entry: GalleryEntry) -> str:
     lines = [entry.title, f"model {p.get('model', '?')} · {p.get('resolution', '')} · class set {p.get('class_set', '')}",
              f"guidance {p.get('guidance', '')} · frame {p.get('source_frame') or '–'}"]
     if entry.pair_id is not None:
-        lines.append(f"stored in the project as synthetic pair {entry.pair_id}")
+        lines.append(f"in Curation as pending pair {entry.pair_id} (exported once accepted there)")
     return "\n".join(lines)

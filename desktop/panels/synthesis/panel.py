@@ -4,7 +4,7 @@ A live preview re-renders after each stroke on the runner's own "preview" lane (
 cannot occupy; group "synth-preview": the newest request wins, a stale one is cancelled at its next step,
 so at most one preview is in flight). It uses the model folder's distilled student (1-2 steps) when it has
 a fresh one, else the teacher's "preview" preset; the newest preview is always the one in the big view.
-"Synthesize" runs the chosen preset/settings for K variants on the shared threads. Results collect in a gallery; "Accept as synthetic pair"
+"Synthesize" runs the chosen preset/settings for K variants on the shared threads. Results collect in a gallery; "Add to curation"
 stores one in the project with full provenance, "Save as…" writes it (and its mask) to files.
 "Repaint changed region" keeps the real frame and re-synthesizes only the pixels whose label a variant sketch
 changed (plus a margin; desktop/panels/synthesis/sketch.py); its results carry the parent frame, changed-region
@@ -292,7 +292,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         if entry is None or project is None:
             return None
         if entry.pair_id is not None:
-            self.status.setText(f"Already stored as synthetic pair {entry.pair_id}")
+            self.status.setText(f"Already in curation as pair {entry.pair_id}")
             return entry.pair_id
         if float(entry.provenance.get("lift_scale", 1.0)) < 1.0:
             self._accept_full_lift(entry)
@@ -304,7 +304,8 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             return None
         self.gallery.mark_accepted(entry)
         note = self._sketch_after_accept(entry)
-        self.status.setText(f"Stored as synthetic pair {entry.pair_id}{note or f' (from {Path(key_of(entry)).name})'}")
+        self.status.setText(f"Added to curation as pending pair {entry.pair_id}"
+                           f"{note or f' (from {Path(key_of(entry)).name})'}: accept it in Curation to export it")
         self.pairAccepted.emit(entry.pair_id)
         return entry.pair_id
 

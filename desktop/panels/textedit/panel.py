@@ -32,6 +32,7 @@ from desktop.panels.textedit.region_picker import RegionPicker
 from desktop.qt_image import rgb_to_qimage
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.taxonomy import CLASS_NAMES
+from engine.project.pairs import ADD_TO_CURATION, PAIR_RULE
 
 _ICON = "#c8ccd4"
 THUMB = QSize(176, 99)
@@ -157,8 +158,8 @@ class TextEditPanel(QWidget):
         self.gallery.setWordWrap(True)
         self.gallery.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.gallery.itemSelectionChanged.connect(self._update_buttons)
-        self.accept_btn = QPushButton(qta.icon("mdi6.check", color=_ICON), "Accept as synthetic pair")
-        self.accept_btn.setToolTip("store the selected edit(s) with the frame's label as new pairs")
+        self.accept_btn = QPushButton(qta.icon("mdi6.check", color=_ICON), ADD_TO_CURATION)
+        self.accept_btn.setToolTip(PAIR_RULE)
         self.accept_btn.clicked.connect(self.accept_selected)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -365,7 +366,7 @@ class TextEditPanel(QWidget):
         if self.gallery.count():
             self.gallery.setCurrentRow(0)
             self._say(f"{len(self.results)} result(s) for {key.rsplit('/', 1)[-1]}: select one or more and "
-                      "accept them as synthetic pairs (the frame's label goes with them, unchanged).")
+                      "add them to curation (the frame's label goes with them, unchanged; accept them there to export).")
         self._update_buttons()
 
     # -- accepting ---------------------------------------------------------------------------------
@@ -385,10 +386,11 @@ class TextEditPanel(QWidget):
                 self._say(f"Could not store the edit: {exc}")
                 break
             ids.append(pid)
-            item.setText(caption(res) + f"\n✓ pair {pid}")
+            item.setText(caption(res) + f"\npair {pid} → Curation")
             self.pairAdded.emit(pid)
         if ids:
-            self._say(f"Stored {len(ids)} pair(s) ({', '.join(map(str, ids))}) for review in the curation gallery.")
+            self._say(f"Added {len(ids)} pair(s) ({', '.join(map(str, ids))}) to curation as pending: accept them "
+                      "there to export them.")
         return ids
 
     def _say(self, text: str) -> None:

@@ -94,14 +94,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         for i, (img_path, rel) in enumerate(targets):
             ctx.check()
-            res = pre.presegment(read_image(img_path))
+            res = pre.presegment(read_image(img_path), rel.as_posix())  # the key names the video
             write_label(out_dir / rel, res.label)
             if args.uncertainty:
                 grey = uncertainty_to_grey(res.uncertainty, pre.head.ensemble.num_members, res.class_set.num_classes)
                 write_png(out_dir / rel.with_name(rel.stem + ".uncertainty.png"), grey)
             scores[rel.as_posix()] = round(res.score, 6)
             report.append({"image": rel.as_posix(), "uncertainty": round(res.score, 6), "shift": res.shift,
-                           "shift_part": res.shift_part, "out_of_distribution": bool(res.out_of_distribution)})
+                           "shift_part": res.shift_part, "out_of_distribution": bool(res.out_of_distribution),
+                           "warnings": list(res.warnings)})
             ctx.report((i + 1) / len(targets), img_path.name)
     finally:
         bar.close()
@@ -118,6 +119,13 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out_dir / "preseg.json", json.dumps(record, indent=2))
     if args.report:
         atomic_write_text(Path(args.report), json.dumps({"frames": report}, indent=2))
+    warned: dict[str, list[str]] = {}
+    for r in report:
+        for w in r["warnings"]:
+            warned.setdefault(w, []).append(r["image"])
+    for w, images in warned.items():  # every proposal's warnings, each said once with its frames
+        shown = ", ".join(images[:5]) + (f" and {len(images) - 5} more" if len(images) > 5 else "")
+        print(f"cadis preseg: warning: {w} ({len(images)} of {len(report)} frame(s): {shown})", file=sys.stderr)
     ood = [r["image"] for r in report if r["out_of_distribution"]]
     if ood:
         shown = ", ".join(ood[:10]) + (f" and {len(ood) - 10} more" if len(ood) > 10 else "")

@@ -2,7 +2,10 @@
 
     cadis train-preseg --model MODEL_DIR --data PROJECT_OR_DATASET [--frames FILE_LIST]
                        [--classes full|1|2|3] --out HEAD_DIR [--head-kind conv|pixel-mlp] [--members N]
-                       [--device auto|cpu|cuda]
+                       [--device auto|cpu|cuda] [--replace]
+
+A head belongs to the data it was trained from: a head of another project in --out is never written over
+unless --replace is given. Fewer labelled frames than the head needs print a warning.
 
 Without --frames, all labelled frames of a dataset (or all done frames of a project) are used.
 """
@@ -52,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pixel-mlp: epoch limit per member (early stopping; default 15)")
     parser.add_argument("--seed", type=int, default=0, help="noise and training seed (default 0)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace a head of another project (or of an unknown owner) in --out; without it "
+                             "such a head is never written over")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -104,10 +110,20 @@ def run(args: argparse.Namespace) -> int:
         pixels_per_frame=args.pixels_per_frame, seed=args.seed, area_gate=args.area_gate,
         augment_copies=defaults.augment_copies if args.augment_copies is None else args.augment_copies,
     )
+    from engine.preseg import HeadOwnershipError, check_head_target, few_frames_warning
+
+    try:
+        check_head_target(args.out, args.data, args.replace)  # before the frames are read or the model loads
+    except HeadOwnershipError as exc:
+        raise CliError(str(exc)) from None
+    warning = few_frames_warning(len(frames))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     device = pick_device(args.device)
     ctx, bar = tqdm_context("train-preseg", disable=args.quiet)
     try:
-        head = train_preseg(args.model, frames, args.classes, args.out, settings, device=str(device), ctx=ctx)
+        head = train_preseg(args.model, frames, args.classes, args.out, settings, device=str(device), ctx=ctx,
+                            owner=args.data, replace=args.replace)
     finally:
         bar.close()
     m = head.meta
