@@ -29,6 +29,9 @@ def make_accelerator(device: str = "auto", mixed_precision: str = "no", gradient
 
     from engine.device import check_device, pick_device
 
+    from engine.training.folder_lock import die_with_launcher
+
+    die_with_launcher()  # a worker of `accelerate launch` ends with its launcher (kill -9 included)
     pref = check_device(device)  # a clear error for "cuda" without a GPU or an unknown name
     on_cpu = pick_device(pref).type == "cpu"  # also "auto" without a GPU: several processes then talk over gloo
     if pref.startswith("cuda:"):

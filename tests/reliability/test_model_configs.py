@@ -58,6 +58,16 @@ def _cut_header(d: Path) -> None:
     (d / WEIGHTS).write_bytes(data[:8 + int.from_bytes(data[:8], "little") // 2])
 
 
+def _retype(name: str, old: bytes = b'"F32"', new: bytes = b'"I32"'):
+    """Declare the file's float tensors as integers of the same width (the header keeps its length)."""
+    def edit(d: Path) -> None:
+        data = bytearray((d / name).read_bytes())
+        n = int.from_bytes(data[:8], "little")
+        data[8:8 + n] = bytes(data[8:8 + n]).replace(old, new)
+        (d / name).write_bytes(bytes(data))
+    return edit
+
+
 BIG = "1" + "0" * 5000
 MODEL_CASES = {  # case -> (edit, file the message must name, words it must hold)
     "huge but allocatable channels": (_edit_json("config.json", block_out_channels=[1024, 1024], layers_per_block=4),
@@ -87,6 +97,9 @@ MODEL_CASES = {  # case -> (edit, file the message must name, words it must hold
     "unknown prediction type": (_edit_json("scheduler_config.json", prediction_type="banana"),
                                 "scheduler_config.json", "prediction_type"),
     "weights cut inside the header": (_cut_header, WEIGHTS, "truncated"),
+    "float weights declared I32": (_retype(WEIGHTS), WEIGHTS, "stored as I32"),
+    "trained_betas of 7 values": (_edit_json("scheduler_config.json", trained_betas=[0.01] * 7),
+                                  "scheduler_config.json", "trained_betas"),
     "weights of 5 bytes": (lambda d: (d / WEIGHTS).write_bytes(b"\x80\x02\x00\x00\x00"), WEIGHTS, "truncated"),
 }
 HEAD_CASES = {
@@ -100,6 +113,9 @@ HEAD_CASES = {
                             + "}"), HEAD_JSON, "nests deeper than"),
     "huge work size": (_edit_json(HEAD_JSON, features__work_size=[100000, 100000]), HEAD_JSON, "work_size"),
     "classes against class set": (_edit_json(HEAD_JSON, ensemble__num_classes=36), HEAD_JSON, "num_classes"),
+    "head float weights declared I32": (_retype("preseg_head.safetensors"), "preseg_head.safetensors",
+                                        "stored as I32"),
+    "head shift as a string": (_edit_json(HEAD_JSON, shift="abc"), HEAD_JSON, "shift"),
     "head weights cut inside the header": (lambda d: (d / "preseg_head.safetensors").write_bytes(
         (d / "preseg_head.safetensors").read_bytes()[:40]), "preseg_head.safetensors", "truncated"),
 }
