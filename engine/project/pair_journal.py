@@ -8,15 +8,19 @@ Saving a pair's label writes it atomically, then empties the pair's journal.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from engine.files import UnreadableFileError, read_bytes
 from engine.project.journal import Journal, JournalEntry, decode_entries
 
 JOURNAL_NAME = "journal.bin"
+MAX_PAIR_JOURNAL_BYTES = 256 << 20  # strokes since the pair's last save: a few MB at most
 
 
 def label_digest(label: np.ndarray) -> int:
@@ -64,16 +68,20 @@ class PairJournals:
         with self._lock:
             if int(pair_id) in self._open:
                 return self._open[int(pair_id)].entries()
-            try:
-                return decode_entries(self.path(pair_id).read_bytes())[0]
-            except FileNotFoundError:
+            path = self.path(pair_id)
+            if not os.path.lexists(path):
+                return []
+            try:  # a regular file inside the pair folder, of bounded size: a link, FIFO or huge file is not read
+                return decode_entries(read_bytes(path, MAX_PAIR_JOURNAL_BYTES, "pair journal", follow_links=False))[0]
+            except UnreadableFileError as exc:
+                warnings.warn(f"{exc}; its strokes are not recovered", stacklevel=2)
                 return []
 
     def with_entries(self) -> list[int]:
         """Ids of pairs whose journal file holds at least one whole entry (live or stale)."""
         found = []
         for path in (self._root / "pairs").glob(f"*/{JOURNAL_NAME}"):
-            if path.parent.name.isdigit() and path.stat().st_size and self._entries(int(path.parent.name)):
+            if path.parent.name.isdigit() and path.lstat().st_size and self._entries(int(path.parent.name)):
                 found.append(int(path.parent.name))
         return sorted(found)
 
