@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from engine.files import UnreadableFileError, open_regular
+
 LOG_DIR = "augment"
 
 
@@ -77,7 +79,11 @@ class DoneLog:
         if not self.folder.is_dir():
             return out
         for path in sorted(self.folder.glob("done-*.jsonl")):
-            with open(path, "rb") as fh:
+            try:  # a regular file of the project: a FIFO or a link out of it is skipped, never read
+                fd = open_regular(path, "augment log", follow_links=False)
+            except UnreadableFileError:
+                continue
+            with os.fdopen(fd, "rb") as fh:
                 for raw in fh:
                     try:
                         rec = json.loads(raw.decode("utf-8"))

@@ -23,7 +23,6 @@ optimizer, LR schedule, RNG states).
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import shutil
@@ -133,7 +132,10 @@ def _resolve(run_dir: Path, cfg: DistillConfig) -> tuple[DistillConfig, Optional
     saved = run_dir / "distill_config.json"
     if not saved.is_file():
         return cfg, checkpoint
-    old = DistillConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    from engine.files import read_json
+
+    old = DistillConfig.from_dict(read_json(saved, what="saved distillation settings", follow_links=False,
+                                            expect=dict))
     for k in RESUMABLE:
         setattr(old, k, getattr(cfg, k))
     return old, checkpoint

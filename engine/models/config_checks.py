@@ -154,9 +154,9 @@ def check_float_dtypes(floating, header: Mapping[str, tuple[str, tuple[int, ...]
                     "this program")
 
 
-def check_sd_weights(path: Path, error: type[Exception]) -> None:
-    """A Stable Diffusion part's weights file: every tensor a float, except the integer position ids some text
-    encoders keep (its shapes are checked by diffusers / transformers when loading)."""
+def check_float_weights(path: Path, error: type[Exception]) -> None:
+    """A weights file (a Stable Diffusion part, Inception) whose tensors must all be floats, except the integer
+    position ids some text encoders keep and batch-norm counters (shapes are checked when loading)."""
     header = safetensors_header(path, error)
     check_float_dtypes([k for k in header if not k.endswith(("position_ids", "num_batches_tracked"))], header,
                        path, error)

@@ -188,7 +188,7 @@ def check_sd_files(path: Path) -> dict:
     """Read every config of the folder through the bounded reader before any library opens it: regular files
     of bounded size and nesting, a tokenizer whose vocabulary fits the text encoder, weights whose tensors are
     floats. Returns model_index.json."""
-    from engine.models.config_checks import check_scheduler_config, check_sd_weights
+    from engine.models.config_checks import check_scheduler_config, check_float_weights
 
     model_index = _json(path / "model_index.json", "model index")
     for sub in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
@@ -215,7 +215,7 @@ def check_sd_files(path: Path) -> dict:
         raise SDFolderError(f"{exc}. " + _LAYOUT_HINT) from None
     for sub in ("unet", "vae", "text_encoder"):
         for p in sorted((path / sub).glob("*.safetensors")):
-            check_sd_weights(p, SDFolderError)
+            check_float_weights(p, SDFolderError)
     return model_index
 
 

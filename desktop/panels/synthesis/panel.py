@@ -12,7 +12,6 @@ mask, model and seed, and the frame's own label is never changed by the sketch.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from desktop.panels.synthesis.gallery import GalleryEntry
 from desktop.panels.synthesis.sketch import SketchControls
 from desktop.qt_image import pixmap_of
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
+from engine.files import read_json
 from engine.model_cache import ModelCache
 from engine.provenance import synthesis_provenance
 
@@ -111,7 +111,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
     def _model_summary(path: Path) -> str:
         try:
             pipeline = (path / "model_index.json").is_file()
-            cfg = json.loads((path / ("unet/config.json" if pipeline else "config.json")).read_text(encoding="utf-8"))
+            cfg = read_json(path / ("unet/config.json" if pipeline else "config.json"), what="model config", expect=dict)
             h, w = cfg.get("sample_size", ("?", "?"))
             size = "frames at the mask's size" if (path / "upsampler").is_dir() else f"{w}x{h}, resized to the mask"
             from engine.distill import student_problem
