@@ -193,7 +193,7 @@ def student_problem(model_dir: Union[str, os.PathLike]) -> Optional[str]:
     card = read_student_card(model_dir)
     try:
         teacher_sha = teacher_sha256(model_dir)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # missing, unreadable, or not a regular file
         return f"the teacher's weights cannot be read ({exc})"
     if card.get("teacher_weights_sha256") != teacher_sha:
         return "the distilled student was made from other weights of this model; distill it again"

@@ -181,7 +181,7 @@ def _json(p: Path, what: str) -> Any:
     try:
         return read_json(p, _limit(p), what, expect=dict)
     except UnreadableFileError as exc:
-        raise SDFolderError(f"{exc}. " + _LAYOUT_HINT) from None
+        raise SDFolderError(f"{p.name} is not readable JSON ({exc}). " + _LAYOUT_HINT) from None
 
 
 def check_sd_files(path: Path) -> dict:
@@ -215,7 +215,10 @@ def check_sd_files(path: Path) -> dict:
         raise SDFolderError(f"{exc}. " + _LAYOUT_HINT) from None
     for sub in ("unet", "vae", "text_encoder"):
         for p in sorted((path / sub).glob("*.safetensors")):
-            check_float_weights(p, SDFolderError)
+            try:
+                check_float_weights(p, SDFolderError)
+            except SDFolderError as exc:
+                raise SDFolderError(f"cannot load {sub} from {path / sub}: {exc}. " + _LAYOUT_HINT) from None
     return model_index
 
 
