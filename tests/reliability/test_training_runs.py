@@ -134,3 +134,16 @@ def test_a_worker_dies_with_its_launcher_killed_by_sigkill(tmp_path):
     finally:
         if launcher.poll() is None:
             launcher.kill()
+
+
+def test_a_training_log_linked_elsewhere_is_never_written_through(phantom_root, tmp_path, capsys):
+    victim = tmp_path / "thesis.txt"
+    victim.write_text("precious")
+    out = tmp_path / "model"
+    (out / "training").mkdir(parents=True)
+    (out / "training" / "log.jsonl").symlink_to(victim)
+    code, _o, err = run_cli(capsys, *_args(phantom_root, out))
+    tally.add("fuzz_cases")
+    assert code == 2 and "symbolic link" in one_clear_line(err)
+    assert victim.read_text() == "precious"
+    tally.add("fuzz_refused")
