@@ -12,6 +12,7 @@ from engine.export import export_cadis, read_manifest
 from tests.reliability import tally
 from tests.reliability.data_loss_helpers import finished_project, one_clear_line, run_cli
 from tests.reliability.fifo_helpers import unblock_after
+from tests.reliability.limited import run_cli_limited
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,9 @@ BREAKERS = {
 }
 
 
+HUGE = ("a link to /dev/zero", "a sparse 12 GiB file")
+
+
 @pytest.mark.parametrize("case", list(BREAKERS))
 @pytest.mark.parametrize("command", ["verify", "export --overwrite"])
 def test_a_hostile_manifest_is_one_line(export, tmp_path, capsys, case, command):
@@ -59,19 +63,21 @@ def test_a_hostile_manifest_is_one_line(export, tmp_path, capsys, case, command)
     before = sorted(p.name for p in out.iterdir())
     start = time.monotonic()
     tally.add("fuzz_cases")
+    # a device or a huge file would be read whole by the old code: those cases run in a limited child
+    run = (lambda *a: run_cli_limited(*a)) if case in HUGE else (lambda *a: run_cli(capsys, *a))
     if command == "verify":
-        code, _o, err = run_cli(capsys, "verify", out)
+        code, _o, err = run("verify", out)
         assert code == 2 and says in one_clear_line(err)
     else:
         src = tmp_path / "src"
         project = finished_project(src)
         project.close()
-        code, _o, err = run_cli(capsys, "export", project.root, out, "--overwrite", "--no-progress")
+        code, _o, err = run("export", project.root, out, "--overwrite", "--no-progress")
         assert code == 2 and "not an earlier export" in one_clear_line(err)
         assert sorted(p.name for p in out.iterdir()) == before, "the folder was changed"
     if guard is not None:
         guard.set()
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < (60 if case in HUGE else 10)
     tally.add("fuzz_refused")
 
 
