@@ -1,7 +1,7 @@
 """Checks a model or head folder passes before anything in it is built: files, JSON and every config field.
 
-A folder arrives from anywhere, so each file is read only if it is a regular file (a FIFO or device would
-block or never end) and only up to a size limit; JSON that nests too deeply, holds numbers of thousands of
+A folder arrives from anywhere, so each file is read through the bounded reader (engine.files): only a
+regular file (a FIFO or device would block or never end) and only up to a size limit; JSON that nests too deeply, holds numbers of thousands of
 digits, NaN or the wrong types is refused; every config field is held against bounds, and the safetensors
 header is read (without the tensors) so a config asking for more than the weights hold is refused before
 a single tensor is allocated. Every message names the file. The loaders call these with their own error
@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from engine.files import MAX_JSON_BYTES, UnreadableFileError, open_regular, read_bytes, read_json
+from engine.files import MAX_JSON_BYTES, UnreadableFileError, open_regular, read_json
 
 MAX_HEADER_BYTES = 100 << 20      # the limit the safetensors library itself applies
 SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
@@ -25,14 +25,6 @@ SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "
 
 def _fail(error: type[Exception], path: Path, reason: str) -> Exception:
     return error(f"{path}: {reason}")
-
-
-def read_regular_file(path: Path, error: type[Exception], max_bytes: int, what: str = "file") -> bytes:
-    """The bytes of `path` through the one bounded reader (engine.files), its refusal raised as `error`."""
-    try:
-        return read_bytes(path, max_bytes, what)
-    except UnreadableFileError as exc:
-        raise error(str(exc)) from None
 
 
 def read_json_object(path: Path, error: type[Exception], what: str = "config", max_bytes: int = MAX_JSON_BYTES) -> dict:
