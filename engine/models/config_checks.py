@@ -1,11 +1,12 @@
 """Checks a model or head folder passes before anything in it is built: files, JSON and every config field.
 
 A folder arrives from anywhere, so each file is read through the bounded reader (engine.files): only a
-regular file (a FIFO or device would block or never end) and only up to a size limit; JSON that nests too deeply, holds numbers of thousands of
-digits, NaN or the wrong types is refused; every config field is held against bounds, and the safetensors
-header is read (without the tensors) so a config asking for more than the weights hold is refused before
-a single tensor is allocated. Every message names the file. The loaders call these with their own error
-class (`ModelFolderError` for synthesis models, `ValueError` for pre-segmentation heads).
+regular file (a FIFO or device would block or never end) and only up to a size limit; JSON that nests too
+deeply, holds numbers of thousands of digits, NaN or the wrong types is refused; every config field is held
+against bounds, and the safetensors header is read (without the tensors) so a config asking for more than
+the weights hold is refused before a single tensor is allocated. Every message names the file. The loaders
+call these with their own error class (`ModelFolderError` for synthesis models, `ValueError` for
+pre-segmentation heads).
 """
 from __future__ import annotations
 
