@@ -16,6 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from engine.files import UnreadableFileError, open_for_write_in, open_regular
+
+
+def read_bytes_at(path: Path, offset: int) -> bytes:
+    """The byte of a regular file at `offset` (b"" when there is none)."""
+    fd = open_regular(path, "augment log", follow_links=False)
+    try:
+        return os.pread(fd, 1, offset)
+    finally:
+        os.close(fd)
+
 LOG_DIR = "augment"
 
 
@@ -77,7 +88,11 @@ class DoneLog:
         if not self.folder.is_dir():
             return out
         for path in sorted(self.folder.glob("done-*.jsonl")):
-            with open(path, "rb") as fh:
+            try:  # a regular file of the project: a FIFO or a link out of it is skipped, never read
+                fd = open_regular(path, "augment log", follow_links=False)
+            except UnreadableFileError:
+                continue
+            with os.fdopen(fd, "rb") as fh:
                 for raw in fh:
                     try:
                         rec = json.loads(raw.decode("utf-8"))
@@ -91,11 +106,12 @@ class DoneLog:
         """Append one record and fsync before returning (a kill may tear only the line being written)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
-        with open(self.path, "ab+") as fh:
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() > 0:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":  # the last line was torn by a kill: start on a fresh line
+        fd = open_for_write_in(self.folder, self.path.name, 0o644, truncate=False)  # never through a link or FIFO
+        with os.fdopen(fd, "wb") as fh:
+            end = os.lseek(fd, 0, os.SEEK_END)
+            if end > 0:
+                last = read_bytes_at(self.path, end - 1)
+                if last != b"\n":  # the last line was torn by a kill: start on a fresh line
                     line = "\n" + line
             fh.write(line.encode("utf-8"))
             fh.flush()

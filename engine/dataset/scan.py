@@ -87,9 +87,14 @@ def list_entries(folder: Path, rel: str, problems: list[Problem]) -> list[Entry]
     return out
 
 
-def walk_files(root: Path, problems: list[Problem], keep: Callable[[Path], bool] = lambda p: True) -> list[Path]:
+MAX_WALK_DEPTH = 64  # a CaDIS dataset nests 3 levels; deeper trees are cut (outputs mirroring them could not be written)
+
+
+def walk_files(root: Path, problems: list[Problem], keep: Callable[[Path], bool] = lambda p: True,
+               max_depth: int = MAX_WALK_DEPTH) -> list[Path]:
     """Every regular file under `root` (sorted) for which `keep(path)` is true, following links to folders
-    but entering each real folder once. Problems are named relative to `root`."""
+    but entering each real folder once and no folder more than `max_depth` levels below `root`. Problems are
+    named relative to `root`."""
     root = Path(root)
     found: list[Path] = []
     seen: set[tuple[int, int]] = set()
@@ -106,8 +111,14 @@ def walk_files(root: Path, problems: list[Problem], keep: Callable[[Path], bool]
             problems.append(Problem(rel, "folder reached a second time through a symbolic link (a loop?); skipped"))
             continue
         seen.add(ident)
+        depth = 0 if rel == "." else rel.count("/") + 1
         for entry in reversed(list_entries(folder, rel, problems)):
             if entry.is_dir():
+                if depth >= max_depth:
+                    name = _join(rel, entry.name)
+                    problems.append(Problem(name if len(name) <= 200 else name[:200] + "...",
+                                            f"folder nested more than {max_depth} levels deep; skipped"))
+                    continue
                 stack.append((entry.path, _join(rel, entry.name)))
             elif entry.is_file() and keep(entry.path):
                 found.append(entry.path)

@@ -161,10 +161,12 @@ def save_student(student: ConsistencyStudent, model_dir: Union[str, os.PathLike]
 
 
 def read_student_card(model_dir: Union[str, os.PathLike]) -> dict:
-    path = student_dir(model_dir) / STUDENT_CARD
+    """The student's card ({} when absent or unreadable: a FIFO, a device or a huge file is never read)."""
+    from engine.files import UnreadableFileError, read_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json(student_dir(model_dir) / STUDENT_CARD, what="student card", expect=dict)
+    except UnreadableFileError:
         return {}
 
 
@@ -191,7 +193,7 @@ def student_problem(model_dir: Union[str, os.PathLike]) -> Optional[str]:
     card = read_student_card(model_dir)
     try:
         teacher_sha = teacher_sha256(model_dir)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # missing, unreadable, or not a regular file
         return f"the teacher's weights cannot be read ({exc})"
     if card.get("teacher_weights_sha256") != teacher_sha:
         return "the distilled student was made from other weights of this model; distill it again"
@@ -201,17 +203,51 @@ def student_problem(model_dir: Union[str, os.PathLike]) -> Optional[str]:
 def load_student(model_dir: Union[str, os.PathLike], device: Union[str, torch.device] = "auto"):
     """Load MODEL_DIR/student -> (student in eval mode, LCMScheduler config, student card). Safetensors only."""
     from engine.device import pick_device
-    from engine.models.model_dir import ModelFolderError, _check_safetensors
+    from engine.models.model_dir import ModelFolderError
 
     d = student_dir(model_dir)
     weights = d / "diffusion_pytorch_model.safetensors"
     if not weights.is_file():
         raise ModelFolderError(f"{d} has no student weights; make them with `cadis distill --model {model_dir}`")
-    _check_safetensors(weights)
+    sched = check_student_folder(d, weights)  # bounded files, config fields, shapes and dtypes before building
     try:
         student = ConsistencyStudent.from_pretrained(str(d), use_safetensors=True, low_cpu_mem_usage=False)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelFolderError(f"{d} holds no readable student ({type(exc).__name__}: {exc}); distill it again") from None
-    sched = json.loads((d / "scheduler_config.json").read_text(encoding="utf-8"))
     dev = pick_device(device) if isinstance(device, str) else device
     return student.to(dev).eval(), sched, read_student_card(model_dir)
+
+
+def check_student_folder(d: Path, weights: Path) -> dict:
+    """Hold MODEL_DIR/student against the teacher's bounds before anything is built: its config.json (the
+    UNet config within the synthesis model's bounds), its scheduler (the teacher's schedule bounds) and the
+    weights' shapes and dtypes (checked on the meta device). Returns the scheduler config."""
+    from engine.models.config_checks import (
+        check_fields, check_scheduler_config, check_shapes_match, check_synthesis_config, choice, integer, meta_shapes,
+        number, read_json_object, safetensors_header,
+    )
+    from engine.models.model_dir import ModelFolderError
+
+    cfg_path = d / "config.json"
+    cfg = read_json_object(cfg_path, ModelFolderError, "student config")
+    spec = {"unet_class": choice("SpadeUNet2DModel"), "guidance_features": integer(2, 1024),
+            "guidance_min": number(0.0, 100.0), "guidance_max": number(0.0, 100.0),
+            "default_guidance": number(0.0, 100.0), "default_steps": integer(1, 50),
+            "original_inference_steps": integer(1, 1000)}
+    check_fields(cfg, spec, cfg_path, ModelFolderError)
+    unet_cfg = cfg.get("unet_config")
+    if not isinstance(unet_cfg, dict):
+        raise ModelFolderError(f"{cfg_path}: field 'unet_config' is missing or not an object; distill it again")
+    check_synthesis_config(unet_cfg, cfg_path, ModelFolderError)
+    sched_path = d / "scheduler_config.json"
+    sched = read_json_object(sched_path, ModelFolderError, "student scheduler config")
+    check_scheduler_config({k: v for k, v in sched.items() if not k.startswith("_")}, sched_path, ModelFolderError)
+    check_fields(sched, {"original_inference_steps": integer(1, 1000)}, sched_path, ModelFolderError)
+    kwargs = {k: v for k, v in cfg.items() if k in spec or k == "unet_config"}
+    try:
+        expected = meta_shapes(lambda: ConsistencyStudent(**kwargs))
+    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+        raise ModelFolderError(f"{cfg_path} describes no valid student ({type(exc).__name__}: {exc}); distill it "
+                               "again") from None
+    check_shapes_match(expected, safetensors_header(weights, ModelFolderError), cfg_path, weights, ModelFolderError)
+    return sched

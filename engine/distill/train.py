@@ -23,9 +23,9 @@ optimizer, LR schedule, RNG states).
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -33,7 +33,7 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
-from engine.distill.student import ConsistencyStudent, save_student, student_dir
+from engine.distill.student import STUDENT_DIR, ConsistencyStudent, save_student, student_dir
 from engine.jobs import JobCancelled, JobContext
 from engine.training.checkpoint import (CheckpointError, checkpoint_folder, latest_checkpoint, load_checkpoint,
                                         prune_checkpoints, save_checkpoint)
@@ -132,7 +132,10 @@ def _resolve(run_dir: Path, cfg: DistillConfig) -> tuple[DistillConfig, Optional
     saved = run_dir / "distill_config.json"
     if not saved.is_file():
         return cfg, checkpoint
-    old = DistillConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    from engine.files import read_json
+
+    old = DistillConfig.from_dict(read_json(saved, what="saved distillation settings", follow_links=False,
+                                            expect=dict))
     for k in RESUMABLE:
         setattr(old, k, getattr(cfg, k))
     return old, checkpoint
@@ -352,12 +355,18 @@ def distill(model_dir: Union[str, os.PathLike], data: Union[str, os.PathLike, Se
     """Distil the model folder `model_dir` on training frames `data` (dataset, project, pair folder or pairs)
     into MODEL_DIR/student/. Continues a run found in MODEL_DIR/student/training/ (same settings, new length).
     Cancelling saves a checkpoint first, then raises JobCancelled."""
+    from engine.training.folder_lock import hold_model_folder
+
     model_dir = Path(model_dir)
-    cfg, checkpoint = _resolve(student_dir(model_dir) / "training", config or DistillConfig())
-    run = _setup(model_dir, data, cfg, ctx or JobContext())
-    start = _resume(run, checkpoint)
-    step, loss_v = _loop(run, start)
-    if step == start and not (student_dir(model_dir) / "config.json").exists():
-        _save(run, step, loss_v)   # nothing to train (max_steps reached): still leave a usable student
+    with hold_model_folder(student_dir(model_dir), "cadis distill"):  # one run writes a student; leftovers cleared
+        partial = model_dir / (STUDENT_DIR + ".partial")   # the half-written student of a killed save
+        if partial.is_dir() and not partial.is_symlink() and int(os.environ.get("RANK", "0")) == 0:
+            shutil.rmtree(partial, ignore_errors=True)
+        cfg, checkpoint = _resolve(student_dir(model_dir) / "training", config or DistillConfig())
+        run = _setup(model_dir, data, cfg, ctx or JobContext())
+        start = _resume(run, checkpoint)
+        step, loss_v = _loop(run, start)
+        if step == start and not (student_dir(model_dir) / "config.json").exists():
+            _save(run, step, loss_v)   # nothing to train (max_steps reached): still leave a usable student
     run.ctx.report(1.0, f"done: step {step}")
     return DistillResult(student_dir=student_dir(model_dir), step=step, start_step=start, last_loss=loss_v)

@@ -7,6 +7,7 @@ is validated again when a manifest is read, so a manifest cannot point a reader 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import __version__
+from engine.files import read_json
 from engine.histogram import label_histogram
 from engine.project.paths import check_relpath
 from engine.taxonomy import IGNORE, ClassSet
@@ -21,6 +23,8 @@ from engine.taxonomy import IGNORE, ClassSet
 MANIFEST_NAME = "manifest.json"
 FORMAT = "cadis-studio-export"
 VERSION = 1
+MAX_MANIFEST_BYTES = 64 << 20  # the 4,670 frames of CaDIS with checksums and class rows take about 5 MB
+MAX_MANIFEST_DEPTH = 16        # a manifest nests 3 levels
 _PATH_FIELDS = ("image", "label", "preview")
 
 
@@ -103,16 +107,18 @@ def read_manifest(path: str | Path) -> dict:
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no manifest here (not a CaDIS Studio export?)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable manifest ({exc})") from None
+    if not os.path.lexists(path):
+        raise ValueError(f"{path}: no manifest here (not a CaDIS Studio export?)")
+    # the export writes it as a regular file: a link, FIFO or device (/dev/zero) is refused, never read
+    data = read_json(path, MAX_MANIFEST_BYTES, "manifest", max_depth=MAX_MANIFEST_DEPTH, follow_links=False)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not a CaDIS Studio export manifest")
-    if int(data.get("version", 0)) > VERSION:
-        raise ValueError(f"{path}: manifest version {data.get('version')} is newer than this app reads ({VERSION})")
+    version = data.get("version", 0)
+    if type(version) is not int or version < 0:
+        raise ValueError(f"{path}: manifest version {str(version)[:40]} is not a version number; not a manifest "
+                         "this app wrote")
+    if version > VERSION:
+        raise ValueError(f"{path}: manifest version {version} is newer than this app reads ({VERSION})")
     files = data.get("files")
     if files is not None and not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str)
                                                                   for k, v in files.items())):

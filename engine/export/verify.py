@@ -72,7 +72,9 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.damaged
+        """Every listed file matches and nothing else is in the folder (files the export did not write are a
+        failure too: someone changed the export; `cadis verify --allow-unlisted` accepts them)."""
+        return not self.damaged and not self.unexpected
 
 
 def verify_export(root: str | os.PathLike) -> VerifyReport:

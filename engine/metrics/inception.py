@@ -8,6 +8,8 @@ leave padding out of the mean and the last E block pools with a max. Frames are 
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Sequence
 
@@ -156,14 +158,12 @@ def load_inception(weights: str | Path, device: str = "cpu") -> FIDInceptionV3:
     """The FID Inception network with weights from a safetensors file; clear errors for anything else."""
     from safetensors.torch import load_file
 
+    from engine.models.config_checks import check_float_weights
+
     path = Path(weights)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"{path}: Inception weights not found")
-    with open(path, "rb") as fh:
-        head = fh.read(9)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
-        raise ValueError(f"{path} is a pickle/torch.save file; convert it to safetensors in a trusted environment "
-                         "(it is never unpickled here)")
+    check_float_weights(path, ValueError)  # a regular safetensors file (never a pickle) whose weights are floats
     try:
         state = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types

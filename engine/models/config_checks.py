@@ -1,11 +1,12 @@
 """Checks a model or head folder passes before anything in it is built: files, JSON and every config field.
 
-A folder arrives from anywhere, so each file is read only if it is a regular file (a FIFO or device would
-block or never end) and only up to a size limit; JSON that nests too deeply, holds numbers of thousands of
-digits, NaN or the wrong types is refused; every config field is held against bounds, and the safetensors
-header is read (without the tensors) so a config asking for more than the weights hold is refused before
-a single tensor is allocated. Every message names the file. The loaders call these with their own error
-class (`ModelFolderError` for synthesis models, `ValueError` for pre-segmentation heads).
+A folder arrives from anywhere, so each file is read through the bounded reader (engine.files): only a
+regular file (a FIFO or device would block or never end) and only up to a size limit; JSON that nests too
+deeply, holds numbers of thousands of digits, NaN or the wrong types is refused; every config field is held
+against bounds, and the safetensors header is read (without the tensors) so a config asking for more than
+the weights hold is refused before a single tensor is allocated. Every message names the file. The loaders
+call these with their own error class (`ModelFolderError` for synthesis models, `ValueError` for
+pre-segmentation heads).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-MAX_JSON_BYTES = 1 << 20          # configs are a few hundred bytes; model cards a few kB
+from engine.files import MAX_JSON_BYTES, UnreadableFileError, open_regular, read_json
+
 MAX_HEADER_BYTES = 100 << 20      # the limit the safetensors library itself applies
 SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
                       "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
@@ -26,69 +28,12 @@ def _fail(error: type[Exception], path: Path, reason: str) -> Exception:
     return error(f"{path}: {reason}")
 
 
-def read_regular_file(path: Path, error: type[Exception], max_bytes: int, what: str = "file") -> bytes:
-    """The bytes of `path`, refusing anything but a regular file of at most `max_bytes` (never blocks)."""
-    path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise _fail(error, path, f"{what} not found") from None
-    except OSError as exc:
-        raise _fail(error, path, f"cannot read the {what} ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
-                else "not a regular file")
-        raise _fail(error, path, f"the {what} is {kind}; only regular files are read")
-    if st.st_size > max_bytes:
-        raise _fail(error, path, f"the {what} is {st.st_size:,} bytes, more than the {max_bytes:,} such a file "
-                                 "can hold")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise _fail(error, path, f"cannot read the {what} ({exc.strerror or exc})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the two looks
-            raise _fail(error, path, f"the {what} is not a regular file; only regular files are read")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(max_bytes + 1)[: max_bytes + 1]
-    finally:
-        os.close(fd)
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def read_json_object(path: Path, error: type[Exception], what: str = "config", max_bytes: int = MAX_JSON_BYTES) -> dict:
     """A JSON object from a regular file; clear errors for broken, deep, huge-number or non-object JSON."""
-    data = read_regular_file(path, error, max_bytes, what)
-    if len(data) > max_bytes:
-        raise _fail(error, path, f"the {what} is larger than {max_bytes:,} bytes")
     try:
-        obj = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
-    except RecursionError:
-        raise _fail(error, path, f"the {what} nests too deeply to be a config") from None
-    except UnicodeDecodeError as exc:
-        raise _fail(error, path, f"the {what} is not UTF-8 text ({exc.reason})") from None
-    except json.JSONDecodeError as exc:
-        raise _fail(error, path, f"the {what} is not valid JSON ({exc})") from None
-    except ValueError as exc:  # numbers of more than 4300 digits, NaN / Infinity
-        raise _fail(error, path, f"the {what} holds an invalid number ({str(exc).splitlines()[0][:120]})") from None
-    if not isinstance(obj, dict):
-        raise _fail(error, path, f"the {what} should hold a JSON object, found {type(obj).__name__}")
-    if _depth(obj) > 16:
-        raise _fail(error, path, f"the {what} nests too deeply to be a config")
-    return obj
-
-
-def _depth(obj: Any, level: int = 0) -> int:
-    if level > 16:
-        return level
-    if isinstance(obj, dict):
-        return max((_depth(v, level + 1) for v in obj.values()), default=level + 1)
-    if isinstance(obj, list):
-        return max((_depth(v, level + 1) for v in obj), default=level + 1)
-    return level
+        return read_json(path, max_bytes, what, max_depth=16, expect=dict)
+    except UnreadableFileError as exc:
+        raise error(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------- safetensors
@@ -162,7 +107,7 @@ def _end_of(info: dict) -> int:
 
 
 def _read_prefix(path: Path, n: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    fd = open_regular(path, "weights")
     try:
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read(n)
@@ -178,6 +123,7 @@ def check_shapes_match(expected: Mapping[str, tuple[int, ...]], header: Mapping[
     missing = sorted(set(expected) - set(header) - set(optional))
     unexpected = sorted(set(header) - set(expected))
     wrong = sorted(k for k in set(expected) & set(header) if tuple(expected[k]) != tuple(header[k][1]))
+    check_float_dtypes(getattr(expected, "floating", ()), header, weights_path, error)
     if missing or unexpected or wrong:
         first = (wrong or missing or unexpected)[0]
         detail = (f"{first}: config wants {tuple(expected[first])}, weights hold {header[first][1]}" if wrong
@@ -185,6 +131,28 @@ def check_shapes_match(expected: Mapping[str, tuple[int, ...]], header: Mapping[
         raise error(f"{weights_path} does not match {config_path.name} ({len(missing)} tensors missing, "
                     f"{len(unexpected)} unexpected, {len(wrong)} of another shape; {detail}); the folder is damaged "
                     "or mixed from two models")
+
+
+FLOAT_DTYPES = frozenset({"F16", "BF16", "F32", "F64"})
+
+
+def check_float_dtypes(floating, header: Mapping[str, tuple[str, tuple[int, ...]]], weights_path: Path,
+                       error: type[Exception]) -> None:
+    """Refuse weights whose floating-point tensors (`floating`: their names) are stored as integers or booleans
+    (loading would cast them silently and sample garbage)."""
+    bad = sorted(k for k in floating if k in header and header[k][0] not in FLOAT_DTYPES)
+    if bad:
+        raise error(f"{weights_path}: tensor {bad[0][:80]!r} is stored as {header[bad[0]][0]}, but it holds "
+                    f"floating-point weights ({len(bad)} such tensors); the file is damaged or was not written by "
+                    "this program")
+
+
+def check_float_weights(path: Path, error: type[Exception]) -> None:
+    """A weights file (a Stable Diffusion part, Inception) whose tensors must all be floats, except the integer
+    position ids some text encoders keep and batch-norm counters (shapes are checked when loading)."""
+    header = safetensors_header(path, error)
+    check_float_dtypes([k for k in header if not k.endswith(("position_ids", "num_batches_tracked"))], header,
+                       path, error)
 
 
 # ------------------------------------------------------------------------------------------- field checks
@@ -333,6 +301,15 @@ def check_scheduler_config(cfg: Mapping[str, Any], path: Path, error: type[Excep
         raise _fail(error, path, f"beta_start ({start}) must be smaller than beta_end ({end})")
     if cfg.get("steps_offset", 0) >= cfg.get("num_train_timesteps", 1000):
         raise _fail(error, path, "steps_offset must be smaller than num_train_timesteps")
+    betas = cfg.get("trained_betas")
+    if betas is not None:
+        n = cfg.get("num_train_timesteps", 1000)
+        if not isinstance(betas, list) or len(betas) != n:
+            found = f"{len(betas)} values" if isinstance(betas, list) else _show(betas)
+            raise _fail(error, path, f"field 'trained_betas' should hold one value per training step ({n}), "
+                                     f"found {found}")
+        if any(type(b) not in (int, float) or not 0.0 < b < 1.0 for b in betas):
+            raise _fail(error, path, "field 'trained_betas' should hold numbers between 0 and 1")
 
 
 def check_head_config(cfg: Mapping[str, Any], path: Path, error: type[Exception]) -> None:
@@ -358,10 +335,19 @@ def check_head_config(cfg: Mapping[str, Any], path: Path, error: type[Exception]
         raise _fail(error, path, f"field 'area_gate' {number(0.0, 1000.0)(cfg['area_gate'])}")
 
 
-def meta_shapes(build: Callable[[], Any]) -> dict[str, tuple[int, ...]]:
+class Shapes(dict):
+    """{tensor name: shape} of a module, with `floating`: the names of its floating-point tensors."""
+
+    floating: frozenset = frozenset()
+
+
+def meta_shapes(build: Callable[[], Any]) -> Shapes:
     """Tensor shapes of the module `build()` makes, built on PyTorch's meta device (no memory is used)."""
     import torch
 
     with torch.device("meta"):
         module = build()
-    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    state = module.state_dict()
+    shapes = Shapes({k: tuple(v.shape) for k, v in state.items()})
+    shapes.floating = frozenset(k for k, v in state.items() if v.is_floating_point())
+    return shapes

@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.files import open_regular
 from engine.models.config_checks import (
     check_scheduler_config, check_shapes_match, check_synthesis_config, meta_shapes, read_json_object,
     safetensors_header,
@@ -66,8 +67,9 @@ def _fmt_res(hw: Sequence[int]) -> str:
 
 
 def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 20) -> str:
+    """SHA-256 of a regular file (a FIFO or device is refused, never read: engine.files)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with os.fdopen(open_regular(path, "weights"), "rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
@@ -81,7 +83,7 @@ def model_fingerprint(model_dir: Union[str, os.PathLike]) -> str:
         files = [p for p in (d / "unet" / WEIGHTS_NAME, d / "upsampler" / WEIGHTS_NAME) if p.exists()]
     h = hashlib.sha256()
     for p in files:
-        with open(p, "rb") as fh:
+        with os.fdopen(open_regular(p, "weights"), "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()[:16]

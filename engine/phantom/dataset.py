@@ -42,9 +42,11 @@ def frame_relpaths(video: int, frame_number: int) -> tuple[str, str]:
 def read_manifest(root: str | os.PathLike) -> dict | None:
     """The phantom.json of a previous phantom output, or None if `root` has none (or an unreadable one)."""
     path = Path(root) / MANIFEST
+    from engine.files import UnreadableFileError, read_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path, what="phantom manifest", follow_links=False)
+    except UnreadableFileError:
         return None
     return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
 

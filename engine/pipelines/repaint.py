@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 
 DEFAULT_MARGIN = 16
+MAX_CHANGED_SHARE = 0.5   # an edit that changes more of the frame than this is the sketch of another frame
+_DILATE_UP_TO = 32        # larger radii are grown by a distance transform (time and memory do not grow with r²)
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -23,7 +25,13 @@ def grow(region: np.ndarray, radius: int) -> np.ndarray:
     """`region` (bool HxW) dilated by a disk of `radius` pixels."""
     if radius <= 0 or not region.any():
         return region.astype(bool)
-    return cv2.dilate(region.astype(np.uint8), _disk(int(radius))).astype(bool)
+    h, w = region.shape[:2]
+    if radius >= h + w:  # farther than any pixel of the frame: everything (never a kernel of radius² cells)
+        return np.ones(region.shape, bool)
+    if radius <= _DILATE_UP_TO:
+        return cv2.dilate(region.astype(np.uint8), _disk(int(radius))).astype(bool)
+    dist = cv2.distanceTransform((~region.astype(bool)).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return dist <= radius
 
 
 def changed_region(parent_mask: np.ndarray, edited_mask: np.ndarray, margin: int = DEFAULT_MARGIN
@@ -37,6 +45,17 @@ def changed_region(parent_mask: np.ndarray, edited_mask: np.ndarray, margin: int
         raise ValueError("the margin must be 0 or more pixels")
     changed = parent_mask != edited_mask
     return changed, grow(changed, margin)
+
+
+def check_changed_share(changed: np.ndarray, allow_large_change: bool = False) -> None:
+    """Refuse (ValueError) a repaint whose edited mask differs from the frame's own mask in most of the frame:
+    the sketch belongs to another frame, or the parent mask is not this frame's label."""
+    share = float(changed.mean()) if changed.size else 0.0
+    if share > MAX_CHANGED_SHARE and not allow_large_change:
+        raise ValueError(f"the edited mask differs from the frame's own mask in {share:.0%} of the frame, more than "
+                         f"the {MAX_CHANGED_SHARE:.0%} a repaint changes: it looks like the sketch of another frame, or "
+                         "the parent mask is not this frame's label. Check both, or synthesize the whole frame (no "
+                         "repaint), or allow it (--allow-large-change)")
 
 
 def blend_alpha(changed: np.ndarray, region: np.ndarray) -> np.ndarray:

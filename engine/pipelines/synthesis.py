@@ -34,7 +34,8 @@ from engine.models.spade import SpadeModulation
 from engine.samplers import get_sampler
 from engine.taxonomy import label_id_problem
 from engine.pipelines.upsample import lift_to_mask_size
-from engine.pipelines.repaint import DEFAULT_MARGIN, changed_region, composite, low_res_region, pin_known, renoise
+from engine.pipelines.repaint import (DEFAULT_MARGIN, changed_region, check_changed_share, composite, low_res_region,
+                                      pin_known, renoise)
 
 
 
@@ -249,7 +250,7 @@ class SynthesisPipeline(DiffusionPipeline):
                  output_type: str = "np", seed: int = 0, settings: Optional[SynthesisSettings] = None,
                  preset_name: Optional[str] = None, sampler: Optional[str] = None, image: Optional[np.ndarray] = None,
                  parent_mask: Optional[np.ndarray] = None, margin: int = DEFAULT_MARGIN, resample: int = 2,
-                 ctx: Optional[JobContext] = None) -> SynthesisResult:
+                 ctx: Optional[JobContext] = None, allow_large_change: bool = False) -> SynthesisResult:
         """Synthesize `num_images_per_prompt` frames for `mask` (HxW uint8, original CaDIS IDs, any size), at
         the mask's size. Settings: `settings`, else the preset `preset_name` (default "final"), with
         `num_inference_steps`, `sampler`, `guidance_scale` overriding. Noise: `generator` (torch.Generator, or
@@ -258,7 +259,8 @@ class SynthesisPipeline(DiffusionPipeline):
 
         Repaint: with `image` (the real frame, HxWx3 uint8) and `parent_mask` (its own label), only the pixels
         whose label differs between `parent_mask` and `mask`, grown by `margin`, are re-synthesized (DDIM
-        with `resample` RePaint rounds per step); every other pixel equals `image`.
+        with `resample` RePaint rounds per step); every other pixel equals `image`. An edit that changes more
+        than half of the frame is refused (the sketch of another frame) unless `allow_large_change`.
         """
         ctx = ctx or JobContext()
         s = settings or preset(preset_name or "final")
@@ -282,6 +284,7 @@ class SynthesisPipeline(DiffusionPipeline):
         changed = region = None
         if repaint:
             image, changed, region = self._check_repaint(mask, image, parent_mask, margin)
+            check_changed_share(changed, allow_large_change)
             s = replace(s, sampler="ddim")  # RePaint re-noises between steps: a one-step solver keeps no history
         n = num_images_per_prompt
         seeds: list[Optional[int]] = [None] * n if generator is not None else [int(seed) + k for k in range(n)]

@@ -36,7 +36,9 @@ def read_frame_list(path: str | Path) -> list[str]:
     if not p.is_file():
         raise FileNotFoundError(f"{p}: frame list not found")
     keys = []
-    for line in p.read_text(encoding="utf-8").splitlines():
+    from engine.files import read_text
+
+    for line in read_text(p, 64 << 20, "frame list").splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             keys.append(line.replace("\\", "/"))

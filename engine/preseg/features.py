@@ -18,7 +18,6 @@ safetensors file), so a pixel head trained on one model refuses features from an
 from __future__ import annotations
 
 import inspect
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -268,7 +267,7 @@ def load_diffusion_model(model_dir: str | Path, device: str | torch.device = "cp
     if sched_cfg is None:
         for name in ("scheduler_config.json", "scheduler/scheduler_config.json", "../scheduler/scheduler_config.json"):
             if (model_dir / name).is_file():
-                sched_cfg = json.loads((model_dir / name).read_text())
+                sched_cfg = read_json_object(model_dir / name, ValueError, "scheduler config")
                 break
     scheduler = DDPMScheduler.from_config(dict(sched_cfg)) if sched_cfg else DDPMScheduler(num_train_timesteps=1000)
     return model.to(device).eval(), scheduler, fingerprint

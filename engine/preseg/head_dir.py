@@ -187,9 +187,11 @@ def load_head(head_dir: str | Path) -> PresegHead:
     shift = None
     if shift_cfg is not None:
         try:
+            if not isinstance(shift_cfg, dict):
+                raise TypeError(f"'shift' should be an object, found {type(shift_cfg).__name__}")
             shift = ShiftModel.from_parts(shift_cfg, shift_state, ens.in_channels)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{head_dir}: broken shift statistics ({exc}); retrain the head") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+            raise ValueError(f"{cfg_path}: broken shift statistics ({exc}); retrain the head") from None
     for name, fill in (("input_mean", 0.0), ("input_std", 1.0)):  # heads saved before standardisation
         state.setdefault(name, torch.full((ens.in_channels,), fill))
     try:

@@ -21,6 +21,7 @@ MAX_DIRS = 400  # folders looked at at most (deep trees stop here)
 MASK_WORDS = ("mask", "label", "_seg", "annot", "gt_")
 SCREENSHOT_WORDS = ("screenshot", "screen shot", "bildschirmfoto", "capture d")
 _PNG = b"\x89PNG\r\n\x1a\n"
+_HEADER_BYTES = 256 << 10  # enough for a JPEG's EXIF block before its size; the rest is never read
 
 
 @dataclass
@@ -48,20 +49,32 @@ class FolderCheck:
 
 
 def image_header(path: Path) -> tuple[int, int, str] | None:
-    """(width, height, kind) from the file header, kind "rgb", "grey" or "palette"; None if unreadable."""
+    """(width, height, kind) from the file header, kind "rgb", "grey" or "palette"; None if unreadable or not a
+    regular file (a FIFO or device among the images is never opened for reading, so the window never hangs)."""
+    import io
+
+    from engine.files import UnreadableFileError, open_regular
+
     try:
-        with open(path, "rb") as fh:
+        fd = open_regular(path, "image")
+    except UnreadableFileError:
+        return None
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
             head = fh.read(32)
+            if head[:8] == _PNG and head[12:16] == b"IHDR" and len(head) >= 26:
+                colour = head[25]
+                kind = {0: "grey", 4: "grey", 3: "palette"}.get(colour, "rgb")
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), kind
+            head += fh.read(_HEADER_BYTES - len(head))
     except OSError:
         return None
-    if head[:8] == _PNG and head[12:16] == b"IHDR" and len(head) >= 26:
-        colour = head[25]
-        kind = {0: "grey", 4: "grey", 3: "palette"}.get(colour, "rgb")
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), kind
+    finally:
+        os.close(fd)
     try:
         from PIL import Image
 
-        with Image.open(path) as im:  # reads the header only
+        with Image.open(io.BytesIO(head)) as im:  # reads the header only
             kind = "grey" if im.mode in ("L", "1", "I", "I;16") else ("palette" if im.mode == "P" else "rgb")
             return im.width, im.height, kind
     except Exception:  # noqa: BLE001 - any unreadable header just counts as not an image

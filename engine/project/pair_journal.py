@@ -19,6 +19,7 @@ from engine.project.nofollow import is_regular, read_regular
 from engine.project.paths import resolve_inside
 
 JOURNAL_NAME = "journal.bin"
+MAX_PAIR_JOURNAL_BYTES = 256 << 20  # strokes since the pair's last save: a few MB at most
 
 
 def label_digest(label: np.ndarray) -> int:
@@ -67,7 +68,7 @@ class PairJournals:
         with self._lock:
             if int(pair_id) in self._open:
                 return self._open[int(pair_id)].entries()
-            return scan_entries(read_regular(self.path(pair_id), "pair journal"))[0]
+            return scan_entries(read_regular(self.path(pair_id), "pair journal", MAX_PAIR_JOURNAL_BYTES))[0]
 
     def with_entries(self) -> list[int]:
         """Ids of pairs whose journal file holds at least one whole entry (live or stale)."""

@@ -44,6 +44,7 @@ class SynthesisRequest:
     parent_mask: Optional[np.ndarray] = None
     margin: int = DEFAULT_MARGIN
     resample: int = 2               # RePaint rounds per step
+    allow_large_change: bool = False  # repaint even when the edit changes most of the frame (else refused)
 
     @property
     def is_repaint(self) -> bool:
@@ -85,7 +86,8 @@ def synthesize(ctx: JobContext, pipelines: Pipelines, request: SynthesisRequest)
     """Synthesize (or, with `request.image`, repaint) `request.num` frames; see `SynthesisRequest`."""
     pipe = pipelines.load(request, ctx)
     repaint = ({"image": request.image, "parent_mask": request.parent_mask, "margin": request.margin,
-                "resample": request.resample} if request.is_repaint else {})
+                "resample": request.resample, "allow_large_change": request.allow_large_change}
+               if request.is_repaint else {})
     result = pipe(request.mask, preset_name=request.preset, num_inference_steps=request.steps,
                   sampler=request.sampler, guidance_scale=request.guidance, seed=request.seed,
                   num_images_per_prompt=request.num, ctx=ctx, **repaint)

@@ -47,12 +47,14 @@ def load_state(cache_dir: Optional[str | os.PathLike], key: str) -> Optional[Ima
         return None
     from safetensors.torch import load_file
 
+    from engine.files import read_json
+
     d = entry_dir(cache_dir, key)
     meta_path = d / "meta.json"
     if not meta_path.is_file():
         return None
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path, what="cache record", follow_links=False, expect=dict)
         if meta.get("version") != CACHE_VERSION or meta.get("key") != key:
             return None
         emb = load_file(d / "embedding.safetensors")["embedding"]

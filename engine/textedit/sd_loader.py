@@ -14,7 +14,6 @@ folder raises `SDFolderError` with a message that names what is missing and what
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,10 +149,77 @@ def fingerprint_sd(folder: Path) -> str:
             continue
         rel = p.relative_to(folder).as_posix()
         if p.suffix == ".json" or p.name == "merges.txt":
-            h.update(rel.encode() + b"\0" + p.read_bytes())
+            h.update(rel.encode() + b"\0" + _read(p, _limit(p)))
         elif p.suffix == ".safetensors":
             h.update(f"{rel}\0{p.stat().st_size}".encode())
     return h.hexdigest()[:16]
+
+
+# what a real SD 1.x/2.x folder holds: configs of a few kB, a CLIP vocabulary of 49,408 tokens (~1 MB as
+# vocab.json, ~2 MB as tokenizer.json, ~0.5 MB of merges)
+MAX_CONFIG_BYTES = 1 << 20
+MAX_TOKENIZER_BYTES = 16 << 20
+MAX_VOCAB_TOKENS = 1 << 20
+
+
+def _limit(p: Path) -> int:
+    return MAX_TOKENIZER_BYTES if p.name in ("vocab.json", "tokenizer.json", "merges.txt") else MAX_CONFIG_BYTES
+
+
+def _read(p: Path, max_bytes: int) -> bytes:
+    from engine.files import UnreadableFileError, read_bytes
+
+    try:
+        return read_bytes(p, max_bytes, "file")
+    except UnreadableFileError as exc:
+        raise SDFolderError(f"{exc}. " + _LAYOUT_HINT) from None
+
+
+def _json(p: Path, what: str) -> Any:
+    from engine.files import UnreadableFileError, read_json
+
+    try:
+        return read_json(p, _limit(p), what, expect=dict)
+    except UnreadableFileError as exc:
+        raise SDFolderError(f"{p.name} is not readable JSON ({exc}). " + _LAYOUT_HINT) from None
+
+
+def check_sd_files(path: Path) -> dict:
+    """Read every config of the folder through the bounded reader before any library opens it: regular files
+    of bounded size and nesting, a tokenizer whose vocabulary fits the text encoder, weights whose tensors are
+    floats. Returns model_index.json."""
+    from engine.models.config_checks import check_scheduler_config, check_float_weights
+
+    model_index = _json(path / "model_index.json", "model index")
+    for sub in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        for p in sorted((path / sub).glob("*.json")):
+            _json(p, f"{sub} {p.name}")
+    tok = path / "tokenizer"
+    n_vocab = len(_json(tok / "vocab.json", "tokenizer vocabulary")) if (tok / "vocab.json").is_file() else 0
+    if (tok / "tokenizer.json").is_file():
+        model = _json(tok / "tokenizer.json", "tokenizer").get("model")
+        vocab = model.get("vocab") if isinstance(model, dict) else None
+        n_vocab = max(n_vocab, len(vocab) if isinstance(vocab, (dict, list)) else 0)
+    if (tok / "merges.txt").is_file():
+        _read(tok / "merges.txt", MAX_TOKENIZER_BYTES)
+    enc_vocab = _json(path / "text_encoder" / "config.json", "text_encoder config").get("vocab_size")
+    limit = enc_vocab if type(enc_vocab) is int and 0 < enc_vocab <= MAX_VOCAB_TOKENS else MAX_VOCAB_TOKENS
+    if n_vocab > limit:
+        raise SDFolderError(f"{tok}: the tokenizer holds {n_vocab:,} tokens, more than the {limit:,} its text "
+                            "encoder has; the tokenizer does not belong to this model. " + _LAYOUT_HINT)
+    sched_path = path / "scheduler" / "scheduler_config.json"
+    sched = {k: v for k, v in _json(sched_path, "scheduler config").items() if not k.startswith("_")}
+    try:
+        check_scheduler_config(sched, sched_path, SDFolderError)
+    except SDFolderError as exc:
+        raise SDFolderError(f"{exc}. " + _LAYOUT_HINT) from None
+    for sub in ("unet", "vae", "text_encoder"):
+        for p in sorted((path / sub).glob("*.safetensors")):
+            try:
+                check_float_weights(p, SDFolderError)
+            except SDFolderError as exc:
+                raise SDFolderError(f"cannot load {sub} from {path / sub}: {exc}. " + _LAYOUT_HINT) from None
+    return model_index
 
 
 def _variant(sub: Path, dtype: Optional[str] = None) -> Optional[str]:
@@ -194,12 +260,7 @@ def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str
     if dtype == "fp16" and dev.type != "cuda":
         raise ValueError("fp16 weights need a CUDA device; use fp32 on the CPU")
     tdtype = torch.float16 if dtype == "fp16" else torch.float32
-    try:
-        model_index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SDFolderError(f"{path / 'model_index.json'} is not readable JSON ({exc}). " + _LAYOUT_HINT) from None
-    if not isinstance(model_index, dict):
-        raise SDFolderError(f"{path / 'model_index.json'} is not a diffusers model index. " + _LAYOUT_HINT)
+    check_sd_files(path)  # every config bounded, the tokenizer sized, the weights' dtypes: before any library
     common = dict(local_files_only=True, use_safetensors=True, torch_dtype=tdtype)
     unet = _load("unet", path, lambda: UNet2DConditionModel.from_pretrained(
         path, subfolder="unet", variant=_variant(path / "unet", dtype), **common))
@@ -209,8 +270,7 @@ def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str
         path, subfolder="text_encoder", variant=_variant(path / "text_encoder", dtype), **common))
     tokenizer = _load("tokenizer", path, lambda: CLIPTokenizer.from_pretrained(
         path, subfolder="tokenizer", local_files_only=True))
-    sched_cfg = _load("scheduler", path, lambda: json.loads(
-        (path / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8")))
+    sched_cfg = _json(path / "scheduler" / "scheduler_config.json", "scheduler config")
     if unet.config.cross_attention_dim != text_encoder.config.hidden_size:
         raise SDFolderError(f"{path}: the UNet expects text features of size {unet.config.cross_attention_dim} "
                             f"but the text encoder gives {text_encoder.config.hidden_size}; the parts do not "

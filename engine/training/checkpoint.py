@@ -25,6 +25,7 @@ every process (each reads the shared files and its own RNG states).
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -36,6 +37,7 @@ import numpy as np
 import torch
 
 from engine.atomic import atomic_write_text
+from engine.files import UnreadableFileError, read_json
 
 FORMAT = "cadis-checkpoint-1"
 STATE_NAME = "state.json"
@@ -127,13 +129,16 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} is not a valid safetensors file ({exc}); it was not loaded") from None
 
 
+MAX_STATE_JSON_BYTES = 64 << 20  # the JSON parts hold settings and step counts; tensors are in safetensors
+
+
 def _read_json(path: Path) -> Any:
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"checkpoint file {path} is missing; the checkpoint is incomplete")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc}); it was not loaded") from None
+        return read_json(path, MAX_STATE_JSON_BYTES, "checkpoint file", follow_links=False)
+    except UnreadableFileError as exc:
+        raise CheckpointError(f"{exc}; it was not loaded") from None
 
 
 def _read_part(folder: Path, name: str) -> Any:
@@ -182,30 +187,46 @@ def save_checkpoint(accelerator, folder: Union[str, os.PathLike], *, step: int,
     if accelerator.is_main_process:
         tmp = folder.with_name(f".{folder.name}.partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        files: list[str] = []
-        for name, model in models.items():
-            state = accelerator.unwrap_model(model).state_dict()
-            files += _write_part(tmp, name, {k: v for k, v in state.items()}, json_too=False)
-        if optimizer is not None:
-            files += _write_part(tmp, "optimizer", optimizer.state_dict())
-        if lr_scheduler is not None:
-            files += _write_part(tmp, "lr_scheduler", lr_scheduler.state_dict())
-        for name, ema in (emas or {}).items():
-            files += _write_part(tmp, _ema_name(name), ema.state_dict())
-        scaler = getattr(accelerator, "scaler", None)
-        if scaler is not None:  # fp16 autocast: the loss scale carries on instead of re-calibrating
-            files += _write_part(tmp, "grad_scaler", scaler.state_dict())
-        files += _write_part(tmp, "rng", {f"rank{i}": s for i, s in enumerate(rng)})
-        state = {"format": FORMAT, "step": int(step), "num_processes": accelerator.num_processes,
-                 "models": sorted(models), "emas": sorted(emas or {}), "optimizer": optimizer is not None,
-                 "lr_scheduler": lr_scheduler is not None, "files": sorted(files), "extra": extra or {}}
-        atomic_write_text(tmp / STATE_NAME, json.dumps(state, indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        try:
+            _write_folder(accelerator, tmp, folder, step=step, models=models, optimizer=optimizer,
+                          lr_scheduler=lr_scheduler, emas=emas, extra=extra, rng=rng)
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)  # never a half-written .partial left behind
+            if isinstance(exc, OSError) or type(exc).__name__ == "SafetensorError":  # safetensors' own I/O error
+                why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).splitlines()[0][:200]
+                raise OSError(getattr(exc, "errno", None) or errno.EIO,
+                              f"cannot write the checkpoint {folder} ({why}); the partial checkpoint was removed "
+                              "and earlier checkpoints are kept: free space and run again with --resume") from None
+            raise
     accelerator.wait_for_everyone()
     return folder
+
+
+def _write_folder(accelerator, tmp: Path, folder: Path, *, step: int, models, optimizer, lr_scheduler, emas, extra,
+                  rng) -> None:
+    """The checkpoint into `tmp`, then renamed to `folder` (main process)."""
+    tmp.mkdir(parents=True)
+    files: list[str] = []
+    for name, model in models.items():
+        state = accelerator.unwrap_model(model).state_dict()
+        files += _write_part(tmp, name, {k: v for k, v in state.items()}, json_too=False)
+    if optimizer is not None:
+        files += _write_part(tmp, "optimizer", optimizer.state_dict())
+    if lr_scheduler is not None:
+        files += _write_part(tmp, "lr_scheduler", lr_scheduler.state_dict())
+    for name, ema in (emas or {}).items():
+        files += _write_part(tmp, _ema_name(name), ema.state_dict())
+    scaler = getattr(accelerator, "scaler", None)
+    if scaler is not None:  # fp16 autocast: the loss scale carries on instead of re-calibrating
+        files += _write_part(tmp, "grad_scaler", scaler.state_dict())
+    files += _write_part(tmp, "rng", {f"rank{i}": s for i, s in enumerate(rng)})
+    state = {"format": FORMAT, "step": int(step), "num_processes": accelerator.num_processes,
+             "models": sorted(models), "emas": sorted(emas or {}), "optimizer": optimizer is not None,
+             "lr_scheduler": lr_scheduler is not None, "files": sorted(files), "extra": extra or {}}
+    atomic_write_text(tmp / STATE_NAME, json.dumps(state, indent=2))
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
 
 
 def read_checkpoint_state(folder: Union[str, os.PathLike]) -> dict:
@@ -238,9 +259,11 @@ def load_checkpoint(accelerator, folder: Union[str, os.PathLike], *, models: Map
         except RuntimeError as exc:
             raise CheckpointError(f"{folder}/{name}.safetensors does not fit the model: {exc}") from None
     if optimizer is not None:
-        optimizer.load_state_dict(_read_part(folder, "optimizer"))
+        _load_into(optimizer, _read_part(folder, "optimizer"), folder / "optimizer.json")
     if lr_scheduler is not None:
-        lr_scheduler.load_state_dict(_read_part(folder, "lr_scheduler"))
+        saved = _read_part(folder, "lr_scheduler")
+        _check_like(lr_scheduler.state_dict(), saved, folder / "lr_scheduler.json")
+        _load_into(lr_scheduler, saved, folder / "lr_scheduler.json")
     for name, ema in (emas or {}).items():
         ema_state = _read_part(folder, _ema_name(name))
         if len(ema_state.get("shadow_params", [])) != len(ema.shadow_params):
@@ -256,6 +279,29 @@ def load_checkpoint(accelerator, folder: Union[str, os.PathLike], *, models: Map
     if mine is not None:
         set_rng_state(mine)
     return state
+
+
+def _check_like(current: Any, saved: Any, path: Path) -> None:
+    """Refuse a saved LR-scheduler state whose keys or value kinds differ from this run's scheduler (its
+    `load_state_dict` copies keys into the object unchecked, so wrong keys would break the run later)."""
+    if not isinstance(saved, dict) or set(saved) != set(current):
+        got = sorted(saved)[:6] if isinstance(saved, dict) else type(saved).__name__
+        raise CheckpointError(f"{path} does not hold this run's LR schedule (keys {got}, expected "
+                              f"{sorted(current)[:6]}); it was not loaded: start a new run or resume the run it "
+                              "belongs to")
+    for key, value in current.items():
+        kind = (int, float) if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value)
+        if value is not None and not callable(value) and not isinstance(saved[key], kind):
+            raise CheckpointError(f"{path}: field {key!r} should be a {type(value).__name__}, found "
+                                  f"{type(saved[key]).__name__}; it was not loaded")
+
+
+def _load_into(obj, state: Any, path: Path) -> None:
+    try:
+        obj.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} does not fit this run ({type(exc).__name__}: {str(exc)[:200]}); it was not "
+                              "loaded: start a new run or resume the run it belongs to") from None
 
 
 def latest_checkpoint(train_dir: Union[str, os.PathLike]) -> Optional[Path]:

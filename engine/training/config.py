@@ -1,7 +1,6 @@
 """Settings of a synthesis training run, its result, the model it builds, and which settings a resume keeps."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -95,7 +94,9 @@ def resolve_config(out: Path, config: TrainConfig, resume: bool) -> tuple[TrainC
     train_dir = out / TRAINING_DIR
     saved = train_dir / "train_config.json"
     if resume and saved.exists():
-        old = TrainConfig.from_dict(json.loads(saved.read_text()))
+        from engine.files import read_json
+
+        old = TrainConfig.from_dict(read_json(saved, what="saved training settings", follow_links=False, expect=dict))
         for k in RESUMABLE:
             setattr(old, k, getattr(config, k))
         return old, latest_checkpoint(train_dir)

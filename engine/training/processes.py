@@ -29,6 +29,9 @@ def make_accelerator(device: str = "auto", mixed_precision: str = "no", gradient
 
     from engine.device import check_device, pick_device
 
+    from engine.training.folder_lock import die_with_launcher
+
+    die_with_launcher()  # a worker of `accelerate launch` ends with its launcher (kill -9 included)
     pref = check_device(device)  # a clear error for "cuda" without a GPU or an unknown name
     on_cpu = pick_device(pref).type == "cpu"  # also "auto" without a GPU: several processes then talk over gloo
     if pref.startswith("cuda:"):
@@ -129,7 +132,14 @@ class MainLog:
     """Appends JSON lines to `path` on the main process; the other processes write nothing."""
 
     def __init__(self, path: Path, accelerator):
-        self._fh = open(path, "a", encoding="utf-8") if accelerator.is_main_process else None
+        self._fh = None
+        if accelerator.is_main_process:  # a regular file in the run folder, never written through a link or FIFO
+            from engine.files import open_for_write_in
+
+            path = Path(path)
+            fd = open_for_write_in(path.parent, path.name, truncate=False)
+            os.lseek(fd, 0, os.SEEK_END)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, record: dict) -> None:
         if self._fh is not None:

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from engine.jobs import JobCancelled, JobContext
 from engine.models.model_dir import DEFAULT_SCHEDULER_CONFIG, save_synthesis_model
 from engine.models.segmap import one_hot
+from engine.training.folder_lock import hold_model_folder
 from engine.training.checkpoint import checkpoint_folder, load_checkpoint, prune_checkpoints, save_checkpoint
 from engine.training.config import TRAINING_DIR, TrainConfig, TrainResult, build_model, resolve_config
 from engine.training.data import (SynthesisDataset, class_weights_from_counts, collect_pairs, data_fingerprint,
@@ -297,13 +298,14 @@ def train_synthesis(data: Union[str, os.PathLike, Sequence], out_dir: Union[str,
     saves a checkpoint first, then raises JobCancelled; `resume=True` continues from it.
     """
     out = Path(out_dir)
-    cfg, checkpoint = resolve_config(out, config or TrainConfig(), resume)
-    cfg.check()
-    run = _setup(data, out, cfg, ctx or JobContext(), on_event or (lambda e: None))
-    start = _resume(run, checkpoint)
-    step, loss_v = _loop(run, start)
-    if step == start and not (out / "config.json").exists():
-        _save(run, step)   # nothing to train (max_steps reached): still leave a usable model folder
+    with hold_model_folder(out, "cadis train-model"):  # one run writes a model folder; leftovers cleared
+        cfg, checkpoint = resolve_config(out, config or TrainConfig(), resume)
+        cfg.check()
+        run = _setup(data, out, cfg, ctx or JobContext(), on_event or (lambda e: None))
+        start = _resume(run, checkpoint)
+        step, loss_v = _loop(run, start)
+        if step == start and not (out / "config.json").exists():
+            _save(run, step)   # nothing to train (max_steps reached): still leave a usable model folder
     run.ctx.report(1.0, f"done: step {step}")
     return TrainResult(model_dir=out, step=step, start_step=start, last_loss=loss_v,
                        data_fingerprint=run.card["training_data_fingerprint"], sample_grids=run.grids)

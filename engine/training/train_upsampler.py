@@ -33,6 +33,7 @@ import torch
 from engine.atomic import atomic_write_text
 from engine.jobs import JobCancelled, JobContext
 from engine.taxonomy import get_class_set
+from engine.training.folder_lock import hold_model_folder
 from engine.training.checkpoint import (CheckpointError, checkpoint_folder, latest_checkpoint, load_checkpoint,
                                         prune_checkpoints, save_checkpoint)
 from engine.training.processes import (MainLog, any_process, make_accelerator, make_lr_scheduler,
@@ -216,15 +217,16 @@ def train_upsampler(pairs: Sequence[tuple[np.ndarray, np.ndarray]], out_dir: Uni
         raise ValueError("the upsampler needs at least one labelled frame to train on")
     if any(min(lab.shape) < cfg.crop for _, lab in pairs):
         raise ValueError(f"frames must be at least {cfg.crop} pixels on each side")
-    checkpoint = _checkpoint_to_resume(out, resume)
-    acc = make_accelerator(cfg.device)
-    if not acc.is_main_process:   # one progress stream: the main process's
-        ctx = JobContext(cancelled=ctx.is_cancelled)
-    sampler = CropSampler(shard(list(pairs), acc), cfg)
-    model, opt, sched, start = _prepare(acc, cfg, checkpoint)
-    step, loss_v = _loop(acc, out, cfg, ctx, model, opt, sched, sampler, start)
-    if step == start and not (out / "config.json").exists():
-        _save(acc, out, step, loss_v, model, opt, sched, cfg)   # nothing to train: still a usable folder
+    with hold_model_folder(out, "cadis train-upsampler"):  # one run writes the folder; leftovers cleared
+        checkpoint = _checkpoint_to_resume(out, resume)
+        acc = make_accelerator(cfg.device)
+        if not acc.is_main_process:   # one progress stream: the main process's
+            ctx = JobContext(cancelled=ctx.is_cancelled)
+        sampler = CropSampler(shard(list(pairs), acc), cfg)
+        model, opt, sched, start = _prepare(acc, cfg, checkpoint)
+        step, loss_v = _loop(acc, out, cfg, ctx, model, opt, sched, sampler, start)
+        if step == start and not (out / "config.json").exists():
+            _save(acc, out, step, loss_v, model, opt, sched, cfg)   # nothing to train: still a usable folder
     return UpsamplerTrainResult(out, step, loss_v, (time.monotonic() - t0) / 60, start_step=start)
 
 

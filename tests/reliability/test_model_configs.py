@@ -58,15 +58,25 @@ def _cut_header(d: Path) -> None:
     (d / WEIGHTS).write_bytes(data[:8 + int.from_bytes(data[:8], "little") // 2])
 
 
+def _retype(name: str, old: bytes = b'"F32"', new: bytes = b'"I32"'):
+    """Declare the file's float tensors as integers of the same width (the header keeps its length)."""
+    def edit(d: Path) -> None:
+        data = bytearray((d / name).read_bytes())
+        n = int.from_bytes(data[:8], "little")
+        data[8:8 + n] = bytes(data[8:8 + n]).replace(old, new)
+        (d / name).write_bytes(bytes(data))
+    return edit
+
+
 BIG = "1" + "0" * 5000
 MODEL_CASES = {  # case -> (edit, file the message must name, words it must hold)
     "huge but allocatable channels": (_edit_json("config.json", block_out_channels=[1024, 1024], layers_per_block=4),
                                       WEIGHTS, "does not match"),
     "channels beyond bounds": (_edit_json("config.json", block_out_channels=[100000, 16]), "config.json",
                                "block_out_channels"),
-    "deeply nested config": (_raw("config.json", "[" * 100000 + "]" * 100000), "config.json", "nests too deeply"),
+    "deeply nested config": (_raw("config.json", "[" * 100000 + "]" * 100000), "config.json", "nests deeper than"),
     "nested object": (_raw("config.json", json.dumps({"a": json.loads("[" * 30 + "]" * 30)})), "config.json",
-                      "nests too deeply"),
+                      "nests deeper than"),
     "5000-digit layers": (_raw("config.json", '{"layers_per_block": ' + BIG + "}"), "config.json", "number"),
     "float layers": (_edit_json("config.json", layers_per_block=1.5), "config.json", "layers_per_block"),
     "string channels": (_edit_json("config.json", in_channels="3"), "config.json", "in_channels"),
@@ -87,6 +97,9 @@ MODEL_CASES = {  # case -> (edit, file the message must name, words it must hold
     "unknown prediction type": (_edit_json("scheduler_config.json", prediction_type="banana"),
                                 "scheduler_config.json", "prediction_type"),
     "weights cut inside the header": (_cut_header, WEIGHTS, "truncated"),
+    "float weights declared I32": (_retype(WEIGHTS), WEIGHTS, "stored as I32"),
+    "trained_betas of 7 values": (_edit_json("scheduler_config.json", trained_betas=[0.01] * 7),
+                                  "scheduler_config.json", "trained_betas"),
     "weights of 5 bytes": (lambda d: (d / WEIGHTS).write_bytes(b"\x80\x02\x00\x00\x00"), WEIGHTS, "truncated"),
 }
 HEAD_CASES = {
@@ -97,9 +110,12 @@ HEAD_CASES = {
     "5000-digit channels": (lambda d: (d / HEAD_JSON).write_text(
         (d / HEAD_JSON).read_text().replace('"in_channels": 4', '"in_channels": ' + BIG)), HEAD_JSON, "number"),
     "deep head json": (_raw(HEAD_JSON, '{"format": "cadis-preseg-head/1", "meta": ' + "[" * 50000 + "]" * 50000
-                            + "}"), HEAD_JSON, "nests too deeply"),
+                            + "}"), HEAD_JSON, "nests deeper than"),
     "huge work size": (_edit_json(HEAD_JSON, features__work_size=[100000, 100000]), HEAD_JSON, "work_size"),
     "classes against class set": (_edit_json(HEAD_JSON, ensemble__num_classes=36), HEAD_JSON, "num_classes"),
+    "head float weights declared I32": (_retype("preseg_head.safetensors"), "preseg_head.safetensors",
+                                        "stored as I32"),
+    "head shift as a string": (_edit_json(HEAD_JSON, shift="abc"), HEAD_JSON, "shift"),
     "head weights cut inside the header": (lambda d: (d / "preseg_head.safetensors").write_bytes(
         (d / "preseg_head.safetensors").read_bytes()[:40]), "preseg_head.safetensors", "truncated"),
 }

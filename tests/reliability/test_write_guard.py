@@ -4,6 +4,7 @@ Each command is pointed at its own input or into the source dataset; each must r
 exit code 2 before writing anything, and the dataset's checksum must not change."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,23 @@ def _cases(ds, tmp):
         "phantom inside a dataset": (["phantom", ds / "sample", "--videos", "1", "--frames-per-video", "1",
                                       "--width", "64", "--height", "36", "--quiet"], "lies in the CaDIS dataset"),
         "export into the dataset": (["export", ds, ds / "export", "--no-progress"], "would write over the source"),
+        "train-upsampler into the dataset root": (["train-upsampler", ds, "--model", model, "--out", ds / "up",
+                                                   "--max-steps", "1", "--quiet"], "would write over the training data"),
+        "train-upsampler into a video's Labels": (["train-upsampler", tmp / "synth", "--model", model, "--out",
+                                                   ds / "Video01" / "Labels", "--quiet"], "lies in the CaDIS dataset"),
+        "convert-model into the dataset": (["convert-model", model, ds / "new"], "lies in the CaDIS dataset"),
+        "convert-model over its input": (["convert-model", model, model / "inner"], "would write over"),
+        "distill a model kept in the dataset": (["distill", "--model", ds / "model", "--max-steps", "1", "--quiet"],
+                                                "lies in the CaDIS dataset"),
+        "preseg report into the dataset": (["preseg", "--model", model, "--head", head, ds / IMAGE, "--out-dir",
+                                            tmp / "seg", "--report", ds / "r.json", "--quiet"], "lies in the CaDIS"),
+        "eval-dist json into the dataset root": (["eval-dist", tmp / "synth", tmp / "synth", "--model", model,
+                                                  "--json", ds / "d.json"], "lies in the CaDIS dataset"),
+        "edit into the dataset": (["edit", "--sd", tmp / "sd", tmp / "in.png", "--prompt", "x", "--out",
+                                   ds / "x.png", "--quiet"], "lies in the CaDIS dataset"),
+        "remap into the dataset": (["remap", tmp / "in.png", ds / "x.png", "--experiment", "1"], "lies in the CaDIS"),
+        "synth into the dataset root": (["synth", "--model", model, "--mask", tmp / "in.png", "--out", ds / "x.png"],
+                                        "lies in the CaDIS dataset"),
     }
 
 
@@ -49,6 +67,8 @@ CASE_NAMES = list(_cases(Path("/x"), Path("/y")))
 def test_writing_commands_refuse_to_write_over_inputs_or_into_the_dataset(tmp_path, capsys, case):
     ds = make_dataset(tmp_path / "cadis")
     (tmp_path / "synth").mkdir()
+    shutil.copytree(ds / "Video01" / "Labels", ds / "model")  # a folder a clumsy user took for a model
+    shutil.copy(ds / LABEL, tmp_path / "in.png")
     before = tree_sha(ds)
     argv, says = _cases(ds, tmp_path)[case]
     code, _out, err = run_cli(capsys, *argv)
@@ -56,7 +76,32 @@ def test_writing_commands_refuse_to_write_over_inputs_or_into_the_dataset(tmp_pa
     assert code == 2, err
     assert says in one_clear_line(err)
     assert tree_sha(ds) == before, "the dataset changed"
+    assert not (tmp_path / "model" / "inner").exists()
     tally.add("fuzz_refused")
+
+
+# arguments that name what a command writes; commands that add to a folder they are given write into it
+OUTPUT_DESTS = {"out", "out_dir", "new", "label_out", "report", "json"}
+WRITES_INTO = {"augment": "a project (checked by the project-store cases)", "distill": "MODEL_DIR/student",
+               "rebuild-project": "the project itself, from the files it keeps"}
+
+
+def test_every_subcommand_with_an_output_argument_goes_through_the_write_rule():
+    """Walks every `cadis` subcommand: each one with an output argument (or one that writes into a folder it is
+    given) has a case above that it refuses to write into a dataset or over an input."""
+    from engine.cli import _command_modules, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    covered = {case.split()[0] for case in CASE_NAMES}
+    writers = set()
+    for mod in _command_modules():
+        actions = sub.choices[mod.NAME]._actions
+        if any(a.dest in OUTPUT_DESTS and a.nargs != 0 for a in actions) or mod.NAME in WRITES_INTO:
+            writers.add(mod.NAME)
+    assert {"train-upsampler", "convert-model", "synth", "export"} <= writers
+    missing = sorted(writers - covered - {"augment", "rebuild-project"})
+    assert not missing, f"subcommands that write with no write-rule case: {missing}"
 
 
 def test_the_rule_sees_through_links_and_second_names(tmp_path):

@@ -12,7 +12,6 @@ mask, model and seed, and the frame's own label is never changed by the sketch.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.services.synthesis import (Candidate, Pipelines, SynthesisRequest, accept_pair, lift_preview,
                                        preset_settings, synthesize)
+from engine.files import read_json
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PREVIEW_LANE = "preview"
@@ -110,7 +110,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
     def _model_summary(path: Path) -> str:
         try:
             pipeline = (path / "model_index.json").is_file()
-            cfg = json.loads((path / ("unet/config.json" if pipeline else "config.json")).read_text(encoding="utf-8"))
+            cfg = read_json(path / ("unet/config.json" if pipeline else "config.json"), what="model config", expect=dict)
             h, w = cfg.get("sample_size", ("?", "?"))
             size = "frames at the mask's size" if (path / "upsampler").is_dir() else f"{w}x{h}, resized to the mask"
             from engine.services.pipelines import student_problem

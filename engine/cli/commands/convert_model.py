@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.pipelines.folder import convert_folder, read_upsampler_note
+    from engine.safety import Read, Write, check_writes
 
+    reads = [Read(args.old, "model OLD")] + ([Read(args.upsampler, "upsampler")] if args.upsampler else [])
+    check_writes([Write(args.new, "folder", "pipeline folder NEW")], reads)
     out = convert_folder(args.old, args.new, args.upsampler)
     print(f"wrote pipeline folder {out}; {read_upsampler_note(out)}")
     return 0

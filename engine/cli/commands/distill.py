@@ -49,14 +49,19 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.progress import tqdm_context
     from engine.models import check_model_folder
     from engine.services.distill import DistillRequest, distill_student
+    from engine.safety import Read, Write, check_writes
 
     if args.max_steps is not None and args.max_steps < 1:
         raise CliError("--max-steps must be at least 1")
+    # the student is written into MODEL_DIR/student/: never into a dataset or over the training frames
+    check_writes([Write(args.model / "student", "folder", "student folder")],
+                 [Read(args.data, "training data")] if args.data is not None else [])
     check_model_folder(args.model)
     data = _data_folder(args)
     request = DistillRequest(str(args.model), str(data), max_steps=args.max_steps, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, checkpoint_every=args.checkpoint_every,
                              device=args.device)
+    check_writes([Write(args.model / "student", "folder", "student folder")], [Read(data, "training data")])
     main_process = int(os.environ.get("RANK", "0")) == 0   # under accelerate launch: one bar, one summary
     ctx, bar = tqdm_context("distill", disable=args.quiet or not main_process)
     try:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 import time
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from engine.samplers import sampler_names
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the real frame's own label (default: Labels/NAME beside Images/NAME)")
     parser.add_argument("--margin", type=int, default=None, help="pixels around the change that are repainted too (16)")
     parser.add_argument("--resample", type=int, default=2, help="RePaint harmonising rounds per step (2)")
+    parser.add_argument("--allow-large-change", action="store_true",
+                        help="repaint even when the edit changes most of the frame (else refused: the sketch of "
+                             "another frame) or --parent-mask names another frame than --image")
     parser.add_argument("--no-student", action="store_true",
                         help="preview preset: use the teacher's few-step sampler even when the model folder has a "
                              "distilled student (MODEL_DIR/student, made by `cadis distill`)")
@@ -66,6 +70,21 @@ def find_parent_mask(image: Path) -> Path:
     raise CliError(f"no label found for {image} (looked for ../Labels/{image.name}); pass --parent-mask")
 
 
+BATCH = 8           # variants sampled and written at a time: memory stays that of 8 frames for any --num
+MAX_NUM = 10_000
+
+
+def check_same_frame(image: Path, parent: Path) -> None:
+    """Refuse a --parent-mask whose CaDIS name is another frame than --image's (VideoN_frameNNNNNN)."""
+    from engine.cli import CliError
+    from engine.dataset.naming import parse_frame_name
+
+    a, b = parse_frame_name(image.name), parse_frame_name(parent.name)
+    if a is not None and b is not None and a != b:
+        raise CliError(f"--parent-mask {parent.name} is the label of another frame than --image {image.name}; "
+                       "give the frame's own label (or --allow-large-change if that is meant)")
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.cli import CliError
     from engine.cli.progress import tqdm_context
@@ -76,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.safety import Read, Write, check_writes
     from engine.taxonomy import label_id_problem
 
-    if args.num < 1:
-        raise CliError("--num must be at least 1")
+    if not 1 <= args.num <= MAX_NUM:
+        raise CliError(f"--num must be between 1 and {MAX_NUM:,} (run it several times with other --seed for more)")
+    if args.margin is not None and args.margin < 0:
+        raise CliError("--margin must be 0 or more pixels")
     if args.steps is not None and args.steps < 1:
         raise CliError("--steps must be at least 1")
     if args.out.suffix.lower() not in ("", ".png"):
@@ -98,14 +119,22 @@ def run(args: argparse.Namespace) -> int:
         from engine.imageio import read_image
 
         parent = args.parent_mask or find_parent_mask(args.image)
+        if not args.allow_large_change:
+            check_same_frame(args.image, parent)
         region_out = args.out.with_name(args.out.stem + ".region.png")
         check_writes([Write(p, what=what) for pair in outputs for p, what in zip(pair, ("output", "output mask"))]
                      + [Write(region_out, what="region mask")],
                      [Read(args.mask, "mask"), Read(args.image, "frame to repaint"), Read(parent, "parent mask")])
-        repaint = {"image": read_image(args.image), "parent_mask": read_label(parent),
-                   "margin": 16 if args.margin is None else args.margin, "resample": args.resample}
+        from engine.pipelines.repaint import check_changed_share
+
+        parent_label = read_label(parent)
+        if parent_label.shape == mask.shape:  # the sketch of another frame: refused before the model is loaded
+            check_changed_share(parent_label != mask, args.allow_large_change)
+        repaint = {"image": read_image(args.image), "parent_mask": parent_label,
+                   "margin": 16 if args.margin is None else args.margin, "resample": args.resample,
+                   "allow_large_change": args.allow_large_change}
     request = SynthesisRequest(mask, str(model_dir), preset=args.preset, steps=args.steps, sampler=args.sampler,
-                               guidance=args.guidance, seed=args.seed, num=args.num, device=args.device,
+                               guidance=args.guidance, seed=args.seed, num=min(args.num, BATCH), device=args.device,
                                use_student=not args.no_student, **repaint)
     pipelines = Pipelines()
     with warnings.catch_warnings(record=True) as notes:
@@ -114,17 +143,20 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"cadis synth: note: {note.message}", file=sys.stderr)
     ctx, bar = tqdm_context("synth", disable=args.quiet)
+    seconds, result = 0.0, None
     try:
-        started = time.perf_counter()
-        result = synthesize(ctx, pipelines, request).result
-        seconds = time.perf_counter() - started
+        for first in range(0, args.num, BATCH):  # sampled and written a batch at a time
+            batch = replace(request, seed=args.seed + first, num=min(BATCH, args.num - first))
+            started = time.perf_counter()
+            result = synthesize(ctx, pipelines, batch).result
+            seconds += time.perf_counter() - started
+            for (img_path, mask_path), image in zip(outputs[first:first + batch.num], result.images):
+                write_image(img_path, image)
+                write_label(mask_path, result.mask)
+                if not args.quiet:
+                    print(f"wrote {img_path} and {mask_path.name} ({image.shape[1]}x{image.shape[0]})")
     finally:
         bar.close()
-    for (img_path, mask_path), image in zip(outputs, result.images):
-        write_image(img_path, image)
-        write_label(mask_path, result.mask)
-        if not args.quiet:
-            print(f"wrote {img_path} and {mask_path.name} ({image.shape[1]}x{image.shape[0]})")
     if args.repaint:
         import numpy as np
 
@@ -133,6 +165,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"repainted {int(result.region.sum())} pixels ({int(result.changed.sum())} changed labels + "
                   f"{repaint['margin']} px margin); the other pixels are the real frame's; region in {region_path.name}")
-    k = len(result.images)
+    k = args.num
     print(f"{k} frame(s) in {seconds:.2f} s ({seconds * 1000 / k:.0f} ms per frame, sampling only)")
     return 0

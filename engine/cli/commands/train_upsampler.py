@@ -35,14 +35,15 @@ def run(args: argparse.Namespace) -> int:
     from engine.models.model_dir import starter_model_dir
     from engine.pipelines import SynthesisPipeline
     from engine.pipelines.folder import load_upsampler, save_half
+    from engine.safety import Read, Write, check_writes
     from engine.training.train_upsampler import UpsamplerTrainConfig, load_training_pairs, train_upsampler
 
     for name in ("max_steps", "batch_size", "save_every"):
         if getattr(args, name) < 1:
             raise CliError(f"--{name.replace('_', '-')} must be at least 1")
     model_dir = args.model or starter_model_dir()
-    if args.out.resolve() == Path(model_dir).resolve():
-        raise CliError("--out must differ from --model (a command never writes over its inputs)")
+    check_writes([Write(args.out, "folder", "pipeline folder")],
+                 [Read(args.data, "training data"), Read(model_dir, "model")])
     pipe = SynthesisPipeline.from_pretrained(model_dir, device="cpu")
     pairs = load_training_pairs(args.data)
     if not pairs:
