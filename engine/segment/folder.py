@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.files import UnreadableFileError, read_bytes
 from engine.models.config_checks import (
-    check_shapes_match, integer, meta_shapes, number, read_json_object, read_regular_file, safetensors_header,
+    check_shapes_match, integer, meta_shapes, number, read_json_object, safetensors_header,
 )
 
 FAMILIES = {"sam": "SAM", "sam2": "SAM 2", "sam3_tracker": "SAM 3", "sam3": "SAM 3 (find by name)"}
@@ -169,7 +170,10 @@ def _check_tokenizer(root: Path) -> None:
         read_json_object(root / "tokenizer.json", SegmentFolderError, "tokenizer", MAX_TOKENIZER_BYTES)
     elif (root / "vocab.json").exists() and (root / "merges.txt").exists():
         read_json_object(root / "vocab.json", SegmentFolderError, "tokenizer vocabulary", MAX_TOKENIZER_BYTES)
-        read_regular_file(root / "merges.txt", SegmentFolderError, MAX_TOKENIZER_BYTES, "tokenizer merges")
+        try:
+            read_bytes(root / "merges.txt", MAX_TOKENIZER_BYTES, "tokenizer merges")
+        except UnreadableFileError as exc:
+            raise SegmentFolderError(str(exc)) from None
     else:
         raise SegmentFolderError(f"{root}: no tokenizer (tokenizer.json); a SAM 3 folder that finds by name needs "
                                  "its text tokenizer saved with it (processor.save_pretrained(folder))")
