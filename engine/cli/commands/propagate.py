@@ -5,14 +5,14 @@ import argparse
 
 NAME = "propagate"
 HELP = "carry the whole label map of labelled frames to the frames before, between and after them (optical flow)"
-DESCRIPTION = (
-    "Propagate the labels of the --from frames of one video of the CaDIS-layout dataset DATA to other frames of that "
-    "video: up to --to, forward until the next labelled frame (--until-labelled), or, with neither, to the frames "
-    "between the --from frames. Every class at once, with a per-pixel confidence. Writes proposals to "
-    "DIR/VideoKK/Labels/, confidences (x255) to DIR/VideoKK/Confidence/ and DIR/propagation.json; DATA is only read. "
-    "A chain stops at the first frame whose mean confidence falls below --min-confidence and says why. Frames are "
-    "named Video1_frame000090 or 1:90."
-)
+DESCRIPTION = " ".join((
+    "Propagate the labels of the --from frames of one video of the CaDIS-layout dataset DATA to other frames of",
+    "that video: up to --to, forward until the next labelled frame (--until-labelled), or, with neither, to the",
+    "frames between the --from frames. Every class at once, with a per-pixel confidence.",
+    "Writes proposals to DIR/VideoKK/Labels/, confidences (x255) to DIR/VideoKK/Confidence/ and DIR/propagation.json;",
+    "DATA is only read. A chain stops at the first frame whose mean confidence falls below --min-confidence and says",
+    "why. Frames are named Video1_frame000090 or 1:90.",
+))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
