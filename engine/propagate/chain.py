@@ -16,7 +16,7 @@ from typing import Callable, Sequence, Union
 import numpy as np
 
 from engine.jobs import JobContext
-from engine.propagate.flow import carry, grey_for_flow
+from engine.propagate.flow import DEFAULT_METHOD, carry, grey_for_flow
 from engine.taxonomy import IGNORE
 
 FrameSource = Union[np.ndarray, Callable[[], np.ndarray]]
@@ -50,7 +50,7 @@ def _grey_loader(frames: Sequence[FrameSource]):
 
 
 def _chain(grey, key: int, label: np.ndarray, stop_at: int, step: int, min_confidence: float,
-           ctx: JobContext, tick) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], str | None]:
+           ctx: JobContext, tick, method: str) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], str | None]:
     """Carry `label` from position `key` to `stop_at` (inclusive) one frame at a time."""
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     conf = (label != IGNORE).astype(np.float32)
@@ -59,7 +59,7 @@ def _chain(grey, key: int, label: np.ndarray, stop_at: int, step: int, min_confi
     while pos != stop_at:
         ctx.check()
         nxt = pos + step
-        cur, conf = carry(cur, conf, grey(pos), grey(nxt))
+        cur, conf = carry(cur, conf, grey(pos), grey(nxt), method)
         tick()
         mean = float(conf.mean())
         if mean < min_confidence:
@@ -83,7 +83,8 @@ def fuse(fwd: tuple[np.ndarray, np.ndarray], bwd: tuple[np.ndarray, np.ndarray],
 
 
 def propagate_frames(frames: Sequence[FrameSource], keys: dict[int, np.ndarray], targets: Sequence[int],
-                     min_confidence: float = 0.5, ctx: JobContext | None = None) -> PropagationResult:
+                     min_confidence: float = 0.5, ctx: JobContext | None = None,
+                     method: str = DEFAULT_METHOD) -> PropagationResult:
     """Propagate the key labels to each target position (see the module doc)."""
     ctx = ctx or JobContext()
     if not keys:
@@ -113,11 +114,11 @@ def propagate_frames(frames: Sequence[FrameSource], keys: dict[int, np.ndarray],
         fwd: dict = {}
         bwd: dict = {}
         if a is not None:
-            fwd, why = _chain(grey, a, keys[a], max(ts), 1, min_confidence, ctx, tick)
+            fwd, why = _chain(grey, a, keys[a], max(ts), 1, min_confidence, ctx, tick, method)
             if why and b is None:
                 result.stopped.append(why)
         if b is not None:
-            bwd, why = _chain(grey, b, keys[b], min(ts), -1, min_confidence, ctx, tick)
+            bwd, why = _chain(grey, b, keys[b], min(ts), -1, min_confidence, ctx, tick, method)
             if why and a is None:
                 result.stopped.append(why)
         for t in ts:
