@@ -73,7 +73,8 @@ def test_a_chain_stops_at_a_frame_it_cannot_follow(phantom):
     images[3] = np.ascontiguousarray(np.flipud(other))  # a cut: nothing of frame 2 is in frame 3
     result = propagate_frames(images, {0: labels[0]}, range(1, 5), min_confidence=0.5)
     assert sorted(result.frames) == [1, 2]
-    assert len(result.stopped) == 1 and "position 3" in result.stopped[0] and "below 0.50" in result.stopped[0]
+    assert len(result.stopped) == 1
+    assert "frame position 3 (carried from position 0)" in result.stopped[0] and "below 0.50" in result.stopped[0]
 
 
 def test_accepting_follows_the_pre_segmentation_rules():
@@ -151,3 +152,37 @@ def test_bad_frames_are_refused_in_one_line(tmp_path, phantom, capsys):
         assert err.startswith("cadis propagate:") and "\n" not in err, err
     assert cli_main(["propagate", str(root), "--from", "1:0", "--to", "1:30", "--out-dir",
                      str(root / "Video01" / "props"), "--quiet"]) == 2  # never into the dataset
+
+
+def test_in_a_project_forward_backward_and_up_to_the_next_labelled_frame(tmp_path, phantom):
+    from engine.project import Project
+    from engine.propagate.project import propagate_in_project
+
+    root, labels = _dataset(tmp_path, phantom)
+    project = Project.open_or_create(root, project_dir=tmp_path / "proj", journal_fsync=False)
+    try:
+        keys = project.frame_keys()
+        fwd = propagate_in_project(project, keys[0], "forward", count=2)
+        assert sorted(fwd.proposals) == sorted(keys[1:3])
+        assert _acc(fwd.proposals[keys[2]][0], labels[2]) > 0.97
+        with pytest.raises(ValueError, match="no label"):
+            propagate_in_project(project, keys[3], "backward", count=2)
+        project.save_label(keys[4], labels[4])
+        back = propagate_in_project(project, keys[4], "backward", count=2)
+        assert sorted(back.proposals) == sorted(keys[2:4])
+        upto = propagate_in_project(project, keys[0], "to-next-labelled")
+        assert sorted(upto.proposals) == sorted(keys[1:4])
+        assert not (tmp_path / "data" / "Video01" / "Labels" / "Video1_frame000010.png").exists()  # nothing written
+    finally:
+        project.close()
+
+
+def test_a_stopped_chain_names_the_frame(tmp_path, phantom, capsys):
+    root, _ = _dataset(tmp_path, phantom)
+    write_image(root / "Video01" / "Images" / "Video1_frame000020.png",
+                np.ascontiguousarray(np.flipud(VideoRenderer(11, 4, W, H).render(0)[0])))
+    assert cli_main(["propagate", str(root), "--from", "1:0", "--to", "1:50", "--out-dir", str(tmp_path / "o"),
+                     "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped at frame Video1_frame000020 (carried from frame Video1_frame000000)" in out
+    assert sorted(os.listdir(tmp_path / "o" / "Video01" / "Labels")) == ["Video1_frame000010.png"]

@@ -10,6 +10,7 @@ one-sided chain stops at the first frame whose mean confidence is below `min_con
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, Union
 
@@ -63,7 +64,7 @@ def _chain(grey, key: int, label: np.ndarray, stop_at: int, step: int, min_confi
         tick()
         mean = float(conf.mean())
         if mean < min_confidence:
-            return out, (f"stopped at frame position {nxt} (carried from {key}): mean confidence {mean:.2f} is below "
+            return out, (f"stopped at frame position {nxt} (carried from position {key}): mean confidence {mean:.2f} is below "
                          f"{min_confidence:.2f}; the view changed too much (occlusion, cut or fast motion): label it or "
                          "add a key frame nearer to it")
         out[nxt] = (cur, conf)
@@ -130,6 +131,12 @@ def propagate_frames(frames: Sequence[FrameSource], keys: dict[int, np.ndarray],
                 result.frames[t] = Propagated(label, conf, (a,) if t in fwd else (b,))
         if a is not None and b is not None and any(t not in result.frames for t in ts):
             gap = [t for t in ts if t not in result.frames]
-            result.stopped.append(f"frame positions {gap[0]}..{gap[-1]} between the labelled {a} and {b} were reached "
+            result.stopped.append(f"frame position {gap[0]} to position {gap[-1]} between the labelled position {a} and "
+                                  f"position {b} were reached "
                                   f"by neither side with mean confidence {min_confidence:.2f} or more")
     return result
+
+
+def name_positions(line: str, names: Sequence[str]) -> str:
+    """A chain message with each "position N" replaced by the name of frame N."""
+    return re.sub(r"(?:frame )?position (\d+)", lambda m: f"frame {names[int(m.group(1))]}", line)

@@ -32,7 +32,7 @@ from engine.dataset import open_dataset
 from engine.dataset.naming import frame_file_name, parse_frame_name, video_dir_name
 from engine.imageio import read_image, read_label, write_label
 from engine.jobs import JobContext
-from engine.propagate.chain import propagate_frames
+from engine.propagate.chain import name_positions, propagate_frames
 from engine.propagate.flow import FLOW_WIDTH
 
 REPORT = "propagation.json"
@@ -149,7 +149,7 @@ def run_propagation(data: str | os.PathLike, from_frames: list[str], out_dir: st
         report = {"method": METHOD, "data": str(data), "video": video, "from": [_name(records[p]) for p in key_pos],
                   "min_confidence": min_confidence, "frames": rows, "not_reached": [
                       _name(records[p]) for p in targets if p not in result.frames],
-                  "stopped": result.stopped, "seconds": round(seconds, 2),
+                  "stopped": [name_positions(line, [_name(r) for r in records]) for line in result.stopped], "seconds": round(seconds, 2),
                   "seconds_per_frame": round(seconds / max(1, len(targets)), 3)}
         text = json.dumps(report, indent=1) + "\n"
         atomic_write_text(staging / REPORT, text)
