@@ -18,7 +18,7 @@ _ACTION_COLOURS = {"status.done": "#3fb950", "status.flagged": "#e3b341", "statu
 _TEXT_BESIDE = ("status.done", "status.flagged", "status.rejected", "nav.next_unfinished")
 TOOL_NAMES = ("brush", "eraser", "fill", "polygon", "lasso", "picker")
 MENUS: dict[str, list] = {
-    "&File": ["file.open", "file.open_project", "file.phantom", "recent", None, "file.save", "file.export",
+    "&File": ["file.open", "file.open_project", "file.import_video", "file.phantom", "recent", None, "file.save", "file.export",
               None, "file.preferences", None, "file.quit"],
     "&Edit": ["edit.undo", "edit.redo", "edit.redo_alt"],
     "&Tools": [f"tool.{t}" for t in TOOL_NAMES] + [None, "brush.smaller", "brush.larger", None, "class.search"]

@@ -48,6 +48,10 @@ def test_opencv_video_imports_to_cadis_names_and_frame_numbers(tmp_path, fourcc,
     assert all(frames[k] == k for k in frames), frames  # each file holds the frame of its number
     manifest = json.loads((tmp_path / "data" / "video_import.json").read_text())
     assert manifest["videos"]["3"]["frames"] == [0, 5, 10, 15, 20]
+    assert (tmp_path / "data" / "Video03" / "Labels").is_dir()  # a complete CaDIS layout, no label yet
+    from engine.project.folder_guard import check_folder
+
+    assert check_folder(tmp_path / "data").looks_like_dataset
     assert src.read_bytes() == before
 
 

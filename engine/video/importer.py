@@ -1,6 +1,7 @@
 """`import_video`: frames of a video written as a CaDIS-layout dataset, plus a small manifest.
 
     OUT/Video01/Images/Video1_frame000090.png    frame 90 of the video (its index, counted from 0)
+    OUT/Video01/Labels/                          empty: the labels made for these frames go here
     OUT/video_import.json                        which source each video folder came from and its frames
 
 The source is only read. OUT must be new, empty, or an earlier import (its manifest): importing the same video
@@ -133,6 +134,7 @@ def import_video(source: str | os.PathLike, out_dir: str | os.PathLike, every: i
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
     root.mkdir(parents=True, exist_ok=True)
+    (folder.parent / "Labels").mkdir(parents=True, exist_ok=True)  # the CaDIS layout: labels go here, none yet
     try:
         for index, rgb in iter_frames(source, todo, last=wanted[-1] if len(wanted) else None):
             ctx.check()

@@ -25,7 +25,7 @@ from desktop.panels.model_folder import model_folder_problem
 from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
                                         suspicious_job, train_job)
 from desktop.panels.preseg.form import PresegForm
-from desktop.panels.preseg.proposal_layer import ProposalLayer
+from desktop.panels.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
 from engine.edits import accept_proposal
 from engine.model_cache import ModelCache
