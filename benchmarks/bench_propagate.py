@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     p.add_argument("--videos", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--starts", type=int, nargs="+", default=[40])
     p.add_argument("--styles", nargs="+", default=["plain", "realistic"])
-    p.add_argument("--methods", nargs="+", default=["dis-medium"])
+    p.add_argument("--methods", nargs="+", default=["farneback"])
     p.add_argument("--gaps", type=int, nargs="+", default=list(GAPS))
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.phantom import VideoRenderer
 from engine.propagate import propagate_frames
+from engine.propagate.flow import DEFAULT_METHOD
 
 GAPS = (1, 5, 10, 30, 90)
 
@@ -56,7 +57,7 @@ class Case:
         stride = max(1, gap // 10)
         return list(range(self.start, self.start + gap + 1, stride))
 
-    def propagate(self, gap: int, method: str = "dis-medium", min_confidence: float = 0.0):
+    def propagate(self, gap: int, method: str = DEFAULT_METHOD, min_confidence: float = 0.0):
         """(label, confidence) at start + gap carried from the start's label, or None if the chain stopped."""
         pos = self.positions(gap)
         frames = [(lambda f=f: self.frame(f)[0]) for f in pos]

@@ -33,10 +33,10 @@ from engine.dataset.naming import frame_file_name, parse_frame_name, video_dir_n
 from engine.imageio import read_image, read_label, write_label
 from engine.jobs import JobContext
 from engine.propagate.chain import name_positions, propagate_frames
-from engine.propagate.flow import FLOW_WIDTH
+from engine.propagate.flow import DEFAULT_METHOD, FLOW_WIDTH
 
 REPORT = "propagation.json"
-METHOD = f"DIS optical flow (OpenCV, preset medium, {FLOW_WIDTH} px wide), frame-by-frame chain, forward-backward " \
+METHOD = f"{DEFAULT_METHOD} optical flow (OpenCV, {FLOW_WIDTH} px wide), frame-by-frame chain, forward-backward " \
          "consistency as confidence, two-sided fusion between key frames"
 DEFAULT_MIN_CONFIDENCE = 0.5
 _SPEC = re.compile(r"^([0-9]+):([0-9]+)$")
