@@ -24,6 +24,7 @@ from desktop.document import Document
 from desktop.panels.model_panels import ModelPanels
 from desktop.panels.team import TeamMenu
 from desktop.settings import Settings
+from desktop.video_import import new_dataset_from_video
 from desktop.shortcuts import TOOL_SPECS, class_key_hints
 from desktop.window_chrome import (add_dock, add_dock_toggles, build_actions, build_menus,
                                    build_status_fields, build_toolbar, scroll_area)
@@ -118,6 +119,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         }
         extra = {"file.open": ("Open dataset or frame folder…", "mdi6.folder-open-outline", self.choose_source),
                  "file.open_project": ("Open project…", "mdi6.folder-cog-outline", self.choose_project),
+                 "file.import_video": ("New dataset from video…", "mdi6.movie-open-outline",
+                                       lambda: new_dataset_from_video(self)),
                  "file.phantom": ("Open phantom sample", "mdi6.eye-circle-outline", self.open_phantom),
                  "file.export": ("Export…", "mdi6.export", self.export),
                  "file.preferences": ("Preferences…", "mdi6.cog-outline", self.preferences),

@@ -17,7 +17,7 @@ _ICON = "#c8ccd4"
 _ACTION_COLOURS = {"status.done": "#3fb950", "status.flagged": "#e3b341", "status.rejected": "#f85149"}
 _TEXT_BESIDE = ("status.done", "status.flagged", "status.rejected", "nav.next_unfinished")
 MENUS: dict[str, list] = {
-    "&File": ["file.open", "file.open_project", "file.phantom", "recent", None, "file.save", "file.export",
+    "&File": ["file.open", "file.open_project", "file.import_video", "file.phantom", "recent", None, "file.save", "file.export",
               None, "file.preferences", None, "file.quit"],
     "&Edit": ["edit.undo", "edit.redo", "edit.redo_alt"],
     "&Tools": [t.action_id for t in TOOL_SPECS] + ["segment.find", None, "brush.smaller", "brush.larger", None, "class.search"]

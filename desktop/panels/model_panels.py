@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWi
 
 from desktop.panels.curation.panel import CurationPanel
 from desktop.panels.preseg.panel import PresegPanel
+from desktop.panels.propagate.panel import PropagatePanel
 from desktop.panels.synthesis.panel import SynthesisPanel
 from desktop.panels.textedit.panel import TextEditPanel
 from desktop.window_chrome import add_dock
@@ -55,6 +56,7 @@ class ModelPanels(QObject):
         self.host, self.doc, self.runner, self.settings, self.canvas = host, doc, runner, settings, canvas
         self.synthesis = SynthesisPanel(doc, runner, settings)
         self.preseg = PresegPanel(doc, runner, settings, canvas)
+        self.propagate = PropagatePanel(doc, runner, canvas)
         self.extra: dict[str, QWidget] = {"curation": CurationPanel(doc, runner, settings),
                                           "textedit": TextEditPanel(doc, runner, settings)}
         self.training_dialog = None
@@ -62,6 +64,7 @@ class ModelPanels(QObject):
         self.docks: dict[str, QDockWidget] = {
             "synthesis": add_dock(host, "Synthesize", scrolled(self.synthesis), RIGHT),
             "preseg": add_dock(host, "Pre-segment", scrolled(self.preseg), RIGHT),
+            "propagate": add_dock(host, "Propagate", scrolled(self.propagate), RIGHT),
             **{key: add_dock(host, DATASET_TOOLS[key][0], scrolled(panel), RIGHT) for key, panel in self.extra.items()},
         }
         self._arrange()
@@ -88,6 +91,13 @@ class ModelPanels(QObject):
             (None, None, None, None),
             ("models.train_preseg", "Train pre-segmenter", "mdi6.school", self.train_preseg),
             ("models.presegment", "Pre-segment", "mdi6.auto-fix", self.presegment),
+            (None, None, None, None),
+            ("models.propagate_forward", "Propagate forward", "mdi6.chevron-double-right",
+             lambda: self.run_propagation("forward")),
+            ("models.propagate_backward", "Propagate backward", "mdi6.chevron-double-left",
+             lambda: self.run_propagation("backward")),
+            ("models.propagate_next", "Propagate to the next labelled frame", "mdi6.debug-step-over",
+             lambda: self.run_propagation("to-next-labelled")),
         ]
         for key, (_title, text) in DATASET_TOOLS.items():
             items.append((f"models.show_{key}", text, "mdi6.image-multiple-outline", lambda k=key: self.show(k)))
@@ -124,6 +134,12 @@ class ModelPanels(QObject):
         s.preferencesRequested.connect(self.preferencesRequested)
         textedit.preferencesRequested.connect(self.preferencesRequested)
         p.frameRequested.connect(self.frameRequested)
+        g = self.propagate
+        self.canvas.strokeFinished.connect(g.on_label_changed)
+        doc.labelEdited.connect(g.on_label_changed)
+        doc.frameChanged.connect(g.on_frame)
+        doc.projectChanged.connect(g.reset_for_project)
+        g.frameRequested.connect(self.frameRequested)
         s.pairAccepted.connect(lambda _id: curation.refresh())  # new pairs show in the curation gallery
         textedit.pairAdded.connect(lambda _id: curation.refresh())
         curation.openPairRequested.connect(self.open_pair)
@@ -149,6 +165,10 @@ class ModelPanels(QObject):
     def presegment(self):
         self.show("preseg")
         return self.preseg.presegment()
+
+    def run_propagation(self, mode: str):
+        self.show("propagate")
+        return self.propagate.propagate(mode)
 
     def train_preseg(self):
         self.show("preseg")
@@ -195,4 +215,4 @@ class ModelPanels(QObject):
             self.synthesis.request_preview()
 
     def panel(self, key: str) -> Optional[QWidget]:
-        return {"synthesis": self.synthesis, "preseg": self.preseg, **self.extra}.get(key)
+        return {"synthesis": self.synthesis, "preseg": self.preseg, "propagate": self.propagate, **self.extra}.get(key)

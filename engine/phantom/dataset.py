@@ -17,11 +17,11 @@ from engine.atomic import atomic_write_text
 from engine.imageio import write_image, write_label
 from engine.jobs import JobContext
 from engine.phantom.frame import VideoRenderer
+from engine.phantom.motion import DEFAULT_MOTION, FRAME_STEP, check_motion
 from engine.phantom.realistic import check_style
 from engine.phantom.scene import BASE_H, BASE_W
 
-PHANTOM_VERSION = 1
-FRAME_STEP = 30          # frames between two sampled frames, as in CaDIS
+PHANTOM_VERSION = 2     # 2: "surgery" motion by default (engine.phantom.motion); 1 was the "still" motion
 MANIFEST = "phantom.json"
 GENERATOR = "cadis-phantom"
 MAX_VIDEOS = 99          # folder numbers have two digits
@@ -110,22 +110,24 @@ def _prune(root: Path, old_files: list[str], keep: set[str]) -> None:
 
 def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video: int = 8, seed: int = 0,
                      ctx: JobContext | None = None, *, width: int = BASE_W,
-                     height: int = BASE_H, style: str = "plain") -> list[Path]:
+                     height: int = BASE_H, style: str = "plain", motion: str = DEFAULT_MOTION) -> list[Path]:
     """Write a phantom CaDIS-layout dataset; returns the image paths written, in order.
 
     The same arguments always give byte-identical files. `style` is "plain" or "realistic"
-    (`engine.phantom.realistic`); the labels are the same in both. `ctx` reports progress and can cancel between
+    (`engine.phantom.realistic`); the labels are the same in both. `motion` is "surgery" (version 2) or "still"
+    (version 1), `engine.phantom.motion`. `ctx` reports progress and can cancel between
     frames (files already written stay; phantom.json then says `"complete": false`).
     """
     old_files = check_request(root, videos, frames_per_video, seed, width=width, height=height)
     check_style(style)
+    check_motion(motion)
     ctx = ctx or JobContext()
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     pairs = [(v, k) for v in range(1, videos + 1) for k in range(frames_per_video)]
     files = [p for v, k in pairs for p in frame_relpaths(v, k * FRAME_STEP)]
     manifest = {
-        "generator": GENERATOR, "version": PHANTOM_VERSION, "seed": seed, "videos": videos,
+        "generator": GENERATOR, "version": PHANTOM_VERSION if motion == "surgery" else 1, "motion": motion, "seed": seed, "videos": videos,
         "frames_per_video": frames_per_video, "frames": len(pairs), "width": width, "height": height,
         "frame_step": FRAME_STEP, "style": style, "complete": False, "files": sorted(set(files) | set(old_files)),
     }
@@ -137,7 +139,7 @@ def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video:
     for i, (video, k) in enumerate(pairs):
         ctx.check()
         if renderer is None or renderer.video != video:
-            renderer = VideoRenderer(seed, video, width, height, style)
+            renderer = VideoRenderer(seed, video, width, height, style, motion)
         image, label = renderer.render(k)
         image_rel, label_rel = frame_relpaths(video, k * FRAME_STEP)
         write_image(root / image_rel, image)

@@ -42,11 +42,14 @@ def pose(scene: Scene, plan: InstrumentPlan, t: float) -> tuple[np.ndarray, np.n
     return tip, u, incision
 
 
-def draw_instrument(canvas: Canvas, scene: Scene, plan: InstrumentPlan, t: float) -> None:
-    """Draw one instrument into the canvas (label, material and shading)."""
+def draw_instrument(canvas: Canvas, scene: Scene, plan: InstrumentPlan, t: float, retract: float = 0.0) -> None:
+    """Draw one instrument into the canvas (label, material and shading); `retract` (0..1) slides it out along
+    its shaft until, at 1, it is out of view (entering and leaving)."""
     tip, u, incision = pose(scene, plan, t)
     k = scene.scale * plan.size
-    inside = float(np.hypot(*(incision - tip)))
+    inside = float(np.hypot(*(incision - tip)))  # the instrument moves as one piece: its parts keep their places
+    if retract > 0.0:
+        tip = tip + u * retract * float(np.hypot(scene.width, scene.height))
     ctx = _Ctx(canvas, plan, tip, u, k, inside, scene, t)
     _KINDS[SPECS[plan.cls].kind](ctx)
 

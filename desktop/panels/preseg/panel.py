@@ -28,7 +28,7 @@ from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, pro
 from desktop.panels.preseg.form import PresegForm
 from desktop.panels.preseg.model_made_layer import ModelMadeLayer
 from desktop.panels.preseg.trust import PresegTrustMixin
-from desktop.panels.preseg.proposal_layer import ProposalLayer
+from desktop.panels.proposal_layer import ProposalLayer
 from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner
 from engine.preseg.trust import videos_of

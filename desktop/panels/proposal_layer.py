@@ -1,4 +1,4 @@
-"""A pre-segmentation proposal on the canvas, and accepting (part of) it as one undoable edit.
+"""A model proposal (pre-segmentation or propagation) on the canvas, and accepting (part of) it as one undoable edit.
 
 `ProposalLayer` is an extra image layer in the canvas scene, above the label overlay: it shows the
 proposed classes where they differ from the current label (what accepting would change), or the
