@@ -150,6 +150,17 @@ class Document(QObject):
     def apply(self, op: Callable[..., Optional[UndoRecord]], *args, **kwargs) -> Optional[UndoRecord]:
         return self.session.apply(op, *args, **kwargs)
 
+    def accept_model_output(self, proposal: np.ndarray, where: np.ndarray, policy: PaintPolicy, description: str,
+                            replace_labels: bool = False, source: str = "preseg") -> Optional[UndoRecord]:
+        """Accept a model's proposal as one undo step, its pixels recorded as model-made (engine.session)."""
+        return self.session.accept_model_output(proposal, where, policy, description, replace_labels, source)
+
+    def record_model_output(self, rec: Optional[UndoRecord], source: str) -> None:
+        self.session.record_model_output(rec, source)
+
+    def review_model_made(self) -> int:
+        return self.session.review_model_made()
+
     def repair(self, op: str, params: dict, cls: Optional[int], policy: PaintPolicy) -> Optional[UndoRecord]:
         return self.session.repair(op, params, cls, policy)
 

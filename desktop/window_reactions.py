@@ -13,7 +13,11 @@ class WindowReactionsMixin:
     """Slots connected to the document's signals."""
 
     def _on_stroke(self, rec) -> None:
-        self.doc.record_edit(rec)
+        source = self.canvas.take_model_source()
+        if source:  # a committed segmentation: the model's pixels, recorded as model-made until reviewed
+            self.doc.record_model_output(rec, source)
+        else:
+            self.doc.record_edit(rec)
         self.palette.set_counts(self.doc.label)
 
     def _on_frame(self, key: str) -> None:

@@ -221,8 +221,16 @@ class CanvasView(ZoomPanView):
         self.zoomChanged.emit(float(scale))
 
     # -- ToolHost -------------------------------------------------------------------------------------
-    def commit(self, record: object) -> None:
+    def commit(self, record: object, model_source: str = "") -> None:
+        """A tool's finished action; `model_source` names the model whose output it wrote (a committed
+        segmentation), so the window records its pixels as model-made (`take_model_source`)."""
+        self._model_source = model_source
         self.strokeFinished.emit(record)
+        self._model_source = ""
+
+    def take_model_source(self) -> str:
+        """While strokeFinished is delivered: the model whose output the record wrote, "" for a person's edit."""
+        return getattr(self, "_model_source", "")
 
     def pick(self, class_id: int) -> None:
         self.classPicked.emit(int(class_id))

@@ -159,7 +159,7 @@ class SegmentTool(Tool):
             self.host.segment_message("Nothing to write: the paint rules leave every pixel of the mask as it is")
             return
         self.host.refresh(record.bbox)
-        self.host.commit(record)
+        self.host.commit(record, "segment")
 
     def _start_repair(self, x: int, y: int) -> None:
         found = class_region(self.host.label(), x, y)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from engine.project.errors import ProjectError
 from engine.project.journal import Journal, JournalEntry, scan_entries
 from engine.project.nofollow import is_regular, read_regular
 from engine.project.paths import resolve_inside
@@ -68,7 +70,11 @@ class PairJournals:
         with self._lock:
             if int(pair_id) in self._open:
                 return self._open[int(pair_id)].entries()
-            return scan_entries(read_regular(self.path(pair_id), "pair journal", MAX_PAIR_JOURNAL_BYTES))[0]
+            try:  # a regular file inside the pair folder, of bounded size: a link, FIFO or huge file is not read
+                return scan_entries(read_regular(self.path(pair_id), "pair journal", MAX_PAIR_JOURNAL_BYTES))[0]
+            except ProjectError as exc:
+                warnings.warn(f"{exc}; its strokes are not recovered", stacklevel=2)
+                return []
 
     def with_entries(self) -> list[int]:
         """Ids of pairs whose journal file holds at least one whole entry (live or stale)."""

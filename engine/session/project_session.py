@@ -151,12 +151,23 @@ class ProjectSession:
         if self.current is None:
             return None
         rec = self.current.apply(accept_proposal, proposal, where, policy, description, replace_labels)
-        if rec is not None and isinstance(self.current.target, FrameTarget) and not self.project.read_only:
-            x0, y0, x1, y1 = rec.bbox
-            region = np.zeros(self.current.label.shape, bool)
-            region[y0:y1, x0:x1] = rec.changed()
-            self.project.mark_model_made(self.key, self.current.label, region, source)
+        self._mark_model_made(rec, source)
         return rec
+
+    def record_model_output(self, rec: Optional[UndoRecord], source: str) -> None:
+        """Record an edit a tool already applied from a model's output (a committed segmentation) as one undo
+        step, its pixels recorded as model-made like an accepted proposal."""
+        self.record_edit(rec)
+        self._mark_model_made(rec, source)
+
+    def _mark_model_made(self, rec: Optional[UndoRecord], source: str) -> None:
+        if (rec is None or self.current is None or not isinstance(self.current.target, FrameTarget)
+                or self.project.read_only):
+            return
+        x0, y0, x1, y1 = rec.bbox
+        region = np.zeros(self.current.label.shape, bool)
+        region[y0:y1, x0:x1] = rec.changed()
+        self.project.mark_model_made(self.key, self.current.label, region, source)
 
     def review_model_made(self) -> int:
         """A person has reviewed the current frame's model-made pixels: they count as the person's now."""

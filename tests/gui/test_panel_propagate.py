@@ -91,6 +91,8 @@ def test_propagate_forward_shows_and_accepts_like_a_pre_segmentation_proposal(qt
     changed = after != before
     assert changed.any() and (conf[changed] >= panel.min_conf.value()).all()
     assert not changed[conf < panel.min_conf.value()].any()
+    made = w.doc.project.model_made_mask(keys[1], after)   # accepted model output is recorded as such
+    np.testing.assert_array_equal(made, changed)
     listed = [panel.unreviewed.item(i).data(Qt.ItemDataRole.UserRole) for i in range(panel.unreviewed.count())]
     assert listed == keys[2:4]
     w.doc.undo()

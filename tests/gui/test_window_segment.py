@@ -43,6 +43,8 @@ def test_segment_in_the_window(qtbot, phantom_root, tmp_path, folder):
     key(w.canvas, Qt.Key_Return)
     changed = w.doc.label != before
     assert (changed == (mask & (before != 34))).all() and set(np.unique(w.doc.label[changed])) <= {34}
+    made = w.doc.project.model_made_mask(w.doc.key, w.doc.label)   # a committed segmentation is model-made
+    np.testing.assert_array_equal(made, changed)
     if changed.any():
         w.actions["edit.undo"].trigger()
         np.testing.assert_array_equal(w.doc.label, before)

@@ -220,20 +220,20 @@ def test_pairs_keep_parent_split_and_acceptance_past_a_damaged_page(tmp_path):
 def test_rows_of_any_table_survive_a_rebuild(tmp_path, monkeypatch):
     """A table added by a later schema version (here a stand-in for model-made pixel records) is salvaged
     like the project's own tables: every row the damaged file yields is copied."""
-    extra = ("CREATE TABLE model_made (pair_id INTEGER NOT NULL, pixels INTEGER NOT NULL, reviewed INTEGER); "
+    extra = ("CREATE TABLE later_records (pair_id INTEGER NOT NULL, pixels INTEGER NOT NULL, reviewed INTEGER); "
              "CREATE TABLE tags (name TEXT PRIMARY KEY, colour TEXT) WITHOUT ROWID")
     monkeypatch.setattr(dbm, "MIGRATIONS", (*dbm.MIGRATIONS, extra))
     monkeypatch.setattr(dbm, "SCHEMA_VERSION", len(dbm.MIGRATIONS))
     ds = make_dataset(tmp_path / "ds", frames=FRAMES)
     _work(ds)
     with Project.open_or_create(ds) as p:
-        p._conn.executemany("INSERT INTO model_made VALUES (?, ?, ?)", [(i, i * 100, i % 2) for i in range(1, 7)])
+        p._conn.executemany("INSERT INTO later_records VALUES (?, ?, ?)", [(i, i * 100, i % 2) for i in range(1, 7)])
         p._conn.executemany("INSERT INTO tags VALUES (?, ?)", [("keep", "green"), ("check", "red")])
     _damage_index(tmp_path / "ds.cadis-project" / "project.sqlite")
     result = rebuild_database(tmp_path / "ds.cadis-project")
     assert result.other_rows == 8
     with Project.open_or_create(ds) as p:
-        rows = sorted(p._conn.execute("SELECT pair_id, pixels, reviewed FROM model_made"))
+        rows = sorted(p._conn.execute("SELECT pair_id, pixels, reviewed FROM later_records"))
         tags = sorted(p._conn.execute("SELECT name, colour FROM tags"))
     assert rows == [(i, i * 100, i % 2) for i in range(1, 7)]
     assert tags == [("check", "red"), ("keep", "green")]

@@ -57,6 +57,20 @@ def _cases(ds, tmp):
         "remap into the dataset": (["remap", tmp / "in.png", ds / "x.png", "--experiment", "1"], "lies in the CaDIS"),
         "synth into the dataset root": (["synth", "--model", model, "--mask", tmp / "in.png", "--out", ds / "x.png"],
                                         "lies in the CaDIS dataset"),
+        "segment into the dataset": (["segment", "--sam", tmp / "sam", ds / IMAGE, "--point", "1,1", "--class", "1",
+                                      "--out", ds / "x.png"], "lies in the CaDIS dataset"),
+        "segment over its image": (["segment", "--sam", tmp / "sam", ds / IMAGE, "--point", "1,1", "--class", "1",
+                                    "--out", ds / IMAGE], "would write over"),
+        "assign into the dataset": (["assign", ds, "--annotators", "ana,ben", "--out", ds / "packages",
+                                     "--no-progress"], "would write over"),
+        "merge into the dataset": (["merge", tmp / "proj", "--out", ds / "merged", "--no-progress"],
+                                   "the dataset is never written"),
+        "agreement json into the dataset": (["agreement", tmp / "proj", "--json", ds / "a.json"],
+                                            "lies in the CaDIS dataset"),
+        "import-video into a dataset's Labels": (["import-video", tmp / "in.png", ds / "Video01" / "Labels",
+                                                  "--every", "1", "--quiet"], "lies in the CaDIS dataset"),
+        "propagate into the dataset": (["propagate", ds, "--from", IMAGE, "--until-labelled", "--out-dir",
+                                        ds / "proposals", "--quiet"], "would write over"),
     }
 
 
@@ -69,6 +83,10 @@ def test_writing_commands_refuse_to_write_over_inputs_or_into_the_dataset(tmp_pa
     (tmp_path / "synth").mkdir()
     shutil.copytree(ds / "Video01" / "Labels", ds / "model")  # a folder a clumsy user took for a model
     shutil.copy(ds / LABEL, tmp_path / "in.png")
+    if case.split()[0] in ("merge", "agreement"):  # commands that read a project: a real one beside the dataset
+        from engine.project import Project
+
+        Project.open_or_create(ds, project_dir=tmp_path / "proj").close()
     before = tree_sha(ds)
     argv, says = _cases(ds, tmp_path)[case]
     code, _out, err = run_cli(capsys, *argv)

@@ -180,14 +180,19 @@ class PropagatePanel(QWidget):
         self._update_buttons()
 
     def _accept(self, min_confidence: float, what: str):
-        from engine.propagate.accept import accept_propagated
+        from engine.propagate.accept import confident_where
 
         key = self.doc.key
         if key not in self.proposals:
             return None
         label, conf = self.proposals[key]
+        if conf.shape != label.shape:
+            self.status.setText("The proposal does not match this frame's size; propagate again")
+            return None
         replace = self.replace.isChecked()
-        rec = self.doc.apply(accept_propagated, label, conf, min_confidence, None, self.canvas.policy(), replace)
+        # one engine call for every accepted model output: the pixels it writes are recorded as model-made
+        rec = self.doc.accept_model_output(label, confident_where(label, conf, min_confidence), self.canvas.policy(),
+                                           "accept propagation", replace, "propagation")
         n = 0 if rec is None else int(rec.changed().sum())
         scope = "" if replace else " (unlabelled pixels only)"
         self.status.setText(f"Accepted {what}{scope}: {n:,} pixels changed (Ctrl+Z undoes it)" if n else
