@@ -87,8 +87,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.model_panels.jobsRequested.connect(lambda: (self.docks["jobs"].show(), self.docks["jobs"].raise_()))
         self.docks.update(self.model_panels.docks)
         self.team = TeamMenu(self, self.doc, self.runner, self.canvas, self.model_panels.docks["synthesis"])
-        self.team.openRequested.connect(self.open_source)
-        self.team.frameRequested.connect(self.show_frame)
+        self.team.openRequested.connect(self.open_source), self.team.frameRequested.connect(self.show_frame)
         add_dock_toggles(self.menus["&View"], self.docks)
         self.menuBar().addMenu(self.menus["&Help"])
         self.doc.projectChanged.connect(self._reset_docks)
@@ -101,8 +100,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
     # -- building ----------------------------------------------------------------------------------
     def _build_actions(self) -> dict[str, QAction]:
         handlers = {
-            **{t.action_id: (lambda _=False, t=t.name: self.set_tool(t))
-               for t in TOOL_SPECS},
+            **{t.action_id: (lambda _=False, t=t.name: self.set_tool(t)) for t in TOOL_SPECS},
             "brush.smaller": lambda: self._step_brush(-1), "brush.larger": lambda: self._step_brush(1),
             "edit.undo": self.doc.undo, "edit.redo": self.doc.redo, "edit.redo_alt": self.doc.redo,
             "status.done": lambda: self.set_status("done"), "status.flagged": lambda: self.set_status("flagged"),
