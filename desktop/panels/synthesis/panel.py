@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QFileDialog, QWidget)
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from desktop.panels.model_folder import model_folder_problem, weights_stamp
 from desktop.panels.distill_job import StudentControls
@@ -30,6 +30,7 @@ from desktop.panels.synthesis.sketch import SketchControls
 from desktop.qt_image import pixmap_of
 from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.model_cache import ModelCache
+from engine.models.trained_on import PHANTOM, TRAIN_HINT, describe, frame_warning, read_record
 from engine.provenance import synthesis_provenance
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
@@ -67,6 +68,8 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self.model_problem: Optional[str] = None
         self._build()
         self.refresh_model()
+        self.full_view = None
+        self.gallery.entryActivated.connect(self.show_full_size)
         doc.frameChanged.connect(self._remember_parent)
         doc.sketchChanged.connect(self._on_sketch_changed)
         self._remember_parent(doc.key)
@@ -104,6 +107,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         if ok:
             self.model_label.setText(self._model_summary(Path(self.model_dir())))
         self.model_label.setVisible(ok)
+        self.trained_on = read_record(self.model_dir()) if ok else {}
+        self.knows_label.setText(self._knows_text(self.trained_on))
+        self.knows_label.setVisible(ok)
         self._update_buttons()
         return ok
 
@@ -120,6 +126,15 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')} · preview: {lane}"
         except (OSError, ValueError, TypeError):
             return f"Model {path.name}"
+
+    @staticmethod
+    def _knows_text(rec: dict) -> str:
+        """What the model knows, plainly; for the phantom starter, how to get one that knows the user's frames."""
+        line = describe(rec).capitalize() + "."
+        if rec.get("source") == PHANTOM:
+            return (f"⚠ Phantom starter model: {line[0].lower() + line[1:]} On your own frames its results can be "
+                    f"wrong; {TRAIN_HINT}.")
+        return line
 
     def _update_buttons(self) -> None:
         ok = self.model_problem is None
@@ -295,10 +310,14 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         from engine.pipelines.repaint import repaint_provenance
 
         out = []
+        frame = self.doc.image if key == self.doc.key else None
+        warning = frame_warning(read_record(model_dir), frame)  # the frame unlike the model's training frames
         for image, seed in zip(result.images, result.seeds):
             prov = synthesis_provenance(result.settings, seed, preset_name, model_dir, key, result.mask)
             if result.changed is not None:  # a repaint: parent frame, changed-region mask, model, seed
                 prov["repaint"] = repaint_provenance(result, key)
+            if warning:
+                prov["warning"] = warning
             out.append(GalleryEntry(image, result.mask, prov))
         return out
 
@@ -322,6 +341,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
                                 "margin); every other pixel is the real frame")
         else:
             self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
+        warning = self.gallery.selected_entry().provenance.get("warning") if self.gallery.selected_entry() else None
+        if warning:
+            self.status.setText(f"⚠ {warning}")
 
     def _show_selected(self) -> None:
         entry = self.gallery.selected_entry()
@@ -341,6 +363,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         if entry.pair_id is not None:
             self.status.setText(f"Already stored as synthetic pair {entry.pair_id}")
             return entry.pair_id
+        if entry.provenance.get("warning") and not self._accept_anyway(entry):
+            self.status.setText("Not stored: the frame is unlike the model's training frames")
+            return None
         if float(entry.provenance.get("lift_scale", 1.0)) < 1.0:
             self._accept_full_lift(entry)
             return None
@@ -355,6 +380,31 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self.status.setText(f"Stored as synthetic pair {entry.pair_id}{note or f' (from {Path(key_of(entry)).name})'}")
         self.pairAccepted.emit(entry.pair_id)
         return entry.pair_id
+
+    def _accept_anyway(self, entry: GalleryEntry) -> bool:
+        """Ask before a result flagged by the training-frames check becomes a pair (asked once per result)."""
+        if entry.provenance.get("warning_accepted"):
+            return True
+        answer = QMessageBox.question(
+            self, "Unlike the model's training frames", f"{entry.provenance['warning']}\n\nStore it as a pair anyway? "
+            "It keeps this warning in its record.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        entry.provenance["warning_accepted"] = True
+        return True
+
+    def show_full_size(self, entry: Optional[GalleryEntry] = None):
+        """The result (selected, or `entry`) at its own size in a window of its own (double click)."""
+        from desktop.panels.synthesis.full_view import FullSizeView
+
+        entry = entry or self.gallery.selected_entry()
+        if entry is None:
+            return None
+        view = FullSizeView(entry.image, entry.title, entry.provenance.get("warning"), self)
+        view.show()
+        self.full_view = view
+        return view
 
     def save_selected(self, path: Optional[str] = None) -> Optional[Path]:
         """Write the selected image to `path` (asked for when None) and its mask to NAME.mask.png."""
