@@ -55,6 +55,9 @@ def make_app():
     app.setOrganizationName("CaDIS Studio")
     app.setStyle("Fusion")
     app.setStyleSheet(load_style())
+    from desktop.wheel_guard import install_wheel_guard
+
+    install_wheel_guard(app)  # the wheel scrolls panels, not the sliders it passes over
     return app
 
 

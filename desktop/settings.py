@@ -202,6 +202,18 @@ class Settings:
     def autosave_ms(self, value: int) -> None:
         self._q.setValue("behaviour/autosave_ms", int(value))
 
+    @property
+    def brush_radius(self) -> int:
+        """The brush size (radius in px) the user last chose; 12 at first."""
+        try:
+            return max(1, int(self._q.value("tools/brush_radius", 12)))
+        except (TypeError, ValueError):
+            return 12
+
+    @brush_radius.setter
+    def brush_radius(self, value: int) -> None:
+        self._q.setValue("tools/brush_radius", int(value))
+
     def window_state(self) -> tuple[bytes | None, bytes | None]:
         return self._q.value("window/geometry"), self._q.value("window/state")
 
