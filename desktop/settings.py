@@ -191,12 +191,15 @@ class Settings:
             raise ValueError("recovery policy must be ask, recover or discard")
         self._q.setValue("behaviour/recovery", value)
 
+    def _get_int(self, key: str, default: int, minimum: int) -> int:
+        try:
+            return max(minimum, int(self._q.value(key, default)))
+        except (TypeError, ValueError):
+            return default
+
     @property
     def autosave_ms(self) -> int:
-        try:
-            return max(200, int(self._q.value("behaviour/autosave_ms", 3000)))
-        except (TypeError, ValueError):
-            return 3000
+        return self._get_int("behaviour/autosave_ms", 3000, 200)
 
     @autosave_ms.setter
     def autosave_ms(self, value: int) -> None:
@@ -205,10 +208,7 @@ class Settings:
     @property
     def brush_radius(self) -> int:
         """The brush size (radius in px) the user last chose; 12 at first."""
-        try:
-            return max(1, int(self._q.value("tools/brush_radius", 12)))
-        except (TypeError, ValueError):
-            return 12
+        return self._get_int("tools/brush_radius", 12, 1)
 
     @brush_radius.setter
     def brush_radius(self, value: int) -> None:
