@@ -130,11 +130,10 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
     @staticmethod
     def _knows_text(rec: dict) -> str:
         """What the model knows, plainly; for the phantom starter, how to get one that knows the user's frames."""
-        line = describe(rec).capitalize() + "."
+        line = describe(rec)
         if rec.get("source") == PHANTOM:
-            return (f"⚠ Phantom starter model: {line[0].lower() + line[1:]} On your own frames its results can be "
-                    f"wrong; {TRAIN_HINT}.")
-        return line
+            return f"⚠ Phantom starter: {line}. Results on your own frames can be wrong; {TRAIN_HINT}"
+        return line[0].upper() + line[1:] + "."
 
     def _update_buttons(self) -> None:
         ok = self.model_problem is None
