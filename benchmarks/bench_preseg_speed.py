@@ -8,7 +8,8 @@ PHANTOM is `cadis phantom DIR --videos 3 --frames-per-video 8 --seed 0` (24 labe
 last frame of the sample, with a head trained on those frames. Features come from the shipped starter model
 with the engine's default settings (`PresegSettings()`); torch runs on one thread. Prints one JSON line:
 the step's wall seconds (set-up, model loading and, for a proposal, the head's training are not counted) and
-seconds per frame (training and suspicious: per labelled frame; a proposal: the one frame).
+seconds per frame (training and suspicious: per labelled frame; a proposal: the one frame). A proposal's line
+also gives the seconds its head took to train (`train_seconds`).
 
 `--planted K` swaps two classes (pupil and iris) in the labels of K evenly spaced frames, so a suspicious
 ranking can be checked (the planted frames should rank first); the JSON then carries every frame's score and
@@ -79,7 +80,9 @@ def main(argv=None) -> int:
         preseg.train_head(extractor, frames, 0, settings)
         seconds = time.perf_counter() - t0
     elif args.step == "propose":
+        t0 = time.perf_counter()
         head = preseg.train_head(extractor, frames, 0, settings)
+        out["train_seconds"] = round(time.perf_counter() - t0, 2)  # the head's training, before the proposal
         image = last.load()[0]
         t0 = time.perf_counter()
         preseg.Presegmenter(extractor, head).presegment(image)
