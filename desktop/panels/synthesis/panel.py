@@ -112,7 +112,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         self.knows_label.setToolTip(f"This model was {describe(self.trained_on)}. "
                                     + (f"Its results on your own frames can be wrong; {TRAIN_HINT}."
                                        if self.trained_on.get("source") == PHANTOM else ""))
-        self.knows_label.setVisible(ok)
+        self.knows_label.setVisible(ok and bool(self.trained_on))  # nothing recorded: nothing to say
         self._update_buttons()
         return ok
 
