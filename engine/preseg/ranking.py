@@ -7,8 +7,8 @@
   Disagreement is the share of labelled pixels where the proposal differs, weighted by the proposal's
   confidence, so a confident contradiction counts more than an unsure one. Each fold's head is ONE member
   (`FOLD_MEMBERS`), not the whole ensemble: the ranking needs the held-out proposal, not the members'
-  uncertainty, and training the folds was nearly all of the time (5 members: 5x the time for the same
-  ranking within the spread of two seeds; docs/benchmarks/preseg_speed.md).
+  uncertainty, and training the folds was nearly all of the time (measured on the phantom at 2, 6 and 20
+  frames: the same frames ranked first, about 4x less CPU; docs/benchmarks/preseg_speed.md).
 """
 from __future__ import annotations
 
