@@ -99,9 +99,34 @@ def make_phantom(root: Path, videos: int, frames: int) -> Path:
     return root
 
 
-def publish(run_dir: Optional[Path], up_dir: Optional[Path], out: Path) -> None:
+def starter_record(data: Path) -> dict:
+    """The card's `trained_on_data` (engine.models.trained_on) for the recipe's training frames of `data`."""
+    from engine.training.data import collect_pairs, split_holdout, trained_on_record
+
+    cfg = starter_config(1, "sample")
+    train_pairs, _held = split_holdout(collect_pairs(data), cfg.num_holdout)
+    return trained_on_record(data, train_pairs, tuple(cfg.resolution))
+
+
+def write_card_only(data: Path, out: Path) -> None:
+    """Add what the shipped model was trained on to `out`'s model_card.json and README.md; weights untouched."""
+    import json
+
+    from engine.atomic import atomic_write_text
+    from engine.models.model_dir import _card_markdown
+    from engine.models.trained_on import TRAINED_ON
+
+    card = json.loads((out / "model_card.json").read_text(encoding="utf-8"))
+    card[TRAINED_ON] = starter_record(data)
+    atomic_write_text(out / "model_card.json", json.dumps(card, indent=2, default=str))
+    atomic_write_text(out / "README.md", _card_markdown(card).replace(
+        "# Synthesis model (SPADE-conditioned diffusion UNet)", "# Synthesis pipeline (SPADE diffusion UNet + mask upsampler)"))
+
+
+def publish(run_dir: Optional[Path], up_dir: Optional[Path], out: Path, data: Optional[Path] = None) -> None:
     """Write the starter pipeline folder `out`: the UNet of `run_dir` (None: keep the one in `out`) and the
-    upsampler of `up_dir` (None: keep the one in `out`, if any), fp16 weights, with the model card."""
+    upsampler of `up_dir` (None: keep the one in `out`, if any), fp16 weights, with the model card (which says
+    what it was trained on when the phantom `data` is given)."""
     import json
     import tempfile
 
@@ -119,6 +144,10 @@ def publish(run_dir: Optional[Path], up_dir: Optional[Path], out: Path) -> None:
     card["name"] = "starter-synthesis"
     card["trained_on"] = "phantom sample (engine.phantom, 20 videos x 10 frames, seed 0); experiment-1 classes"
     card["recipe"] = "python -m benchmarks.train_starter_models (make starter-models)"
+    if data is not None:
+        from engine.models.trained_on import TRAINED_ON
+
+        card[TRAINED_ON] = starter_record(data)
     if planned and card.get("steps", planned) < planned:
         card["note"] = (f"UNet published at step {card['steps']} of the recipe's {planned}; rerun the recipe (it "
                         "resumes) for the full model")
@@ -196,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=int, default=20)
     parser.add_argument("--frames-per-video", type=int, default=10)
     parser.add_argument("--publish-only", action="store_true", help="copy the current run's model into --out and stop")
+    parser.add_argument("--card-only", action="store_true",
+                        help="only write what --out was trained on into its card (renders the phantom; no training)")
     parser.add_argument("--skip-unet", action="store_true",
                         help="keep the UNet already in --out; train (or resume) only the upsampler")
     parser.add_argument("--upsampler-steps", type=int, default=1400)
@@ -215,8 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"using {threads} CPU thread(s)", flush=True)
     run_dir = args.work / f"starter-synthesis-{args.prediction}"
     up_dir = args.work / "starter-upsampler"
-    if not args.publish_only:
+    data = None
+    if not args.publish_only or args.card_only:
         data = make_phantom(args.work / "phantom", args.videos, args.frames_per_video)
+    if args.card_only:
+        write_card_only(data, args.out)
+        print(f"card of {args.out} says what it was trained on")
+        return 0
     if not args.publish_only and not args.skip_unet:
         resume = (run_dir / "training" / "train_config.json").exists()
         ctx, bar = tqdm_context("training starter-synthesis")
@@ -228,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained to step {result.step}; last loss {result.last_loss:.4f}", flush=True)
     if not args.publish_only:
         train_upsampler_stage(data, up_dir, args.upsampler_steps, args.upsampler_minutes)
-    publish(None if args.skip_unet else run_dir, up_dir, args.out)
+    publish(None if args.skip_unet else run_dir, up_dir, args.out, data)
     print(f"starter model written to {args.out}")
     print(f"examples figure written to {write_examples(args.out, args.examples)}")
     return 0

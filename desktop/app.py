@@ -55,6 +55,9 @@ def make_app():
     app.setOrganizationName("CaDIS Studio")
     app.setStyle("Fusion")
     app.setStyleSheet(load_style())
+    from desktop.wheel_guard import install_wheel_guard
+
+    install_wheel_guard(app)  # the wheel scrolls panels, not the sliders it passes over
     return app
 
 
@@ -117,6 +120,37 @@ def start_source(args, settings) -> tuple[Optional[str], Optional[str]]:
     return None, args.project
 
 
+def make_sample(root, parent=None) -> Path:
+    """The phantom sample in `root`, made (first start: 24 frames, several seconds) under a progress window
+    instead of behind a black one; at once when it is already there."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    from engine.jobs import JobContext
+    from engine.phantom import ensure_sample
+
+    dialog = QProgressDialog("Making the phantom sample to start with…", "", 0, 1000, parent)
+    dialog.setWindowTitle("CaDIS Studio: first start")
+    dialog.setCancelButton(None)
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.setAutoClose(False)
+    dialog.reset()  # not shown until the first report: an existing sample opens without it
+
+    def progress(fraction: float, message: str) -> None:
+        dialog.setLabelText(f"Making the phantom sample to start with…\n{message}")
+        dialog.setValue(int(round(fraction * 1000)))
+        QApplication.processEvents()
+
+    try:
+        return ensure_sample(root, JobContext(progress))
+    finally:
+        if dialog.isVisible():
+            dialog.setValue(dialog.maximum())
+        dialog.close()
+        dialog.deleteLater()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot:
@@ -127,8 +161,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     from desktop.main_window import MainWindow
     from desktop.settings import Settings, phantom_dir
     from desktop.window_layout import show_on_screen
-
-    from engine.phantom import ensure_sample
 
     settings = Settings(args.settings)
     if args.reset_settings:
@@ -141,7 +173,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         show_on_screen(window, *settings.window_state())  # shown first: questions at start have a parent
     if source is None:
         print(f"cadis-studio: opening the phantom sample in {phantom_dir()}", file=sys.stderr)
-        source = ensure_sample(phantom_dir())
+        source = make_sample(phantom_dir(), None if args.screenshot else window)
     opened = window.open_source(source, project_dir, recovery="skip" if args.screenshot else None)
     if args.screenshot:
         path = take_screenshot(window, args.screenshot, maximized=bool(args.screen))

@@ -150,6 +150,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         c.zoomChanged.connect(lambda scale: self.zoom_label.setText(f"{scale * 100:.0f}%"))
         t.toolChanged.connect(c.set_tool)
         t.brushRadiusChanged.connect(c.set_brush_radius)
+        t.set_brush_radius(self.settings.brush_radius)  # the size of the last run
+        t.brushRadiusChanged.connect(lambda r: setattr(self.settings, "brush_radius", r))
         t.paintModeChanged.connect(self._update_policy)
         t.overlayModeChanged.connect(c.set_overlay_mode)
         t.opacityChanged.connect(c.set_opacity)

@@ -231,12 +231,15 @@ class Settings:
             raise ValueError("recovery policy must be ask, recover or discard")
         self._q.setValue("behaviour/recovery", value)
 
+    def _get_int(self, key: str, default: int, minimum: int) -> int:
+        try:
+            return max(minimum, int(self._q.value(key, default)))
+        except (TypeError, ValueError):
+            return default
+
     @property
     def autosave_ms(self) -> int:
-        try:
-            return max(200, int(self._q.value("behaviour/autosave_ms", 3000)))
-        except (TypeError, ValueError):
-            return 3000
+        return self._get_int("behaviour/autosave_ms", 3000, 200)
 
     @autosave_ms.setter
     def autosave_ms(self, value: int) -> None:
@@ -253,6 +256,15 @@ class Settings:
 
     def set_options(self, panel: str, options: dict) -> None:
         self._q.setValue(f"panels/{panel}", json.dumps(options, sort_keys=True))
+
+    @property
+    def brush_radius(self) -> int:
+        """The brush size (radius in px) the user last chose; 12 at first."""
+        return self._get_int("tools/brush_radius", 12, 1)
+
+    @brush_radius.setter
+    def brush_radius(self, value: int) -> None:
+        self._q.setValue("tools/brush_radius", int(value))
 
     def window_state(self) -> tuple[bytes | None, bytes | None]:
         return self._q.value("window/geometry"), self._q.value("window/state")

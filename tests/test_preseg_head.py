@@ -152,6 +152,28 @@ def test_rank_suspicious_finds_the_wrong_label(model_dir):
     assert len(ranked) == 6 and ranked[0].key == "bad"
 
 
+def test_rank_suspicious_trains_one_member_per_fold(model_dir, monkeypatch):
+    """The folds' heads are single members (the speed-up of docs/benchmarks/preseg_speed.md), whatever the
+    ensemble size of the settings; the held-out ranking still comes from heads that never saw the frame."""
+    import engine.preseg.ranking as ranking
+
+    seen = []
+    real = ranking.train_head
+
+    def spy(ex, train, cs, settings, ctx):
+        head = real(ex, train, cs, settings, ctx)
+        seen.append((head.ensemble.num_members, {f.key for f in train}))
+        return head
+
+    monkeypatch.setattr(ranking, "train_head", spy)
+    ex = open_extractor(model_dir, SETTINGS.features)
+    frames = [FrameSource(f"f{i}", lambda i=i: scene(i)) for i in range(4)]
+    ranked = rank_suspicious(ex, frames, 1, SETTINGS, folds=2)
+    assert SETTINGS.ensemble.members == 3 and [m for m, _ in seen] == [1, 1]
+    assert seen[0][1] == {"f1", "f3"} and seen[1][1] == {"f0", "f2"}
+    assert sorted(r.key for r in ranked) == ["f0", "f1", "f2", "f3"]
+
+
 def test_training_reports_progress_and_can_be_cancelled(model_dir):
     from engine.jobs import JobCancelled, JobContext
 

@@ -99,6 +99,9 @@ def test_train_model_cli_on_a_tiny_phantom_set(phantom_root, tmp_path):
     assert rc == 0
     model, _, card = load_synthesis_model(out, device="cpu", class_set="1", resolution="32x16")
     assert card["steps"] == 2 and card["training_frames"] > 0
+    known = card["trained_on_data"]  # what the model knows, for the Synthesize dock's warnings
+    assert known["source"] == "phantom" and known["frames"] == card["training_frames"]
+    assert known["resolution"] == "32x16" and known["frame_size"] == "960x540" and known["stats"]["mean"]
     rc = main(["train-model", str(phantom_root), "--out", str(out), "--max-steps", "3", "--resume", "--quiet",
                "--device", "cpu", "--channels", "8,16", "--resolution", "32x16", "--classes", "1"])
     assert rc == 0 and load_synthesis_model(out, device="cpu")[2]["steps"] == 3

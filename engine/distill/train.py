@@ -187,6 +187,11 @@ def _load_data(data, size: tuple[int, int], class_set: str, accelerator, ctx: Jo
     shards = gather_object([dataset.names])
     facts = {"training_data_fingerprint": data_fingerprint(digests), "training_frames": len(digests),
              "training_processes": accelerator.num_processes}
+    if accelerator.is_main_process:
+        from engine.models.trained_on import TRAINED_ON
+        from engine.training.data import trained_on_record
+
+        facts[TRAINED_ON] = trained_on_record(data, train_pairs, size)
     return dataset, facts, shards
 
 

@@ -5,11 +5,14 @@
 - "suspicious labels": labelled frames ranked by how much their label disagrees with a proposal from a
   head that never saw them (k-fold: each fold's frames are predicted by a head trained on the others).
   Disagreement is the share of labelled pixels where the proposal differs, weighted by the proposal's
-  confidence, so a confident contradiction counts more than an unsure one.
+  confidence, so a confident contradiction counts more than an unsure one. Each fold's head is ONE member
+  (`FOLD_MEMBERS`), not the whole ensemble: the ranking needs the held-out proposal, not the members'
+  uncertainty, and training the folds was nearly all of the time (measured on the phantom at 2, 6 and 20
+  frames: the same frames ranked first, about 4x less CPU; docs/benchmarks/preseg_speed.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -23,6 +26,9 @@ from .predict import Presegmenter
 from .sampling import FrameSource
 from .train import PresegSettings, train_head
 from .uncertainty import frame_score
+
+#: ensemble members of each fold's head in `rank_suspicious`
+FOLD_MEMBERS = 1
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,11 @@ def label_disagreement(label: np.ndarray, proposal: np.ndarray, confidence: np.n
 
 def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], class_set: ClassSet | str | int,
                     settings: PresegSettings | None = None, folds: int = 5,
-                    ctx: JobContext | None = None, model_made: dict[str, float] | None = None
-                    ) -> list[RankedFrame]:
+                    ctx: JobContext | None = None, model_made: dict[str, float] | None = None,
+                    members: int = FOLD_MEMBERS) -> list[RankedFrame]:
     """Rank labelled frames by disagreement with a head trained without them (k-fold), highest first.
 
+    `settings` shape each fold's head, except that it has `members` ensemble members.
     `model_made[key]`: the share m of a frame's labelled pixels a model made and nobody reviewed; the
     frames' labels must already leave those pixels out (`engine.preseg.data.project_frames`). Nobody
     vouched for them, so they count as fully suspicious: score = (1 - m) x disagreement + m. A frame
@@ -73,6 +80,9 @@ def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], 
     model_made = model_made or {}
     cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
     ctx = ctx or JobContext()
+    settings = settings or PresegSettings()
+    settings = replace(settings, ensemble=replace(settings.ensemble, members=members),
+                       conv=replace(settings.conv, members=members))
     n = len(frames)
     if n < 2:
         raise ValueError("finding suspicious labels needs at least two labelled frames")

@@ -135,6 +135,18 @@ def _load(src: PairSource, kind: str) -> np.ndarray:
     return read_image(src) if kind == "image" else read_label(src)
 
 
+def trained_on_record(data, pairs: Sequence[TrainingPair], resolution: tuple[int, int], limit: int = 64) -> dict:
+    """The model card's `trained_on_data` (engine.models.trained_on) for a model trained on `pairs` from `data` at
+    `resolution` (height, width): image statistics of at most `limit` evenly spaced frames, at their own size."""
+    from engine.models.trained_on import training_record
+
+    picks = sorted({int(i) for i in np.linspace(0, len(pairs) - 1, min(limit, len(pairs))).round()}) if pairs else []
+    images = [_load(pairs[i].image, "image") for i in picks]
+    rec = training_record(data, images, resolution, images[0].shape[:2] if images else None)
+    rec["frames"] = len(pairs)
+    return rec
+
+
 def prepare_pair(pair: TrainingPair, size: tuple[int, int], class_set: ClassSet) -> tuple[np.ndarray, np.ndarray]:
     """Decode and resize one pair: (HxWx3 uint8 image, HxW uint8 class-set label, IGNORE=255)."""
     image, label = _load(pair.image, "image"), _load(pair.label, "label")

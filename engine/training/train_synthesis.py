@@ -39,10 +39,11 @@ from engine.jobs import JobCancelled, JobContext
 from engine.models.model_dir import DEFAULT_SCHEDULER_CONFIG, save_synthesis_model
 from engine.models.segmap import one_hot
 from engine.training.folder_lock import hold_model_folder
+from engine.models.trained_on import TRAINED_ON
 from engine.training.checkpoint import checkpoint_folder, load_checkpoint, prune_checkpoints, save_checkpoint
 from engine.training.config import TRAINING_DIR, TrainConfig, TrainResult, build_model, resolve_config
 from engine.training.data import (SynthesisDataset, class_weights_from_counts, collect_pairs, data_fingerprint,
-                                  split_holdout)
+                                  split_holdout, trained_on_record)
 from engine.training.processes import (MainLog, any_process, make_accelerator, make_lr_scheduler,
                                        mean_over_processes, place_lr_schedule, shard,
                                        write_run_files)
@@ -111,6 +112,8 @@ def _load_data(data, cfg: TrainConfig, accelerator, ctx: JobContext):
     facts = {"training_data_fingerprint": data_fingerprint(digests), "training_frames": len(digests),
              "training_data": str(data) if isinstance(data, (str, os.PathLike)) else "in-memory pairs",
              "training_processes": accelerator.num_processes}
+    if accelerator.is_main_process:
+        facts[TRAINED_ON] = trained_on_record(data, train_pairs, cfg.resolution)
     return dataset, holdout, weights, facts, shards
 
 

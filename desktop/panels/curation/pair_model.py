@@ -76,6 +76,11 @@ class PairItem:
     def status(self) -> str:
         return self.record.status
 
+    @property
+    def kind(self) -> str:
+        """What made the pair, in the words the Synthesize dock uses: a repaint is a repaint."""
+        return "repaint" if self.record.provenance.get("repaint") else self.record.source
+
     def caption(self) -> str:
         """Three short lines under the thumbnail: id and source, parent frame, scores."""
         parent = self.record.parent_key.rsplit("/", 1)[-1].rsplit(".", 1)[0] if self.record.parent_key else "-"
@@ -87,14 +92,16 @@ class PairItem:
             parts.append(f"unc {s['uncertainty']:.3f}")
         if s["psnr"] is not None:
             parts.append(f"{s['psnr']:.1f} dB")
-        return f"#{self.id} {self.record.source}\nfrom {parent}\n" + (" · ".join(parts) or "no scores")
+        flag = "⚠ " if self.record.provenance.get("warning") else ""
+        return f"{flag}#{self.id} {self.kind}\nfrom {parent}\n" + (" · ".join(parts) or "not scored yet")
 
 
     def details(self) -> str:
         """Everything known about the pair, for the details pane: identity, classes, provenance."""
         rec = self.record
         classes = ", ".join(f"{c} {CLASS_NAMES[c]}" for c in sorted(self.classes or ()) if c < len(CLASS_NAMES))
-        return (f"pair {rec.id} · {rec.source} · {rec.status}\nparent: {rec.parent_key or '-'}\n"
+        warning = f"⚠ {rec.provenance['warning']}\n\n" if rec.provenance.get("warning") else ""
+        return (f"{warning}pair {rec.id} · {self.kind} · {rec.status}\nparent: {rec.parent_key or '-'}\n"
                 f"size: {rec.width}x{rec.height}\nclasses: {classes or '…'}\n\nHow it was made\n"
                 + "\n".join(readable_lines(rec.provenance)))
 
@@ -114,6 +121,8 @@ def readable_lines(value, indent: str = "  ") -> list[str]:
                 lines.append(f"{indent}{name}: {shown}{', …' if len(v) > 8 else ''}")
             elif isinstance(v, float):
                 lines.append(f"{indent}{name}: {v:.4g}")
+            elif isinstance(v, str) and len(v) > 64 and " " not in v:  # an encoded mask or digest: not for reading
+                lines.append(f"{indent}{name}: (stored data, {len(v):,} characters)")
             else:
                 lines.append(f"{indent}{name}: {v}")
     else:

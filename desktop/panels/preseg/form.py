@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QProgressBar, QPushButton, QSlider, QVBoxLayout)
 
-from desktop.panels.hints import hint_label
+from desktop.panels.hints import ElidedLabel, hint_label
 
 _ICON = "#c8ccd4"
 
@@ -17,7 +17,7 @@ class PresegForm:
     """Builds the panel's widgets."""
 
     def _build(self) -> None:
-        self.info = hint_label()
+        self.info = ElidedLabel()  # a long head path elides: it must not push the buttons down
         self.message = hint_label(error=True)
         self.head_button = QPushButton(qta.icon("mdi6.folder-open-outline", color=_ICON), "Head folder…")
         self.head_button.setToolTip("Choose the folder of a trained pre-segmentation head (or where to train one)")

@@ -30,6 +30,8 @@ class SynthesisForm:
 
         self.model_label = hint_label()
         self.message = hint_label(error=True)
+        self.knows_label = hint_label()  # what the model was trained on (engine.models.trained_on)
+        self.knows_label.setObjectName("synthKnows")
         self.train_button = QPushButton(qta.icon("mdi6.school-outline", color=ICON), "Train a model…")
         self.train_button.clicked.connect(self.trainRequested.emit)
         self.prefs_button = QPushButton(qta.icon("mdi6.folder-cog-outline", color=ICON), "Choose folder…")
@@ -150,6 +152,7 @@ class SynthesisForm:
         lay.setSpacing(4)
         lay.addWidget(self.message)
         lay.addWidget(self.fix_row)
+        lay.addWidget(self.knows_label)
         lay.addLayout(run_row)
         lay.addWidget(self.settings_box)
         lay.addLayout(repaint_row)

@@ -30,7 +30,9 @@ class GalleryEntry:
     def title(self) -> str:
         p = self.provenance
         kind = "Live preview" if self.live else f"seed {p.get('seed', '?')}"
-        return f"{kind} · {p.get('sampler', '')} {p.get('steps', '')} steps"
+        if p.get("repaint"):
+            kind = f"Repaint {kind}"
+        return f"{'⚠ ' if p.get('warning') else ''}{kind} · {p.get('sampler', '')} {p.get('steps', '')} steps"
 
 
 class Gallery(QListWidget):
@@ -106,6 +108,9 @@ def _tooltip(entry: GalleryEntry) -> str:
     p = entry.provenance
     lines = [entry.title, f"model {p.get('model', '?')} · {p.get('resolution', '')} · class set {p.get('class_set', '')}",
              f"guidance {p.get('guidance', '')} · frame {p.get('source_frame') or '–'}"]
+    if p.get("warning"):
+        lines.append(f"⚠ {p['warning']}")
     if entry.pair_id is not None:
         lines.append(f"in Curation as pending pair {entry.pair_id} (exported once accepted there)")
+    lines.append("Double click: see it at full size")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QFileDialog, QWidget)
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from desktop.panels.model_folder import model_folder_problem
 from desktop.panels.distill_job import StudentControls
@@ -32,6 +32,7 @@ from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.services.synthesis import (Candidate, Pipelines, SynthesisRequest, accept_pair, lift_preview,
                                        preset_settings, synthesize)
 from engine.files import read_json
+from engine.models.trained_on import PHANTOM, TRAIN_HINT, describe, frame_warning, read_record
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PREVIEW_LANE = "preview"
@@ -69,6 +70,8 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
                                              "guidance": self.guidance, "variants": self.variants,
                                              "margin": self.margin})
         self.refresh_model()
+        self.full_view = None
+        self.gallery.entryActivated.connect(self.show_full_size)
         doc.frameChanged.connect(self._remember_parent)
         doc.sketchChanged.connect(self._on_sketch_changed)
         self._remember_parent(doc.key)
@@ -103,6 +106,12 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         if ok:
             self.model_label.setText(self._model_summary(Path(self.model_dir())))
         self.model_label.setVisible(ok)
+        self.trained_on = read_record(self.model_dir()) if ok else {}
+        self.knows_label.setText(self._knows_text(self.trained_on))
+        self.knows_label.setToolTip(f"This model was {describe(self.trained_on)}. "
+                                    + (f"Its results on your own frames can be wrong; {TRAIN_HINT}."
+                                       if self.trained_on.get("source") == PHANTOM else ""))
+        self.knows_label.setVisible(ok and bool(self.trained_on))  # nothing recorded: nothing to say
         self._update_buttons()
         return ok
 
@@ -119,6 +128,14 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             return f"Model {path.name}: {size}, class set {cfg.get('class_set', 'full')} · preview: {lane}"
         except (OSError, ValueError, TypeError):
             return f"Model {path.name}"
+
+    @staticmethod
+    def _knows_text(rec: dict) -> str:
+        """What the model knows, plainly; for the phantom starter, how to get one that knows the user's frames."""
+        line = describe(rec)
+        if rec.get("source") == PHANTOM:  # two lines at 1366x768: the accept button stays in view
+            return "⚠ Phantom starter, not trained on your frames: Models → Train synthesis model…"
+        return line[0].upper() + line[1:] + "."
 
     def _update_buttons(self) -> None:
         ok = self.model_problem is None
@@ -248,9 +265,14 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         return handle
 
     # -- results -----------------------------------------------------------------------------------
-    @staticmethod
-    def _entry(candidate: Candidate) -> GalleryEntry:
-        return GalleryEntry(candidate.image, candidate.mask, candidate.provenance)
+    def _entry(self, candidate: Candidate) -> GalleryEntry:
+        """A result for the gallery; warned about when its frame is unlike the model's training frames."""
+        prov = candidate.provenance
+        frame = self.doc.image if prov.get("source_frame") == self.doc.key else None
+        warning = frame_warning(self.trained_on, frame)
+        if warning:
+            prov = {**prov, "warning": warning}
+        return GalleryEntry(candidate.image, candidate.mask, prov)
 
     def _on_preview(self, outcome, asked: float) -> None:
         result, key = outcome.result, key_of(self._entry(outcome.candidates[0]))
@@ -275,6 +297,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
                                 "margin); every other pixel is the real frame")
         else:
             self.status.setText(f"{len(result.images)} frame(s) synthesized from {Path(key).name}")
+        warning = self.gallery.selected_entry().provenance.get("warning") if self.gallery.selected_entry() else None
+        if warning:
+            self.status.setText(f"⚠ {warning}")
 
     def _show_selected(self) -> None:
         entry = self.gallery.selected_entry()
@@ -294,6 +319,9 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         if entry.pair_id is not None:
             self.status.setText(f"Already in curation as pair {entry.pair_id}")
             return entry.pair_id
+        if entry.provenance.get("warning") and not self._accept_anyway(entry):
+            self.status.setText("Not stored: the frame is unlike the model's training frames")
+            return None
         if float(entry.provenance.get("lift_scale", 1.0)) < 1.0:
             self._accept_full_lift(entry)
             return None
@@ -308,6 +336,31 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
                            f"{note or f' (from {Path(key_of(entry)).name})'}: accept it in Curation to export it")
         self.pairAccepted.emit(entry.pair_id)
         return entry.pair_id
+
+    def _accept_anyway(self, entry: GalleryEntry) -> bool:
+        """Ask before a result flagged by the training-frames check becomes a pair (asked once per result)."""
+        if entry.provenance.get("warning_accepted"):
+            return True
+        answer = QMessageBox.question(
+            self, "Unlike the model's training frames", f"{entry.provenance['warning']}\n\nStore it as a pair anyway? "
+            "It keeps this warning in its record.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        entry.provenance["warning_accepted"] = True
+        return True
+
+    def show_full_size(self, entry: Optional[GalleryEntry] = None):
+        """The result (selected, or `entry`) at its own size in a window of its own (double click)."""
+        from desktop.panels.synthesis.full_view import FullSizeView
+
+        entry = entry or self.gallery.selected_entry()
+        if entry is None:
+            return None
+        view = FullSizeView(entry.image, entry.title, entry.provenance.get("warning"), self)
+        view.show()
+        self.full_view = view
+        return view
 
     def save_selected(self, path: Optional[str] = None) -> Optional[Path]:
         """Write the selected image to `path` (asked for when None) and its mask to NAME.mask.png."""
