@@ -193,8 +193,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
         """Render a preview of the current mask on the preview lane (superseding any preview in flight)."""
         if not self._ready():
             return None
-        from engine.distill import StudentPipeline
-        from engine.pipelines.synthesis import preset
+        from engine.distill import synthesize_preview
 
         asked = time.perf_counter()
         mask, key = self.doc.label.copy(), self.doc.key
@@ -203,10 +202,8 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
 
         def job(ctx):
             limit_torch_threads_here(PREVIEW_TORCH_THREADS)  # never wait on a core that a long job holds
-            pipe = self._preview_pipe(model_dir, device, ctx)
-            if isinstance(pipe, StudentPipeline):
-                return pipe(mask, guidance=guidance, seed=seed, ctx=ctx)
-            return pipe(mask, settings=preset("preview", guidance=guidance), seed=seed, ctx=ctx)
+            return synthesize_preview(self._preview_pipe(model_dir, device, ctx), mask, guidance=guidance, seed=seed,
+                                      ctx=ctx)  # the function `cadis synth --preset preview` calls
 
         handle = self.runner.lane(PREVIEW_LANE).submit(
             "Live preview", job, group=PREVIEW_GROUP,

@@ -117,9 +117,11 @@ def run(args: argparse.Namespace) -> int:
     ctx, bar = tqdm_context("synth", disable=args.quiet)
     try:
         started = time.perf_counter()
-        if student:
-            result = pipe(mask, steps=args.steps, guidance=args.guidance, seed=args.seed, num_images_per_prompt=args.num,
-                          ctx=ctx)
+        if student:  # the app's live preview calls the same function
+            from engine.distill import synthesize_preview
+
+            result = synthesize_preview(pipe, mask, steps=args.steps, guidance=args.guidance, seed=args.seed,
+                                        num_images=args.num, ctx=ctx)
         else:
             result = pipe(mask, settings=settings, seed=args.seed, num_images_per_prompt=args.num, ctx=ctx, **repaint)
         seconds = time.perf_counter() - started
