@@ -13,8 +13,9 @@
    of `benchmarks.synth_judge` at each size (label consistency: per-class IoU of retractors and instruments,
    mIoU), KID on the judge's features to the real frames of the same masks (mean ± std over subsets) and
    sharpness (variance of the Laplacian) against the real frames; today's preview is the reference.
-   A judge not cached under build/judges/ is trained first (long); `--judge-size 480x270` judges every size
-   with the 480x270 judge on frames resized to it.
+   A judge not cached under build/judges/ is trained first (long: ~2 h on a loaded 2-core CPU);
+   `--judge-size 480x270` judges every size with the 480x270 judge on frames resized to it. `--fidelity` (no
+   judge): PSNR per class to the full fp32 lift of the same student sample, and sharpness.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def speed(teacher, student, pairs, size, repeat: int) -> tuple[list, list]:
     seed_settings = preset("final", sampler="ddim", steps=40)
     variants = candidates()
     masks = [cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST) for _, lab in pairs]
-    ms = {name: [] for name in [SEED, *variants, "  part: student sampling (2 steps, 128x72)",
+    ms = {name: [] for name in [SEED, *variants, "  part: student sampling at 128x72 (2 steps)",
                                 "  part: lift (240x136 + mask edges)"]}
     loads = []
     small = [cv2.resize(m, student.size[::-1], interpolation=cv2.INTER_NEAREST) for m in masks]
@@ -92,7 +93,7 @@ def speed(teacher, student, pairs, size, repeat: int) -> tuple[list, list]:
                 ms[name].append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             low = student(small[i], seed=100 * i + r).images[0]
-            ms["  part: student sampling (2 steps, 128x72)"].append((time.perf_counter() - t0) * 1000)
+            ms["  part: student sampling at 128x72 (2 steps)"].append((time.perf_counter() - t0) * 1000)
             import torch
 
             lt = torch.from_numpy(low).permute(2, 0, 1)[None].float().div(127.5).sub(1)
@@ -168,6 +169,52 @@ def quality(student, pairs, size, judge_size, log=print) -> list:
     return rows
 
 
+def fidelity(student, pairs, size, log=print) -> list:
+    """Without a trained judge: each variant's frame against the final preset's lift (fp32 upsampler at the
+    mask's size) of the SAME student sample, PSNR over the retractor pixels, the instrument pixels and the
+    whole frame (how much of the full lift's drawing a cheaper lift keeps), and sharpness against the real
+    frames of the masks."""
+    import cv2
+
+    from engine.taxonomy import get_class_set
+
+    cs = get_class_set(1)
+    w, h = size
+    reals = [cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img, _ in pairs]
+    masks = [cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST) for _, lab in pairs]
+    full = replace_lift(student)
+    refs = [student(m, settings=full, seed=1000 + i).images[0].astype(np.float64) for i, m in enumerate(masks)]
+    sel = {c: [np.isin(cs.remap(m), [cs.names.index(c)]) for m in masks] for c in THIN}
+    sharp_real, rows = sharpness(reals), []
+    for name, st in candidates().items():
+        if st is not None and st.steps != student.default_settings.steps:
+            continue  # another sample: not comparable pixel by pixel
+        images = [_call(student, name, st, m, 1000 + i) for i, m in enumerate(masks)]
+        err = {c: [] for c in (*THIN, "all")}
+        for i, im in enumerate(images):
+            d2 = (im.astype(np.float64) - refs[i]) ** 2
+            err["all"].append(d2.reshape(-1))
+            for c in THIN:
+                err[c].append(d2[sel[c][i]].reshape(-1))
+        psnr = [_psnr(np.concatenate(err[c])) for c in (*THIN, "all")]
+        rows.append((f"{w}x{h}", name, *psnr, f"{sharpness(images) / sharp_real:.2f}"))
+        log(f"  {rows[-1]}")
+    return rows
+
+
+def replace_lift(student):
+    from dataclasses import replace
+
+    return replace(student.default_settings, max_lift_pixels=None)  # the final preset's lift (accepted previews)
+
+
+def _psnr(d2: np.ndarray) -> str:
+    if not d2.size:
+        return "-"
+    mse = float(d2.mean())
+    return "inf" if mse == 0 else f"{10 * np.log10(255.0 ** 2 / mse):.1f}"
+
+
 def main(argv: list[str] | None = None) -> None:
     import torch
 
@@ -183,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--judge-size", default="", help="one judge for every size, e.g. 480x270 (default: per size)")
+    p.add_argument("--fidelity", action="store_true", help="quality without the judge (see `fidelity`)")
     args = p.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     model_dir = starter_model_dir()
@@ -203,6 +251,12 @@ def main(argv: list[str] | None = None) -> None:
         up = start_up(model_dir, pairs[0][1])
         print_table("start-up of the preview in this process (960x540)", [up],
                     ("load the folder ms", "first call ms", "second call ms"))
+    if args.fidelity:
+        pairs = held_out_masks(args.quality_masks)
+        rows = [r for size in SIZES for r in fidelity(student, pairs, size)]
+        print_table(f"fidelity on {len(pairs)} held-out masks: PSNR dB to the full fp32 lift of the same student "
+                    "sample (higher = closer)", rows, ("size", "frames", *[f"PSNR {c}" for c in THIN], "PSNR all",
+                                                       "sharpness vs real"))
     if not args.skip_quality:
         pairs = held_out_masks(args.quality_masks)
         rows = []
