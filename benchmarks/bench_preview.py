@@ -185,7 +185,9 @@ def fidelity(student, pairs, size, log=print) -> list:
     full = replace_lift(student)
     refs = [student(m, settings=full, seed=1000 + i).images[0].astype(np.float64) for i, m in enumerate(masks)]
     sel = {c: [np.isin(cs.remap(m), [cs.names.index(c)]) for m in masks] for c in THIN}
-    sharp_real, rows = sharpness(reals), []
+    sharp_real = sharpness(reals)
+    rows = [(f"{w}x{h}", "the full lift itself (what an accepted preview stores)", "inf", "inf", "inf",
+             f"{sharpness([r.astype(np.uint8) for r in refs]) / sharp_real:.2f}")]
     for name, st in candidates().items():
         if st is not None and st.steps != student.default_settings.steps:
             continue  # another sample: not comparable pixel by pixel
