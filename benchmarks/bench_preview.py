@@ -66,6 +66,7 @@ def _call(pipe, name, settings, mask, seed):
 def speed(teacher, student, pairs, size, repeat: int) -> tuple[list, list]:
     """Rows (recipe, ms median, [min, max], ratio to the seed recipe, load) for one size, interleaved."""
     import cv2
+    import torch
 
     from engine.pipelines import preset
     from engine.pipelines.upsample import lift_to_mask_size
@@ -94,8 +95,6 @@ def speed(teacher, student, pairs, size, repeat: int) -> tuple[list, list]:
             t0 = time.perf_counter()
             low = student(small[i], seed=100 * i + r).images[0]
             ms["  part: student sampling at 128x72 (2 steps)"].append((time.perf_counter() - t0) * 1000)
-            import torch
-
             lt = torch.from_numpy(low).permute(2, 0, 1)[None].float().div(127.5).sub(1)
             t0 = time.perf_counter()
             lift_to_mask_size(lt, mask, student._lifter("bf16"), student.class_set, scale=scale)
