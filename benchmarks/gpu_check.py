@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks.gpu_checks import (Check, Env, Sizes, check_accelerate_launch, check_augment, check_cross_device,
-                                   check_distill, check_edit, check_preseg, check_segment, check_synthesis,
+                                   check_distill, check_edit, check_preseg, check_preview, check_segment, check_synthesis,
                                    check_training)
 
 CHECKS: dict[str, Callable[[Env], object]] = {
     "train": lambda env: [check_training(env, "bf16"), check_training(env, "fp16")],
     "synth": check_synthesis,
     "distill": check_distill,
+    "preview": check_preview,
     "preseg": check_preseg,
     "edit": check_edit,
     "augment": check_augment,

@@ -208,6 +208,43 @@ def check_distill(env: Env) -> Check:
     return c
 
 
+def check_preview(env: Env) -> list[Check]:
+    """The full-size preview (the preview preset of `engine.services.synthesis.synthesize`, what `cadis synth
+    --preset preview` and the live preview call) against the seed recipe (40 DDIM steps, guidance, fp32 full
+    lift), interleaved on one mask."""
+    from engine.distill import preview_pipeline
+    from engine.pipelines import SynthesisPipeline, preset
+
+    model = env.work / "distill-teacher"
+    if not (model / "student").is_dir():
+        check_distill(env)
+    pipe, why = preview_pipeline(model, device=env.device)
+    teacher = SynthesisPipeline.from_pretrained(model, device=env.device)
+    _, _, label = env.first_frame()
+    seed_recipe = preset("final", sampler="ddim", steps=2 if env.dry_run else 40)
+    calls = {"preview": lambda r: pipe(label, preset_name="preview", seed=r),
+             "seed recipe": lambda r: teacher(label, settings=seed_recipe, seed=r)}
+    times = {k: [] for k in calls}
+    for r in range(1 + env.sizes.repeats):   # the first round warms up
+        for key, fn in calls.items():
+            sync(env.device)
+            t0 = time.perf_counter()
+            fn(r)
+            sync(env.device)
+            if r:
+                times[key].append(time.perf_counter() - t0)
+    ms = {k: 1000 * sorted(v)[len(v) // 2] for k, v in times.items()}
+    out = []
+    for key in calls:
+        c = Check(f"preview path: {key}")
+        c.values.update(ms_per_frame=ms[key], ratio=ms["seed recipe"] / ms[key])
+        c.result = f"{ms[key]:.0f} ms/frame"
+        c.detail = (f"mask {label.shape[1]}x{label.shape[0]}; {why}" if key == "preview" else
+                    f"{seed_recipe.steps} DDIM steps; {ms['seed recipe'] / ms['preview']:.1f}x the preview's time")
+        out.append(c)
+    return out
+
+
 def check_preseg(env: Env) -> list[Check]:
     from engine.preseg import Presegmenter
 

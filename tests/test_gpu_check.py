@@ -36,6 +36,7 @@ def test_dry_run_runs_every_check_on_the_cpu(tmp_path, capsys):
     by = {c["name"]: c for c in data["checks"]}
     assert by["train-model bf16 autocast"]["values"]["steps_per_s"] > 0
     assert by["augment 8 pairs"]["values"]["items"] == 8
+    assert by["preview path: preview"]["values"]["ms_per_frame"] > 0 and "preview path: seed recipe" in by
     assert all(c["values"]["max_abs_diff"] < 1e-3 for c in data["checks"] if "loaded on" in c["name"])
     assert "| check | result | status | detail |" in out and out.count("| ok |") == len(names)
 

@@ -6,4 +6,4 @@ from engine.distill.student import (
 from engine.distill.train import DistillConfig, DistillResult, distill
 
 __all__ = ["ConsistencyStudent", "DistillConfig", "DistillResult", "StudentPipeline", "StudentSettings", "distill",
-           "load_student", "preview_pipeline", "read_student_card", "save_student", "student_dir", "student_problem"]
+           "load_student", "preview_pipeline", "read_student_card", "save_student", "student_dir", "student_problem",]

@@ -21,7 +21,7 @@ from engine.jobs import JobContext
 from engine.pipelines.repaint import DEFAULT_MARGIN
 
 
-PREVIEW_LIFT_PIXELS = 480 * 272  # a preview's upsampler runs on at most this many pixels (see StudentSettings)
+PREVIEW_LIFT_PIXELS = 240 * 136  # a preview's upsampler runs on at most this many pixels (see StudentSettings)
 # 2 steps: the second at 88% of the noise schedule (t = 879 of 1000), not LCMScheduler's evenly spaced 499:
 # KID 1.14x instead of 1.55x the teacher's final on the tuning masks at step 550 (docs/benchmarks/preview_student.md)
 SECOND_STEP_AT = 0.88
@@ -42,10 +42,11 @@ class StudentSettings:
     precision: str = "bf16"   # bf16 where the CPU computes it natively (else fp32), as the preview preset
     timesteps: Optional[tuple[int, ...]] = None  # custom timesteps (default: two_step_timesteps for 2, else LCM's)
     # the upsampler (a bf16 copy where the student runs bf16) runs at the mask's size scaled down to at most
-    # this many pixels, the frame then resized bicubic to the mask's size; None: the final preset's lift (fp32,
-    # at the mask's size), as for an accepted preview. 480x272 keeps a 960x540 preview near 1/4 of the full
-    # lift's time (benchmarks/preview_student.py)
+    # this many pixels, the frame then brought to the mask's size with its edges drawn from the full-size mask
+    # (`lift_edges`; else bicubic); None: the final preset's lift (fp32, at the mask's size), as for an
+    # accepted preview. 240x136 + edges: docs/adr/0014-fast-full-size-preview.md (benchmarks/bench_preview.py)
     max_lift_pixels: Optional[int] = PREVIEW_LIFT_PIXELS
+    lift_edges: bool = True
 
 
 class StudentPipeline(DiffusionPipeline):
@@ -64,6 +65,7 @@ class StudentPipeline(DiffusionPipeline):
         self.card = dict(card or {})
         self.model_dir = Path(model_dir) if model_dir else None
         self._bf16 = self._up_bf16 = None
+        self._modulation: tuple = ()  # (key, SPADE maps) of the last mask: strokes that leave the 128x72 mask as is
 
     @classmethod
     def from_pretrained(cls, model_dir: Union[str, os.PathLike], device: str = "auto") -> "StudentPipeline":
@@ -175,7 +177,7 @@ class StudentPipeline(DiffusionPipeline):
                 scheduler.set_timesteps(steps, device=self.device)
         cond = {}
         if hasattr(model.unet, "precompute_modulation"):
-            cond["modulation"] = model.precompute_modulation(segmap).repeat(num_images)
+            cond["modulation"] = self._cached_modulation(model, small, segmap).repeat(num_images)
         else:
             cond["segmap"] = segmap.repeat(num_images, 1, 1, 1)
         x = self._noise(int(model.unet.config.in_channels), seeds, generator) * float(scheduler.init_noise_sigma)
@@ -192,11 +194,11 @@ class StudentPipeline(DiffusionPipeline):
                 "timesteps": [int(t) for t in scheduler.timesteps], "lift_scale": round(scale, 3),
                 "model": self.card.get("teacher_weights_sha256", "")[:16] + "+student", "class_set": self.class_set,
                 "resolution": f"{mask.shape[1]}x{mask.shape[0]}", "low_resolution": f"{self.size[1]}x{self.size[0]}",
-                "upsampler": self.upsampler is not None}
+                "upsampler": self.upsampler is not None, "lift_edges": bool(budget and s.lift_edges)}
         mask = mask.astype(np.uint8)
         lifter = self._lifter(s.precision) if budget else self.upsampler
-        images = [lift_to_mask_size(denoised[i:i + 1], mask, lifter, self.class_set, scale=scale)
-                  for i in range(num_images)]
+        images = [lift_to_mask_size(denoised[i:i + 1], mask, lifter, self.class_set, scale=scale,
+                                    edges=s.lift_edges) for i in range(num_images)]
         return SynthesisResult(images=SynthesisPipeline._format(images, output_type), mask=mask, seeds=seeds,
                                settings=info)
 
@@ -208,6 +210,16 @@ class StudentPipeline(DiffusionPipeline):
             return torch.cat([torch.randn(shape, generator=g, device=g.device) for g in gens]).to(self.device)
         return torch.cat([torch.randn(shape, generator=torch.Generator("cpu").manual_seed(sd)) for sd in seeds]
                          ).to(self.device)
+
+    def _cached_modulation(self, model, small: np.ndarray, segmap: torch.Tensor):
+        """The mask's SPADE maps (they depend on the mask only): kept for the last UNet-size mask, so a stroke
+        that does not change it, another seed, or the accepted preview's rerun skip them."""
+        key = (id(model), segmap.dtype, small.shape, small.tobytes())  # the 128x72 label itself: 9 kB
+        if self._modulation and self._modulation[0] == key:
+            return self._modulation[1]
+        mod = model.precompute_modulation(segmap)
+        self._modulation = (key, mod)
+        return mod
 
 
 def preview_pipeline(model_dir: Union[str, os.PathLike], device: str = "auto", use_student: bool = True):

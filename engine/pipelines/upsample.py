@@ -3,10 +3,12 @@ has one). Shared by the synthesis pipeline and the distilled preview student.
 
 The upsampler's full-resolution pass costs most of a full-size frame on a CPU (about 0.4-0.6 s at 480x270 and
 2.5-4 s at 960x540 on one core, against ~0.13 s for one student step): a preview may run it at a fraction
-`scale` of the mask's size (never below the UNet size) and resize that frame bicubic to the mask's size
-(benchmarks/preview_student.py measures both side by side). The final preset always lifts at scale 1."""
+`scale` of the mask's size (never below the UNet size) and bring that frame to the mask's size with the
+edges drawn from the full-size mask (`engine.pipelines.refine`; plain bicubic with `edges=False`).
+benchmarks/bench_preview.py measures them side by side. The final preset always lifts at scale 1."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
@@ -35,11 +37,11 @@ def work_size(low_size, mask_size, scale: float) -> tuple[int, int]:
 
 
 def lift_to_mask_size(low: torch.Tensor, mask: np.ndarray, upsampler, class_set, image=None,
-                      region=None, scale: float = 1.0) -> np.ndarray:
+                      region=None, scale: float = 1.0, edges: bool = True) -> np.ndarray:
     """One UNet-size sample (1, 3, h, w) in [-1, 1] -> HxWx3 uint8 at the mask's size: bicubic, then the mask
     upsampler when the model folder has one. Shared by the pipeline and the distilled student. With
     `scale` < 1 (previews; not with `image`) the upsampler runs on the mask resized (nearest) to `work_size`
-    and its frame is resized bicubic to the mask's size."""
+    and its frame is brought to the mask's size by `mask_guided_resize` (`edges`), or bicubic."""
     if not 0.0 < scale <= 1.0:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
     h, w = mask.shape
@@ -47,10 +49,13 @@ def lift_to_mask_size(low: torch.Tensor, mask: np.ndarray, upsampler, class_set,
         sh, sw = work_size(low.shape[-2:], (h, w), scale)
         if (sh, sw) != (h, w):
             from engine.labels import resize_label
+            from engine.pipelines.refine import mask_guided_resize
 
-            small = _lift(low, resize_label(mask, (sh, sw)), upsampler, class_set)
-            return to_uint8(torch.nn.functional.interpolate(small.clamp(-1, 1), size=(h, w), mode="bicubic",
-                                                            align_corners=False))[0]
+            small_mask = resize_label(mask, (sh, sw))
+            small = to_uint8(_lift(low, small_mask, upsampler, class_set))[0]
+            if edges:
+                return mask_guided_resize(small, small_mask, mask)
+            return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
     return to_uint8(_lift(low, mask, upsampler, class_set, image, region))[0]
 
 

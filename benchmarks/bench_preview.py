@@ -1,0 +1,272 @@
+"""The full-size preview against the seed recipe, in ONE run, on held-out masks (issue 29, docs/adr/0014).
+
+    python -m benchmarks.bench_preview [--masks 3] [--repeat 3] [--quality-masks 4] [--skip-quality]
+
+1. Speed at 960x540 and 480x270: the preview (`engine.services.synthesis.synthesize` with the preview preset, what `cadis synth --preset
+   preview` and the app's live preview call), today's preview before this change (the upsampler at 480x272 in
+   bf16, then bicubic), the other candidates measured, and the seed recipe (40 DDIM steps with guidance, fp32,
+   the upsampler at the mask's size: `cadis synth --preset final --sampler ddim --steps 40`). The methods are
+   interleaved mask by mask (the CPU is shared: only figures of one run compare), the load average is read
+   beside every seed-recipe call, and the ratio is the seed recipe's median over the preview's. The parts of
+   the preview (student sampling, the lift) and its start-up (loading the folder, first call) are timed too.
+2. Quality on the held-out phantom draws of the synthesis benchmark (seeds 11-13, never tuned on): the judge
+   of `benchmarks.synth_judge` at each size (label consistency: per-class IoU of retractors and instruments,
+   mIoU), KID on the judge's features to the real frames of the same masks (mean ± std over subsets) and
+   sharpness (variance of the Laplacian) against the real frames; today's preview is the reference.
+   A judge not cached under build/judges/ is trained first (long: ~2 h on a loaded 2-core CPU);
+   `--judge-size 480x270` judges every size with the 480x270 judge on frames resized to it. `--fidelity` (no
+   judge): PSNR per class to the full fp32 lift of the same student sample, and sharpness.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = ((960, 540), (480, 270))
+THIN = ("Eye Retractors", "Instrument")
+PREVIEW = "preview (this change: lift at 240x136 + mask edges, 2 steps)"
+TODAY = "today's preview (lift at 480x272, bicubic, 2 steps)"
+SEED = "seed recipe (40 DDIM steps, guidance, fp32 full lift)"
+
+
+def candidates() -> dict:
+    """{name: StudentSettings} of the preview variants measured beside the chosen one (None = the chosen)."""
+    from engine.distill import StudentSettings
+
+    return {PREVIEW: None,
+            TODAY: StudentSettings(max_lift_pixels=480 * 272, lift_edges=False),
+            "lift at 480x272 + mask edges, 2 steps": StudentSettings(max_lift_pixels=480 * 272),
+            "lift at 240x136, bicubic, 2 steps": StudentSettings(max_lift_pixels=240 * 136, lift_edges=False),
+            "upsampler at 128x72 + mask edges, 2 steps": StudentSettings(max_lift_pixels=128 * 72),
+            "lift at 240x136 + mask edges, 1 step": StudentSettings(steps=1, max_lift_pixels=240 * 136)}
+
+
+def held_out_masks(per_seed: int) -> list:
+    """(real frame, mask) pairs at 960x540 of the held-out phantom seeds."""
+    from benchmarks.synth_judge import HELD_SEEDS, held_out_draw
+
+    return [pair for seed in HELD_SEEDS for pair in held_out_draw(seed, per_seed)]
+
+
+def _call(pipe, name, settings, mask, seed):
+    if settings is None:
+        return pipe(mask, preset_name="preview", seed=seed).images[0]
+    return pipe(mask, settings=settings, seed=seed).images[0]
+
+
+def speed(teacher, student, pairs, size, repeat: int) -> tuple[list, list]:
+    """Rows (recipe, ms median, [min, max], ratio to the seed recipe, load) for one size, interleaved."""
+    import cv2
+    import torch
+
+    from engine.pipelines import preset
+    from engine.pipelines.upsample import lift_to_mask_size
+
+    w, h = size
+    seed_settings = preset("final", sampler="ddim", steps=40)
+    variants = candidates()
+    masks = [cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST) for _, lab in pairs]
+    ms = {name: [] for name in [SEED, *variants, "  part: student sampling at 128x72 (2 steps)",
+                                "  part: lift (240x136 + mask edges)"]}
+    loads = []
+    small = [cv2.resize(m, student.size[::-1], interpolation=cv2.INTER_NEAREST) for m in masks]
+    scale = student(masks[0], seed=0).settings["lift_scale"]
+    for name, st in variants.items():  # warm-up: bf16 copies, caches
+        _call(student, name, st, masks[0], 0)
+    for i, mask in enumerate(masks):
+        loads.append(os.getloadavg()[0])
+        t0 = time.perf_counter()
+        teacher(mask, settings=seed_settings, seed=i)
+        ms[SEED].append((time.perf_counter() - t0) * 1000)
+        for r in range(repeat):
+            for name, st in variants.items():
+                t0 = time.perf_counter()
+                _call(student, name, st, mask, 100 * i + r)
+                ms[name].append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            low = student(small[i], seed=100 * i + r).images[0]
+            ms["  part: student sampling at 128x72 (2 steps)"].append((time.perf_counter() - t0) * 1000)
+            lt = torch.from_numpy(low).permute(2, 0, 1)[None].float().div(127.5).sub(1)
+            t0 = time.perf_counter()
+            lift_to_mask_size(lt, mask, student._lifter("bf16"), student.class_set, scale=scale)
+            ms["  part: lift (240x136 + mask edges)"].append((time.perf_counter() - t0) * 1000)
+        loads.append(os.getloadavg()[0])
+    ref = statistics.median(ms[SEED])
+    load = f"{min(loads):.1f}-{max(loads):.1f}"
+    rows = [(f"{w}x{h}", name, round(statistics.median(v)), f"[{min(v):.0f}, {max(v):.0f}]", len(v),
+             f"{ref / statistics.median(v):.1f}x", load) for name, v in ms.items()]
+    return rows, [statistics.median(ms[PREVIEW]), ref, load]
+
+
+def start_up(model_dir, mask) -> tuple:
+    """(ms to load the preview pipeline, ms of its first call, ms of its second call) in this process."""
+    from engine.distill import preview_pipeline
+
+    t0 = time.perf_counter()
+    pipe, _ = preview_pipeline(model_dir, device="cpu")
+    t1 = time.perf_counter()
+    pipe(mask, preset_name="preview", seed=0)
+    t2 = time.perf_counter()
+    pipe(mask, preset_name="preview", seed=1)
+    t3 = time.perf_counter()
+    return round((t1 - t0) * 1000), round((t2 - t1) * 1000), round((t3 - t2) * 1000)
+
+
+def sharpness(images) -> float:
+    import cv2
+
+    return float(np.mean([cv2.Laplacian(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for im in images]))
+
+
+def quality(student, pairs, size, judge_size, log=print) -> list:
+    """Rows per variant: thin-class IoU, mIoU, KID ± std, sharpness vs real (the judge of `judge_size`)."""
+    import cv2
+
+    from benchmarks.synth_judge import chosen_config, confusion_of, get_judge, per_class_iou, predict
+    from engine.metrics.distribution import kid
+    from engine.taxonomy import get_class_set
+
+    cs = get_class_set(1)
+    w, h = size
+    net, _meta = get_judge(cs, judge_size, chosen_config(judge_size), log)
+    jw, jh = judge_size
+
+    def judged(im):
+        return cv2.resize(im, (jw, jh), interpolation=cv2.INTER_AREA) if (jw, jh) != (w, h) else im
+
+    reals = [cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img, _ in pairs]
+    masks = [cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST) for _, lab in pairs]
+    gts = [cs.remap(cv2.resize(lab, (jw, jh), interpolation=cv2.INTER_NEAREST)) for _, lab in pairs]
+    runs = {"real held-out frames": lambda i, m: reals[i]}
+    for name, st in candidates().items():
+        runs[name] = lambda i, m, name=name, st=st: _call(student, name, st, m, 1000 + i)
+    real_feats, sharp_real, rows = None, sharpness(reals), []
+    for name, fn in runs.items():
+        images = [fn(i, m) for i, m in enumerate(masks)]
+        res = [predict(net, judged(im)) for im in images]
+        per = per_class_iou(confusion_of([r[0] for r in res], gts, cs.num_classes))
+        feats = np.stack([r[1] for r in res])
+        k = ""
+        if real_feats is None:
+            real_feats = feats
+        else:
+            km, ks = kid(real_feats, feats, subsets=20, subset_size=max(2, len(feats) * 2 // 3))
+            k = f"{km * 1e3:.2f} ± {ks * 1e3:.2f}"
+        thin = [per[cs.names.index(c)] for c in THIN]
+        rows.append((f"{w}x{h}", name, *[f"{v:.3f}" for v in thin], f"{np.nanmean(per):.3f}", k,
+                     f"{sharpness(images) / sharp_real:.2f}"))
+        log(f"  {rows[-1]}")
+    return rows
+
+
+def fidelity(student, pairs, size, log=print) -> list:
+    """Without a trained judge: each variant's frame against the final preset's lift (fp32 upsampler at the
+    mask's size) of the SAME student sample, PSNR over the retractor pixels, the instrument pixels and the
+    whole frame (how much of the full lift's drawing a cheaper lift keeps), and sharpness against the real
+    frames of the masks."""
+    import cv2
+
+    from engine.taxonomy import get_class_set
+
+    cs = get_class_set(1)
+    w, h = size
+    reals = [cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for img, _ in pairs]
+    masks = [cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST) for _, lab in pairs]
+    full = replace_lift(student)
+    refs = [student(m, settings=full, seed=1000 + i).images[0].astype(np.float64) for i, m in enumerate(masks)]
+    sel = {c: [np.isin(cs.remap(m), [cs.names.index(c)]) for m in masks] for c in THIN}
+    sharp_real = sharpness(reals)
+    rows = [(f"{w}x{h}", "the full lift itself (what an accepted preview stores)", "inf", "inf", "inf",
+             f"{sharpness([r.astype(np.uint8) for r in refs]) / sharp_real:.2f}")]
+    for name, st in candidates().items():
+        if st is not None and st.steps != student.default_settings.steps:
+            continue  # another sample: not comparable pixel by pixel
+        images = [_call(student, name, st, m, 1000 + i) for i, m in enumerate(masks)]
+        err = {c: [] for c in (*THIN, "all")}
+        for i, im in enumerate(images):
+            d2 = (im.astype(np.float64) - refs[i]) ** 2
+            err["all"].append(d2.reshape(-1))
+            for c in THIN:
+                err[c].append(d2[sel[c][i]].reshape(-1))
+        psnr = [_psnr(np.concatenate(err[c])) for c in (*THIN, "all")]
+        rows.append((f"{w}x{h}", name, *psnr, f"{sharpness(images) / sharp_real:.2f}"))
+        log(f"  {rows[-1]}")
+    return rows
+
+
+def replace_lift(student):
+    from dataclasses import replace
+
+    return replace(student.default_settings, max_lift_pixels=None)  # the final preset's lift (accepted previews)
+
+
+def _psnr(d2: np.ndarray) -> str:
+    if not d2.size:
+        return "-"
+    mse = float(d2.mean())
+    return "inf" if mse == 0 else f"{10 * np.log10(255.0 ** 2 / mse):.1f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    from benchmarks._timing import print_table
+    from benchmarks.bench_synthesis import _pipelines
+    from engine.distill import StudentPipeline
+    from engine.models import starter_model_dir
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_preview")
+    p.add_argument("--masks", type=int, default=1, help="held-out masks per phantom seed timed (3 seeds)")
+    p.add_argument("--repeat", type=int, default=3, help="preview calls per mask and variant")
+    p.add_argument("--quality-masks", type=int, default=4, help="held-out masks per seed scored (3 seeds)")
+    p.add_argument("--skip-quality", action="store_true")
+    p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--judge-size", default="", help="one judge for every size, e.g. 480x270 (default: per size)")
+    p.add_argument("--fidelity", action="store_true", help="quality without the judge (see `fidelity`)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
+    model_dir = starter_model_dir()
+    teacher, _ = _pipelines(model_dir)
+    student = StudentPipeline.from_pretrained(model_dir, device="cpu")
+    head = f"{torch.get_num_threads()} torch thread(s), {os.cpu_count()} CPUs"
+    if not args.skip_speed:
+        pairs = held_out_masks(args.masks)
+        rows, summary = [], []
+        for size in SIZES:
+            r, (prev, ref, load) = speed(teacher, student, pairs, size, args.repeat)
+            rows += r
+            summary.append((f"{size[0]}x{size[1]}", round(prev), round(ref), f"{ref / prev:.1f}x", load))
+        print_table(f"ms per frame on {len(pairs)} held-out masks, methods interleaved ({head})", rows,
+                    ("size", "recipe", "ms median", "[min, max]", "calls", "vs seed recipe", "load average"))
+        print_table("the preview against the seed recipe (target >= 30x)", summary,
+                    ("size", "preview ms", "seed recipe ms", "ratio", "load average during"))
+        up = start_up(model_dir, pairs[0][1])
+        print_table("start-up of the preview in this process (960x540)", [up],
+                    ("load the folder ms", "first call ms", "second call ms"))
+    if args.fidelity:
+        pairs = held_out_masks(args.quality_masks)
+        rows = [r for size in SIZES for r in fidelity(student, pairs, size)]
+        print_table(f"fidelity on {len(pairs)} held-out masks: PSNR dB to the full fp32 lift of the same student "
+                    "sample (higher = closer)", rows, ("size", "frames", *[f"PSNR {c}" for c in THIN], "PSNR all",
+                                                       "sharpness vs real"))
+    if not args.skip_quality:
+        pairs = held_out_masks(args.quality_masks)
+        rows = []
+        for size in SIZES:
+            judge = tuple(int(v) for v in args.judge_size.split("x")) if args.judge_size else size
+            rows += quality(student, pairs, size, judge)
+        print_table(f"quality on {len(pairs)} held-out masks (judge per size unless --judge-size; today's preview "
+                    "is the reference)", rows, ("size", "frames", *[f"IoU {c}" for c in THIN], "mIoU",
+                                                "KID x1e3 (± std)", "sharpness vs real"))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main(sys.argv[1:])
