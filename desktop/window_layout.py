@@ -7,12 +7,13 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 # dock keys in the order of their tabs; the first of each group is in front
-TOP_GROUP = ("classes", "tools", "synthesis", "preseg", "curation", "textedit")
-BOTTOM_GROUP = ("frames", "jobs")
+# the Frames list has the bottom to itself (no tab bar): 8+ rows of frames on a 1366x768 screen
+TOP_GROUP = ("classes", "tools", "synthesis", "preseg", "curation", "textedit", "jobs")
+BOTTOM_GROUP = ("frames",)
 HIDDEN_BY_DEFAULT = ("curation", "textedit")  # dataset tools: opened from the Models or View menu
 COLUMN_SHARE = 0.22  # of the window width
 COLUMN_MIN, COLUMN_MAX = 280, 380  # px
-TOP_SHARE = 0.58  # of the column height
+TOP_SHARE = 0.48  # of the column height
 
 
 def column_width(window_width: int) -> int:
@@ -25,7 +26,8 @@ def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     top = [docks[k] for k in TOP_GROUP if k in docks]
     bottom = [docks[k] for k in BOTTOM_GROUP if k in docks]
     others = [d for k, d in docks.items() if k not in TOP_GROUP + BOTTOM_GROUP]
-    top += others  # docks added by later panels join the top group
+    jobs = [d for d in top if d is docks.get("jobs")]
+    top = [d for d in top if d not in jobs] + others + jobs  # later panels join the top group, Jobs stays last
     for dock in docks.values():  # every dock out of its old tab group, shown (Qt tabs shown docks only)
         dock.setFloating(False)
         dock.show()
