@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
+from shiboken6 import isValid
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 # dock keys in the order of their tabs; the first of each group is in front
@@ -14,6 +15,8 @@ HIDDEN_BY_DEFAULT = ("curation", "textedit")  # dataset tools: opened from the M
 COLUMN_SHARE = 0.22  # of the window width
 COLUMN_MIN, COLUMN_MAX = 280, 380  # px
 TOP_SHARE = 0.48  # of the column height
+TALL_DOCKS = ("curation",)  # in front, these take TALL_SHARE of the column (a gallery needs rows, not a strip)
+TALL_SHARE = 0.8
 
 
 def column_width(window_width: int) -> int:
@@ -56,6 +59,27 @@ def size_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     if top is not None and bottom is not None:
         h = max(200, window.height() - 120)
         window.resizeDocks([top, bottom], [int(h * TOP_SHARE), int(h * (1 - TOP_SHARE))], Qt.Orientation.Vertical)
+
+
+def follow_tall_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """A tall dock (the Curation gallery) brought to the front of the column gets most of its height; the
+    usual split comes back when another tab is in front or it is closed."""
+    for key in TALL_DOCKS:
+        if key in docks:
+            docks[key].visibilityChanged.connect(lambda shown, d=docks[key]: _make_room(window, docks, d, shown))
+
+
+def _make_room(window: QMainWindow, docks: dict[str, QDockWidget], dock: QDockWidget, shown: bool) -> None:
+    if not (isValid(window) and isValid(dock)) or dock.isFloating() or window.dockWidgetArea(dock) != RIGHT:
+        return  # the window is closing (docks hide as it goes) or the dock is elsewhere
+    bottom = next((docks[k] for k in BOTTOM_GROUP if k in docks and docks[k].isVisibleTo(window)), None)
+    if bottom is None or bottom.isFloating():
+        return
+    if shown:
+        h = max(200, window.height() - 120)
+        window.resizeDocks([dock, bottom], [int(h * TALL_SHARE), int(h * (1 - TALL_SHARE))], Qt.Orientation.Vertical)
+    else:
+        size_docks(window, docks)
 
 
 class CanvasOnly:

@@ -50,6 +50,28 @@ def dock_tabs(window) -> list[dict]:
     return bars
 
 
+def gallery_rows(window) -> int:
+    """How many rows of pair thumbnails the Curation gallery shows in view (opened from the menu, in front), the
+    part of it scrolled out of the dock's view not counted; the dock is closed again after."""
+    from PySide6.QtCore import QCoreApplication, QRect
+
+    dock = window.docks["curation"]
+    dock.show()
+    dock.raise_()
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    gallery = window.model_panels.panel("curation").gallery
+    port = gallery.viewport()
+    seen = QRect(port.mapTo(window, port.rect().topLeft()), port.size())
+    area = dock.widget().viewport() if hasattr(dock.widget(), "viewport") else dock.widget()
+    seen = seen.intersected(QRect(area.mapTo(window, area.rect().topLeft()), area.size()))
+    dock.hide()
+    window.docks["classes"].raise_()
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    return max(0, seen.height()) // gallery.gridSize().height()
+
+
 def first_start(work: Path, sample: Path, configure=None):
     """(app, window) as on a first start: settings in WORK (changed by `configure(settings)` first), shown as
     a first start places the window, SAMPLE opened with its project in WORK, the opening finished."""
@@ -103,6 +125,7 @@ def main(work: Path, size: str, shot: str | None) -> None:
     off = Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     out["sideways_scroll"] = sorted(k for k, d in window.docks.items()
                                     if isinstance(d.widget(), QScrollArea) and d.widget().horizontalScrollBarPolicy() != off)
+    out["gallery_rows"] = gallery_rows(window)
     window.actions["view.canvas_only"].trigger()
     QCoreApplication.processEvents()
     out["canvas_only"] = {**measure(window), "visible_docks": [k for k, d in window.docks.items() if d.isVisible()]}

@@ -36,6 +36,7 @@ def test_first_window_gives_the_canvas_the_screen(size, tmp_path, phantom_root):
     assert out["canvas_share"] >= 0.60, out
     assert all(out["docks"].values()), out["docks"]  # every dock listed in View
     assert out["frame_rows"] >= 8, out  # a working list of frames, not one and a half
+    assert out["gallery_rows"] >= 2, out  # the Curation gallery, opened from the menu: rows of pairs to compare
     assert out["dock_tabs"], out  # the tabbed docks: each tab identifiable by its own icon and its tooltip
     for bar in out["dock_tabs"]:
         assert bar["distinct_icons"] == bar["count"] and bar["tooltips"] == bar["texts"], bar
