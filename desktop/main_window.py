@@ -28,7 +28,7 @@ from desktop.video_import import new_dataset_from_video
 from desktop.shortcuts import TOOL_SPECS, class_key_hints
 from desktop.window_chrome import (add_dock, add_dock_toggles, build_actions, build_menus,
                                    build_status_fields, build_toolbar, scroll_area)
-from desktop.window_layout import CanvasOnly, arrange_docks
+from desktop.window_layout import CanvasOnly, arrange_docks, follow_tall_docks
 from desktop.window_reactions import WindowReactionsMixin
 from desktop.window_segment import attach_segment, find_by_name
 from desktop.window_view import WindowViewMixin
@@ -92,6 +92,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         self.menuBar().addMenu(self.menus["&Help"])
         self.doc.projectChanged.connect(self._reset_docks)
         arrange_docks(self, self.docks)
+        follow_tall_docks(self, self.docks)
         self.canvas.set_palette(self.palette.palette_name())
         self.canvas.set_brush_radius(self.tool_options.brush_radius())
         self.canvas.set_opacity(self.tool_options.opacity.value() / 100)

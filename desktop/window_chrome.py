@@ -28,6 +28,12 @@ MENUS: dict[str, list] = {
               None],  # then one entry per dock (add_dock_toggles)
     "&Help": ["help.shortcuts", "help.about"],
 }
+# a dock's icon: its tab in the dock column shows only the icon (the title as tooltip) unless it is in front
+DOCK_ICONS = {"Classes": "mdi6.palette", "Tool options": "mdi6.tune-variant", "Frames": "mdi6.filmstrip",
+              "Jobs": "mdi6.progress-clock", "Synthesize": "mdi6.creation", "Pre-segment": "mdi6.auto-fix",
+              "Propagate": "mdi6.arrow-right-bold-box-outline", "Curation": "mdi6.view-grid-outline",
+              "Text edits": "mdi6.text-box-edit-outline", "Review disputes": "mdi6.account-group",
+              "Class frequency": "mdi6.chart-bar"}
 BADGE_TEXTS = ("●  Not reviewed", "●  In progress", "●  Done", "●  Flagged", "●  Rejected")
 TOOLBAR = ["file.open", "file.save", None, "edit.undo", "edit.redo", None, "nav.prev", "nav.next",
            "nav.next_unfinished", None, "view.fit", "view.actual", None, "badge", "status.done", "status.flagged",
@@ -39,6 +45,7 @@ def add_dock(window: QMainWindow, title: str, widget: QWidget, area: Qt.DockWidg
     dock = QDockWidget(title, window)
     dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
     dock.setWidget(widget)
+    dock.setWindowIcon(qta.icon(DOCK_ICONS.get(title, "mdi6.dock-window"), color=_ICON))
     dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
+from shiboken6 import isValid
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 # dock keys in the order of their tabs; the first of each group is in front
-TOP_GROUP = ("classes", "tools", "synthesis", "preseg", "curation", "textedit")
-BOTTOM_GROUP = ("frames", "jobs")
+# the Frames list has the bottom to itself (no tab bar): 8+ rows of frames on a 1366x768 screen
+TOP_GROUP = ("classes", "tools", "synthesis", "preseg", "curation", "textedit", "jobs")
+BOTTOM_GROUP = ("frames",)
 HIDDEN_BY_DEFAULT = ("curation", "textedit")  # dataset tools: opened from the Models or View menu
 COLUMN_SHARE = 0.22  # of the window width
 COLUMN_MIN, COLUMN_MAX = 280, 380  # px
-TOP_SHARE = 0.58  # of the column height
+TOP_SHARE = 0.48  # of the column height
+TALL_DOCKS = ("curation",)  # in front, these take TALL_SHARE of the column (a gallery needs rows, not a strip)
+TALL_SHARE = 0.8
 
 
 def column_width(window_width: int) -> int:
@@ -25,7 +29,8 @@ def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     top = [docks[k] for k in TOP_GROUP if k in docks]
     bottom = [docks[k] for k in BOTTOM_GROUP if k in docks]
     others = [d for k, d in docks.items() if k not in TOP_GROUP + BOTTOM_GROUP]
-    top += others  # docks added by later panels join the top group
+    jobs = [d for d in top if d is docks.get("jobs")]
+    top = [d for d in top if d not in jobs] + others + jobs  # later panels join the top group, Jobs stays last
     for dock in docks.values():  # every dock out of its old tab group, shown (Qt tabs shown docks only)
         dock.setFloating(False)
         dock.show()
@@ -54,6 +59,27 @@ def size_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     if top is not None and bottom is not None:
         h = max(200, window.height() - 120)
         window.resizeDocks([top, bottom], [int(h * TOP_SHARE), int(h * (1 - TOP_SHARE))], Qt.Orientation.Vertical)
+
+
+def follow_tall_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """A tall dock (the Curation gallery) brought to the front of the column gets most of its height; the
+    usual split comes back when another tab is in front or it is closed."""
+    for key in TALL_DOCKS:
+        if key in docks:
+            docks[key].visibilityChanged.connect(lambda shown, d=docks[key]: _make_room(window, docks, d, shown))
+
+
+def _make_room(window: QMainWindow, docks: dict[str, QDockWidget], dock: QDockWidget, shown: bool) -> None:
+    if not (isValid(window) and isValid(dock)) or dock.isFloating() or window.dockWidgetArea(dock) != RIGHT:
+        return  # the window is closing (docks hide as it goes) or the dock is elsewhere
+    bottom = next((docks[k] for k in BOTTOM_GROUP if k in docks and docks[k].isVisibleTo(window)), None)
+    if bottom is None or bottom.isFloating():
+        return
+    if shown:
+        h = max(200, window.height() - 120)
+        window.resizeDocks([dock, bottom], [int(h * TALL_SHARE), int(h * (1 - TALL_SHARE))], Qt.Orientation.Vertical)
+    else:
+        size_docks(window, docks)
 
 
 class CanvasOnly:

@@ -32,6 +32,8 @@ MODEL_MADE_COLOUR = "#d070ff"
 SPLIT_FILTERS = (("", "All splits"), ("train", "Train"), ("val", "Validation"), ("test", "Test"),
                  ("unassigned", "Unassigned"))
 THUMB_W, THUMB_H = 96, 54
+COMPACT_W, COMPACT_H = 36, 20  # thumbnail rows when the list is short (a 1366x768 screen): 8+ frames in view
+FULL_ROWS = 8  # the list uses full-size rows only where this many of them fit
 KEY_ROLE = Qt.ItemDataRole.UserRole
 THUMB_MASK_ALPHA = 0.45  # the mask drawn over the thumbnail
 UNREADABLE_COLOUR = "#f85149"
@@ -120,6 +122,8 @@ class FrameBrowser(QWidget):
         self.next_button.clicked.connect(self.nextUnfinishedRequested.emit)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Frame", ""])
+        self.tree.setHeaderHidden(True)  # one column of frames: a header would take a row of the list
+        self.compact = False
         self.tree.setIconSize(QSize(THUMB_W, THUMB_H))
         self.tree.setIndentation(10)
         head = self.tree.header()
@@ -131,6 +135,7 @@ class FrameBrowser(QWidget):
         self.tree.itemClicked.connect(self._on_activated)
         self.summary = QLabel("No project open")
         self.summary.setObjectName("hint")
+        self.summary.setWordWrap(True)
         filters = QHBoxLayout()
         filters.addWidget(self.status_filter, 1)
         filters.addWidget(self.split_filter, 1)
@@ -138,8 +143,28 @@ class FrameBrowser(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(filters)
         lay.addWidget(self.tree, 1)
-        lay.addWidget(self.summary)
-        lay.addWidget(self.next_button)
+        foot = QHBoxLayout()  # one row under the list: the list keeps the height
+        foot.addWidget(self.summary, 1)
+        foot.addWidget(self.next_button)
+        lay.addLayout(foot)
+
+    # -- row size ----------------------------------------------------------------------------------
+    def _row_size(self) -> QSize:
+        return QSize(COMPACT_W, COMPACT_H + 4) if self.compact else QSize(THUMB_W, THUMB_H + 6)
+
+    def set_compact(self, on: bool) -> None:
+        """Small thumbnail rows (a short list, e.g. on a 1366x768 screen) or full-size ones."""
+        if on == self.compact:
+            return
+        self.compact = on
+        self.tree.setIconSize(QSize(COMPACT_W, COMPACT_H) if on else QSize(THUMB_W, THUMB_H))
+        size = self._row_size()
+        for item in self._items.values():
+            item.setSizeHint(0, size)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.set_compact(self.tree.viewport().height() < FULL_ROWS * (THUMB_H + 6))
 
     # -- content -----------------------------------------------------------------------------------
     def set_frames(self, frames: Iterable, statuses: dict[str, str]) -> None:
@@ -165,7 +190,7 @@ class FrameBrowser(QWidget):
             item.setData(0, KEY_ROLE, rec.key)
             item.setToolTip(0, rec.key)
             item.setIcon(0, blank)
-            item.setSizeHint(0, QSize(THUMB_W, THUMB_H + 6))
+            item.setSizeHint(0, self._row_size())
             groups[rec.video].addChild(item)
             self._items[rec.key] = item
             self._meta[rec.key] = (statuses.get(rec.key, "unlabelled"), rec.split)

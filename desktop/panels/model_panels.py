@@ -197,7 +197,7 @@ class ModelPanels(QObject):
         if project is None:
             return None
         try:
-            editor = PairEditor(project, pair_id, self.host)
+            editor = PairEditor(project, pair_id, self.host, palette=self.host.canvas.palette_name())
         except Exception as exc:  # noqa: BLE001 - an unreadable pair is a message
             QMessageBox.warning(self.host, "Cannot open pair", f"Pair #{pair_id} cannot be opened: {exc}")
             return None

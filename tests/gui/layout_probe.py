@@ -20,6 +20,58 @@ def measure(window) -> dict:
             "canvas_width_share": canvas.width() / window.width()}
 
 
+def frame_rows(tree) -> int:
+    """How many frame rows the Frames list has room for (its height over a frame row's height; a short phantom
+    sample has a video heading every few frames, so the frames actually in view undercount it)."""
+    tree.scrollToTop()
+    first = tree.topLevelItem(0).child(0)
+    return tree.viewport().height() // tree.visualItemRect(first).height()
+
+
+def dock_tabs(window) -> list[dict]:
+    """Each tab bar of the dock column: per tab its tooltip, whether it has an icon (and how many distinct ones),
+    whether the tab in front shows its whole title, and whether all tabs fit the bar (no scroll arrows)."""
+    from PySide6.QtWidgets import QTabBar
+
+    bars = []
+    for bar in window.findChildren(QTabBar):
+        g = bar.geometry()  # Qt keeps unused tab bars of earlier layouts: only those over the dock column count
+        if bar.parent() is not window or not bar.isVisible() or not window.rect().contains(g) \
+                or g.left() < window.canvas.geometry().right():
+            continue
+        n, cur = bar.count(), bar.currentIndex()
+        icons = {bar.tabIcon(i).pixmap(16, 16).toImage().bits().tobytes() for i in range(n)
+                 if not bar.tabIcon(i).isNull()}
+        title_w = bar.fontMetrics().horizontalAdvance(bar.tabText(cur)) + bar.iconSize().width()
+        bars.append({"tooltips": [bar.tabToolTip(i) for i in range(n)], "texts": [bar.tabText(i) for i in range(n)],
+                     "distinct_icons": len(icons), "count": n,
+                     "front_readable": bar.tabRect(cur).width() >= title_w,
+                     "all_fit": bar.tabRect(n - 1).right() <= bar.width()})
+    return bars
+
+
+def gallery_rows(window) -> int:
+    """How many rows of pair thumbnails the Curation gallery shows in view (opened from the menu, in front), the
+    part of it scrolled out of the dock's view not counted; the dock is closed again after."""
+    from PySide6.QtCore import QCoreApplication, QRect
+
+    dock = window.docks["curation"]
+    dock.show()
+    dock.raise_()
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    gallery = window.model_panels.panel("curation").gallery
+    port = gallery.viewport()
+    seen = QRect(port.mapTo(window, port.rect().topLeft()), port.size())
+    area = dock.widget().viewport() if hasattr(dock.widget(), "viewport") else dock.widget()
+    seen = seen.intersected(QRect(area.mapTo(window, area.rect().topLeft()), area.size()))
+    dock.hide()
+    window.docks["classes"].raise_()
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    return max(0, seen.height()) // gallery.gridSize().height()
+
+
 def first_start(work: Path, sample: Path, configure=None):
     """(app, window) as on a first start: settings in WORK (changed by `configure(settings)` first), shown as
     a first start places the window, SAMPLE opened with its project in WORK, the opening finished."""
@@ -64,6 +116,8 @@ def main(work: Path, size: str, shot: str | None) -> None:
     view = window.menus["&View"]
     listed = {a.text() for a in view.actions()}
     out["docks"] = {k: d.windowTitle() in listed for k, d in window.docks.items()}
+    out["frame_rows"] = frame_rows(window.frames.tree)
+    out["dock_tabs"] = dock_tabs(window)
     out["visible_docks"] = sorted(k for k, d in window.docks.items() if d.isVisible())
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QScrollArea
@@ -71,6 +125,7 @@ def main(work: Path, size: str, shot: str | None) -> None:
     off = Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     out["sideways_scroll"] = sorted(k for k, d in window.docks.items()
                                     if isinstance(d.widget(), QScrollArea) and d.widget().horizontalScrollBarPolicy() != off)
+    out["gallery_rows"] = gallery_rows(window)
     window.actions["view.canvas_only"].trigger()
     QCoreApplication.processEvents()
     out["canvas_only"] = {**measure(window), "visible_docks": [k for k, d in window.docks.items() if d.isVisible()]}

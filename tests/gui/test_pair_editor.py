@@ -55,3 +55,21 @@ def test_open_in_canvas_from_the_curation_gallery_opens_the_editor(qtbot, phanto
     editors = window.model_panels.pair_editors
     assert editors and editors[-1].pair_id == pid and editors[-1].isVisible()
     editors[-1].close()
+
+
+def test_a_pair_opens_in_the_main_canvas_palette(qtbot, phantom_root, tmp_path):
+    from engine.taxonomy import DISPLAY_PALETTES
+    from tests.gui.window_helpers import make_settings, open_window
+
+    window = open_window(qtbot, phantom_root, tmp_path / "p.cadis-project", make_settings(tmp_path / "s.ini"))
+    project = window.doc.project
+    key = project.frame_keys()[0]
+    pid = project.add_pair(*small_pair(project, key), "synthesis", {}, parent_key=key)
+    for name in ("distinct", "cadis"):
+        window.canvas.set_palette(name)
+        window.model_panels.panel("curation").openPairRequested.emit(pid)
+        editor = window.model_panels.pair_editors[-1]
+        assert editor.canvas.palette_name() == name
+        swatch = editor.class_box.itemIcon(4).pixmap(16, 16).toImage().pixelColor(8, 8)
+        assert (swatch.red(), swatch.green(), swatch.blue()) == tuple(DISPLAY_PALETTES[name][4])
+        editor.close()

@@ -35,6 +35,12 @@ def test_first_window_gives_the_canvas_the_screen(size, tmp_path, phantom_root):
     assert out["minimum"][0] <= w and out["minimum"][1] <= h
     assert out["canvas_share"] >= 0.60, out
     assert all(out["docks"].values()), out["docks"]  # every dock listed in View
+    assert out["frame_rows"] >= 8, out  # a working list of frames, not one and a half
+    assert out["gallery_rows"] >= 2, out  # the Curation gallery, opened from the menu: rows of pairs to compare
+    assert out["dock_tabs"], out  # the tabbed docks: each tab identifiable by its own icon and its tooltip
+    for bar in out["dock_tabs"]:
+        assert bar["distinct_icons"] == bar["count"] and bar["tooltips"] == bar["texts"], bar
+        assert bar["front_readable"] and bar["all_fit"], bar
     assert out["sideways_scroll"] == []  # no panel needs a horizontal scrollbar in the column
     assert {"classes", "frames", "tools", "synthesis"} <= set(out["visible_docks"])
     only = out["canvas_only"]

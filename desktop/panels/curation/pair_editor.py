@@ -1,12 +1,13 @@
 """Repair the mask of a synthetic pair in a canvas, like any frame.
 
-    editor = PairEditor(project, pair_id, parent)   # modeless dialog: canvas + tools + class + undo/redo + save
+    editor = PairEditor(project, pair_id, parent, palette="distinct")   # modeless: canvas + tools + class + undo/redo + save
     editor.saved.connect(lambda pid: curation.refresh_pair(pid))
 
 The dialog embeds the same `CanvasView` as the main window (all its tools) over an `engine.session` label
 session: every finished stroke goes on its undo stack and into the pair's journal before anything else, so a
 crash loses none (the next editor of the pair replays them); saving goes through `Project.save_pair_label`
-(one atomic write). Closing with unsaved changes asks first.
+(one atomic write). Closing with unsaved changes asks first. `palette` is the main canvas's display palette, so a
+pair is drawn (and its classes listed) in the colours the user sees everywhere else.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.canvas.view import CanvasView
 from desktop.shortcuts import TOOL_BY_NAME
 from engine.session import SessionEvents, open_pair
-from engine.taxonomy import CLASS_NAMES, PALETTE
+from engine.taxonomy import CLASS_NAMES, DISPLAY_PALETTES
 
 
 
@@ -48,7 +49,7 @@ class PairEditor(QDialog):
 
     saved = Signal(int)
 
-    def __init__(self, project, pair_id: int, parent: Optional[QWidget] = None):
+    def __init__(self, project, pair_id: int, parent: Optional[QWidget] = None, palette: str = "cadis"):
         super().__init__(parent)
         self.project, self.pair_id = project, int(pair_id)
         self.problem = ""
@@ -59,6 +60,7 @@ class PairEditor(QDialog):
         self.setWindowTitle(f"Repair pair #{self.pair_id} ({rec.source}"
                             + (f", from {rec.parent_key}" if rec.parent_key else "") + ")")
         self.canvas = CanvasView(self)
+        self.canvas.set_palette(palette)
         self.canvas.set_frame(image, self.label)
         self.canvas.strokeFinished.connect(self._stroke)
         self.canvas.classPicked.connect(self.set_class)
@@ -81,8 +83,9 @@ class PairEditor(QDialog):
             bar.addWidget(b)
             self.tool_buttons[name] = b
         self.class_box = QComboBox(self)
+        colours = DISPLAY_PALETTES[self.canvas.palette_name()]
         for i, name in enumerate(CLASS_NAMES):
-            pix = qta.icon("mdi6.square", color="#%02x%02x%02x" % PALETTE[i])
+            pix = qta.icon("mdi6.square", color="#%02x%02x%02x" % tuple(colours[i]))
             self.class_box.addItem(pix, f"{i}  {name}", i)
         self.class_box.currentIndexChanged.connect(lambda i: self.canvas.set_current_class(int(self.class_box.itemData(i))))
         self.radius = QSpinBox(self)

@@ -25,7 +25,7 @@ MODES = (("frame", "Whole frame"), ("only", "Only checked classes"), ("keep", "K
 
 
 class RegionPicker(QWidget):
-    """Mode, the classes of the current frame (checkable), "Propose from prompt", a preview of the region."""
+    """Mode, the classes of the current frame (checkable), "Propose" (from the prompt), a preview of the region."""
 
     changed = Signal()
     proposeRequested = Signal()
@@ -46,8 +46,9 @@ class RegionPicker(QWidget):
         self.classes = QListWidget()
         self.classes.setObjectName("regionClasses")
         self.classes.setMaximumHeight(112)
-        self.propose_btn = QPushButton(qta.icon("mdi6.selection-search", color=_ICON), "Propose from prompt")
-        self.propose_btn.setToolTip("DiffEdit: where the model's noise estimates under the prompt and under the "
+        self.propose_btn = QPushButton(qta.icon("mdi6.selection-search", color=_ICON), "Propose")  # short: the column is narrow
+        self.propose_btn.setToolTip("Propose a region from the prompt (DiffEdit): where the model's noise estimates "
+                                    "under the prompt and under the "
                                     "source description differ; checks every class that is half inside it")
         self.propose_btn.clicked.connect(self.proposeRequested)
         self.preview = QLabel()
@@ -82,7 +83,7 @@ class RegionPicker(QWidget):
         """"" when the choice can run, else what to do."""
         if self.mode_value() != "frame" and not self.checked_classes():
             return ("No class is checked: check the classes to " + ("edit" if self.mode_value() == "only" else "keep")
-                    + ", use Propose from prompt, or choose Whole frame.")
+                    + ", use Propose (from the prompt), or choose Whole frame.")
         return ""
 
     def set_mode(self, mode: str) -> None:
