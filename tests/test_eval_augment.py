@@ -92,3 +92,14 @@ def test_export_report_carries_the_last_result(tmp_path):
     report = (tmp_path / "out" / "class_frequency.md").read_text()
     assert "## What the synthetic pairs are worth" in report
     assert "| 0 Pupil |" in report and "Budget: small UNet, 3 steps at 48x32" in report
+
+
+def test_last_result_reads_back_what_was_stored(tmp_path):
+    from engine.services.eval_augment import last_result
+
+    root, _ = project_with_pairs(tmp_path / "p", videos=2)
+    with Project.open_or_create(root) as project:
+        assert last_result(project) is None
+        result = eval_augment(JobContext(), project, EvalAugmentRequest(folds=2, steps=2, size=(48, 32)))
+        back = last_result(project)
+    assert back.markdown() == result.markdown() and back.rare == result.rare and back.pairs == result.pairs

@@ -25,7 +25,7 @@ import numpy as np
 from engine.augment.sampler import rare_classes_from_counts
 from engine.baselines.augment_value import AugmentValue, compare_with_without, rare_instruments, video_folds
 from engine.jobs import JobContext
-from engine.project.eval_augment_file import save_eval_augment
+from engine.project.eval_augment_file import load_eval_augment, save_eval_augment
 
 MAX_STEPS, MAX_SIDE = 20000, 1024
 
@@ -104,6 +104,24 @@ class EvalAugmentResult:
         return {"request": asdict(self.request), "value": self.value.to_dict() if self.value else None,
                 "rare": self.rare, "pairs": self.pairs, "problem": self.problem, "finished_at": self.finished_at,
                 "markdown": self.markdown()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EvalAugmentResult":
+        req = dict(d.get("request") or {})
+        if "size" in req:
+            req["size"] = tuple(req["size"])
+        value = AugmentValue.from_dict(d["value"]) if d.get("value") else None
+        return cls(EvalAugmentRequest(**req), value, [int(c) for c in d.get("rare", [])], int(d.get("pairs", 0)),
+                   str(d.get("problem", "")), str(d.get("finished_at", "")))
+
+
+def last_result(project) -> Optional[EvalAugmentResult]:
+    """The project's last finished run (what the export report carries), or None (never run, or unreadable)."""
+    data = load_eval_augment(project.root)
+    try:
+        return EvalAugmentResult.from_dict(data) if data is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _f(v: float) -> str:
