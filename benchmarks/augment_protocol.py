@@ -125,7 +125,48 @@ def run(args) -> dict:
     return results
 
 
+def _ms(values) -> str:
+    a = np.asarray([v for v in values if not np.isnan(v)], float)
+    if not a.size:
+        return "–"
+    return f"{a.mean():+.3f} ± {a.std(ddof=1):.3f}" if a.size > 1 else f"{a.mean():+.3f}"
+
+
+def summarize(paths) -> list[str]:
+    """Markdown table of protocol JSON files: per style, N and arm, means over seeds ± their spread."""
+    from engine.baselines.augment_value import AugmentValue
+    from engine.taxonomy import INSTRUMENT_IDS
+
+    cells, budget = [], None
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        cells += data["cells"]
+        budget = budget or data["budget"]
+    out = [f"Budget: {budget}", "",
+           "| style | N real | arm | M pairs | seeds | mIoU real only | mIoU real+synth | Δ mIoU | instruments IoU "
+           "real only | Δ instruments | Δ rare instruments (classes in test) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    keys = sorted({(c["style"], c["n"], c["arm"]) for c in cells}, key=lambda k: (k[0], k[1], k[2]))
+    for style, n, arm in keys:
+        group = [c for c in cells if (c["style"], c["n"], c["arm"]) == (style, n, arm)]
+        vals = [AugmentValue.from_dict(c["value"]) for c in group]
+        base = [v.miou("without")[0] for v in vals]
+        withs = [v.miou("with")[0] for v in vals]
+        seen = set.union(*(set(v.classes()) for v in vals))
+        inst = [c for c in INSTRUMENT_IDS if c in seen]
+        rare = [c for c in group[0]["rare"] if c in inst]
+        inst_base = [np.nanmean(np.asarray(v.without[0], float)[inst]) if inst else np.nan for v in vals]
+        out.append(f"| {style} | {n} | {arm} | {np.mean([c['m'] for c in group]):.0f} | {len(group)} | "
+                   f"{np.mean(base):.3f} ± {np.std(base, ddof=1) if len(base) > 1 else 0:.3f} | {np.mean(withs):.3f} | "
+                   f"{_ms([w - b for w, b in zip(withs, base)])} | {np.nanmean(inst_base):.3f} | "
+                   f"{_ms([v.group_delta(inst)[0] for v in vals])} | "
+                   f"{_ms([v.group_delta(rare)[0] for v in vals])} ({', '.join(map(str, rare)) or 'none'}) |")
+    return out
+
+
 def main(argv=None) -> None:
+    if argv is None and "--summary" in sys.argv:
+        print("\n".join(summarize(sys.argv[sys.argv.index("--summary") + 1:])))
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=os.environ.get("CADIS_STARTER_MODEL")
                     or str(ROOT / "resources" / "models" / "starter-synthesis"))
