@@ -1,14 +1,17 @@
 """Augment throughput and what augmentation does for a segmenter, measured on the phantom sample.
 
-1. `cadis augment` throughput in pairs per minute on this machine: the preview preset (UniPC 8 steps, bf16
+1. `cadis augment` throughput in pairs per minute on this machine: the preview preset (UniPC 4 steps, bf16
    where the CPU has it, cached SPADE maps, batched guidance) next to the reference recipe (DDIM 40 steps
-   fp32, two forwards per step), on the starter model architecture at 128x72. Uses the trained starter
-   model when `resources/models/starter-synthesis` (or $CADIS_STARTER_MODEL) holds one, else the same
-   architecture with random weights (same compute, so the same speed). Layout variants are made at 960x540.
+   fp32, two forwards per step), with the shipped starter pipeline (`resources/models/starter-synthesis`, or
+   $CADIS_STARTER_MODEL) loaded through the app's loader (`engine.services.pipelines.Pipelines`). Layout
+   variants are made at 960x540 and the pairs come out at the mask's own size (960x540: the diffusion UNet
+   samples at its working size, the upsampler lifts it).
 2. A small UNet segmenter (engine.baselines.small_unet) trained on N real phantom frames vs the same N
-   frames + synthetic pairs made from their layout variants by the TRAINED starter model, mIoU on held-out
-   real frames, per class, with the rare instrument classes shown separately. Skipped (said so in the
-   table) when no trained starter model is present: random weights would only measure noise.
+   frames + synthetic pairs made from their layout variants by the starter model, mIoU on held-out real
+   frames, per class, with the rare instrument classes shown separately.
+
+A missing or unloadable starter model is a failure: one line on stderr and exit status 1, never a skip.
+The wider protocol (several N, sources, curation, seeds) is `python -m benchmarks.augment_protocol`.
 
 Run: `python -m benchmarks -k augment`; `python -m benchmarks.bench_augment --chart PATH` also draws the
 class-frequency chart of the phantom frames before/after layout augmentation.
@@ -27,22 +30,37 @@ import numpy as np
 from benchmarks._timing import print_table
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTER = Path(os.environ.get("CADIS_STARTER_MODEL", ROOT / "resources" / "models" / "starter-synthesis"))
 
 
-def _starter_pipeline():
-    """(pipeline, trained?) for the starter model, or its architecture with random weights."""
-    import torch
+class StarterModelError(RuntimeError):
+    """The starter model is missing or cannot be loaded (the benchmark fails, it does not skip)."""
 
-    from engine.models import SpadeUNet2DModel
-    from engine.pipelines import SynthesisPipeline
 
-    if (STARTER / "diffusion_pytorch_model.safetensors").is_file():
-        return SynthesisPipeline.from_pretrained(STARTER, device="cpu"), True
-    torch.manual_seed(0)
-    model = SpadeUNet2DModel(sample_size=(72, 128), num_classes=8, class_set="1",
-                             block_out_channels=(32, 64, 96, 128), layers_per_block=1, spade_hidden=32)
-    return SynthesisPipeline(model), False
+def starter_dir() -> Path:
+    """The starter pipeline folder: $CADIS_STARTER_MODEL, else the shipped one."""
+    return Path(os.environ.get("CADIS_STARTER_MODEL") or ROOT / "resources" / "models" / "starter-synthesis")
+
+
+def load_starter(model_dir: Path | None = None):
+    """The starter pipeline, loaded as the app loads it; StarterModelError (one line) when it cannot be."""
+    from engine.services.pipelines import Pipelines
+
+    model_dir = model_dir or starter_dir()
+    if not model_dir.is_dir():
+        raise StarterModelError(f"no starter model at {model_dir} (set CADIS_STARTER_MODEL or restore the folder)")
+    try:
+        return Pipelines().synthesis(str(model_dir), "cpu")
+    except Exception as exc:  # noqa: BLE001 - any failure to load is the benchmark's failure, said in one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StarterModelError(f"cannot load the starter model at {model_dir}: {first}") from None
+
+
+def pair_size(pipe, width: int, height: int) -> str:
+    """'WxH' of the pairs `pipe` makes from a width x height mask (measured, not assumed)."""
+    from engine.pipelines import preset
+
+    image = pipe(np.zeros((height, width), np.uint8), settings=preset("preview", steps=1), seed=0).images[0]
+    return f"{image.shape[1]}x{image.shape[0]}"
 
 
 def _project(root: Path, videos: int, frames: int, width: int = 960, height: int = 540):
@@ -142,20 +160,22 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    pipe, trained = _starter_pipeline()
+    try:
+        pipe = load_starter()
+    except StarterModelError as exc:
+        print(f"bench_augment: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    size = pair_size(pipe, 960, 540)
     tmp = Path(tempfile.mkdtemp(prefix="bench-augment-"))
     try:
         ours, other_share = _throughput(pipe, "preview", 4, tmp)
         naive, _ = _throughput(pipe, "reference", 1, tmp)
-        weights = "trained starter model" if trained else "starter architecture, random weights"
-        print_table("augment throughput (pairs per minute, 960x540 masks -> 128x72 pairs)", [
+        weights = f"starter model {starter_dir().name}"
+        print_table(f"augment throughput (pairs per minute, 960x540 masks -> {size} pairs)", [
             ("pairs/minute", f"{ours:.1f}", f"{naive:.1f}", f"{ours / naive:.1f}x", weights),
             ("time outside synthesis", f"{100 * other_share:.0f}%", "", "", "layout variants, scoring, storing"),
         ], ("measure", "preview preset", "reference recipe", "speed-up", "note"))
-        if trained:
-            rows = _segmenter_rows(pipe, tmp)
-        else:
-            rows = [("mIoU", "skipped", "skipped", f"no trained starter model at {STARTER}")]
+        rows = _segmenter_rows(pipe, tmp)
         print_table("small UNet: N real vs N real + synthetic (layout variants)", rows,
                     ("measure", "real + synthetic", "real only", "note"))
     finally:

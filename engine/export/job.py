@@ -68,7 +68,9 @@ def run_export(source, options: ExportOptions, ctx: Optional[JobContext] = None,
     `written["out_dir"]` is set once the export folder is in place (a cancel after that point cannot undo
     it; the dialog says so)."""
     from engine.export.cadis_export import export_cadis
-    from engine.export.report import report_from_export
+    from engine.dataset import DatasetIndex
+    from engine.export.report import add_eval_augment, report_from_export
+    from engine.project.eval_augment_file import load_eval_augment
     from engine.taxonomy import get_class_set
 
     ctx = ctx or JobContext()
@@ -83,6 +85,9 @@ def run_export(source, options: ExportOptions, ctx: Optional[JobContext] = None,
     def report(folder: Path) -> None:
         ctx.report(0.94, "writing the class-frequency report")
         made["report"] = report_from_export(folder)
+        root = getattr(source, "root", None) if not isinstance(source, DatasetIndex) else None
+        if root is not None:  # a project: the last `cadis eval-augment` result goes with the report
+            add_eval_augment(made["report"].markdown, load_eval_augment(root))
 
     formats = [EXPORT_FORMATS[name] for name in options.formats]
     finishers = [writer(f) for f in formats if f.write is not None] + ([report] if options.report else [])

@@ -239,5 +239,19 @@ def project_frequency(project, class_set: ClassSet, statuses=("done",), ctx=None
     return compare_rows(before, after)
 
 
-__all__ = ["IGNORE", "ClassFrequency", "ReportFiles", "compare_rows", "project_frequency", "rare_classes", "render_chart",
+
+def add_eval_augment(markdown: Path, data: dict | None) -> None:
+    """Append the project's last `cadis eval-augment` result (engine.project.eval_augment_file) to the report,
+    or a line saying it was never measured."""
+    lines = ["", "## What the synthetic pairs are worth", ""]
+    if data is None:
+        lines.append("Not measured: run `cadis eval-augment PROJECT` (or Curation → What is it worth?) before exporting.")
+    else:
+        lines += [f"Last measured {data.get('finished_at', '')} by `cadis eval-augment` on the project's done frames "
+                  "(small UNet, with vs without the accepted pairs, held-out videos).", ""]
+        lines += [str(line) for line in data["markdown"]]
+    atomic_write_text(markdown, Path(markdown).read_text(encoding="utf-8") + "\n".join(lines) + "\n")
+
+__all__ = ["add_eval_augment",
+           "IGNORE", "ClassFrequency", "ReportFiles", "compare_rows", "project_frequency", "rare_classes", "render_chart",
            "report_from_export", "to_csv", "to_markdown", "write_report"]

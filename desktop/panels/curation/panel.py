@@ -91,6 +91,8 @@ class CurationPanel(QWidget):
         self.reject_btn = self._button("Reject (X)", "mdi6.close", lambda: self.set_current_status("rejected"))
         self.open_btn = self._button("Open in canvas", "mdi6.brush", self._open_current)
         self.augment_btn = self._button("Augment…", "mdi6.creation", self.choose_augment)
+        self.worth_btn = self._button("What is it worth?", "mdi6.scale-balance", self.show_worth)
+        self.worth_btn.setToolTip("train the small segmenter with and without the accepted pairs (cadis eval-augment)")
         self.drop_share = QDoubleSpinBox()
         self.drop_share.setRange(1.0, 90.0)
         self.drop_share.setValue(10.0)
@@ -106,7 +108,7 @@ class CurationPanel(QWidget):
         self.cancel_btn.setVisible(False)
         actions = QVBoxLayout()  # short rows: the panel fits the narrow dock column without a sideways scrollbar
         for row_widgets in ((self.accept_btn, self.reject_btn), (self.open_btn, self.dup_btn),
-                            (self.augment_btn, self.drop_share), (self.drop_btn, self.progress, self.cancel_btn)):
+                            (self.augment_btn, self.drop_share), (self.worth_btn,), (self.drop_btn, self.progress, self.cancel_btn)):
             row = QHBoxLayout()
             for w in row_widgets:
                 row.addWidget(w)
@@ -303,6 +305,16 @@ class CurationPanel(QWidget):
         self._say(f"{len(found)} of {len(self.model.items())} pairs are near-duplicates of an earlier pair or of "
                   "their source frame: review them (X rejects). Untick 'Near-duplicates' to see all pairs.")
         self._update_buttons()
+
+    def show_worth(self):
+        """*What is it worth?*: the dialog of desktop.panels.curation.worth (returns it; None without a project)."""
+        from desktop.panels.curation.worth import WorthDialog
+
+        if self.project is None:
+            return None
+        dialog = WorthDialog(self.project, self.runner, self)
+        dialog.show()
+        return dialog
 
     # -- augment -----------------------------------------------------------------------------------
     def _model_dir(self) -> str:
