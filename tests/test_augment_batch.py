@@ -46,6 +46,14 @@ def test_plan_ids_are_deterministic_and_shards_are_disjoint():
         plan_items(["a"], 0, 1, 0)
 
 
+def test_a_repaint_run_is_not_taken_for_a_done_full_run():
+    """A repaint run after a full run with the same model and seed makes its own pairs (items of another mode)."""
+    full = plan_items(["a", "b"], 2, 1, 7, "m")
+    repaint = plan_items(["a", "b"], 2, 1, 7, "m", "repaint")
+    assert not {i.id for i in full} & {i.id for i in repaint}
+    assert full[0].id == "a|v0|s0|seed7|m"  # full-mode ids (and so their seeds) are those of earlier versions
+
+
 def test_augment_stores_pairs_with_provenance_and_resumes_without_duplicates(project):
     settings = AugmentSettings(layouts=2, samples=2, seed=3)
     progress = []

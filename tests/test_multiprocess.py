@@ -197,7 +197,7 @@ def test_augment_in_two_processes_makes_every_pair_once(tmp_path, tiny_model_dir
     done_one, done_two = _done_items(one), _done_items(two)
     with Project.open_or_create(one) as p:
         model_id = p.pairs(source="augment")[0].provenance["model"]
-    planned = {it.id for it in plan_items(keys, 2, 1, 0, model_id)}
+    planned = {it.id for it in plan_items(keys, 2, 1, 0, model_id, "repaint")}  # the CLI's default mode
     assert len(planned) == 8 and len(done_two) == 8 and set(done_two) == planned == set(done_one)  # none missing
     with Project.open_or_create(two) as p:
         stored = [pair.provenance["item"] for pair in p.pairs(source="augment")]

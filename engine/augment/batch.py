@@ -129,7 +129,7 @@ def run_augment(project, generate: GenerateFn, settings: AugmentSettings = Augme
     for k in keys:
         project.record(k)  # unknown keys fail here with a clear message
     run = run_key(model_id, settings.seed)
-    items = shard(plan_items(keys, settings.layouts, settings.samples, settings.seed, model_id),
+    items = shard(plan_items(keys, settings.layouts, settings.samples, settings.seed, model_id, settings.mode),
                   shard_index, shard_count)
     log = DoneLog(project.root, shard_index)
     done = set(log.read_all()) | {p.provenance.get("item") for p in project.pairs(source=SOURCE)}

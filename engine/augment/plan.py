@@ -39,10 +39,12 @@ class WorkItem:
     sample: int
     seed: int
     model: str = "custom"
+    mode: str = "full"  # "repaint" items are other items than "full" ones of the same model and seed
 
     @property
     def id(self) -> str:
-        return f"{self.frame}|v{self.variant}|s{self.sample}|seed{self.seed}|{self.model}"
+        base = f"{self.frame}|v{self.variant}|s{self.sample}|seed{self.seed}|{self.model}"
+        return base if self.mode == "full" else f"{base}|{self.mode}"
 
     @property
     def sample_seed(self) -> int:
@@ -55,11 +57,12 @@ def frame_seed(seed: int, frame: str) -> list[int]:
     return [int(seed) & 0xFFFFFFFF, zlib.crc32(frame.encode("utf-8"))]
 
 
-def plan_items(frames: Sequence[str], layouts: int, samples: int, seed: int, model: str = "custom") -> list[WorkItem]:
+def plan_items(frames: Sequence[str], layouts: int, samples: int, seed: int, model: str = "custom",
+               mode: str = "full") -> list[WorkItem]:
     """All items of a run in a fixed order: frame, then variant, then sample."""
     if layouts < 1 or samples < 1:
         raise ValueError(f"--layouts and --samples must be at least 1 (got {layouts} and {samples})")
-    return [WorkItem(f, v, s, int(seed), model) for f in frames for v in range(layouts) for s in range(samples)]
+    return [WorkItem(f, v, s, int(seed), model, mode) for f in frames for v in range(layouts) for s in range(samples)]
 
 
 def shard(items: Sequence[WorkItem], index: int, count: int) -> list[WorkItem]:
