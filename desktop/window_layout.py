@@ -15,7 +15,7 @@ HIDDEN_BY_DEFAULT = ("curation", "textedit")  # dataset tools: opened from the M
 COLUMN_SHARE = 0.22  # of the window width
 COLUMN_MIN, COLUMN_MAX = 280, 380  # px
 TOP_SHARE = 0.48  # of the column height
-TALL_DOCKS = ("curation",)  # in front, these take TALL_SHARE of the column (a gallery needs rows, not a strip)
+TALL_DOCKS = ("curation", "synthesis")  # in front, these take TALL_SHARE of the column (galleries need rows)
 TALL_SHARE = 0.8
 
 
@@ -34,13 +34,14 @@ def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     for dock in docks.values():  # every dock out of its old tab group, shown (Qt tabs shown docks only)
         dock.setFloating(False)
         dock.show()
-        window.addDockWidget(RIGHT, dock, Qt.Orientation.Vertical)
     groups = [g for g in (top, bottom) if g]
+    for group in groups:  # each dock tabbed as it comes: never a stack of them taller than the window
+        window.addDockWidget(RIGHT, group[0], Qt.Orientation.Vertical)
+        for dock in group[1:]:
+            window.addDockWidget(RIGHT, dock, Qt.Orientation.Vertical)
+            window.tabifyDockWidget(group[0], dock)
     if len(groups) == 2:
         window.splitDockWidget(top[0], bottom[0], Qt.Orientation.Vertical)
-    for group in groups:
-        for dock in group[1:]:
-            window.tabifyDockWidget(group[0], dock)
     for key, dock in docks.items():
         dock.setVisible(key not in HIDDEN_BY_DEFAULT)
     for group in groups:

@@ -1,4 +1,4 @@
-"""Issue 22's first-day trial, repeated offscreen at 1366x768 on phantom frames of two styles (a stand-in for
+"""Issue 22's first-day trial, repeated under Xvfb (or offscreen) at 1366x768 on phantom frames of two styles (a stand-in for
 a team's real frames): one labelled frame of one video (realistic style) and five unlabelled frames of
 another video (plain style).
 
@@ -53,12 +53,11 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
-    from PySide6.QtWidgets import QApplication
-
+    from desktop.app import make_app
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
 
-    app = QApplication.instance() or QApplication([])
+    app = make_app()  # the app's style and wheel guard, as a user gets them
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="first-day-"))
     data = work / "frames"
@@ -66,8 +65,7 @@ def main() -> None:
     s = Settings(work / "settings.ini")
     s.recovery_policy, s.model_dir, s.device = "discard", str(args.model), "cpu"
     w = MainWindow(s)
-    w.resize(1366, 768)
-    w.show()
+    w.showMaximized()  # the screen's size: run under `xvfb-run -s "-screen 0 1366x768x24"` (or offscreen)
     assert w.open_source(data, work / "project", recovery="discard")
     w.runner.wait(60_000)
     app.processEvents()
