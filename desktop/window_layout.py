@@ -35,13 +35,14 @@ def arrange_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
         dock.setFloating(False)
         dock.show()
     groups = [g for g in (top, bottom) if g]
-    for group in groups:  # each dock tabbed as it comes: never a stack of them taller than the window
-        window.addDockWidget(RIGHT, group[0], Qt.Orientation.Vertical)
+    first = groups[0][0] if groups else None
+    if first is not None:
+        window.addDockWidget(RIGHT, first, Qt.Orientation.Vertical)
+    if len(groups) == 2:  # the second group's first dock below the first one's, then each tabbed as it comes:
+        window.splitDockWidget(first, bottom[0], Qt.Orientation.Vertical)  # never a stack taller than the window
+    for group in groups:
         for dock in group[1:]:
-            window.addDockWidget(RIGHT, dock, Qt.Orientation.Vertical)
             window.tabifyDockWidget(group[0], dock)
-    if len(groups) == 2:
-        window.splitDockWidget(top[0], bottom[0], Qt.Orientation.Vertical)
     for key, dock in docks.items():
         dock.setVisible(key not in HIDDEN_BY_DEFAULT)
     for group in groups:

@@ -56,6 +56,7 @@ def main() -> None:
     from desktop.app import make_app
     from desktop.main_window import MainWindow
     from desktop.settings import Settings
+    from desktop.window_layout import show_on_screen
 
     app = make_app()  # the app's style and wheel guard, as a user gets them
     args.out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def main() -> None:
     s = Settings(work / "settings.ini")
     s.recovery_policy, s.model_dir, s.device = "discard", str(args.model), "cpu"
     w = MainWindow(s)
-    w.showMaximized()  # the screen's size: run under `xvfb-run -s "-screen 0 1366x768x24"` (or offscreen)
+    show_on_screen(w)  # as on a first start, on the screen: run under `xvfb-run -s "-screen 0 1366x768x24"`
     assert w.open_source(data, work / "project", recovery="discard")
     w.runner.wait(60_000)
     app.processEvents()
