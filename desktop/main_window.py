@@ -91,8 +91,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         add_dock_toggles(self.menus["&View"], self.docks)
         self.menuBar().addMenu(self.menus["&Help"])
         self.doc.projectChanged.connect(self._reset_docks)
-        arrange_docks(self, self.docks)
-        follow_tall_docks(self, self.docks)
+        arrange_docks(self, self.docks), follow_tall_docks(self, self.docks)
         self.canvas.set_palette(self.palette.palette_name())
         self.canvas.set_brush_radius(self.tool_options.brush_radius())
         self.canvas.set_opacity(self.tool_options.opacity.value() / 100)
@@ -150,9 +149,8 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         p.paletteChanged.connect(c.set_palette)
         c.zoomChanged.connect(lambda scale: self.zoom_label.setText(f"{scale * 100:.0f}%"))
         t.toolChanged.connect(c.set_tool)
-        t.brushRadiusChanged.connect(c.set_brush_radius)
-        t.set_brush_radius(self.settings.brush_radius)  # the size of the last run
-        t.brushRadiusChanged.connect(lambda r: setattr(self.settings, "brush_radius", r))
+        t.set_brush_radius(self.settings.brush_radius)  # the size of the last run, kept on every change
+        t.brushRadiusChanged.connect(lambda r: (c.set_brush_radius(r), setattr(self.settings, "brush_radius", r)))
         t.paintModeChanged.connect(self._update_policy)
         t.overlayModeChanged.connect(c.set_overlay_mode)
         t.opacityChanged.connect(c.set_opacity)

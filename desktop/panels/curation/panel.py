@@ -91,8 +91,7 @@ class CurationPanel(QWidget):
         self.reject_btn = self._button("Reject (X)", "mdi6.close", lambda: self.set_current_status("rejected"))
         self.open_btn = self._button("Open in canvas", "mdi6.brush", self._open_current)
         self.augment_btn = self._button("Augment…", "mdi6.creation", self.choose_augment)
-        self.worth_btn = self._button("What is it worth?", "mdi6.scale-balance", self.show_worth)
-        self.worth_btn.setToolTip("train the small segmenter with and without the accepted pairs (cadis eval-augment)")
+        self.worth_btn = self._button("What is it worth?", "mdi6.scale-balance", self.show_worth)  # cadis eval-augment
         self.drop_share = QDoubleSpinBox()
         self.drop_share.setRange(1.0, 90.0)
         self.drop_share.setValue(10.0)
@@ -309,7 +308,6 @@ class CurationPanel(QWidget):
     def show_worth(self):
         """*What is it worth?*: the dialog of desktop.panels.curation.worth (returns it; None without a project)."""
         from desktop.panels.curation.worth import WorthDialog
-
         if self.project is None:
             return None
         dialog = WorthDialog(self.project, self.runner, self)
