@@ -58,6 +58,9 @@ def make_app():
     from desktop.wheel_guard import install_wheel_guard
 
     install_wheel_guard(app)  # the wheel scrolls panels, not the sliders it passes over
+    from desktop.gc_guard import install_main_thread_gc
+
+    install_main_thread_gc(app)  # Qt objects in garbage cycles are destroyed in the GUI thread only
     return app
 
 

@@ -207,16 +207,20 @@ class JobRunner(QObject):
             lane.cancel_all()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        """Block until the pool is idle, then deliver the pending signals; True when all ended."""
+        """Block until no job is left, delivering the pending signals (so a job that a result callback submits
+        is waited for too); True when all ended within `timeout_ms`."""
         from PySide6.QtCore import QCoreApplication
 
-        ok = all([lane.wait(timeout_ms) for lane in self._lanes.values()])
-        ok = self._pool.waitForDone(timeout_ms) and ok
-        deadline = time.monotonic() + 2.0
-        while self.active() and time.monotonic() < deadline:
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while True:
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            ok = all([lane.wait(left_ms) for lane in self._lanes.values()])
+            ok = self._pool.waitForDone(left_ms) and ok
             QCoreApplication.processEvents()
-        QCoreApplication.processEvents()
-        return ok and not self.active()
+            busy = self.active() or any(lane.active() for lane in self._lanes.values())
+            if not busy or time.monotonic() >= deadline:
+                return ok and not busy
+            time.sleep(0.005)
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel everything and wait for the threads (used when the window closes)."""

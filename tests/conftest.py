@@ -47,3 +47,16 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_in_the_main_thread():
+    """As in the app (`desktop.gc_guard`): the cycle collector never runs on a worker thread, where it would
+    destroy the Qt widgets of earlier tests outside the GUI thread; it runs here, between tests."""
+    import gc
+
+    from desktop.gc_guard import collect_due
+
+    gc.disable()
+    yield
+    collect_due()

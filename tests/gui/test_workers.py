@@ -160,3 +160,52 @@ def test_a_model_job_shows_the_device_it_runs_on(qtbot, runner, monkeypatch, tmp
     assert panel.row_for(plain).title.text() == "Thumbnails" and plain.device == ""
     assert runner.submit("Train", lambda ctx: None, device="cuda").device == "cuda"  # the job will say no GPU
     panel.grab().save(str(tmp_path / "jobs_device.png"))
+
+
+def test_wait_covers_a_job_that_a_result_callback_submits(qtbot, runner):
+    """`wait` returns when the chain is done, not when the first job is (a slow second job on a loaded
+    machine made a test read the result before it arrived)."""
+    import time
+
+    got = []
+
+    def second(ctx):
+        time.sleep(2.5)  # longer than any fixed grace period after the first job
+        return "second"
+
+    runner.submit("first", lambda ctx: "first",
+                  on_result=lambda r: runner.submit("second", second, on_result=got.append))
+    assert runner.wait(20_000) and got == ["second"]
+
+
+def test_the_cycle_collector_runs_only_in_the_gui_thread(qtbot):
+    import gc
+    import threading
+
+    from desktop.app import make_app
+    from desktop.gc_guard import collect_due
+
+    gc.enable()                                   # as Python starts
+    app = make_app()
+    assert not gc.isenabled() and app._cadis_gc_timer.isActive()
+
+    class Node:
+        pass
+
+    collected_in = []
+    gc.callbacks.append(lambda phase, info: phase == "stop" and collected_in.append(threading.current_thread()))
+    try:
+        worker = threading.Thread(target=lambda: [[] for _ in range(50_000)])  # 50,000 live objects at once
+        worker.start()
+        worker.join()
+        assert collected_in == []                 # allocation on a worker thread collected nothing
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ref = __import__("weakref").ref(a)
+        del a, b
+        alive = [[] for _ in range(gc.get_threshold()[0] + 1)]  # the youngest generation is due
+        collect_due()
+        del alive
+        assert ref() is None and collected_in and all(t is threading.main_thread() for t in collected_in)
+    finally:
+        gc.callbacks.pop()
