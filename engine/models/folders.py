@@ -111,8 +111,9 @@ def refuse_missing_weights(weights: Path, error: type[Exception] = ModelFolderEr
 def convert_command(pickle_path: Path, safetensors_name: str) -> str:
     """The command that turns a pickled state dict into the safetensors file this program reads (to run only
     where the pickle's origin is trusted)."""
-    return (f"python -c \"import torch, safetensors.torch as st; st.save_file(torch.load('{pickle_path}', "
-            f"weights_only=True), '{pickle_path.parent / safetensors_name}')\"")
+    src, dst = pickle_path, pickle_path.parent / safetensors_name
+    load = f"torch.load('{src}', weights_only=True)"
+    return f"python -c \"import torch, safetensors.torch as st; st.save_file({load}, '{dst}')\""
 
 
 def check_weights_against(build: Callable[[], object], weights: Path, config_path: Path,

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from engine.models.folders import KINDS, ModelFolderError, identify
+from engine.models.trained_on import PHANTOM, TRAIN_HINT, describe, frame_warning, read_record
+
+__all__ = ["KINDS", "LOADERS", "PHANTOM", "TRAIN_HINT", "ModelFolderError", "ModelFolderRequest", "OpenedFolder",
+           "describe", "frame_warning", "identify", "open_model_folder", "read_record", "synthesis_folder_problem"]
 
 
 @dataclass
@@ -98,3 +102,15 @@ def open_model_folder(request: ModelFolderRequest) -> OpenedFolder:
     model, note = LOADERS[kind](path, request.device)
     return OpenedFolder(kind, path, model, note)
 
+
+
+def synthesis_folder_problem(model_dir: str) -> Optional[str]:
+    """None when `model_dir` holds a synthesis model's config and safetensors weights (nothing is loaded), else
+    what is wrong (one line)."""
+    from engine.models.model_dir import check_model_folder
+
+    try:
+        check_model_folder(model_dir)
+    except ModelFolderError as exc:
+        return str(exc)
+    return None
