@@ -5,7 +5,7 @@ Names are looked up when first used (PEP 562): importing a light module of this 
 """
 from __future__ import annotations
 
-import importlib
+from engine.lazy import lazy_names
 
 _HOMES = {
     **{name: "engine.models.model_dir" for name in (
@@ -17,15 +17,4 @@ _HOMES = {
     "SpadeUNet2DModel": "engine.models.spade_unet",
 }
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)

@@ -5,7 +5,7 @@ The names are looked up when first used (PEP 562), so importing a light module o
 """
 from __future__ import annotations
 
-import importlib
+from engine.lazy import lazy_names
 
 _HOMES = {
     "SAMPLERS": "engine.samplers",
@@ -16,15 +16,4 @@ _HOMES = {
         "preset")},
 }
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
