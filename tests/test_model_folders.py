@@ -186,3 +186,27 @@ def test_missing_weights_are_refused(copy_of, kind):
     folder = copy_of(kind)
     (folder / KINDS[kind][2]).unlink()
     _refused(folder, r"\bno \S*safetensors|has no|missing|needs")
+
+
+def test_pickled_weights_are_refused_with_the_command_that_converts_them(folders, tmp_path):
+    """A folder whose weights an older tool pickled: refused (never opened) with the exact conversion command;
+    run where the pickle is trusted, that command makes the folder load with the same weights."""
+    import shlex
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "old"
+    shutil.copytree(folders["synthesis-unet"], folder)
+    state = load_file(str(folder / WEIGHTS))
+    torch.save(state, folder / "diffusion_pytorch_model.bin")
+    (folder / WEIGHTS).unlink()
+    message = _refused(folder, "never opened")
+    command = message[message.index("(python -c ") + 1:message.rindex(")")]
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "-c"] and "weights_only=True" in argv[2]
+    subprocess.run([sys.executable, "-c", argv[2]], check=True, timeout=120)
+    opened = open_model_folder(ModelFolderRequest(str(folder)))
+    for name, tensor in opened.model.unet.state_dict().items():
+        assert torch.equal(tensor, state[name].float())

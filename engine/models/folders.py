@@ -14,10 +14,11 @@ folder is refused the same way whatever its kind:
 The per-kind loaders (the only ones; `engine.services.folders.open_model_folder` picks one by kind):
 synthesis pipeline and single-UNet folder (`engine.pipelines.folder.load_pipeline`, `engine.models.model_dir.
 load_synthesis_model`), upsampler (`engine.pipelines.folder.load_upsampler`), student
-(`engine.distill.student.load_student`), pre-segmentation head (`engine.preseg.head_dir.load_head`), Stable
+(`engine.distill.student.load_student`), plain diffusers UNet (`engine.preseg.features.load_diffusion_model`),
+pre-segmentation head (`engine.preseg.head_dir.load_head`), Stable
 Diffusion (`engine.textedit.sd_loader.load_sd`), SAM / SAM 2 / SAM 3 (`engine.segment.model.load_segment_model`).
-Folders written by earlier versions either load (a single-UNet folder, a /1 head) or are refused with the
-command that converts them (`OLD_FORMATS`).
+Folders written by earlier versions either load (a single-UNet folder, with the note `cadis convert-model OLD
+NEW`; a /1 head) or are refused with the command that converts them (pickled weights: `convert_command`).
 """
 from __future__ import annotations
 
@@ -102,8 +103,7 @@ def refuse_missing_weights(weights: Path, error: type[Exception] = ModelFolderEr
     if pickles:
         raise error(f"{d}: no {weights.name}; it has pickle weights ({', '.join(pickles)}): {pickles[0]}, a pickle, is "
                     "never opened (refusing to load pickle files: they can run code); convert it to safetensors in a "
-                    f"trusted environment ({convert_command(d / pickles[0], weights.name)})"
-                    + (f", or {remedy}" if remedy else ""))
+                    f"trusted environment ({convert_command(d / pickles[0], weights.name)})")
     raise (MissingModelFileError if error is ModelFolderError else error)(
         f"{d} has no {weights.name}" + (f"; {remedy}" if remedy else ""))
 

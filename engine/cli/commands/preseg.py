@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.atomic import atomic_write_text
     from engine.cli.progress import tqdm_context
     from engine.imageio import read_image, write_label, write_png
+    from engine.jobs import JobContext
     from engine.preseg import uncertainty_to_grey
     from engine.safety import Read, Write, check_writes
     from engine.services.preseg import PresegRequest, Presegmenters, propose
@@ -86,9 +87,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--area-gate must be 0 or more")
     request = PresegRequest(args.model, args.head, args.device, args.area_gate, bool(args.flip_average))
     heads = Presegmenters(cache_size=0)
+    pre = heads.use(JobContext(), request, lambda pre: pre)  # model and head checked before the progress bar
     ctx, bar = tqdm_context("preseg", disable=args.quiet)
-    heads.use(ctx, request, lambda pre: None)  # load (and check) the model and head before the first frame
-    pre = heads.peek()
     scores = {}
     report = []
     try:
