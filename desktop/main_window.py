@@ -356,7 +356,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         """File > Export: the export dialog (CaDIS/COCO, report, progress, cancel). `values` (keyword
         arguments of `ExportOptions`) skips the dialog and runs the same job (tests, scripts)."""
         from desktop.panels.export.dialog import ExportJobDialog
-        from engine.export import ExportOptions, run_export
+        from engine.services.export import ExportOptions, ExportRequest, export
 
         project = self.doc.project
         if project is None:
@@ -370,7 +370,7 @@ class MainWindow(WindowViewMixin, WindowReactionsMixin, QMainWindow):
         options = ExportOptions(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()})
         options.experiment = None if options.experiment is None else str(options.experiment)
         return self.runner.submit(f"Export to {Path(options.out_dir).name}",
-                                  lambda ctx: run_export(project, options, ctx), group="export",
+                                  lambda ctx: export(ctx, ExportRequest(project, options)), group="export",
                                   on_result=lambda r: self.statusBar().showMessage(
                                       f"Exported {r.result.frames} frames to {r.result.out_dir}", 8000))
 

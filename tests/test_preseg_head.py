@@ -152,6 +152,21 @@ def test_rank_suspicious_finds_the_wrong_label(model_dir):
     assert len(ranked) == 6 and ranked[0].key == "bad"
 
 
+def test_rank_suspicious_says_so_when_no_fold_head_can_train(model_dir):
+    """Frames with no labelled pixels a person made train no fold head: one line saying so, not a ranking of
+    0.000 scores that nothing measured."""
+    from engine.preseg import CannotRankError
+
+    ex = open_extractor(model_dir, SETTINGS.features)
+    blank = [FrameSource(f"f{i}", lambda i=i: (scene(i)[0], np.full_like(scene(i)[1], 255))) for i in range(3)]
+    with pytest.raises(CannotRankError, match="no label could be checked") as info:
+        rank_suspicious(ex, blank, 1, SETTINGS, folds=3)
+    assert "\n" not in str(info.value)
+    filled = [FrameSource(f"f{i}", lambda i=i: scene(i)) for i in range(2)]
+    with pytest.raises(CannotRankError, match="2 filled by the model"):  # every frame filled by the model
+        rank_suspicious(ex, filled, 1, SETTINGS, folds=2, model_made={"f0": 1.0, "f1": 1.0})
+
+
 def test_rank_suspicious_trains_one_member_per_fold(model_dir, monkeypatch):
     """The folds' heads are single members (the speed-up of docs/benchmarks/preseg_speed.md), whatever the
     ensemble size of the settings; the held-out ranking still comes from heads that never saw the frame."""

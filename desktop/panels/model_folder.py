@@ -11,14 +11,13 @@ NO_MODEL_HELP = ("Train one with Models → Train synthesis model… (a few hund
 
 def model_folder_problem(model_dir: str) -> Optional[str]:
     """None when `model_dir` is a usable synthesis model folder, else a message saying what to do."""
-    from engine.models.model_dir import ModelFolderError, check_model_folder
+    from engine.services.folders import synthesis_folder_problem
 
     if not model_dir:
         return f"No synthesis model is set up yet. {NO_MODEL_HELP}"
-    try:
-        check_model_folder(model_dir)
-    except ModelFolderError as exc:
-        return f"No usable synthesis model: {exc}. {NO_MODEL_HELP}"
+    problem = synthesis_folder_problem(model_dir)
+    if problem:
+        return f"No usable synthesis model: {problem}. {NO_MODEL_HELP}"
     if not any((Path(model_dir) / name).is_file() for name in ("config.json", "model_index.json", "unet/config.json")):
         return f"No usable synthesis model: {model_dir} has no config.json. {NO_MODEL_HELP}"
     return None

@@ -203,17 +203,15 @@ def student_problem(model_dir: Union[str, os.PathLike]) -> Optional[str]:
 def load_student(model_dir: Union[str, os.PathLike], device: Union[str, torch.device] = "auto"):
     """Load MODEL_DIR/student -> (student in eval mode, LCMScheduler config, student card). Safetensors only."""
     from engine.device import pick_device
-    from engine.models.model_dir import ModelFolderError
+    from engine.models.folders import ModelFolderError, from_pretrained, pretrained_kwargs, refuse_missing_weights
 
     d = student_dir(model_dir)
     weights = d / "diffusion_pytorch_model.safetensors"
-    if not weights.is_file():
-        raise ModelFolderError(f"{d} has no student weights; make them with `cadis distill --model {model_dir}`")
+    refuse_missing_weights(weights, ModelFolderError, f"make them with `cadis distill --model {model_dir}`")
     sched = check_student_folder(d, weights)  # bounded files, config fields, shapes and dtypes before building
-    try:
-        student = ConsistencyStudent.from_pretrained(str(d), use_safetensors=True, low_cpu_mem_usage=False)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise ModelFolderError(f"{d} holds no readable student ({type(exc).__name__}: {exc}); distill it again") from None
+    student = from_pretrained(lambda: ConsistencyStudent.from_pretrained(str(d), low_cpu_mem_usage=False,
+                                                                         **pretrained_kwargs()),
+                              d, ModelFolderError, "student", f"distill it again with `cadis distill --model {model_dir}`")
     dev = pick_device(device) if isinstance(device, str) else device
     return student.to(dev).eval(), sched, read_student_card(model_dir)
 
@@ -223,10 +221,9 @@ def check_student_folder(d: Path, weights: Path) -> dict:
     UNet config within the synthesis model's bounds), its scheduler (the teacher's schedule bounds) and the
     weights' shapes and dtypes (checked on the meta device). Returns the scheduler config."""
     from engine.models.config_checks import (
-        check_fields, check_scheduler_config, check_shapes_match, check_synthesis_config, choice, integer, meta_shapes,
-        number, read_json_object, safetensors_header,
+        check_fields, check_scheduler_config, check_synthesis_config, choice, integer, number, read_json_object,
     )
-    from engine.models.model_dir import ModelFolderError
+    from engine.models.folders import ModelFolderError, check_weights_against
 
     cfg_path = d / "config.json"
     cfg = read_json_object(cfg_path, ModelFolderError, "student config")
@@ -244,10 +241,5 @@ def check_student_folder(d: Path, weights: Path) -> dict:
     check_scheduler_config({k: v for k, v in sched.items() if not k.startswith("_")}, sched_path, ModelFolderError)
     check_fields(sched, {"original_inference_steps": integer(1, 1000)}, sched_path, ModelFolderError)
     kwargs = {k: v for k, v in cfg.items() if k in spec or k == "unet_config"}
-    try:
-        expected = meta_shapes(lambda: ConsistencyStudent(**kwargs))
-    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
-        raise ModelFolderError(f"{cfg_path} describes no valid student ({type(exc).__name__}: {exc}); distill it "
-                               "again") from None
-    check_shapes_match(expected, safetensors_header(weights, ModelFolderError), cfg_path, weights, ModelFolderError)
+    check_weights_against(lambda: ConsistencyStudent(**kwargs), weights, cfg_path, ModelFolderError)
     return sched

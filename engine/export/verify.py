@@ -77,9 +77,10 @@ class VerifyReport:
         return not self.damaged and not self.unexpected
 
 
-def verify_export(root: str | os.PathLike) -> VerifyReport:
+def verify_export(root: str | os.PathLike, ctx=None) -> VerifyReport:
     """Check every file of an export against the SHA-256 in its manifest. ValueError if the folder holds no
-    readable manifest or the manifest has no checksums."""
+    readable manifest or the manifest has no checksums. `ctx` (an engine.jobs.JobContext) reports progress
+    and cancels."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise ValueError(f"{root} is not a folder (give the export folder that holds manifest.json)")
@@ -89,7 +90,10 @@ def verify_export(root: str | os.PathLike) -> VerifyReport:
         raise ValueError(f"{root / MANIFEST_NAME} lists no checksums (the export was made by an older version); "
                          "export again to be able to verify it")
     report = VerifyReport(root=root)
-    for rel, expected in sorted(files.items()):
+    for i, (rel, expected) in enumerate(sorted(files.items())):
+        if ctx is not None:
+            ctx.check()
+            ctx.report(i / len(files), str(rel))
         try:
             path = resolve_inside(root, rel, "file")
         except ValueError as exc:

@@ -244,6 +244,15 @@ SYNTHESIS_FIELDS: dict[str, Check] = {
     "dropout": number(0.0, 1.0),
 }
 
+UPSAMPLER_FIELDS: dict[str, Check] = {
+    "num_classes": integer(1, 256),
+    "class_set": choice("full", "1", "2", "3", 1, 2, 3),
+    "in_channels": integer(1, 16),
+    "out_channels": integer(1, 16),
+    "block_out_channels": int_list(1, 1024, 1, 8),
+    "low_res_size": int_list(8, 4096, 2, 2),
+}
+
 SCHEDULER_FIELDS: dict[str, Check] = {
     "num_train_timesteps": integer(1, 10_000),
     "beta_start": number(1e-8, 0.5),
@@ -292,6 +301,12 @@ def check_synthesis_config(cfg: Mapping[str, Any], path: Path, error: type[Excep
     bad = [a for a in cfg.get("attention_levels") or () if a >= levels]
     if bad:
         raise _fail(error, path, f"field 'attention_levels' names level {bad[0]}, but the model has {levels} levels")
+
+
+def check_upsampler_config(cfg: Mapping[str, Any], path: Path, error: type[Exception]) -> None:
+    check_fields(cfg, UPSAMPLER_FIELDS, path, error)
+    if "class_set" in cfg or "num_classes" in cfg:
+        _check_class_count(cfg.get("class_set", "full"), cfg.get("num_classes", 36), "num_classes", path, error)
 
 
 def check_scheduler_config(cfg: Mapping[str, Any], path: Path, error: type[Exception]) -> None:

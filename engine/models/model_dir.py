@@ -24,8 +24,10 @@ import torch
 from engine.atomic import atomic_write_bytes, atomic_write_text
 from engine.files import open_regular
 from engine.models.config_checks import (
-    check_scheduler_config, check_shapes_match, check_synthesis_config, meta_shapes, read_json_object,
-    safetensors_header,
+    check_scheduler_config, check_synthesis_config, read_json_object, safetensors_header,
+)
+from engine.models.folders import (
+    ModelFolderError, check_weights_against, from_pretrained, pretrained_kwargs, refuse_missing_weights,
 )
 from engine.taxonomy import get_class_set
 
@@ -33,7 +35,6 @@ WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
 CONFIG_NAME = "config.json"
 SCHEDULER_NAME = "scheduler_config.json"
 CARD_NAME = "model_card.json"
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 DEFAULT_SCHEDULER_CONFIG: dict[str, Any] = {
     "num_train_timesteps": 1000,
@@ -42,10 +43,6 @@ DEFAULT_SCHEDULER_CONFIG: dict[str, Any] = {
     "timestep_spacing": "trailing",
     "clip_sample": True,
 }
-
-
-class ModelFolderError(ValueError):
-    """A model folder is missing, unsafe, or does not match what was asked for; the message says what to do."""
 
 
 def parse_height_width(value: Union[str, Sequence[int], None]) -> Optional[tuple[int, int]]:
@@ -169,13 +166,7 @@ def check_model_folder(model_dir: Union[str, os.PathLike]) -> Path:
             check_model_folder(d / "upsampler")
         return check_model_folder(d / "unet")
     weights = d / WEIGHTS_NAME
-    if not weights.exists():
-        pickles = sorted(p.name for p in d.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
-        if pickles:
-            raise ModelFolderError(
-                f"{d} has pickle weights ({', '.join(pickles)}) but no {WEIGHTS_NAME}; refusing to load pickle "
-                "files (they can run code). Only safetensors model folders are accepted.")
-        raise ModelFolderError(f"{d} has no {WEIGHTS_NAME}; is it a synthesis model folder?")
+    refuse_missing_weights(weights, ModelFolderError, "is it a synthesis model folder?")
     _check_safetensors(weights)
     return weights
 
@@ -190,8 +181,6 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
     read). `class_set` ("full", 1, 2, 3) and `resolution` (the UNet's, "256x144" or (H, W)), when given, must
     match the model; a mismatch raises ModelFolderError saying what the model was trained for.
     """
-    from safetensors.torch import load_file
-
     from engine.device import pick_device
     from engine.models.spade_unet import SpadeUNet2DModel
 
@@ -226,28 +215,10 @@ def load_synthesis_model(model_dir: Union[str, os.PathLike], device: Union[str, 
                 f"train a model with --resolution {_fmt_res(want_hw)} or use {_fmt_res(hw)}")
     init_keys = set(inspect.signature(SpadeUNet2DModel.__init__).parameters) - {"self"}
     kwargs = {k: v for k, v in cfg.items() if k in init_keys}
-    try:
-        expected = meta_shapes(lambda: SpadeUNet2DModel(**kwargs))  # built on the meta device: no memory
-    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
-        raise ModelFolderError(f"{d / CONFIG_NAME} describes no valid model ({type(exc).__name__}: {exc}); "
-                               "the config is damaged: use the folder `cadis train-model` wrote") from None
-    check_shapes_match(expected, _check_safetensors(weights), d / CONFIG_NAME, weights, ModelFolderError)
-    model = SpadeUNet2DModel(**kwargs)
-    try:
-        state = load_file(str(weights), device="cpu")
-    except Exception as exc:  # safetensors raises its own SafetensorError for cut or corrupt files
-        raise ModelFolderError(f"{weights} is not a readable safetensors file ({exc}); the file is damaged or "
-                               "incomplete: copy the model folder again") from None
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shapes that do not match the config
-        raise ModelFolderError(f"{weights} does not match config.json ({str(exc).splitlines()[0]}); the folder is "
-                               "damaged or mixed from two models") from None
-    if missing or unexpected:
-        raise ModelFolderError(
-            f"{weights} does not match config.json (missing {len(missing)} tensors, {len(unexpected)} unexpected); "
-            "the folder is damaged or mixed from two models")
+    check_weights_against(lambda: SpadeUNet2DModel(**kwargs), weights, d / CONFIG_NAME, ModelFolderError)
+    model = from_pretrained(lambda: SpadeUNet2DModel.from_pretrained(d, **pretrained_kwargs(torch.float32)), d,
+                            ModelFolderError, "synthesis model", "the folder is damaged or mixed from two models: copy "
+                            "the model folder again")
     model.to(pick_device(device) if isinstance(device, str) else device).eval()
     return model, sched, card
 

@@ -59,20 +59,20 @@ def _check_index(d: Path) -> dict:
 
 def load_upsampler(folder: Union[str, os.PathLike]):
     """A MaskUpsampler2DModel folder (config.json + safetensors) -> the model (fp32, eval)."""
+    from engine.models.config_checks import check_upsampler_config
+    from engine.models.folders import check_weights_against, from_pretrained, pretrained_kwargs
     from engine.models.mask_upsampler import MaskUpsampler2DModel
 
     folder = Path(folder)
-    check_model_folder(folder)
+    weights = check_model_folder(folder)
     cfg = _read_json(folder / "config.json", "upsampler config")
     if cfg.get("_class_name") != UPSAMPLER_CLASS[1]:
         raise ModelFolderError(f"{folder} holds a {cfg.get('_class_name')}, not a {UPSAMPLER_CLASS[1]}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = MaskUpsampler2DModel.from_pretrained(folder, use_safetensors=True, torch_dtype=torch.float32)
-    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
-        raise ModelFolderError(f"{folder} is not a loadable upsampler ({type(exc).__name__}: {str(exc)[:200]}); copy "
-                               "the model folder again or retrain it") from None
+    check_upsampler_config(cfg, folder / "config.json", ModelFolderError)
+    kwargs = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    check_weights_against(lambda: MaskUpsampler2DModel(**kwargs), weights, folder / "config.json")
+    model = from_pretrained(lambda: MaskUpsampler2DModel.from_pretrained(folder, **pretrained_kwargs(torch.float32)),
+                            folder, ModelFolderError, "upsampler")
     return model.float().eval()
 
 

@@ -19,7 +19,7 @@ from .features import (
 from .head_dir import ModelMismatchError, PresegHead, default_head_dir, find_head_dir, load_head, save_head
 from .presence import DEFAULT_AREA_GATE, class_area_fractions, suppress_small_classes, update_min_fractions
 from .predict import FeatureCache, Presegmenter, PresegResult
-from .ranking import RankedFrame, label_disagreement, rank_label_next, rank_suspicious
+from .ranking import CannotRankError, RankedFrame, label_disagreement, rank_label_next, rank_suspicious
 from .sampling import FrameSource, PixelBank, bank_capacity, class_balanced_indices, collect_pixels
 from .refine import guided_filter, upsample_probs
 from .shift import ShiftModel, fit_shift, frame_sample
@@ -36,7 +36,7 @@ __all__ = [
     "PixelMLP", "train_ensemble", "DEFAULT_TIMESTEPS", "FeatureConfig", "FeatureExtractor", "Features",
     "fingerprint_model_dir", "load_diffusion_model", "open_extractor", "ModelMismatchError", "PresegHead",
     "default_head_dir", "find_head_dir", "load_head", "save_head", "FeatureCache", "Presegmenter", "PresegResult",
-    "to_original_ids", "RankedFrame", "label_disagreement", "rank_label_next", "rank_suspicious", "FrameSource",
+    "to_original_ids", "CannotRankError", "RankedFrame", "label_disagreement", "rank_label_next", "rank_suspicious", "FrameSource",
     "PixelBank", "bank_capacity", "class_balanced_indices", "collect_pixels", "PresegSettings", "train_head",
     "train_preseg", "HeadOwnershipError", "belongs_to", "check_head_target", "head_owner", "few_frames_warning",
     "head_warnings", "video_of", "videos_of", "entropy", "frame_score", "jensen_shannon", "soft_vote", "uncertainty_to_grey",

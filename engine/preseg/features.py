@@ -103,7 +103,9 @@ def fingerprint_model_dir(model_dir: str | Path) -> str:
     model_dir = unet_folder(model_dir)
     path = Path(model_dir) / WEIGHTS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{model_dir}: no {WEIGHTS_FILE} here; is this a diffusion model folder?")
+        from engine.models.folders import MissingModelFileError
+
+        raise MissingModelFileError(f"{model_dir}: no {WEIGHTS_FILE} here; is this a diffusion model folder?")
     return model_fingerprint(model_dir)
 
 
@@ -250,16 +252,24 @@ def load_diffusion_model(model_dir: str | Path, device: str | torch.device = "cp
     model_dir = unet_folder(given)
     cfg_path = model_dir / "config.json"
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{given}: no config.json; not a diffusion model folder")
+        from engine.models.folders import MissingModelFileError
+
+        raise MissingModelFileError(f"{given}: no config.json; not a diffusion model folder")
     fingerprint = fingerprint_model_dir(model_dir)
     from engine.models.config_checks import read_json_object
 
     class_name = read_json_object(cfg_path, ValueError).get("_class_name", "")
     sched_cfg: dict | None = None
-    if class_name == "UNet2DModel":
+    if class_name == "UNet2DModel":  # a plain diffusers UNet: the same file checks, then from_pretrained
         from diffusers import UNet2DModel
 
-        model = UNet2DModel.from_pretrained(model_dir, local_files_only=True)
+        from engine.models.config_checks import safetensors_header
+        from engine.models.folders import ModelFolderError, from_pretrained, pretrained_kwargs, refuse_missing_weights
+
+        refuse_missing_weights(model_dir / WEIGHTS_FILE)
+        safetensors_header(model_dir / WEIGHTS_FILE, ModelFolderError)
+        model = from_pretrained(lambda: UNet2DModel.from_pretrained(model_dir, **pretrained_kwargs()), model_dir,
+                                what="diffusers UNet")
     else:
         from engine.models import load_synthesis_model
 

@@ -16,9 +16,8 @@ import torch
 from safetensors.torch import load_file, save
 
 from engine.atomic import atomic_write_bytes, atomic_write_text
-from engine.models.config_checks import (
-    check_head_config, check_shapes_match, meta_shapes, read_json_object, safetensors_header,
-)
+from engine.models.config_checks import check_head_config, read_json_object
+from engine.models.folders import MissingModelFileError, ModelFolderError, check_weights_against
 from engine.taxonomy import ClassSet, get_class_set
 
 from .conv_head import ConvEnsemble
@@ -140,20 +139,20 @@ def load_head(head_dir: str | Path) -> PresegHead:
     head_dir = Path(head_dir)
     cfg_path, w_path = head_dir / CONFIG, head_dir / WEIGHTS
     if not os.path.lexists(cfg_path) or not os.path.lexists(w_path):
-        raise FileNotFoundError(f"{head_dir}: not a pre-segmentation head (needs {CONFIG} and {WEIGHTS}); "
+        raise MissingModelFileError(f"{head_dir}: not a pre-segmentation head (needs {CONFIG} and {WEIGHTS}); "
                                 "train one with `cadis train-preseg`")
-    cfg = read_json_object(cfg_path, ValueError, "head description")  # regular file, sane JSON
+    cfg = read_json_object(cfg_path, ModelFolderError, "head description")  # regular file, sane JSON
     if not isinstance(cfg, dict) or cfg.get("format") not in READABLE_FORMATS:
         found = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
-        raise ValueError(f"{cfg_path}: unknown head format {found!r} (this version reads "
+        raise ModelFolderError(f"{cfg_path}: unknown head format {found!r} (this version reads "
                          f"{', '.join(READABLE_FORMATS)}); retrain the head with `cadis train-preseg`")
     e = cfg.get("ensemble") if isinstance(cfg.get("ensemble"), dict) else {}
     kind = e.get("kind", "pixel-mlp")
     if kind not in ("pixel-mlp", "conv"):
-        raise ValueError(f"{cfg_path}: unknown head kind {kind!r} (pixel-mlp or conv)")
+        raise ModelFolderError(f"{cfg_path}: unknown head kind {kind!r} (pixel-mlp or conv)")
     # every field within bounds (a conv head's `hidden` is one width), then the weights' shapes
     checked = dict(cfg, ensemble=dict(e, hidden=[e["hidden"]])) if kind == "conv" and "hidden" in e else cfg
-    check_head_config(checked, cfg_path, ValueError)
+    check_head_config(checked, cfg_path, ModelFolderError)
 
     def build():
         if kind == "conv":
@@ -161,8 +160,8 @@ def load_head(head_dir: str | Path) -> PresegHead:
         return PixelEnsemble(int(e["in_channels"]), int(e["num_classes"]), int(e["members"]),
                              tuple(int(h) for h in e["hidden"]))
 
-    header = {k: v for k, v in safetensors_header(w_path, ValueError).items() if not k.startswith("shift.")}
-    check_shapes_match(meta_shapes(build), header, cfg_path, w_path, ValueError, ("input_mean", "input_std"))
+    check_weights_against(build, w_path, cfg_path, ModelFolderError, ("input_mean", "input_std"),
+                          ignore=lambda k: k.startswith("shift."))
     try:
         ens = build()
         shift_cfg = cfg.get("shift")
@@ -173,15 +172,15 @@ def load_head(head_dir: str | Path) -> PresegHead:
         if areas is not None:
             areas = [None if a is None else float(a) for a in areas]
             if len(areas) != class_set.num_classes:
-                raise ValueError(f"class_min_area has {len(areas)} entries for {class_set.num_classes} classes")
+                raise ModelFolderError(f"class_min_area has {len(areas)} entries for {class_set.num_classes} classes")
         gate = float(cfg.get("area_gate", DEFAULT_AREA_GATE))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"{cfg_path}: incomplete or invalid head description ({type(exc).__name__}: {exc}); "
+        raise ModelFolderError(f"{cfg_path}: incomplete or invalid head description ({type(exc).__name__}: {exc}); "
                          "retrain the head with `cadis train-preseg`") from None
     try:
         state = load_file(str(w_path))
     except Exception as exc:  # safetensors raises its own SafetensorError for anything that is not safetensors
-        raise ValueError(f"{w_path}: not a readable safetensors file ({exc}); only safetensors weights are "
+        raise ModelFolderError(f"{w_path}: not a readable safetensors file ({exc}); only safetensors weights are "
                          "accepted") from None
     shift_state = {k: state.pop(k) for k in list(state) if k.startswith("shift.")}
     shift = None
@@ -191,12 +190,12 @@ def load_head(head_dir: str | Path) -> PresegHead:
                 raise TypeError(f"'shift' should be an object, found {type(shift_cfg).__name__}")
             shift = ShiftModel.from_parts(shift_cfg, shift_state, ens.in_channels)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
-            raise ValueError(f"{cfg_path}: broken shift statistics ({exc}); retrain the head") from None
+            raise ModelFolderError(f"{cfg_path}: broken shift statistics ({exc}); retrain the head") from None
     for name, fill in (("input_mean", 0.0), ("input_std", 1.0)):  # heads saved before standardisation
         state.setdefault(name, torch.full((ens.in_channels,), fill))
     try:
         ens.load_state_dict(state)
     except RuntimeError as exc:
-        raise ValueError(f"{w_path}: weights do not match {CONFIG} ({str(exc).splitlines()[0]})") from None
+        raise ModelFolderError(f"{w_path}: weights do not match {CONFIG} ({str(exc).splitlines()[0]})") from None
     ens.eval()
     return PresegHead(ens, class_set, features, fingerprint, cfg.get("meta", {}), areas, gate, shift)

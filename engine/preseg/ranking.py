@@ -29,6 +29,12 @@ from .uncertainty import frame_score
 
 #: ensemble members of each fold's head in `rank_suspicious`
 FOLD_MEMBERS = 1
+#: frames with labels a person made that a fold's head needs
+MIN_FOLD_FRAMES = 1
+
+
+class CannotRankError(ValueError):
+    """No fold head could be trained, so no label was checked (a ranking would be all zeros)."""
 
 
 @dataclass(frozen=True)
@@ -85,19 +91,26 @@ def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], 
                        conv=replace(settings.conv, members=members))
     n = len(frames)
     if n < 2:
-        raise ValueError("finding suspicious labels needs at least two labelled frames")
+        raise CannotRankError("finding suspicious labels needs at least two labelled frames")
     folds = max(2, min(folds, n))
     fold_of = np.arange(n) % folds
-    out = []
+    out, judged = [], 0
     for f in range(folds):
         sub = ctx.sub(f / folds, (f + 1) / folds)
         # a frame the model filled entirely has nothing a person made to learn from
         train = [fr for i, fr in enumerate(frames) if fold_of[i] != f and model_made.get(fr.key, 0.0) < 1.0]
         held = [fr for i, fr in enumerate(frames) if fold_of[i] == f]
-        if not train:  # nothing to judge them with: only what is known, their model-made share
-            out += [RankedFrame(fr.key, float(model_made.get(fr.key, 0.0))) for fr in held]
+        head = None
+        if len(train) >= MIN_FOLD_FRAMES:
+            try:
+                head = train_head(extractor, train, cs, settings, sub.sub(0.0, 0.8))
+            except ValueError:  # the fold's frames hold no labelled pixels a person made
+                head = None
+        if head is None:  # nothing to judge them with: only what is known, their model-made share (a frame
+            # with none is left out rather than listed with a score of 0 that nothing measured)
+            out += [RankedFrame(fr.key, float(model_made[fr.key])) for fr in held if model_made.get(fr.key, 0.0) > 0]
             continue
-        head = train_head(extractor, train, cs, settings, sub.sub(0.0, 0.8))
+        judged += len(held)
         for fr in held:
             sub.check()
             image, label = fr.load()
@@ -108,4 +121,11 @@ def rank_suspicious(extractor: FeatureExtractor, frames: Sequence[FrameSource], 
             m = float(model_made.get(fr.key, 0.0))
             out.append(RankedFrame(fr.key, (1 - m) * score + m))
         sub.report(1.0, f"fold {f + 1}/{folds}")
+    if not judged:
+        made = sum(model_made.get(fr.key, 0.0) >= 1.0 for fr in frames)
+        raise CannotRankError(
+            f"no label could be checked: each frame is judged by a head trained on other frames with labels a person "
+            f"made, and none could be trained from these {n} done frames"
+            + (f" ({made} filled by the model and not yet reviewed)" if made else "")
+            + "; mark more frames you labelled by hand done, then check again")
     return sorted(out, key=lambda r: (-r.score, r.key))

@@ -33,6 +33,7 @@ from engine.project.nofollow import is_regular, open_regular, read_regular
 MAGIC = b"CJ01"
 _HEAD = struct.Struct("<4sII")
 _PAYLOAD_HEAD = struct.Struct("<QH")
+KEEP_DAMAGED = 3  # copies of damaged journals kept beside it (the newest; older ones are removed)
 MAX_RECORD = 64 << 20  # a stroke record (a compressed box of a label) larger than 64 MiB is garbage
 
 
@@ -195,8 +196,31 @@ class Journal:
                     os.unlink(copy)
                 raise
             os.close(fd)
+            self.prune_damaged_copies(keep=copy)
             return copy
         raise OSError(f"no free name for a copy of {self.path}")
+
+    def damaged_copies(self) -> list[Path]:
+        """The `journal.bin.damaged-*` copies beside the journal, oldest first."""
+        def age(p: Path) -> tuple[int, str]:
+            try:
+                return p.lstat().st_mtime_ns, p.name
+            except OSError:
+                return 0, p.name
+        return sorted(self.path.parent.glob(f"{self.path.name}.damaged-*"), key=age)
+
+    def prune_damaged_copies(self, keep: Path | None = None) -> list[Path]:
+        """Remove all but the newest KEEP_DAMAGED copies (never `keep`, the one just written); returns those
+        removed. A copy that cannot be removed stays (it is only disk space)."""
+        copies = [p for p in self.damaged_copies() if p != keep and is_regular(p)]
+        extra = copies[:max(0, len(copies) - (KEEP_DAMAGED - (keep is not None)))]
+        removed = []
+        for p in extra:
+            with contextlib.suppress(OSError):
+                if is_regular(p):
+                    p.unlink()
+                    removed.append(p)
+        return removed
 
     def damage_message(self) -> str | None:
         """What the repair when opening found and did, for the user; None when the journal was whole."""

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.files import UnreadableFileError, read_bytes
-from engine.models.config_checks import (
-    check_shapes_match, integer, meta_shapes, number, read_json_object, safetensors_header,
-)
+from engine.models.config_checks import integer, number, read_json_object, safetensors_header
+from engine.models.folders import SAM_FAMILIES, ModelFolderError, check_weights_against, refuse_missing_weights
 
-FAMILIES = {"sam": "SAM", "sam2": "SAM 2", "sam3_tracker": "SAM 3", "sam3": "SAM 3 (find by name)"}
+FAMILIES = dict(zip(SAM_FAMILIES, ("SAM", "SAM 2", "SAM 3", "SAM 3 (find by name)")))
 TEXT_FAMILIES = ("sam3",)
 MAX_TOKENIZER_BYTES = 32 << 20  # a CLIP tokenizer.json is about 3 MB
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
@@ -42,7 +41,7 @@ _OPTIONAL = {"sam": ("prompt_encoder.shared_embedding.positional_embedding",),
              "sam3_tracker": ("prompt_encoder.shared_embedding.positional_embedding",)}
 
 
-class SegmentFolderError(ValueError):
+class SegmentFolderError(ModelFolderError):
     """A segmentation-model folder that cannot be used; the message is one line for the user."""
 
 
@@ -80,11 +79,7 @@ def check_segment_folder(path: str | Path) -> SegmentFolder:
     if family in TEXT_FAMILIES:
         _check_tokenizer(root)
     weights = root / "model.safetensors"
-    if not weights.exists():
-        pickles = [p.name for p in sorted(root.glob("*.bin")) + sorted(root.glob("*.pt")) + sorted(root.glob("*.pth"))]
-        extra = (f" (it holds {pickles[0]}, a pickle, which is never opened; convert it to safetensors in a "
-                 "trusted environment)") if pickles else ""
-        raise SegmentFolderError(f"{root}: no model.safetensors{extra}")
+    refuse_missing_weights(weights, SegmentFolderError)
     header = safetensors_header(weights, SegmentFolderError)
     bad = next((k for k, (dt, _) in header.items() if dt not in FLOAT_DTYPES), None)
     if bad is not None:
@@ -95,23 +90,16 @@ def check_segment_folder(path: str | Path) -> SegmentFolder:
 
 def check_weights(folder: SegmentFolder) -> None:
     """Compare the tensors the config asks for (built on the meta device) with the safetensors header."""
-    weights = folder.path / "model.safetensors"
-    header = safetensors_header(weights, SegmentFolderError)
-    renamed = {}
-    for name, value in header.items():
+    def rename(name: str) -> str:
         for old, new in _RENAMES.get(folder.family, ()):
             if name.startswith(old):
-                name = new + name[len(old):]
-                break
-        renamed[name] = value
+                return new + name[len(old):]
+        return name
+
     config = build_config(folder)
-    expected = meta_shapes(lambda: model_class(folder.family)(config))
-    total = sum(math.prod(s) for s in expected.values())
-    if total > MAX_PARAMETERS:
-        raise SegmentFolderError(f"{folder.path / 'config.json'}: the config asks for {total:,} parameters, more than "
-                                 f"the {MAX_PARAMETERS:,} any segment-anything model has")
-    check_shapes_match(expected, renamed, folder.path / "config.json", weights, SegmentFolderError,
-                       optional=_OPTIONAL.get(folder.family, ()))
+    check_weights_against(lambda: model_class(folder.family)(config), folder.path / "model.safetensors",
+                          folder.path / "config.json", SegmentFolderError, _OPTIONAL.get(folder.family, ()), rename,
+                          max_parameters=MAX_PARAMETERS)
 
 
 def model_class(family: str):

@@ -99,6 +99,7 @@ class SegmentModel:
 def load_segment_model(path: str | Path, device: str = "auto"):
     """Check and load a folder (raises SegmentFolderError with one line for a folder that cannot be used)."""
     from engine.device import pick_device
+    from engine.models.folders import from_pretrained, pretrained_kwargs
 
     folder = check_segment_folder(path)
     check_weights(folder)
@@ -107,11 +108,8 @@ def load_segment_model(path: str | Path, device: str = "auto"):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    try:
-        model = cls.from_pretrained(str(folder.path), local_files_only=True, use_safetensors=True)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise SegmentFolderError(f"{folder.path}: the {folder.family_name} model could not be loaded "
-                                 f"({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})") from None
+    model = from_pretrained(lambda: cls.from_pretrained(str(folder.path), **pretrained_kwargs()), folder.path,
+                            SegmentFolderError, f"the {folder.family_name} model", "copy the model folder again")
     model = model.eval().to(dev)
     if dev.startswith("cuda"):
         model = model.half()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from engine.models.folders import ModelFolderError
+
 EXPECTED = ("model_index.json", "unet/", "vae/", "text_encoder/", "tokenizer/", "scheduler/")
 _LAYOUT_HINT = (
     "Expected a Stable Diffusion 1.x/2.x folder in the diffusers layout holding model_index.json, unet/, vae/, "
@@ -28,7 +30,7 @@ _LAYOUT_HINT = (
 )
 
 
-class SDFolderError(ValueError):
+class SDFolderError(ModelFolderError):
     """The Stable Diffusion folder is missing, incomplete or unreadable; the message says what to fix."""
 
 
@@ -233,11 +235,9 @@ def _variant(sub: Path, dtype: Optional[str] = None) -> Optional[str]:
 
 
 def _load(what: str, path: Path, fn):
-    try:
-        return fn()
-    except Exception as exc:  # each library raises its own types for broken files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SDFolderError(f"cannot load {what} from {path / what}: {reason[:300]}. " + _LAYOUT_HINT) from exc
+    from engine.models.folders import from_pretrained
+
+    return from_pretrained(fn, path / what, SDFolderError, what, _LAYOUT_HINT)
 
 
 def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str] = None) -> LoadedSD:
@@ -252,6 +252,7 @@ def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str
     from transformers import CLIPTextModel, CLIPTokenizer
 
     from engine.device import pick_device
+    from engine.models.folders import pretrained_kwargs
 
     path = check_sd_folder(folder)
     dev = pick_device(device)
@@ -261,7 +262,7 @@ def load_sd(folder: str | os.PathLike, device: str = "auto", dtype: Optional[str
         raise ValueError("fp16 weights need a CUDA device; use fp32 on the CPU")
     tdtype = torch.float16 if dtype == "fp16" else torch.float32
     check_sd_files(path)  # every config bounded, the tokenizer sized, the weights' dtypes: before any library
-    common = dict(local_files_only=True, use_safetensors=True, torch_dtype=tdtype)
+    common = dict(pretrained_kwargs(tdtype))
     unet = _load("unet", path, lambda: UNet2DConditionModel.from_pretrained(
         path, subfolder="unet", variant=_variant(path / "unet", dtype), **common))
     vae = _load("vae", path, lambda: AutoencoderKL.from_pretrained(

@@ -89,6 +89,43 @@ def test_repair_reports_how_many_strokes_it_dropped(tmp_path):
         assert p.journal_dropped_strokes == 0 and p.pending_recovery() == {key: 5}
 
 
+def test_only_the_newest_damaged_copies_are_kept(tmp_path):
+    """Each repair keeps a copy of the damaged journal; older copies beyond KEEP_DAMAGED are removed, so a
+    journal that keeps being damaged does not fill the disk."""
+    import os
+
+    from engine.project.journal import KEEP_DAMAGED
+
+    ds = make_dataset(tmp_path / "ds")
+    with Project.open_or_create(ds) as p:
+        key = p.frame_keys()[0]
+        root = p.root
+    path = root / "journal.bin"
+    old = []
+    for i in range(KEEP_DAMAGED + 2):  # copies of earlier repairs, oldest first
+        c = root / f"journal.bin.damaged-20200101-00000{i}"
+        c.write_bytes(b"old %d" % i)
+        os.utime(c, (1_000_000 + i, 1_000_000 + i))
+        old.append(c)
+    elsewhere = root / "journal.bin.damaged-keep-me-dir"
+    elsewhere.mkdir()  # not a copy this program wrote: never removed
+    os.utime(elsewhere, (1, 1))
+    with Project.open_or_create(ds) as p:
+        for v in range(3):
+            _stroke(p, key, v)
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 3 + 20] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with Project.open_or_create(ds) as p:
+        assert p.journal_dropped_strokes == 1
+    copies = sorted(c.name for c in root.glob("journal.bin.damaged-*") if c.is_file())
+    new = [c for c in copies if not c.startswith("journal.bin.damaged-2020")]
+    assert len(new) == 1 and (root / new[0]).read_bytes() == bytes(blob)  # the copy of this repair
+    assert len(copies) == KEEP_DAMAGED  # this one and the newest older ones
+    assert [c for c in copies if c != new[0]] == [c.name for c in old[-(KEEP_DAMAGED - 1):]]
+    assert elsewhere.is_dir()
+
+
 def test_torn_tail_of_a_kill_counts_one_stroke(tmp_path):
     path = tmp_path / "journal.bin"
     frames = [encode_entry(JournalEntry("k", 0, bytes([i]) * 50)) for i in range(3)]

@@ -327,7 +327,7 @@ class CurationPanel(QWidget):
             self._say("No synthesis model" + (f" at {model_dir}" if model_dir else "") + ": pick a model folder "
                       "in File > Preferences… > Models and device, or train one first.")
             return
-        from engine.preseg import find_head_dir  # torch: imported when needed
+        from engine.services.preseg import find_head_dir
         head = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, model_dir)
         dialog = AugmentDialog(len(self.project.keys_with_status("done")), self.doc.key, bool(head),
                                Path(model_dir).name if model_dir else "injected generator", self)
@@ -342,7 +342,7 @@ class CurationPanel(QWidget):
         model_dir = request.model_dir or self._model_dir()
         head_dir = request.head_dir
         if not head_dir:
-            from engine.preseg import find_head_dir  # torch: imported when needed
+            from engine.services.preseg import find_head_dir
             head_dir = find_head_dir(self.settings.preseg_dir, self.project and self.project.root, model_dir) or ""
         request = replace(request, model_dir=model_dir, head_dir=str(head_dir), device=self.settings.device)
         project, factory = self.project, self.generator_factory

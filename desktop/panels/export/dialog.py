@@ -5,7 +5,7 @@ with progress and cancel, and the class-frequency report once done.
     dialog.exported.connect(...)   # ExportOutcome, optional (e.g. to show the report in a dock)
     dialog.show()                  # non-modal
 
-The job is `engine.export.run_export`, the same call as `cadis export`: an atomic CaDIS export (refuses a
+The job is `engine.services.export.export`, the same call as `cadis export`: an atomic CaDIS export (refuses a
 non-empty folder unless "overwrite" is ticked) with COCO JSON and the report written inside it. The COCO
 format keeps the CaDIS folders: coco.json refers to the exported images.
 """
@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 
 from desktop.panels.export.report_view import ReportView
 from desktop.workers import FINAL_STATES, JobHandle
-from engine.export import EXPORT_FORMATS, ExportOptions, ExportOutcome, run_export
+from engine.services.export import EXPORT_FORMATS, ExportOptions, ExportOutcome, ExportRequest, export
+from engine.services.verify import VerifyRequest, VerifyResult, verify
 from engine.project.pairs import PAIR_RULE, pair_counts
 
 # every registered format alone, and the CaDIS layout with COCO (the alias "both" of "cadis,coco")
@@ -46,6 +47,8 @@ class ExportJobDialog(QDialog):
         self.job: Optional[JobHandle] = None
         self._written: dict = {}
         self.outcome: Optional[ExportOutcome] = None
+        self.verified: Optional[VerifyResult] = None  # the check of the last export against its manifest
+        self.verify_job: Optional[JobHandle] = None
         self.last_message = ""
         self.out_dir = QLineEdit()
         self.out_dir.setPlaceholderText("An empty or new folder")
@@ -232,7 +235,7 @@ class ExportJobDialog(QDialog):
         if not self.doc.save():  # export what is on screen
             self._say("The current frame could not be saved; fix that first (see the message bar).")
             return None
-        self.job = self.runner.submit("Export", lambda ctx: run_export(project, opts, ctx, written), group="export",
+        self.job = self.runner.submit("Export", lambda ctx: export(ctx, ExportRequest(project, opts), written), group="export",
                                       on_result=self._done, on_error=lambda m: self._say(f"Export failed: {m}"))
         self.job.progressChanged.connect(lambda f, m: (self.progress.setValue(int(100 * f)),
                                                       self.progress.setFormat(f"%p%  {m}"[:70])))
@@ -264,6 +267,20 @@ class ExportJobDialog(QDialog):
         self.report.setVisible(True)
         self.resize(max(self.width(), 1000), max(self.height(), 820))
         self.exported.emit(outcome)
+        self.verify(str(r.out_dir))
+
+    def verify(self, export_dir: str) -> JobHandle:
+        """Check the export's files against its manifest's checksums (`cadis verify`), as a job; the result's
+        line is added to the message."""
+        said = self.last_message
+
+        def show(result: VerifyResult) -> None:
+            self.verified = result
+            self._say(f"{said} Verified: {result.summary()}" if result.ok else f"{said} {result.summary()}!")
+        self.verify_job = self.runner.submit("Verify export", lambda ctx: verify(ctx, VerifyRequest(export_dir)),
+                                             group="export-verify", on_result=show,
+                                             on_error=lambda m: self._say(f"{said} Verify failed: {m}"))
+        return self.verify_job
 
     def _finished(self, state: str) -> None:
         self.progress.setVisible(False)

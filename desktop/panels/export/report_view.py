@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPus
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.qt_image import rgb_to_qimage
-from engine.export.report import project_frequency
+from engine.services.export import class_frequency, frequency_chart
 from engine.taxonomy import ClassSet, get_class_set
 
 COLUMNS = ("ID", "Class", "Frames before", "Frames after", "% frames before", "% frames after",
@@ -81,11 +81,9 @@ class ReportView(QWidget):
 
     def show_rows(self, rows: list[dict], class_set: ClassSet | str | int, title: str = "") -> None:
         """Show rows of `engine.export.report.compare_rows` (chart rendered by the engine)."""
-        from engine.export.report import render_chart
-
         cs = class_set if isinstance(class_set, ClassSet) else get_class_set(class_set)
         self.rows, self.class_set = list(rows), cs
-        self.chart_image = render_chart(self.rows, cs)
+        self.chart_image = frequency_chart(self.rows, cs)
         pm = QPixmap.fromImage(rgb_to_qimage(self.chart_image))
         self.chart.setPixmap(pm)
         self.chart.resize(pm.size())
@@ -115,7 +113,7 @@ class ReportView(QWidget):
             return None
         project, cs = self.doc.project, get_class_set(self.class_combo.currentData())
         self.title.setText("Counting classes…")
-        return self.runner.submit("Class frequency", lambda ctx: project_frequency(project, cs, ctx=ctx),
+        return self.runner.submit("Class frequency", lambda ctx: class_frequency(ctx, project, cs),
                                   group="report-view",
                                   on_result=lambda rows: self.show_rows(rows, cs),
                                   on_error=lambda msg: self.title.setText(f"Could not count classes: {msg}"))

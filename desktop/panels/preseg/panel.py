@@ -9,7 +9,7 @@ score above the head's threshold, `engine.preseg.shift`), of a head trained on t
 confident pixels contradict what the head learnt (`engine.preseg.trust`) shows a warning, and "Accept
 all" and "Accept confident" then ask first. The head folder can be chosen here directly ("Head folder…"), not only in the preferences.
 
-All model work is `engine.preseg` run through the JobRunner; the loaded Presegmenter keeps the features
+All model work is `engine.services.preseg` (as `cadis preseg`) run through the JobRunner; the loaded Presegmenter keeps the features
 of the current and next frames (its LRU cache), so switching between them does not recompute.
 """
 from __future__ import annotations
@@ -23,16 +23,14 @@ from PySide6.QtWidgets import (QFileDialog, QListWidget, QListWidgetItem, QMessa
 
 from desktop.docks.class_palette import swatch_icon
 from desktop.panels.model_folder import model_folder_problem
-from desktop.panels.preseg.jobs import (presegment_job, presegmenter_loader, project_frames, rank_next_job,
-                                        suspicious_job, train_job)
+from desktop.panels.preseg.jobs import presegment_job, rank_next_job, suspicious_job, train_job
 from desktop.panels.preseg.form import PresegForm
 from desktop.panels.preseg.model_made_layer import ModelMadeLayer
 from desktop.panels.preseg.trust import PresegTrustMixin
 from desktop.panels.proposal_layer import ProposalLayer
 from desktop.settings import keep_options
 from desktop.workers import JobHandle, JobRunner
-from engine.preseg.trust import videos_of
-from engine.model_cache import ModelCache
+from engine.services import preseg as service
 from engine.taxonomy import CLASS_NAMES, DISPLAY_PALETTES, IGNORE
 
 GROUP_TRAIN, GROUP_PRESEG, GROUP_RANK = "preseg-train", "preseg", "preseg-rank"
@@ -54,11 +52,9 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
 
     def __init__(self, doc, runner: JobRunner, settings, canvas, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        from engine.preseg import PresegSettings
-
         self.doc, self.runner, self.settings, self.canvas = doc, runner, settings, canvas
-        self.preseg_settings = PresegSettings()  # tests and power users may swap in smaller settings
-        self.cache = ModelCache()
+        self.preseg_settings = service.settings()  # tests and power users may swap in smaller settings
+        self.cache = service.Presegmenters(cache_size=4)
         self.layer = ProposalLayer(canvas)
         self.made_layer = ModelMadeLayer(canvas)
         self.result = None            # engine PresegResult of `result_key`
@@ -89,23 +85,14 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
             if not path:
                 return None
         folder = Path(path)
-        problem = None
-        if (folder / "preseg_head.json").is_file():
-            from engine.preseg import load_head
-
-            try:
-                load_head(folder)
-            except (ValueError, FileNotFoundError) as exc:
-                problem = str(exc)
+        problem = service.head_problem(folder)
         if problem:
             self.status.setText(f"Not used: {problem}")
             return None
         self.settings.preseg_dir = str(folder)
         self.refresh()
         self.clear_proposal()
-        from engine.preseg import belongs_to
-
-        mine = self.doc.project is None or belongs_to(folder, str(self.doc.project.root))
+        mine = self.doc.project is None or service.belongs_to(folder, str(self.doc.project.root))
         self.status.setText(f"Head folder: {folder}" + (
             " (no head there yet: “Train” writes one there)" if not self.has_head() else "" if mine else
             " (a head of another project: used read-only; “Train” asks where this project's head goes)"))
@@ -163,12 +150,12 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
         self.handles[group] = handle
         return handle
 
-    def _loader(self):
-        return presegmenter_loader(self.model_dir(), self.head_dir(), self._device())
+    def _request(self) -> service.PresegRequest:
+        return service.PresegRequest(self.model_dir(), str(self.head_dir()), self._device())
 
     # -- training ----------------------------------------------------------------------------------
     def _done_frames(self):
-        return project_frames(self.doc.project, self.doc.project.keys_with_status("done"))
+        return service.project_frames(self.doc.project, self.doc.project.keys_with_status("done"))
 
     def train(self) -> Optional[JobHandle]:
         """Train the head on the project's done frames (one click; progress and cancel in the jobs panel)."""
@@ -181,8 +168,7 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
             self.status.setText("No frames are marked done yet: label a few frames (2–3 are enough to start), "
                                 "mark them done (D), then train.")
             return None
-        from engine.preseg import belongs_to, few_frames_warning
-
+        belongs_to = service.belongs_to
         target, replace = self.head_dir(), False
         if not belongs_to(target, str(self.doc.project.root)):
             picked = self.pick_train_target(target)
@@ -193,12 +179,13 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
             if not replace and not belongs_to(target, str(self.doc.project.root)):
                 self.status.setText(f"Not trained: {target} holds a head of another project")
                 return None
-        few = few_frames_warning(len(frames), videos_of(f.key for f in frames))
+        few = service.few_frames_warning(len(frames), service.videos_of(f.key for f in frames))
         if few and not self.confirm("Train on so few frames?", few + "\n\nTrain anyway?"):
             self.status.setText("Training cancelled: " + few)
             return None
-        job = train_job(self.model_dir(), frames, self.class_set.currentData(), target,
-                        self.preseg_settings, self._device(), str(self.doc.project.root), replace)
+        job = train_job(service.TrainRequest(self.model_dir(), str(target), self.class_set.currentData(),
+                                             self.preseg_settings, self._device(), str(self.doc.project.root),
+                                             replace), frames)
 
         def done(head) -> None:
             if target != self.head_dir():
@@ -215,7 +202,7 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
             self.status.setText("Train the pre-segmenter first (it learns from your done frames).")
             return None
         key = self.doc.key
-        job = presegment_job(self.cache, self._loader(), self.doc.image, key, self.doc.neighbour(1), self.doc.project)
+        job = presegment_job(self.cache, self._request(), self.doc.image, key, self.doc.neighbour(1), self.doc.project)
         return self._run(f"Pre-segment {Path(key).name}", GROUP_PRESEG, job,
                          lambda out: self.show_result(key, *out))
 
@@ -360,7 +347,7 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
         if self.doc.project is None or not self.has_head():
             return None
         keys = self.doc.project.keys_with_status(UNFINISHED)
-        job = rank_next_job(self.cache, self._loader(), self.doc.project, keys)
+        job = rank_next_job(self.cache, self._request(), self.doc.project, keys)
         return self._run(f"Rank {len(keys)} unlabelled frames", GROUP_RANK, job,
                          lambda ranked: self._fill_ranked(self.next_list, ranked, "uncertainty"))
 
@@ -373,9 +360,12 @@ class PresegPanel(PresegTrustMixin, PresegForm, QWidget):
         if len(frames) < 2:
             self.status.setText("Finding suspicious labels needs at least two done frames")
             return None
-        from engine.preseg.data import model_made_shares
+        shares = service.model_made_shares(self.doc.project, [f.key for f in frames])
+        job = suspicious_job(self.cache, self._request(), frames, self.preseg_settings, shares)
+        return self._run(f"Check {len(frames)} labels", GROUP_RANK + "-sus", job, self._show_suspicious)
 
-        shares = model_made_shares(self.doc.project, [f.key for f in frames])
-        job = suspicious_job(self.cache, self._loader(), frames, self.preseg_settings, shares)
-        return self._run(f"Check {len(frames)} labels", GROUP_RANK + "-sus", job,
-                         lambda ranked: self._fill_ranked(self.sus_list, ranked, "disagreement"))
+    def _show_suspicious(self, found) -> None:
+        """The ranking, or the one line saying why no label could be checked (never a list of 0.000s)."""
+        self._fill_ranked(self.sus_list, found.ranked, "disagreement")
+        if found.problem:
+            self.status.setText(f"Suspicious labels: {found.problem[0].upper()}{found.problem[1:]}")

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 class PresegTrustMixin:
     def own_head_dir(self) -> Optional[Path]:
         """The open project's own head folder, `<project>/preseg-head`."""
-        from engine.preseg.head_dir import PROJECT_HEAD_DIR
+        from engine.services.preseg import own_head_dir
 
-        return self.doc.project.root / PROJECT_HEAD_DIR if self.doc.project is not None else None
+        return own_head_dir(self.doc.project.root) if self.doc.project is not None else None
 
     def _pick_train_target(self, foreign: Path):
         """Where to train when the chosen head belongs to another project: this project's own head folder

@@ -32,7 +32,7 @@ from desktop.workers import JobHandle, JobRunner, limit_torch_threads_here
 from engine.services.synthesis import (Candidate, Pipelines, SynthesisRequest, accept_pair, lift_preview,
                                        preset_settings, synthesize)
 from engine.files import read_json
-from engine.models.trained_on import PHANTOM, TRAIN_HINT, describe, frame_warning, read_record
+from engine.services.folders import PHANTOM, TRAIN_HINT, describe, frame_warning, read_record
 
 PREVIEW_GROUP, SYNTH_GROUP = "synth-preview", "synth"
 PREVIEW_LANE = "preview"

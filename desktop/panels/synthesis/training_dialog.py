@@ -170,9 +170,10 @@ class TrainingDialog(QDialog):
     # -- running -----------------------------------------------------------------------------------
     def config(self):
         """The TrainConfig the form describes."""
-        from engine.models.model_dir import parse_height_width
+        from engine.resolution import parse_width_height
 
-        return replace(self.base_config, resolution=parse_height_width(self.resolution.currentText().strip()),
+        width, height = parse_width_height(self.resolution.currentText().strip())
+        return replace(self.base_config, resolution=(height, width),
                        class_set=self.class_set.currentData(), max_steps=self.steps.value(),
                        device=self.device.currentData())
 

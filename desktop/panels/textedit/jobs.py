@@ -1,7 +1,6 @@
-"""Background work of the text-edit panel: loading Stable Diffusion once, the edit job, result captions.
-
-All model work is `engine.textedit` (strictly offline loading, `run_edit`); this module only keeps the
-loaded models between runs (the provenance of an accepted pair is `engine.provenance`).
+"""Background work of the text-edit panel: each job is ONE call of `engine.services.textedit` (the same call
+as `cadis edit`), with the loaded models kept between runs in the service's `TextEditModels`; and the
+panel's small text helpers (α list, stage names, result captions).
 """
 from __future__ import annotations
 
@@ -12,92 +11,37 @@ from typing import Callable, Optional
 import numpy as np
 
 from engine.jobs import JobContext
-from engine.model_cache import ModelCache
+from engine.services.textedit import TextEditModels, TextEditRequest, edit, propose_region
+from engine.services.textedit import sd_problem as folder_problem
 
+__all__ = ["TextEditModels", "caption", "edit_job", "parse_alphas", "propose_job", "sd_problem", "stage_name"]
 PREFERENCES_HINT = "Set it in File > Preferences… > Models and device (Stable Diffusion folder)."
 
 
 def sd_problem(folder: str) -> str:
     """"" when `folder` looks like a complete Stable Diffusion folder, else a message saying what to do."""
-    from engine.textedit import SDFolderError, check_sd_folder
-
-    if not folder or not str(folder).strip():
-        return ("No Stable Diffusion folder is set. Text edits use your own local Stable Diffusion 1.x/2.x "
-                "weights in the diffusers layout (model_index.json, unet/, vae/, text_encoder/, tokenizer/, "
-                "scheduler/); nothing is downloaded. " + PREFERENCES_HINT)
-    try:
-        check_sd_folder(folder)
-    except SDFolderError as exc:
-        return f"{exc} {PREFERENCES_HINT}"
-    return ""
-
-
-class TextEditModels:
-    """The models text edits use, each kept loaded between edits (`engine.model_cache.ModelCache`): one
-    Stable Diffusion and one pre-segmenter; thread-safe."""
-
-    def __init__(self):
-        self._sd, self._preseg = ModelCache(), ModelCache()
-
-    def sd(self, folder: str, device: str):
-        from engine.textedit import load_sd
-
-        key = (str(Path(folder).expanduser().resolve()), device)
-        return self._sd.use(key, lambda: load_sd(folder, device=device), lambda sd: sd)
-
-    def presegment(self, model_dir: str, head_dir: str, device: str) -> Optional[Callable]:
-        """image -> label in original CaDIS IDs from the pre-segmentation head, or None without a head."""
-        if not model_dir or not head_dir:
-            return None
-
-        def load():
-            from engine.device import pick_device
-            from engine.labels import to_original_ids
-            from engine.preseg import Presegmenter
-
-            p = Presegmenter.open(model_dir, head_dir, device=str(pick_device(device)))
-            return lambda img: to_original_ids(p.presegment(img).label, p.head.class_set)
-
-        return self._preseg.use((model_dir, head_dir, device), load, lambda fn: fn)
-
-    def clear(self) -> None:
-        self._sd.clear()
-        self._preseg.clear()
+    problem = folder_problem(folder)
+    return f"{problem} {PREFERENCES_HINT}" if problem else ""
 
 
 def edit_job(ctx: JobContext, cache: TextEditModels, sd_folder: str, device: str, image: np.ndarray,
              label: Optional[np.ndarray], prompt: str, settings, cache_dir: Optional[Path],
              presegment: Optional[Callable] = None, preseg_source: Optional[tuple[str, str]] = None,
              stages: Optional[list] = None) -> list:
-    """Load (or reuse) the model, then `engine.textedit.run_edit`; returns the EditResult list.
-
-    `stages`, when given, receives every stage name as it starts ("loading Stable Diffusion",
-    "optimising embedding", "fine-tuning", "inverting", "sampling"), unthrottled (the runner's progress
-    signal drops messages closer than 1/30 s)."""
-    from engine.textedit import run_edit
-
+    """`engine.services.textedit.edit`; returns the EditResult list. `stages`, when given, receives every
+    stage name as it starts, unthrottled (the runner's progress signal drops messages closer than 1/30 s)."""
     if stages is not None:
         ctx = JobContext(_stage_recorder(ctx, stages), ctx.is_cancelled)
-
-    ctx.report(0.0, "loading Stable Diffusion")
-    sd = cache.sd(sd_folder, device)
-    if presegment is None and preseg_source is not None:
-        ctx.report(0.01, "loading the pre-segmentation head")
-        presegment = cache.presegment(preseg_source[0], preseg_source[1], device)
-    ctx.check()
-    return run_edit(sd, image, prompt, settings, cache_dir=cache_dir, ctx=ctx.sub(0.02, 1.0), label=label,
-                    presegment=presegment)
+    model, head = preseg_source or (None, None)
+    request = TextEditRequest(sd_folder, prompt, settings, device, None if cache_dir is None else str(cache_dir),
+                              model, head)
+    return edit(ctx, cache, request, image, label, presegment)
 
 
 def propose_job(ctx: JobContext, cache: TextEditModels, sd_folder: str, device: str, image: np.ndarray,
                 label: np.ndarray, prompt: str, settings):
-    """Load (or reuse) the model, then `engine.textedit.edit.propose_classes`: the prompt's region."""
-    from engine.textedit.edit import propose_classes
-
-    ctx.report(0.0, "loading Stable Diffusion")
-    sd = cache.sd(sd_folder, device)
-    ctx.check()
-    return propose_classes(sd, image, label, prompt, settings, ctx=ctx.sub(0.05, 1.0))
+    """`engine.services.textedit.propose_region`: the prompt's region."""
+    return propose_region(ctx, cache, TextEditRequest(sd_folder, prompt, settings, device), image, label)
 
 
 def parse_alphas(text: str) -> list[float]:

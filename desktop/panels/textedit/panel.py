@@ -33,6 +33,7 @@ from desktop.qt_image import rgb_to_qimage
 from desktop.workers import FINAL_STATES, JobHandle
 from engine.taxonomy import CLASS_NAMES
 from engine.project.pairs import ADD_TO_CURATION, PAIR_RULE
+from engine.services.textedit import edit_settings, project_cache_dir, store_pair
 
 _ICON = "#c8ccd4"
 THUMB = QSize(176, 99)
@@ -236,24 +237,22 @@ class TextEditPanel(QWidget):
     def edit_settings(self):
         """The EditSettings of the form (ValueError with a plain message when a field is wrong)."""
         from engine.resolution import parse_width_height
-        from engine.textedit import EditSettings
 
         m = self.method.currentData()
         alphas = tuple(parse_alphas(self.alphas.text())) if m == "imagic" else (1.0,)
         res = parse_width_height(self.resolution.text()) if self.resolution.text().strip() else None
         if self.region.problem():
             raise ValueError(self.region.problem())
-        return EditSettings(method=m, strength=None if m == "imagic" else self.strength.value(), alphas=alphas,
+        return edit_settings(method=m, strength=None if m == "imagic" else self.strength.value(), alphas=alphas,
                             interp=self.interp.currentText(), steps=self.steps.value(),
                             guidance=self.guidance.value(), seed=self.seed.value(), opt_steps=self.opt_steps.value(),
                             tune_steps=self.tune_steps.value(), tune=self.tune.currentData(),
                             resolution=res, region=self.region.mode_value(),
-                            region_classes=self.region.checked_classes()).validated()
+                            region_classes=self.region.checked_classes())
 
     def propose(self) -> Optional[JobHandle]:
         """The prompt's region (DiffEdit) for the current frame as a background job; shown in the picker."""
         from engine.resolution import parse_width_height
-        from engine.textedit import EditSettings
 
         prompt = self.prompt.text().strip()
         if self.check_sd() or self.doc.image is None or self.doc.label is None or not prompt:
@@ -265,7 +264,7 @@ class TextEditPanel(QWidget):
         except ValueError as exc:
             self._say(str(exc))
             return None
-        settings, image, label, key = EditSettings(seed=self.seed.value(), resolution=res), \
+        settings, image, label, key = edit_settings(seed=self.seed.value(), resolution=res), \
             self.doc.image.copy(), self.doc.label.copy(), self.doc.key
         sd_dir, device, models = self.settings.sd_dir, self.settings.device, self.models
         self.propose_handle = self.runner.submit(
@@ -304,11 +303,9 @@ class TextEditPanel(QWidget):
             return None
         key, image, label = self.doc.key, self.doc.image.copy(), self.doc.label.copy()
         project = self.doc.project
-        from engine.textedit.outputs import project_cache_dir  # the engine's text edit needs torch: load it late
-
         cache_dir = project_cache_dir(project) if project is not None else None
         model_dir = self.settings.model_dir
-        from engine.preseg import find_head_dir  # torch: imported when needed
+        from engine.services.preseg import find_head_dir
         head = find_head_dir(self.settings.preseg_dir, project and project.root, model_dir) if self.presegment is None else ""
         preseg_source = (model_dir, head) if head else None
         sd_dir, device, models, presegment = self.settings.sd_dir, self.settings.device, self.models, self.presegment
@@ -375,8 +372,6 @@ class TextEditPanel(QWidget):
         project = self.doc.project
         if project is None or self.result_key is None:
             return []
-        from engine.textedit.outputs import store_pair
-
         ids = []
         for item in self.gallery.selectedItems():
             res = self.results[item.data(Qt.ItemDataRole.UserRole)]

@@ -102,7 +102,7 @@ class RegionPicker(QWidget):
     # -- the frame -------------------------------------------------------------------------------------
     def set_frame(self, image: Optional[np.ndarray], label: Optional[np.ndarray]) -> None:
         """List the classes of this frame's label (checks kept for classes still present)."""
-        from engine.textedit.region import classes_in
+        from engine.services.textedit import classes_in
 
         before = set(self.checked_classes())
         self.image, self.label, self.proposal = image, label, None

@@ -93,9 +93,9 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
     """Load, edit, then write every output (only once all exist); returns the image paths."""
     from engine.imageio import read_image, read_label
     from engine.resolution import parse_width_height
-    from engine.textedit import EditSettings, edit_frame, load_sd, output_paths, save_results
-
     from engine.safety import Read, Write, check_writes
+    from engine.services.textedit import TextEditModels, TextEditRequest, edit, edit_settings, save_results
+    from engine.textedit import output_paths
 
     outs = output_paths(args.out, len(args.alpha) if args.method == "imagic" else 1)  # refuse a bad --out early
     check_writes([Write(p) for p in outs] + [Write(Path(args.out).with_suffix(".json"), what="record"),
@@ -114,8 +114,12 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
             args.label is not None and not scoring and region == "frame"):
         raise ValueError("label consistency needs all three of --label, --preseg-model and --preseg-head")
     classes = args.keep_classes if region == "keep" else (args.only_classes or "")
-    EditSettings(region=region, region_classes=classes, auto_region=args.auto_region,
-                 region_margin=args.region_margin).validated()  # a bad region is refused before loading anything
+    settings = edit_settings(  # a bad setting or region is refused before loading anything
+        method=args.method, strength=args.strength, alphas=tuple(args.alpha), interp=args.interp, steps=args.steps,
+        guidance=args.guidance, seed=args.seed, opt_steps=args.opt_steps, tune_steps=args.tune_steps,
+        resolution=tuple(resolution) if resolution else None, tune=args.tune, framing=args.framing, region=region,
+        region_classes=classes, auto_region=args.auto_region, region_margin=args.region_margin,
+        source_prompt=args.source_prompt)
     image = read_image(args.image)
     label = read_label(args.label) if args.label else None
     if region != "frame" and not args.auto_region:  # classes absent from this label: refused before loading SD
@@ -125,21 +129,9 @@ def execute(args: argparse.Namespace, ctx) -> list[Path]:
             raise ValueError(f"the label is {label.shape[1]}x{label.shape[0]} but the frame is "
                              f"{image.shape[1]}x{image.shape[0]}")
         make_region(label, region, parse_classes(classes), 0)
-    presegment = None
-    if scoring:
-        from engine.device import pick_device
-        from engine.textedit.scores import open_presegmenter
-
-        presegment = open_presegmenter(args.preseg_model, args.preseg_head, device=str(pick_device(args.device)))
-    ctx.report(0.0, "loading Stable Diffusion")
-    sd = load_sd(args.sd, device=args.device)
-    results = edit_frame(sd, image, args.prompt, args.method, strength=args.strength, alphas=args.alpha,
-                         interp=args.interp, steps=args.steps, guidance=args.guidance, seed=args.seed,
-                         opt_steps=args.opt_steps, tune_steps=args.tune_steps, resolution=resolution,
-                         cache_dir=args.cache, ctx=ctx, tune=args.tune, framing=args.framing,
-                         label=label, presegment=presegment, region=region, region_classes=classes,
-                         auto_region=args.auto_region, region_margin=args.region_margin,
-                         source_prompt=args.source_prompt)
+    request = TextEditRequest(args.sd, args.prompt, settings, args.device, args.cache, args.preseg_model,
+                              args.preseg_head)
+    results = edit(ctx, TextEditModels(), request, image, label)
     ctx.check()
     return save_results(results, args.out, source=str(Path(args.image)))
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from engine.cli import CliError
 from engine.cli.progress import tqdm_context
-from engine.dataset import NotCadisError, open_dataset
-from engine.export import EXPORT_FORMATS, INCLUDE_CHOICES, SPLIT_CHOICES, ExportOptions, run_export
+from engine.dataset import NotCadisError
 from engine.export.place import PlaceError, check_target
-from engine.project import STATUSES, Project, is_project_dir
+from engine.project import STATUSES
+from engine.services.export import (
+    EXPORT_FORMATS, INCLUDE_CHOICES, SPLIT_CHOICES, ExportOptions, ExportRequest, export, open_export_source,
+)
 from engine.safety import Read, Write, check_writes
 
 NAME = "export"
@@ -69,31 +71,25 @@ def run(args: argparse.Namespace) -> int:
     if not source_path.exists():
         raise CliError(f"{source_path} does not exist")
     check_writes([Write(args.out_dir, "folder", "export folder")], [Read(source_path, "source")])
-    project = None
-    if is_project_dir(source_path):
-        project = Project.open_or_create(source_path, read_only=True)  # an export only reads the project
-        source = project
-    else:
-        try:
-            source = open_dataset(source_path)
-        except NotCadisError as exc:
-            raise CliError(str(exc)) from None
+    try:
+        opened = open_export_source(source_path)
+    except NotCadisError as exc:
+        raise CliError(str(exc)) from None
+    project, source = opened.project, opened.data
     try:  # refuse a folder that cannot be used before the progress bar appears (export_cadis checks again)
         check_target(args.out_dir, [], args.overwrite)
     except PlaceError as exc:
-        if project is not None:
-            project.close()
+        opened.close()
         raise CliError(str(exc)) from None
     options = ExportOptions(args.out_dir, format=args.format, experiment=args.experiment, include=args.include,
                             statuses=args.status, split=args.split, previews=args.previews, overwrite=args.overwrite,
                             report=not args.no_report, min_agreement=args.min_agreement)
     ctx, bar = tqdm_context("export", disable=args.no_progress)
     try:
-        result = run_export(source, options, ctx).result
+        result = export(ctx, ExportRequest(source, options)).result
     finally:
         bar.close()
-        if project is not None:
-            project.close()
+        opened.close()
     print(f"exported {result.frames} frames and {result.synthetic} synthetic pairs to {result.out_dir}")
     if "coco" in options.formats:
         print(f"COCO annotations: {result.out_dir / 'coco.json'}")

@@ -70,11 +70,11 @@ def _targets(inputs: list[str]) -> list[tuple[Path, Path]]:
 def run(args: argparse.Namespace) -> int:
     from engine.atomic import atomic_write_text
     from engine.cli.progress import tqdm_context
-    from engine.device import pick_device
     from engine.imageio import read_image, write_label, write_png
-    from engine.preseg import Presegmenter, uncertainty_to_grey
-
+    from engine.jobs import JobContext
+    from engine.preseg import uncertainty_to_grey
     from engine.safety import Read, Write, check_writes
+    from engine.services.preseg import PresegRequest, Presegmenters, propose
 
     targets = _targets(args.inputs)
     out_dir = Path(args.out_dir)
@@ -85,16 +85,17 @@ def run(args: argparse.Namespace) -> int:
         check_writes([Write(args.report, what="--report")], [Read(p, "input") for p in args.inputs])
     if args.area_gate is not None and args.area_gate < 0:
         raise CliError("--area-gate must be 0 or more")
-    pre = Presegmenter.open(args.model, args.head, device=str(pick_device(args.device)), cache_size=0,
-                            area_gate=args.area_gate)
-    pre.flip_average = bool(args.flip_average)
+    request = PresegRequest(args.model, args.head, args.device, args.area_gate, bool(args.flip_average))
+    heads = Presegmenters(cache_size=0)
+    pre = heads.use(JobContext(), request, lambda pre: pre)  # model and head checked before the progress bar
     ctx, bar = tqdm_context("preseg", disable=args.quiet)
     scores = {}
     report = []
     try:
         for i, (img_path, rel) in enumerate(targets):
             ctx.check()
-            res = pre.presegment(read_image(img_path), rel.as_posix())  # the key names the video
+            res = propose(ctx.sub(i / len(targets), (i + 1) / len(targets)), heads, request, read_image(img_path),
+                          rel.as_posix()).result  # the key names the video
             write_label(out_dir / rel, res.label)
             if args.uncertainty:
                 grey = uncertainty_to_grey(res.uncertainty, pre.head.ensemble.num_members, res.class_set.num_classes)

@@ -62,14 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.cli.progress import tqdm_context
-    from engine.device import pick_device
     from dataclasses import replace
 
-    from engine.preseg import (
-        DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, ConvSettings, EnsembleSettings, PresegSettings, train_preseg,
-        training_frames,
-    )
+    from engine.cli.progress import tqdm_context
+
+    from engine.preseg import DEFAULT_BLOCKS, DEFAULT_TIMESTEPS, ConvSettings, EnsembleSettings, PresegSettings
+    from engine.services.preseg import TrainRequest, train, training_frames
     from engine.preseg.features import parse_ints
 
     if args.members is not None and args.members < 1:
@@ -119,11 +117,10 @@ def run(args: argparse.Namespace) -> int:
     warning = few_frames_warning(len(frames))
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    device = pick_device(args.device)
     ctx, bar = tqdm_context("train-preseg", disable=args.quiet)
     try:
-        head = train_preseg(args.model, frames, args.classes, args.out, settings, device=str(device), ctx=ctx,
-                            owner=args.data, replace=args.replace)
+        head = train(ctx, TrainRequest(args.model, args.out, args.classes, settings, args.device, args.data,
+                                       args.replace), frames)
     finally:
         bar.close()
     m = head.meta

@@ -19,21 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.export.verify import verify_export
+    from engine.jobs import JobContext
+    from engine.services.verify import VerifyRequest, verify
 
-    report = verify_export(args.export_dir)
-    for rel, reason in report.damaged:
-        print(f"{rel}: {reason}")
-    for rel in report.unexpected:
-        print(f"{rel}: not written by the export (not checked)")
-    if report.damaged:
-        print(f"{len(report.damaged)} of {report.checked} files damaged or missing in {report.root}")
-        return 1
-    if report.unexpected and not args.allow_unlisted:
-        print(f"{len(report.unexpected)} files in {report.root} were not written by the export: it was changed "
-              "after export (move them out, or accept them with --allow-unlisted)")
-        return 1
-    if not args.quiet:
-        extra = f" ({len(report.unexpected)} other files accepted)" if report.unexpected else ""
-        print(f"OK: {report.checked} files match their SHA-256 in {report.root}{extra}")
-    return 0
+    result = verify(JobContext(), VerifyRequest(args.export_dir, args.allow_unlisted))
+    for line in result.lines(args.quiet):
+        print(line)
+    return result.exit_code
