@@ -2,9 +2,11 @@
 
 For SAM ViT-B, SAM 2 Hiera-tiny and Hiera-small and SAM 3 (the tracker's image encoder and prompt decoder):
 parameters, the image embedding in seconds (once per frame, made in the app's background lane), a prompt to a
-mask at the frame's size in milliseconds (median; what a click costs once the embedding is there) and the peak
-memory (CPU: the process's peak resident size, each architecture in its own process; CUDA: peak allocated).
-On CUDA the model runs in half precision, as the app runs it.
+mask at the frame's size in milliseconds (median over clicks at different places, each after the previous one
+as an annotator's clicks come; what a click costs once the embedding is there: wall-clock, and on the CPU also
+the process's CPU time over the prompt, which the machine's other load does not inflate) and the peak memory (CPU:
+the process's peak resident size, each architecture in its own process; CUDA: peak allocated). The 1-minute
+load average at the start is printed with each row. On CUDA the model runs in half precision, as the app runs it.
 
     python -m benchmarks.bench_segment                          # all four on this machine's device
     python -m benchmarks.bench_segment --only sam-vit-b --device cpu --json out.json
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -72,19 +75,21 @@ def measure(arch: str, device: str = "cpu", tiny: bool = False, repeats: int = 1
     emb = seg.embed(image)
     _sync(device)
     embed_s = time.perf_counter() - t0
-    prompt = Prompt(points=((480, 270, True), (200, 100, False)))
-    seg.predict(emb, prompt)
-    times = []
-    for _ in range(repeats):
+    seg.predict(emb, Prompt(points=((480, 270, True), (200, 100, False))))
+    times, cpu = [], []
+    for i in range(repeats):
+        prompt = Prompt(points=((300 + 37 * i, 150 + 23 * i, True), (200, 100, False)))
         _sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         cands = seg.predict(emb, prompt)
         _sync(device)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     assert cands.masks.shape[1:] == (540, 960)
     return {"arch": arch, "device": device, "tiny": tiny, "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
-            "embed_s": embed_s, "prompt_ms": 1000 * float(np.median(times)), "peak_mb": _peak_mb(device),
-            "embedding_mb": emb.nbytes() / 2 ** 20, "threads": torch.get_num_threads()}
+            "embed_s": embed_s, "prompt_ms": 1000 * float(np.median(times)), "prompt_cpu_ms": 1000 * float(np.median(cpu)),
+            "peak_mb": _peak_mb(device), "embedding_mb": emb.nbytes() / 2 ** 20, "threads": torch.get_num_threads(),
+            "load": os.getloadavg()[0]}
 
 
 def _sync(device: str) -> None:
@@ -133,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         r = rows[-1]
         print(f"{arch:17s} " + (f"error: {r['error']}" if "error" in r else
-              f"{r['params_m']:7.1f} M params  embedding {r['embed_s']:7.2f} s  prompt {r['prompt_ms']:7.1f} ms  "
-              f"peak {r['peak_mb']:7.0f} MB  ({r['device']}, {r['threads']} threads, 960x540)"), flush=True)
+              f"{r['params_m']:7.1f} M params  embedding {r['embed_s']:7.2f} s  prompt {r['prompt_ms']:7.1f} ms "
+              f"(CPU {r.get('prompt_cpu_ms', float('nan')):6.1f} ms)  peak {r['peak_mb']:7.0f} MB  "
+              f"({r['device']}, {r['threads']} threads, 960x540, load {r.get('load', float('nan')):.1f})"), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -2,7 +2,8 @@
 
 `load_segment_model(folder, device)` checks the folder (engine.segment.folder) and loads its safetensors
 weights; `embed(image)` runs the image encoder (the slow part, seconds on a CPU) and `predict(embedding,
-prompt)` the prompt encoder and mask decoder. On CUDA the model runs in half precision.
+prompt)` the prompt encoder and mask decoder (on one CPU thread, with what engine.segment.fast keeps between
+prompts). On CUDA the model runs in half precision.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.segment.fast import FastPrompts, prompt_threads
 from engine.segment.folder import (
     TEXT_FAMILIES, SegmentFolder, SegmentFolderError, check_segment_folder, check_weights, model_class,
 )
@@ -49,6 +51,7 @@ class SegmentModel:
         self.model = model
         self.device = device
         self.dtype = next(model.parameters()).dtype
+        self.fast = FastPrompts(model)
         pe = folder.config.get("prompt_encoder_config") or {}
         size = int(pe.get("image_size", 1024))
         self.mask_size = 4 * (size // int(pe.get("patch_size", 16)))
@@ -87,7 +90,7 @@ class SegmentModel:
         if prompt.region is not None:
             kwargs["input_masks"] = torch.from_numpy(self.prep.mask_prompt(prompt.region, self.mask_size)).to(
                 self.device, self.dtype)
-        with torch.inference_mode():
+        with self.fast.lock, prompt_threads(self.device), torch.inference_mode():
             out = self.model(image_embeddings=embedding.tensors, multimask_output=multimask, **kwargs)
         low = out.pred_masks[0, 0].float().cpu().numpy()
         scores = out.iou_scores[0, 0].float().cpu().numpy()
@@ -103,15 +106,20 @@ def load_segment_model(path: str | Path, device: str = "auto"):
     folder = check_segment_folder(path)
     check_weights(folder)
     dev = str(pick_device(device))
-    cls = model_class(folder.family)
+    # a SAM 2 folder with the video model's weights segments clicks with the image model (a subset of them)
+    cls = model_class("sam2" if folder.family == "sam2_video" else folder.family)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "a sam2_video checkpoint into Sam2Model" is expected here
     try:
         model = cls.from_pretrained(str(folder.path), local_files_only=True, use_safetensors=True)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise SegmentFolderError(f"{folder.path}: the {folder.family_name} model could not be loaded "
                                  f"({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     model = model.eval().to(dev)
     if dev.startswith("cuda"):
         model = model.half()
