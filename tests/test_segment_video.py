@@ -101,3 +101,29 @@ def test_the_video_folder_also_segments_clicks(video_dir):
     seg = Segmenter.open(video_dir, "cpu")
     cands = seg.candidates(_frames(1)[0], Prompt(points=((40, 20, True),)))
     assert cands.masks.shape[1:] == (H, W) and len(cands) >= 1
+
+
+def test_cadis_propagate_with_sam(tmp_path, video_dir, capsys):
+    import json
+    import os
+
+    from engine.cli import main as cli_main
+    from engine.imageio import read_label, write_image, write_label
+
+    root = tmp_path / "data"
+    for i, img in enumerate(_frames(4)):
+        write_image(root / "Video01" / "Images" / f"Video1_frame{10 * i:06d}.png", img)
+    write_label(root / "Video01" / "Labels" / "Video1_frame000000.png", _label())
+    out = tmp_path / "out"
+    rc = cli_main(["propagate", str(root), "--from", "1:0", "--to", "1:30", "--out-dir", str(out), "--sam",
+                   str(video_dir), "--device", "cpu", "--min-confidence", "0", "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    names = sorted(os.listdir(out / "Video01" / "Labels"))
+    assert names == ["Video1_frame000010.png", "Video1_frame000020.png", "Video1_frame000030.png"]
+    assert read_label(out / "Video01" / "Labels" / names[0]).shape == (H, W)
+    assert json.loads((out / "propagation.json").read_text())["method"].startswith("SAM 2 video model")
+    image_only = make_tiny_folder(tmp_path / "sam2img", "sam2")
+    assert cli_main(["propagate", str(root), "--from", "1:0", "--to", "1:30", "--out-dir", str(tmp_path / "o2"),
+                     "--sam", str(image_only), "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert "video model" in err and "Traceback" not in err
