@@ -64,9 +64,10 @@ class SegmentModel:
     def name(self) -> str:
         return f"{self.folder.family_name} ({self.folder.path.name})"
 
-    def embed(self, image: np.ndarray) -> Embedding:
-        """The image embedding of an HxWx3 uint8 RGB frame."""
-        return embed_with(self, image, self.model.get_image_embeddings)
+    def embed(self, image: np.ndarray, between=None) -> Embedding:
+        """The image embedding of an HxWx3 uint8 RGB frame; `between()` runs before each image-encoder block
+        (it may wait, or raise to cancel)."""
+        return embed_with(self, image, self.model.get_image_embeddings, between)
 
     def predict(self, embedding: Embedding, prompt: Prompt, multimask: bool = True) -> Candidates:
         """Candidate masks at the frame's size for `prompt`, best predicted IoU first."""
@@ -146,13 +147,24 @@ def _tensor_bytes(obj) -> int:
     return 0
 
 
-def embed_with(owner, image: np.ndarray, encode) -> Embedding:
-    """`encode(pixel_values)` of a frame prepared as `owner.prep` says, on `owner.device` in `owner.dtype`."""
+def embed_with(owner, image: np.ndarray, encode, between=None) -> Embedding:
+    """`encode(pixel_values)` of a frame prepared as `owner.prep` says, on `owner.device` in `owner.dtype`;
+    `between()` is called before every block of the model's image encoder (a pause, or a cancel by raising)."""
     import torch
 
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"the frame should be an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
     pixels = torch.from_numpy(owner.prep.pixel_values(image)).to(owner.device, owner.dtype)
-    with torch.inference_mode():
-        tensors = encode(pixels)
+    handles = []
+    encoder = getattr(owner.model, "vision_encoder", None)
+    if between is not None and encoder is not None:
+        for module in encoder.modules():
+            if isinstance(module, torch.nn.ModuleList):
+                handles += [block.register_forward_pre_hook(lambda *_: between()) for block in module]
+    try:
+        with torch.inference_mode():
+            tensors = encode(pixels)
+    finally:
+        for handle in handles:
+            handle.remove()
     return Embedding(tensors, image.shape[0], image.shape[1])
