@@ -11,6 +11,10 @@ load average at the start is printed with each row. On CUDA the model runs in ha
     python -m benchmarks.bench_segment                          # all four on this machine's device
     python -m benchmarks.bench_segment --only sam-vit-b --device cpu --json out.json
     python -m benchmarks.bench_segment --tiny                   # the tiny test configs (a smoke run)
+    python -m benchmarks.bench_segment --only sam2-video-tiny   # SAM 2 video propagation: seconds per frame
+
+`sam2-video-tiny` (not in the default run: minutes on a CPU) tracks every class of a phantom frame's label as an
+object through the next frames at 960x540 (engine.segment.video) and reports seconds per tracked frame.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import time
 from pathlib import Path
 
 ARCHS = ("sam-vit-b", "sam2-hiera-tiny", "sam2-hiera-small", "sam3")
+VIDEO_ARCHS = ("sam2-video-tiny",)
 _FAMILY = {"sam-vit-b": "sam", "sam2-hiera-tiny": "sam2", "sam2-hiera-small": "sam2", "sam3": "sam3_tracker"}
 
 
@@ -92,6 +97,43 @@ def measure(arch: str, device: str = "cpu", tiny: bool = False, repeats: int = 1
             "load": os.getloadavg()[0]}
 
 
+def measure_video(arch: str = "sam2-video-tiny", device: str = "cpu", tiny: bool = False, frames: int = 3) -> dict:
+    """SAM 2 video propagation of a phantom label (all its classes) to `frames` next frames: seconds per frame."""
+    import torch
+    import transformers
+
+    from engine.phantom import VideoRenderer
+    from engine.segment.folder import SegmentFolder
+    from engine.segment.video import Sam2Propagator
+
+    if tiny:
+        from tests.segment_helpers import SIZE, tiny_video_config
+
+        config, size = tiny_video_config(), SIZE["sam2"]
+    else:
+        config, size = transformers.Sam2VideoConfig(vision_config={"backbone_config": {"model_type": "sam2_hiera_det_model"}}), 1024
+    torch.manual_seed(0)
+    model = transformers.Sam2VideoModel(config).eval().to(device)
+    if device.startswith("cuda"):
+        model = model.half()
+        torch.cuda.reset_peak_memory_stats()
+    folder = SegmentFolder(Path(arch), "sam2_video", config.to_dict(), {"size": {"height": size, "width": size}})
+    prop = Sam2Propagator(folder, model, device)
+    shots = VideoRenderer(0, 1, 960, 540)
+    images = [shots.render_video_frame(i)[0] for i in range(frames + 1)]
+    label = shots.render_video_frame(0)[1]
+    classes = len(set(label.ravel().tolist()) - {255})
+    _sync(device)
+    t0 = time.perf_counter()
+    result = prop(images, {0: label}, list(range(1, frames + 1)), min_confidence=0.0)
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    assert all(f.label.shape == (540, 960) for f in result.frames.values())
+    return {"arch": arch, "device": device, "tiny": tiny, "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+            "classes": classes, "frames": frames, "seconds_per_frame": seconds / (frames + 1), "peak_mb": _peak_mb(device),
+            "threads": torch.get_num_threads(), "load": os.getloadavg()[0]}
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         import torch
@@ -122,12 +164,14 @@ def main(argv: list[str] | None = None) -> int:
 
     device = str(pick_device(args.device))
     if args.one:
-        print(json.dumps(measure(args.one, device, args.tiny, args.repeats)))
+        row = (measure_video(args.one, device, args.tiny) if args.one in VIDEO_ARCHS
+               else measure(args.one, device, args.tiny, args.repeats))
+        print(json.dumps(row))
         return 0
     rows = []
     for arch in [a.strip() for a in args.only.split(",") if a.strip()]:
-        if arch not in ARCHS:
-            print(f"bench_segment: unknown architecture {arch!r}; use {', '.join(ARCHS)}", file=sys.stderr)
+        if arch not in ARCHS + VIDEO_ARCHS:
+            print(f"bench_segment: unknown architecture {arch!r}; use {', '.join(ARCHS + VIDEO_ARCHS)}", file=sys.stderr)
             return 2
         cmd = [sys.executable, "-m", "benchmarks.bench_segment", "--one", arch, "--device", device,
                "--repeats", str(args.repeats)] + (["--tiny"] if args.tiny else [])
@@ -137,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         r = rows[-1]
+        if "seconds_per_frame" in r:
+            print(f"{arch:17s} {r['params_m']:7.1f} M params  {r['classes']} classes tracked  "
+                  f"{r['seconds_per_frame']:.2f} s per frame (key frame included, {r['frames']} frames)  "
+                  f"peak {r['peak_mb']:7.0f} MB  ({r['device']}, {r['threads']} threads, 960x540, load {r['load']:.1f})",
+                  flush=True)
+            continue
         print(f"{arch:17s} " + (f"error: {r['error']}" if "error" in r else
               f"{r['params_m']:7.1f} M params  embedding {r['embed_s']:7.2f} s  prompt {r['prompt_ms']:7.1f} ms "
               f"(CPU {r.get('prompt_cpu_ms', float('nan')):6.1f} ms)  peak {r['peak_mb']:7.0f} MB  "
