@@ -72,3 +72,23 @@ def test_prompt_threads_are_restored():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("family", ["sam", "sam2", "sam3_tracker"])
+def test_pause_runs_between_the_image_encoders_blocks_and_can_stop_it(family):
+    from engine.segment import EmbeddingCache, Segmenter
+
+    seg, _ = _pair(family)
+    segmenter = Segmenter(seg, EmbeddingCache(max_items=2))
+    image = np.random.default_rng(2).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    calls = []
+    segmenter.embedding(image, "f1", pause=lambda: calls.append(1))
+    assert len(calls) >= 2 and segmenter.cached(image, "f1") is not None
+
+    def stop():
+        raise RuntimeError("frame switched")
+
+    with pytest.raises(RuntimeError):
+        segmenter.embedding(image[::-1].copy(), "f2", pause=stop)
+    assert segmenter.cached(image[::-1].copy(), "f2") is None and len(segmenter.cache) == 1
+    seg.embed(image)                                # the hooks are gone afterwards

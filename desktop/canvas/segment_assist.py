@@ -1,11 +1,11 @@
 """The Segment tool's model, embedding and status: loads the segmentation folder and makes the open frame's
 image embedding in its own background lane (`runner.lane("segment")`) as soon as the frame opens, so prompts
-answer in milliseconds; a newer frame cancels the older request (between the image encoder's blocks) and a late
-result for another frame is dropped. `statusChanged` says while an embedding is being made (the status bar shows
-it). Once the open frame's embedding is there, the next frames' are made in the same lane into the bounded cache
-(as many as it holds beside the open frame) while the annotator is idle: a click, stroke or key on the watched
-widgets (`watch`) holds them for `idle_s` seconds, even in the middle of one (the encoder waits between blocks),
-so painting never competes with them; opening another frame cancels them."""
+answer in milliseconds; a newer frame cancels the older request and a late result for another frame is
+dropped. `statusChanged` says while an embedding is being made (the status bar shows it). Once the open
+frame's embedding is there, the next frames' are made in the same lane into the bounded cache (as many as it
+holds beside the open frame) while the annotator is idle: a click, stroke or key on the watched widgets
+(`watch`) holds them for `idle_s` seconds, even in the middle of one (the encoder waits between blocks), so
+painting never competes with them; opening another frame cancels them (between the encoder's blocks)."""
 from __future__ import annotations
 
 import time

@@ -44,23 +44,16 @@ class Segmenter:
 
     def embedding(self, image: np.ndarray, frame: str = "", ctx: JobContext | None = None,
                   pause: Callable[[], None] | None = None) -> Embedding:
-        """The frame's embedding, from the cache or made now (the slow step). Between the image encoder's blocks
-        a cancelled `ctx` stops it and `pause()` may wait (the app's frames made ahead wait while the annotator
-        works)."""
+        """The frame's embedding, from the cache or made now (the slow step). `pause()` runs between the image
+        encoder's blocks: it may wait (the app's frames made ahead wait while the annotator works) or raise to
+        stop; a cancelled `ctx` alone lets an embedding under way finish (and keeps it)."""
         key = self.key(image, frame)
         emb = self.cache.get(key)
         if emb is None:
             if ctx is not None:
                 ctx.report(0.0, f"{self.model.name}: embedding the frame")
                 ctx.check()
-
-            def between() -> None:
-                if ctx is not None:
-                    ctx.check()
-                if pause is not None:
-                    pause()
-
-            emb = self.model.embed(image, between if (ctx is not None or pause is not None) else None)
+            emb = self.model.embed(image) if pause is None else self.model.embed(image, pause)
             self.cache.put(key, emb)  # kept even if cancelled meanwhile: the frame may be asked for again
             if ctx is not None:
                 ctx.check()
