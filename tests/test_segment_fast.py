@@ -29,13 +29,7 @@ def _pair(family):
 
 def _plain_predict(seg, plain, emb, prompt):
     """What SegmentModel.predict computed before the shortcuts: the model's forward as transformers has it."""
-    fast = seg.model
-    seg.model = plain
-    memos, seg.fast.memos = seg.fast.memos, []
-    try:
-        return seg.predict(emb, prompt)
-    finally:
-        seg.model, seg.fast.memos = fast, memos
+    return SegmentModel(seg.folder, plain, "cpu", fast=False).predict(emb, prompt)
 
 
 @pytest.mark.parametrize("family", ["sam", "sam2", "sam3_tracker"])

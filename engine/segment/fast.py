@@ -22,12 +22,12 @@ PROMPT_THREADS = 1  # CPU intra-op threads for one prompt (see above)
 
 
 @contextmanager
-def prompt_threads(device: str, n: int = PROMPT_THREADS):
-    """Run the enclosed prompt on `n` CPU threads (nothing changes on CUDA), restoring the count after."""
+def prompt_threads(device: str, n: int | None = PROMPT_THREADS):
+    """Run the enclosed prompt on `n` CPU threads (nothing changes on CUDA or with n None), restoring the count."""
     import torch
 
     old = torch.get_num_threads()
-    if str(device).startswith("cuda") or old <= n:
+    if n is None or str(device).startswith("cuda") or old <= n:
         yield
         return
     torch.set_num_threads(n)
@@ -68,10 +68,13 @@ class FastPrompts:
     SAM / SAM 2 / SAM 3 tracker model (its state dict is unchanged); `lock` serialises prompts on the model."""
 
     def __init__(self, model) -> None:
+        """`model` None: nothing installed (the plain forward)."""
         import torch
 
         self.lock = threading.Lock()
         self.memos: list[_MemoProjection] = []
+        if model is None:
+            return
         pos = getattr(model, "get_image_wide_positional_embeddings", None)
         if pos is not None:
             with torch.inference_mode():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.segment.fast import FastPrompts, prompt_threads
+from engine.segment.fast import PROMPT_THREADS, FastPrompts, prompt_threads
 from engine.segment.folder import (
     TEXT_FAMILIES, SegmentFolder, SegmentFolderError, check_segment_folder, check_weights, model_class,
 )
@@ -46,12 +46,15 @@ class Candidates:
 class SegmentModel:
     """One SAM / SAM 2 / SAM 3 tracker model, loaded and ready for embeddings and prompts."""
 
-    def __init__(self, folder: SegmentFolder, model, device: str) -> None:
+    def __init__(self, folder: SegmentFolder, model, device: str, fast: bool = True) -> None:
         self.folder = folder
         self.model = model
         self.device = device
         self.dtype = next(model.parameters()).dtype
-        self.fast = FastPrompts(model)
+        # fast=False: the model's forward exactly as transformers has it, on the process's threads (a benchmark's
+        # baseline)
+        self.fast = FastPrompts(model if fast else None)
+        self.threads = PROMPT_THREADS if fast else None
         pe = folder.config.get("prompt_encoder_config") or {}
         size = int(pe.get("image_size", 1024))
         self.mask_size = 4 * (size // int(pe.get("patch_size", 16)))
@@ -91,7 +94,7 @@ class SegmentModel:
         if prompt.region is not None:
             kwargs["input_masks"] = torch.from_numpy(self.prep.mask_prompt(prompt.region, self.mask_size)).to(
                 self.device, self.dtype)
-        with self.fast.lock, prompt_threads(self.device), torch.inference_mode():
+        with self.fast.lock, prompt_threads(self.device, self.threads), torch.inference_mode():
             out = self.model(image_embeddings=embedding.tensors, multimask_output=multimask, **kwargs)
         low = out.pred_masks[0, 0].float().cpu().numpy()
         scores = out.iou_scores[0, 0].float().cpu().numpy()
