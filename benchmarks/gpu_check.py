@@ -11,7 +11,8 @@ Checks: synthesis training steps/s and peak memory with bf16 and fp16 autocast; 
 sampling preset at full resolution (960x540); distillation steps/s (when `cadis distill` exists);
 pre-segmentation head training and ms/frame; a tiny Stable Diffusion edit; an 8-pair augment;
 `accelerate launch --num_processes 1 ... train-model`; a model trained on CUDA loaded on the CPU and the
-reverse (same outputs within tolerance); SAM ViT-B, SAM 2 Hiera-tiny/-small and SAM 3 embedding s, prompt ms, peak memory.
+reverse (same outputs within tolerance); SAM ViT-B, SAM 2 Hiera-tiny/-small and SAM 3 embedding s, prompt ms, peak memory;
+SAM 2 (Hiera-tiny) video propagation s/frame.
 """
 from __future__ import annotations
 

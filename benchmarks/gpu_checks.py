@@ -411,8 +411,9 @@ def check_cross_device(env: Env) -> list[Check]:
 
 def check_segment(env: Env) -> list[Check]:
     """SAM ViT-B, SAM 2 Hiera-tiny / -small, SAM 3 at 960x540 (half precision on CUDA; tiny configs in the
-    dry run): embedding seconds, prompt-to-mask ms, peak memory (benchmarks.bench_segment)."""
-    from benchmarks.bench_segment import ARCHS, measure
+    dry run): embedding seconds, prompt-to-mask ms, peak memory; SAM 2 video propagation s/frame
+    (benchmarks.bench_segment)."""
+    from benchmarks.bench_segment import ARCHS, measure, measure_video
 
     rows = []
     for arch in ARCHS:
@@ -420,4 +421,8 @@ def check_segment(env: Env) -> list[Check]:
         rows.append(Check(f"segment {arch}", result=f"{r['embed_s']:.2f} s embed, {r['prompt_ms']:.0f} ms/prompt",
                           detail=f"{r['params_m']:.1f} M params, peak {r['peak_mb']:.0f} MB, masks 960x540",
                           values=r))
+    r = measure_video("sam2-video-tiny", env.device, tiny=env.dry_run)
+    rows.append(Check("segment sam2 video propagation", result=f"{r['seconds_per_frame']:.2f} s/frame",
+                      detail=f"{r['classes']} classes tracked as objects, {r['frames']} frames, 960x540, "
+                             f"peak {r['peak_mb']:.0f} MB", values=r))
     return rows

@@ -4,7 +4,7 @@ fields and actions); it only shows what the engine's session reports: also the d
 label, real problems once per change) and the frames with unreviewed model-made pixels."""
 from __future__ import annotations
 
-from desktop.canvas.segment_assist import ahead_of
+from desktop.canvas.segment_assist import frames_ahead
 from desktop.docks.frame_browser import STATUS_STYLE, thumbnail_of
 from engine.taxonomy import CLASS_NAMES, IGNORE
 
@@ -22,7 +22,7 @@ class WindowReactionsMixin:
 
     def _on_frame(self, key: str) -> None:
         self.canvas.set_frame(self.doc.image, self.doc.label)
-        self.segment_assist.set_frame(key, self.doc.image, ahead_of(self.doc))
+        self.segment_assist.set_frame(key, self.doc.image, frames_ahead(self.doc))
         self.palette.set_counts(self.doc.label)
         self.frames.set_current(key)
         self.note_edit.setText(self.doc.note())

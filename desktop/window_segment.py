@@ -13,6 +13,8 @@ def attach_segment(window) -> SegmentAssist:
     assist = SegmentAssist(window.runner, lambda: window.settings.device, window)
     assist.set_folder(window.settings.segment_dir)
     window.canvas.set_segment_source(assist)
+    assist.watch(window.canvas)             # keys
+    assist.watch(window.canvas.viewport())  # clicks, strokes, wheel: frames made ahead wait while these come
     window.canvas.segmentMessage.connect(lambda text: window.statusBar().showMessage(text, 8000))
     assist.found.connect(lambda found: show_found(window, found))
     return assist

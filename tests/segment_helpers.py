@@ -94,3 +94,41 @@ def make_tiny_folder(root: Path, family: str, seed: int = 0) -> Path:
 
         CLIPTokenizer(vocab=dict(_VOCAB), merges=[]).save_pretrained(root)
     return root
+
+
+def tiny_video_config():
+    """A tiny SAM 2 video model (memory encoder, memory attention). Its hidden size is twice the memory size, as in
+    the real models (256 / 64): transformers splits the object pointers by that ratio."""
+    import transformers
+
+    sam2 = tiny_config("sam2")
+    vision = sam2.vision_config.to_dict()
+    vision["fpn_hidden_size"] = 128
+    decoder = dict(_DECODER, hidden_size=128)
+    return transformers.Sam2VideoConfig(
+        vision_config=vision, prompt_encoder_config=dict(hidden_size=128, image_size=128, patch_size=16,
+                                                         mask_input_channels=4),
+        mask_decoder_config=decoder, image_size=128, num_maskmem=3, memory_attention_hidden_size=128,
+        memory_attention_num_layers=1, memory_attention_feed_forward_hidden_size=64, memory_encoder_hidden_size=128,
+        memory_encoder_output_channels=64, mask_downsampler_embed_dim=128, memory_fuser_embed_dim=128,
+        memory_fuser_intermediate_dim=64, memory_attention_rope_feat_sizes=[8, 8])
+
+
+def make_tiny_video_folder(root: Path, seed: int = 0) -> Path:
+    """A tiny random SAM 2 folder with the video model, laid out as the published SAM 2.1 folders are: the model's
+    save_pretrained, preprocessor_config.json (the image processor) and processor_config.json (the video
+    processor's own fields; Sam2VideoProcessor itself needs torchvision to be built)."""
+    import torch
+    import transformers
+
+    torch.manual_seed(seed)
+    root = Path(root)
+    transformers.Sam2VideoModel(tiny_video_config()).eval().save_pretrained(root)
+    size = SIZE["sam2"]
+    (root / "preprocessor_config.json").write_text(json.dumps({
+        "image_processor_type": "Sam2ImageProcessorFast", "do_resize": True, "do_rescale": True, "do_normalize": True,
+        "rescale_factor": 1 / 255, "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
+        "size": {"height": size, "width": size}, "mask_size": {"height": size // 4, "width": size // 4}}, indent=2))
+    (root / "processor_config.json").write_text(json.dumps(
+        {"point_pad_value": -10, "processor_class": "Sam2VideoProcessor", "target_size": size}, indent=2))
+    return root

@@ -32,7 +32,7 @@ def test_dry_run_runs_every_check_on_the_cpu(tmp_path, capsys):
     assert names[:2] == ["train-model bf16 autocast", "train-model fp16 autocast"]
     assert {"synth preset preview", "synth preset final", "preseg ms/frame", "tiny-SD edit (sdedit)",
             "augment 8 pairs", "segment sam-vit-b", "segment sam2-hiera-tiny", "segment sam2-hiera-small",
-            "segment sam3"} <= set(names) and sum("loaded on" in n for n in names) == 2
+            "segment sam3", "segment sam2 video propagation"} <= set(names) and sum("loaded on" in n for n in names) == 2
     by = {c["name"]: c for c in data["checks"]}
     assert by["train-model bf16 autocast"]["values"]["steps_per_s"] > 0
     assert by["augment 8 pairs"]["values"]["items"] == 8

@@ -2,21 +2,26 @@
 image embedding in its own background lane (`runner.lane("segment")`) as soon as the frame opens, so prompts
 answer in milliseconds; a newer frame cancels the older request and a late result for another frame is
 dropped. `statusChanged` says while an embedding is being made (the status bar shows it). Once the open
-frame's embedding is there, the next frame's is made in the same lane (into the bounded cache), so moving on
-finds it ready; opening another frame cancels that (an embedding already under way is finished and kept)."""
+frame's embedding is there, the next frames' are made in the same lane into the bounded cache (as many as it
+holds beside the open frame) while the annotator is idle: a click, stroke or key on the watched widgets
+(`watch`) holds them for `idle_s` seconds, even in the middle of one (the encoder waits between blocks), so
+painting never competes with them; opening another frame cancels them (between the encoder's blocks)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 
 from desktop.workers import JobRunner
 from engine.imageio import read_image
 from engine.segment import Prompt, Segmenter
 from engine.segment.text import FIND_THRESHOLD
 
+IDLE_S = 1.5   # seconds without a click, stroke or key before frames ahead are embedded
+AHEAD = 3      # frames after the open one to embed ahead (the cache keeps 4 embeddings)
 _NO_FOLDER = "Segment: choose a SAM, SAM 2 or SAM 3 folder in Preferences → Models (Segmentation model folder)"
 
 
@@ -35,11 +40,27 @@ class SegmentAssist(QObject):
         self._folder = ""
         self._segmenter: Optional[Segmenter] = None
         self._frame: tuple[str, np.ndarray] | None = None
-        self._ahead: tuple[str, Path] | None = None   # the next frame: (key, image path)
+        self._ahead: list[tuple[str, Path]] = []   # the next frames: (key, image path)
         self._generation = 0
         self.error = ""
         self.busy = False
         self.find_threshold = FIND_THRESHOLD  # the score an instance Find… shows needs
+        self.idle_s = IDLE_S
+        self._active_at = 0.0                 # time.monotonic() of the annotator's last click, stroke or key
+        self._watcher = _ActivityWatcher(self)
+
+    def touch(self) -> None:
+        """The annotator is working: frames made ahead wait until `idle_s` seconds pass without this."""
+        self._active_at = time.monotonic()
+
+    def watch(self, widget) -> None:
+        """Mouse presses, moves, wheel and keys on `widget` count as the annotator working (`touch`)."""
+        widget.installEventFilter(self._watcher)
+
+    def _wait_idle(self, ctx) -> None:
+        while time.monotonic() - self._active_at < self.idle_s:
+            ctx.check()
+            time.sleep(0.05)
 
     def set_folder(self, folder: str) -> None:
         """The model folder from the settings ("" = none); a change drops the loaded model."""
@@ -53,11 +74,11 @@ class SegmentAssist(QObject):
     def folder(self) -> str:
         return self._folder
 
-    def set_frame(self, key: str, image: Optional[np.ndarray], ahead: tuple[str, Path] | None = None) -> None:
+    def set_frame(self, key: str, image: Optional[np.ndarray], ahead: list[tuple[str, Path]] | None = None) -> None:
         """A frame was opened: start its embedding (a request for the previous frame is cancelled); `ahead`
-        (key, image path) is the frame to embed next while the annotator works on this one."""
+        [(key, image path), ...] are the frames to embed next, in order, while the annotator is idle."""
         self._frame = None if image is None else (str(key), image)
-        self._ahead = ahead
+        self._ahead = list(ahead or [])
         self._generation += 1
         for job in self._lane.active("segment-embed") + self._lane.active("segment-ahead"):
             job.cancel()
@@ -97,16 +118,20 @@ class SegmentAssist(QObject):
         self._start_ahead()
 
     def _start_ahead(self) -> None:
-        if self._ahead is None or self._segmenter is None:
+        if not self._ahead or self._segmenter is None:
             return
-        (key, path), seg = self._ahead, self._segmenter
+        seg = self._segmenter
+        frames = self._ahead[:max(0, seg.cache.max_items - 1)]  # the open frame's embedding stays in the cache
 
         def job(ctx):
-            image = read_image(path)
-            if seg.cached(image, key) is None:
-                seg.embedding(image, key, ctx)
+            for key, path in frames:
+                self._wait_idle(ctx)
+                image = read_image(path)
+                if seg.cached(image, key) is None:
+                    seg.embedding(image, key, ctx, pause=lambda: self._wait_idle(ctx))
 
-        self._lane.submit(f"Segment embedding ahead · {key}", job, group="segment-ahead")
+        if frames:
+            self._lane.submit(f"Segment embeddings ahead · {frames[0][0]}…", job, group="segment-ahead")
 
     def _failed(self, message: str, gen: int) -> None:
         if gen != self._generation:
@@ -179,12 +204,33 @@ class SegmentAssist(QObject):
         return True
 
 
-def ahead_of(doc) -> tuple[str, Path] | None:
-    """(key, image path) of the frame after the document's open one, or None at the end or without a project."""
-    key = doc.neighbour(1) if doc.project is not None else None
-    if key is None or key == doc.key:
-        return None
-    try:
-        return key, Path(doc.project.record(key).image_path)
-    except (KeyError, ValueError, OSError):
-        return None
+def frames_ahead(doc, count: int = AHEAD) -> list[tuple[str, Path]]:
+    """[(key, image path)] of up to `count` frames after the document's open one (fewer at the end, none
+    without a project)."""
+    if doc.project is None:
+        return []
+    out: list[tuple[str, Path]] = []
+    for step in range(1, count + 1):
+        key = doc.neighbour(step)
+        if key is None or key == doc.key or any(k == key for k, _ in out):
+            break
+        try:
+            out.append((key, Path(doc.project.record(key).image_path)))
+        except (KeyError, ValueError, OSError):
+            break
+    return out
+
+
+class _ActivityWatcher(QObject):
+    """An event filter: the annotator's input on a watched widget touches the assist (never consumes it)."""
+
+    _KINDS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel, QEvent.Type.KeyPress)
+
+    def __init__(self, assist: SegmentAssist) -> None:
+        super().__init__(assist)
+        self._assist = assist
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in self._KINDS:
+            self._assist.touch()
+        return False

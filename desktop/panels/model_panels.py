@@ -57,6 +57,7 @@ class ModelPanels(QObject):
         self.synthesis = SynthesisPanel(doc, runner, settings)
         self.preseg = PresegPanel(doc, runner, settings, canvas)
         self.propagate = PropagatePanel(doc, runner, canvas)
+        self.propagate.set_sam_folder(settings.segment_dir)
         self.extra: dict[str, QWidget] = {"curation": CurationPanel(doc, runner, settings),
                                           "textedit": TextEditPanel(doc, runner, settings)}
         self.training_dialog = None
@@ -211,6 +212,7 @@ class ModelPanels(QObject):
         self.synthesis.refresh_model()
         self.preseg.refresh()
         self.extra["textedit"].check_sd()  # the Stable Diffusion folder may have changed
+        self.propagate.set_sam_folder(self.settings.segment_dir)
         if self.synthesis.live.isChecked():
             self.synthesis.request_preview()
 

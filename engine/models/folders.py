@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Mapping, Optional, TypeVar
 from engine.models.config_checks import check_shapes_match, meta_shapes, read_json_object, safetensors_header
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-SAM_FAMILIES = ("sam", "sam2", "sam3_tracker", "sam3")
+SAM_FAMILIES = ("sam", "sam2", "sam2_video", "sam3_tracker", "sam3")
 KINDS: dict[str, str] = {
     "synthesis": "synthesis pipeline (model_index.json, unet/, scheduler/, upsampler/)",
     "synthesis-unet": "single-UNet synthesis model (config.json + weights at the top, written before pipelines)",
@@ -39,7 +39,8 @@ KINDS: dict[str, str] = {
     "student": "distilled preview student (ConsistencyStudent)",
     "preseg-head": "pre-segmentation head (preseg_head.json + preseg_head.safetensors)",
     "stable-diffusion": "Stable Diffusion 1.x/2.x folder in the diffusers layout",
-    "sam": "SAM (segment anything)", "sam2": "SAM 2", "sam3_tracker": "SAM 3 (clicks)",
+    "sam": "SAM (segment anything)", "sam2": "SAM 2", "sam2_video": "SAM 2 with video",
+    "sam3_tracker": "SAM 3 (clicks)",
     "sam3": "SAM 3 (find by name)",
 }
 CLASS_KINDS = {"SpadeUNet2DModel": "synthesis-unet", "MaskUpsampler2DModel": "upsampler",

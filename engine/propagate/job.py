@@ -69,9 +69,10 @@ def _check_out(out_dir: Path) -> None:
 def run_propagation(data: str | os.PathLike, from_frames: list[str], out_dir: str | os.PathLike, to: str | None = None,
                     until_labelled: bool = False, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                     report_path: str | os.PathLike | None = None, ctx: JobContext | None = None,
-                    load_label: Callable[[object], np.ndarray | None] | None = None) -> dict:
+                    load_label: Callable[[object], np.ndarray | None] | None = None, propagator=None) -> dict:
     """Propagate the labels of `from_frames` of dataset `data` and write proposals to `out_dir`; returns the
-    report. `load_label(record)` gives a frame's current label (default: its Labels/ file, None if none)."""
+    report. `load_label(record)` gives a frame's current label (default: its Labels/ file, None if none).
+    `propagator`: another method called like `propagate_frames` (e.g. engine.segment.video.Sam2Propagator)."""
     from engine.safety import Read, Write, check_writes
 
     ctx = ctx or JobContext()
@@ -128,7 +129,7 @@ def run_propagation(data: str | os.PathLike, from_frames: list[str], out_dir: st
 
     start = time.perf_counter()
     frames = [(lambda r=r: read_image(r.image_path)) for r in records]
-    result = propagate_frames(frames, labels, targets, min_confidence, ctx.sub(0.0, 0.95))
+    result = (propagator or propagate_frames)(frames, labels, targets, min_confidence, ctx.sub(0.0, 0.95))
     seconds = time.perf_counter() - start
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,8 @@ def run_propagation(data: str | os.PathLike, from_frames: list[str], out_dir: st
             rows.append({"frame": _name(records[p]), "from": [_name(records[s]) for s in prop.sources],
                          "mean_confidence": round(float(prop.confidence.mean()), 4),
                          "confident_fraction": round(float((prop.confidence >= min_confidence).mean()), 4)})
-        report = {"method": METHOD, "data": str(data), "video": video, "from": [_name(records[p]) for p in key_pos],
+        method = getattr(propagator, "description", METHOD)
+        report = {"method": method, "data": str(data), "video": video, "from": [_name(records[p]) for p in key_pos],
                   "min_confidence": min_confidence, "frames": rows, "not_reached": [
                       _name(records[p]) for p in targets if p not in result.frames],
                   "stopped": [name_positions(line, [_name(r) for r in records]) for line in result.stopped], "seconds": round(seconds, 2),

@@ -33,9 +33,10 @@ def _is_labelled(project, key: str) -> bool:
 
 
 def propagate_in_project(project, key: str, mode: str, count: int = 10, min_confidence: float = 0.5,
-                         ctx: JobContext | None = None) -> ProjectPropagation:
+                         ctx: JobContext | None = None, propagator=None) -> ProjectPropagation:
     """Propagate the label of frame `key` to `count` frames forward or backward in its video, or forward up to the
-    next labelled frame (which then is a second key frame). Raises ValueError with a sentence a person can act on."""
+    next labelled frame (which then is a second key frame). Raises ValueError with a sentence a person can act on.
+    `propagator`: another method called like `propagate_frames` (e.g. engine.segment.video.Sam2Propagator)."""
     ctx = ctx or JobContext()
     if mode not in MODES:
         raise ValueError(f"unknown propagation {mode!r}: choose one of {', '.join(MODES)}")
@@ -62,7 +63,7 @@ def propagate_in_project(project, key: str, mode: str, count: int = 10, min_conf
         raise ValueError("there is no frame to propagate to in this direction (the end of the video, or the next "
                          "frame is labelled already)")
     frames = [(lambda k=k: project.load_image(k)) for k in chosen]
-    res = propagate_frames(frames, keys, targets, min_confidence, ctx)
+    res = (propagator or propagate_frames)(frames, keys, targets, min_confidence, ctx)
     out = ProjectPropagation(key)
     for i, prop in res.frames.items():
         out.proposals[chosen[i]] = (prop.label, prop.confidence)

@@ -19,7 +19,8 @@ from engine.files import UnreadableFileError, read_bytes
 from engine.models.config_checks import integer, number, read_json_object, safetensors_header
 from engine.models.folders import SAM_FAMILIES, ModelFolderError, check_weights_against, refuse_missing_weights
 
-FAMILIES = dict(zip(SAM_FAMILIES, ("SAM", "SAM 2", "SAM 3", "SAM 3 (find by name)")))
+FAMILIES = {"sam": "SAM", "sam2": "SAM 2", "sam2_video": "SAM 2 (with video)", "sam3_tracker": "SAM 3",
+            "sam3": "SAM 3 (find by name)"}
 TEXT_FAMILIES = ("sam3",)
 MAX_TOKENIZER_BYTES = 32 << 20  # a CLIP tokenizer.json is about 3 MB
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
@@ -38,6 +39,7 @@ _RENAMES = {"sam3_tracker": (("tracker_model.detector_model.vision_encoder.", "v
 # tensors the loader ties or fills itself, so a folder may leave them out
 _OPTIONAL = {"sam": ("prompt_encoder.shared_embedding.positional_embedding",),
              "sam2": ("prompt_encoder.shared_embedding.positional_embedding",),
+             "sam2_video": ("prompt_encoder.shared_embedding.positional_embedding",),
              "sam3_tracker": ("prompt_encoder.shared_embedding.positional_embedding",)}
 
 
@@ -72,8 +74,8 @@ def check_segment_folder(path: str | Path) -> SegmentFolder:
     cfg = read_json_object(cfg_path, SegmentFolderError)
     family = cfg.get("model_type")
     if family not in FAMILIES:
-        raise SegmentFolderError(f"{cfg_path}: model_type {str(family)[:40]!r} is not SAM ('sam'), SAM 2 ('sam2') "
-                                 "or SAM 3 ('sam3_tracker' for clicks, 'sam3' to find by name)")
+        raise SegmentFolderError(f"{cfg_path}: model_type {str(family)[:40]!r} is not SAM ('sam'), SAM 2 ('sam2', "
+                                 "'sam2_video') or SAM 3 ('sam3_tracker' for clicks, 'sam3' to find by name)")
     _check_numbers(cfg, cfg_path)
     processor = _read_processor(root)
     if family in TEXT_FAMILIES:
@@ -105,14 +107,14 @@ def check_weights(folder: SegmentFolder) -> None:
 def model_class(family: str):
     import transformers
 
-    return {"sam": transformers.SamModel, "sam2": transformers.Sam2Model,
+    return {"sam": transformers.SamModel, "sam2": transformers.Sam2Model, "sam2_video": transformers.Sam2VideoModel,
             "sam3_tracker": transformers.Sam3TrackerModel, "sam3": transformers.Sam3Model}[family]
 
 
 def build_config(folder: SegmentFolder):
     import transformers
 
-    cls = {"sam": transformers.SamConfig, "sam2": transformers.Sam2Config,
+    cls = {"sam": transformers.SamConfig, "sam2": transformers.Sam2Config, "sam2_video": transformers.Sam2VideoConfig,
            "sam3_tracker": transformers.Sam3TrackerConfig, "sam3": transformers.Sam3Config}[folder.family]
     try:
         return cls.from_dict(dict(folder.config))

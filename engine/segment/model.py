@@ -2,7 +2,8 @@
 
 `load_segment_model(folder, device)` checks the folder (engine.segment.folder) and loads its safetensors
 weights; `embed(image)` runs the image encoder (the slow part, seconds on a CPU) and `predict(embedding,
-prompt)` the prompt encoder and mask decoder. On CUDA the model runs in half precision.
+prompt)` the prompt encoder and mask decoder (on one CPU thread, with what engine.segment.fast keeps between
+prompts). On CUDA the model runs in half precision.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.segment.fast import PROMPT_THREADS, FastPrompts, prompt_threads
 from engine.segment.folder import (
     TEXT_FAMILIES, SegmentFolder, SegmentFolderError, check_segment_folder, check_weights, model_class,
 )
@@ -44,11 +46,15 @@ class Candidates:
 class SegmentModel:
     """One SAM / SAM 2 / SAM 3 tracker model, loaded and ready for embeddings and prompts."""
 
-    def __init__(self, folder: SegmentFolder, model, device: str) -> None:
+    def __init__(self, folder: SegmentFolder, model, device: str, fast: bool = True) -> None:
         self.folder = folder
         self.model = model
         self.device = device
         self.dtype = next(model.parameters()).dtype
+        # fast=False: the model's forward exactly as transformers has it, on the process's threads (a benchmark's
+        # baseline)
+        self.fast = FastPrompts(model if fast else None)
+        self.threads = PROMPT_THREADS if fast else None
         pe = folder.config.get("prompt_encoder_config") or {}
         size = int(pe.get("image_size", 1024))
         self.mask_size = 4 * (size // int(pe.get("patch_size", 16)))
@@ -61,9 +67,10 @@ class SegmentModel:
     def name(self) -> str:
         return f"{self.folder.family_name} ({self.folder.path.name})"
 
-    def embed(self, image: np.ndarray) -> Embedding:
-        """The image embedding of an HxWx3 uint8 RGB frame."""
-        return embed_with(self, image, self.model.get_image_embeddings)
+    def embed(self, image: np.ndarray, between=None) -> Embedding:
+        """The image embedding of an HxWx3 uint8 RGB frame; `between()` runs before each image-encoder block
+        (it may wait, or raise to cancel)."""
+        return embed_with(self, image, self.model.get_image_embeddings, between)
 
     def predict(self, embedding: Embedding, prompt: Prompt, multimask: bool = True) -> Candidates:
         """Candidate masks at the frame's size for `prompt`, best predicted IoU first."""
@@ -87,7 +94,7 @@ class SegmentModel:
         if prompt.region is not None:
             kwargs["input_masks"] = torch.from_numpy(self.prep.mask_prompt(prompt.region, self.mask_size)).to(
                 self.device, self.dtype)
-        with torch.inference_mode():
+        with self.fast.lock, prompt_threads(self.device, self.threads), torch.inference_mode():
             out = self.model(image_embeddings=embedding.tensors, multimask_output=multimask, **kwargs)
         low = out.pred_masks[0, 0].float().cpu().numpy()
         scores = out.iou_scores[0, 0].float().cpu().numpy()
@@ -104,12 +111,18 @@ def load_segment_model(path: str | Path, device: str = "auto"):
     folder = check_segment_folder(path)
     check_weights(folder)
     dev = str(pick_device(device))
-    cls = model_class(folder.family)
+    # a SAM 2 folder with the video model's weights segments clicks with the image model (a subset of them)
+    cls = model_class("sam2" if folder.family == "sam2_video" else folder.family)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    model = from_pretrained(lambda: cls.from_pretrained(str(folder.path), **pretrained_kwargs()), folder.path,
-                            SegmentFolderError, f"the {folder.family_name} model", "copy the model folder again")
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "a sam2_video checkpoint into Sam2Model" is expected here
+    try:
+        model = from_pretrained(lambda: cls.from_pretrained(str(folder.path), **pretrained_kwargs()), folder.path,
+                                SegmentFolderError, f"the {folder.family_name} model", "copy the model folder again")
+    finally:
+        hf_logging.set_verbosity(verbosity)
     model = model.eval().to(dev)
     if dev.startswith("cuda"):
         model = model.half()
@@ -136,13 +149,24 @@ def _tensor_bytes(obj) -> int:
     return 0
 
 
-def embed_with(owner, image: np.ndarray, encode) -> Embedding:
-    """`encode(pixel_values)` of a frame prepared as `owner.prep` says, on `owner.device` in `owner.dtype`."""
+def embed_with(owner, image: np.ndarray, encode, between=None) -> Embedding:
+    """`encode(pixel_values)` of a frame prepared as `owner.prep` says, on `owner.device` in `owner.dtype`;
+    `between()` is called before every block of the model's image encoder (a pause, or a cancel by raising)."""
     import torch
 
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"the frame should be an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
     pixels = torch.from_numpy(owner.prep.pixel_values(image)).to(owner.device, owner.dtype)
-    with torch.inference_mode():
-        tensors = encode(pixels)
+    handles = []
+    encoder = getattr(owner.model, "vision_encoder", None)
+    if between is not None and encoder is not None:
+        for module in encoder.modules():
+            if isinstance(module, torch.nn.ModuleList):
+                handles += [block.register_forward_pre_hook(lambda *_: between()) for block in module]
+    try:
+        with torch.inference_mode():
+            tensors = encode(pixels)
+    finally:
+        for handle in handles:
+            handle.remove()
     return Embedding(tensors, image.shape[0], image.shape[1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -41,15 +42,18 @@ class Segmenter:
     def cached(self, image: np.ndarray, frame: str = "") -> Embedding | None:
         return self.cache.get(self.key(image, frame))
 
-    def embedding(self, image: np.ndarray, frame: str = "", ctx: JobContext | None = None) -> Embedding:
-        """The frame's embedding, from the cache or made now (the slow step)."""
+    def embedding(self, image: np.ndarray, frame: str = "", ctx: JobContext | None = None,
+                  pause: Callable[[], None] | None = None) -> Embedding:
+        """The frame's embedding, from the cache or made now (the slow step). `pause()` runs between the image
+        encoder's blocks: it may wait (the app's frames made ahead wait while the annotator works) or raise to
+        stop; a cancelled `ctx` alone lets an embedding under way finish (and keeps it)."""
         key = self.key(image, frame)
         emb = self.cache.get(key)
         if emb is None:
             if ctx is not None:
                 ctx.report(0.0, f"{self.model.name}: embedding the frame")
                 ctx.check()
-            emb = self.model.embed(image)
+            emb = self.model.embed(image) if pause is None else self.model.embed(image, pause)
             self.cache.put(key, emb)  # kept even if cancelled meanwhile: the frame may be asked for again
             if ctx is not None:
                 ctx.check()

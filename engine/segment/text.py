@@ -39,8 +39,8 @@ class TextSegmentModel:
     def name(self) -> str:
         return f"{self.folder.family_name} ({self.folder.path.name})"
 
-    def embed(self, image: np.ndarray) -> Embedding:
-        return embed_with(self, image, lambda pixels: self.model.get_vision_features(pixel_values=pixels))
+    def embed(self, image: np.ndarray, between=None) -> Embedding:
+        return embed_with(self, image, lambda pixels: self.model.get_vision_features(pixel_values=pixels), between)
 
     def predict(self, embedding: Embedding, prompt) -> Candidates:
         raise ValueError(f"{self.name} finds structures by name (Find…, --text); clicks and boxes need a SAM, "

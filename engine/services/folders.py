@@ -88,7 +88,7 @@ def _sam(path: Path, device: str):
 
 LOADERS: dict[str, Callable[[Path, str], tuple[Any, str]]] = {
     "synthesis": _synthesis, "synthesis-unet": _synthesis, "diffusers-unet": _diffusers_unet, "upsampler": _upsampler, "student": _student,
-    "preseg-head": _head, "stable-diffusion": _sd, "sam": _sam, "sam2": _sam, "sam3_tracker": _sam, "sam3": _sam,
+    "preseg-head": _head, "stable-diffusion": _sd, "sam": _sam, "sam2": _sam, "sam2_video": _sam, "sam3_tracker": _sam, "sam3": _sam,
 }
 assert set(LOADERS) == set(KINDS), "every folder kind has its one loader"
 

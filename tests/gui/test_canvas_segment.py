@@ -189,25 +189,70 @@ def test_find_by_name_is_a_proposal_accepted_over_unlabelled_pixels_only(qtbot, 
     runner.shutdown()
 
 
-def test_the_next_frame_is_embedded_ahead(qtbot, folder, tmp_path):
+def _ahead_files(tmp_path, image, n):
     from engine.imageio import write_image
 
+    frames = []
+    for i in range(n):
+        img = np.roll(image, 7 * (i + 1), axis=1)
+        write_image(tmp_path / f"next{i}.png", img)
+        frames.append((f"f{i + 2}", tmp_path / f"next{i}.png", img))
+    return frames
+
+
+def test_the_next_frames_are_embedded_ahead_within_the_cache_bound(qtbot, folder, tmp_path):
+    runner = JobRunner()
+    assist = SegmentAssist(runner, lambda: "cpu")
+    assist.set_folder(str(folder))
+    assist.idle_s = 0.0
+    image, _ = synthetic_frame()
+    ahead = _ahead_files(tmp_path, image, 5)
+    assist.set_frame("f1", image, ahead=[(k, p) for k, p, _ in ahead])
+    runner.wait(60_000)
+    runner.wait(60_000)
+    seg = assist._segmenter
+    bound = seg.cache.max_items
+    # the open frame and as many next frames as the cache holds beside it; never more than its bound
+    assert len(seg.cache) == bound and seg.cached(image, "f1") is not None
+    assert [seg.cached(img, k) is not None for k, _, img in ahead] == [i < bound - 1 for i in range(5)]
+    assert seg.cache.nbytes() <= seg.cache.max_bytes
+    key2, _, img2 = ahead[0]
+    assist.set_frame(key2, img2)                 # opening it: ready at once, no embedding job
+    assert assist.is_ready() and not runner.lane("segment").active("segment-embed")
+    runner.shutdown()
+
+
+def test_frames_ahead_wait_while_the_annotator_works_and_a_frame_switch_drops_them(qtbot, folder, tmp_path):
     view = make_canvas(qtbot)
     runner = JobRunner()
     assist = SegmentAssist(runner, lambda: "cpu")
     assist.set_folder(str(folder))
+    assist.watch(view.viewport())
     view.set_segment_source(assist)
-    image, _ = synthetic_frame()
-    nxt = image[::-1].copy()
-    write_image(tmp_path / "next.png", nxt)
-    assist.set_frame("f1", image, ahead=("f2", tmp_path / "next.png"))
-    runner.wait(60_000)
-    runner.wait(60_000)
+    image, label = synthetic_frame()
+    view.set_frame(image, label.copy())
+    ahead = _ahead_files(tmp_path, image, 2)
+    assist.idle_s = 5.0
+    view.set_tool("brush")
+    before = view.label().copy()
+    drag(view, [(20, 20), (60, 30)])             # the annotator paints (the watched viewport touches the assist)
+    assist.set_frame("f1", image, ahead=[(k, p) for k, p, _ in ahead])
+    qtbot.waitUntil(lambda: bool(runner.lane("segment").active("segment-ahead")), timeout=60_000)
+    for y in (40, 50, 60):                       # painting goes on while the frames ahead wait
+        drag(view, [(20, y), (60, y)])
+        qtbot.wait(150)
+    assert (view.label() != before).any()
     seg = assist._segmenter
-    assert seg.cached(nxt, "f2") is not None and seg.cached(image, "f1") is not None
-    assert len(seg.cache) == 2 <= seg.cache.max_items
-    assist.set_frame("f2", nxt)                  # opening it: ready at once, no embedding job
-    assert assist.is_ready() and not runner.lane("segment").active("segment-embed")
+    assert all(seg.cached(img, k) is None for k, _, img in ahead)   # nothing made while the annotator works
+    assist.set_frame("f9", image[::-1].copy())  # a frame switch cancels the waiting job
+    assert runner.wait(60_000)
+    assert all(seg.cached(img, k) is None for k, _, img in ahead)
+    assist.idle_s = 0.0
+    k0, p0, img0 = ahead[0]
+    assist.set_frame("f1", image, ahead=[(k0, p0)])  # idle again: made
+    runner.wait(60_000)
+    runner.wait(60_000)
+    assert seg.cached(img0, k0) is not None
     runner.shutdown()
 
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from desktop.panels.propagate.sam_method import SamMethod
 from desktop.panels.proposal_layer import ProposalLayer
 from desktop.workers import JobHandle, JobRunner
 
@@ -38,13 +39,15 @@ class PropagatePanel(QWidget):
         self.proposals: dict[str, tuple] = {}   # frame key -> (label, confidence)
         self.reviewed: set[str] = set()          # frames whose proposal was accepted (in part)
         self.handle: Optional[JobHandle] = None
+        self.method = SamMethod()  # optical flow, or SAM 2's video model when the segmentation folder has it
         self._build()
         self._update_buttons()
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = QLabel("Carry this frame's label to the neighbouring frames of its video (optical flow, every class "
-                       "at once). Accept the confident pixels, then fix the rest.")
+        intro = QLabel("Carry this frame's label to the neighbouring frames of its video (optical flow, or SAM 2's "
+                       "video model when its folder is set; every class at once). Accept the confident pixels, then "
+                       "fix the rest.")
         intro.setWordWrap(True)
         self.count = QSpinBox()
         self.count.setRange(1, 1000)
@@ -79,6 +82,7 @@ class PropagatePanel(QWidget):
         self.unreviewed.itemClicked.connect(lambda item: self.frameRequested.emit(item.data(Qt.ItemDataRole.UserRole)))
 
         form = QFormLayout()
+        form.addRow("Method", self.method.combo)
         form.addRow("Reach", self.count)
         form.addRow("Min. confidence", self.min_conf)
         box = QVBoxLayout(self)
@@ -116,13 +120,19 @@ class PropagatePanel(QWidget):
         if not self.doc.save():
             return None
         count, min_conf = self.count.value(), self.min_conf.value()
-        self.status.setText(f"{MODE_TITLES[mode]} from {key}…")
+        sam = self.method if self.method.chosen() else None
+        self.status.setText(f"{MODE_TITLES[mode]} from {key}" + (" with SAM 2…" if sam else "…"))
         self.handle = self.runner.submit(
-            MODE_TITLES[mode], lambda ctx: propagate_in_project(project, key, mode, count, min_conf, ctx), group=GROUP,
+            MODE_TITLES[mode], lambda ctx: propagate_in_project(project, key, mode, count, min_conf, ctx,
+                                                               sam.propagator() if sam else None), group=GROUP,
             on_result=self._on_result, on_error=self._on_error)
         self.handle.finished.connect(lambda *_: self._update_buttons())
         self._update_buttons()
         return self.handle
+
+    def set_sam_folder(self, folder: str) -> None:
+        """The segmentation folder set in Preferences: SAM 2 video is offered when it holds that model."""
+        self.method.set_folder(folder)
 
     def cancel_job(self) -> None:
         if self.handle is not None:

@@ -11,7 +11,8 @@ DESCRIPTION = " ".join((
     "frames between the --from frames. Every class at once, with a per-pixel confidence.",
     "Writes proposals to DIR/VideoKK/Labels/, confidences (x255) to DIR/VideoKK/Confidence/ and DIR/propagation.json;",
     "DATA is only read. A chain stops at the first frame whose mean confidence falls below --min-confidence and says",
-    "why. Frames are named Video1_frame000090 or 1:90.",
+    "why. Frames are named Video1_frame000090 or 1:90. With --sam DIR (a SAM 2 folder with the video model's weights)",
+    "SAM 2 tracks each class region of the key frames as an object instead of optical flow.",
 ))
 
 
@@ -31,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
                         help=f"stop a chain at a frame whose mean confidence is below this (default "
                              f"{DEFAULT_MIN_CONFIDENCE})")
+    parser.add_argument("--sam", default=None, metavar="DIR",
+                        help="propagate with this SAM 2 folder's video model (each class of the key frames an object) "
+                             "instead of optical flow")
+    parser.add_argument("--device", default="auto", help="for --sam: auto, cpu or cuda (default auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -39,10 +44,16 @@ def run(args: argparse.Namespace) -> int:
     from engine.propagate.job import run_propagation
 
     frames = [f for f in args.from_frames.split(",") if f.strip()]
+    propagator = None
+    if args.sam:
+        from engine.segment.video import Sam2Propagator
+
+        propagator = Sam2Propagator.open(args.sam, args.device)
     ctx, bar = tqdm_context("propagate", disable=args.quiet)
     try:
         report = run_propagation(args.data, frames, args.out_dir, to=args.to, until_labelled=args.until_labelled,
-                                 min_confidence=args.min_confidence, report_path=args.report, ctx=ctx)
+                                 min_confidence=args.min_confidence, report_path=args.report, ctx=ctx,
+                                 propagator=propagator)
     finally:
         bar.close()
     for line in report["stopped"]:
