@@ -78,6 +78,12 @@ def _sam(family):
     return make
 
 
+def _sam2_video(root: Path) -> Path:
+    from tests.segment_helpers import make_tiny_video_folder
+
+    return make_tiny_video_folder(root / "sam2_video")
+
+
 # kind -> (how a real folder of it is written, its config file, its weights file)
 KINDS = {
     "synthesis": (_pipeline, "model_index.json", "unet/" + WEIGHTS),
@@ -89,6 +95,7 @@ KINDS = {
     "stable-diffusion": (_sd, "model_index.json", "unet/" + WEIGHTS),
     "sam": (_sam("sam"), "config.json", "model.safetensors"),
     "sam2": (_sam("sam2"), "config.json", "model.safetensors"),
+    "sam2_video": (_sam2_video, "config.json", "model.safetensors"),
     "sam3_tracker": (_sam("sam3_tracker"), "config.json", "model.safetensors"),
     "sam3": (_sam("sam3"), "config.json", "model.safetensors"),
 }

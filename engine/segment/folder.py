@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.files import UnreadableFileError, read_bytes
 from engine.models.config_checks import integer, number, read_json_object, safetensors_header
-from engine.models.folders import SAM_FAMILIES, ModelFolderError, check_weights_against, refuse_missing_weights
+from engine.models.folders import ModelFolderError, check_weights_against, refuse_missing_weights
 
 FAMILIES = {"sam": "SAM", "sam2": "SAM 2", "sam2_video": "SAM 2 (with video)", "sam3_tracker": "SAM 3",
             "sam3": "SAM 3 (find by name)"}
