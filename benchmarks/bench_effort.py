@@ -12,7 +12,9 @@ Starts (the frame `gap` video frames after a labelled one):
 - pre-seg k=K: the pre-segmentation head's proposal, the head trained on K labelled frames of four other videos of
   the draw (benchmarks/effort_preseg.py writes them first; `--preseg DIR`);
 - fusion k=K: propagation (every pixel) fused per pixel with that proposal, the more confident side winning
-  (`engine.propagate.fusion`).
+  (`engine.propagate.fusion`);
+- gated k=K: the engine's chain where it does not stop, the fusion where it does (a frame the flow has lost
+  gets the head's proposal, with what propagation still holds confidently on top).
 
 Per start and gap: experiment-1 mIoU and pixel accuracy of the start, robot actions (flood fills, polygons,
 brush strokes; benchmarks/robot_annotator.py), clicks, painted pixels, actions as a share of the empty frame's;
@@ -42,7 +44,7 @@ from engine.taxonomy import IGNORE
 
 BASE_STARTS = ("empty", "copy", "propagation", "propagation, stops")
 COUNTS = (5, 10, 20)
-STARTS = BASE_STARTS + tuple(f"pre-seg k={k}" for k in COUNTS) + tuple(f"fusion k={k}" for k in COUNTS)
+STARTS = BASE_STARTS + tuple(f"{s} k={k}" for s in ("pre-seg", "fusion", "gated") for k in COUNTS)
 
 
 def _preseg(folder: str | None, case, k: int):
@@ -64,6 +66,7 @@ def _starts(case, gap, preseg_dir):
         if pre is not None:
             out[f"pre-seg k={k}"] = pre[f"label{gap}"]
             out[f"fusion k={k}"] = fuse_with_proposal(label, conf, pre[f"label{gap}"], pre[f"conf{gap}"])[0]
+            out[f"gated k={k}"] = out[f"fusion k={k}"] if stopped is None else stopped[0]
     return out
 
 

@@ -95,8 +95,7 @@ def run(seconds: float, fps: float, width: int, height: int, work: Path, clip: s
     while window.doc.project is None and time.perf_counter() < end:
         app.processEvents()
         time.sleep(0.002)
-    window.runner.wait(60_000)
-    t1 = time.perf_counter()
+    t1 = time.perf_counter()   # the dataset is open (jobs the window starts then run on, as for a person)
     out["import_s"] = round(t1 - t0, 1)
     out["import_longest_gap_ms"] = round(1000 * ticks.longest(t0, t1), 1)
     keys = window.doc.keys()
