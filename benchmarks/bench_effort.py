@@ -6,9 +6,9 @@ Starts (the frame `gap` video frames after a labelled one):
 - copy: the labelled frame's label copied;
 - propagation: the labelled frame's label carried by `engine.propagate`, every pixel, the chain never stopped;
 - propagation, stops: the engine's default chain, which stops where the mean confidence falls below
-  `DEFAULT_MIN_CONFIDENCE` (0.3): such a frame gets no proposal and starts empty (what the app shows);
-  ("Accept confident" at its default, `DEFAULT_ACCEPT_CONFIDENCE` = 0, accepts every pixel, so it is this start;
-  stricter thresholds were measured on the tuning draw, docs/benchmarks/effort.md);
+  `DEFAULT_MIN_CONFIDENCE` (0.3): such a frame gets no proposal and starts empty (what the app shows).
+  "Accept confident" at its default (`DEFAULT_ACCEPT_CONFIDENCE` = 0) accepts every pixel, so it is this start;
+  stricter thresholds were measured on the tuning draw (docs/benchmarks/effort.md);
 - pre-seg k=K: the pre-segmentation head's proposal, the head trained on K labelled frames of four other videos of
   the draw (benchmarks/effort_preseg.py writes them first; `--preseg DIR`);
 - fusion k=K: propagation (every pixel) fused per pixel with that proposal, the more confident side winning
