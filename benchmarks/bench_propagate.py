@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import cv2
@@ -30,6 +31,7 @@ def main(argv=None) -> int:
     cv2.setNumThreads(1)
     rows: dict = {}
     timing: dict = {m: [] for m in args.methods}
+    cpu: dict = {m: [] for m in args.methods}
     for case in cases(args.seeds, args.videos, args.starts, args.styles):
         key_label = case.frame(case.start)[1]
         for g in args.gaps:
@@ -38,9 +40,10 @@ def main(argv=None) -> int:
             for m in args.methods:
                 for f in case.positions(g):
                     case.frame(f)  # render first: time the propagation only
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 label, conf = case.propagate(g, m)
                 timing[m].append((time.perf_counter() - t0) / (len(case.positions(g)) - 1))
+                cpu[m].append((time.process_time() - c0) / (len(case.positions(g)) - 1))
                 s = scores(label, truth)
                 sure = conf >= 0.5
                 s["confident"] = float(sure.mean())
@@ -59,7 +62,8 @@ def main(argv=None) -> int:
               f"| {ms('instruments')[0]:.3f} | {ms('retractors')[0]:.3f} | {conf} | {len(vals)} |")
         out[f"{m}/{style}/{g}"] = {k: ms(k) for k in vals[0]}
     for m, ts in timing.items():
-        print(f"{m}: {np.median(ts):.3f} s per 960x540 frame step (median of {len(ts)} chains, flow at 480 px, 1 thread)")
+        print(f"{m}: {np.median(ts):.3f} s per 960x540 frame step, process CPU {np.median(cpu[m]):.3f} s (median of "
+              f"{len(ts)} chains, flow at 480 px, 1 thread; load average {os.getloadavg()[0]:.1f})")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"args": vars(args), "results": out,

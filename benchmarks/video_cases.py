@@ -1,4 +1,4 @@
-"""Video test cases shared by the propagation and labelling-effort benchmarks: phantom videos (version 2,
+"""Video test cases shared by the propagation and labelling-effort benchmarks: phantom videos (version 3,
 "surgery" motion), a labelled key frame and target frames 1, 5, 10, 30 and 90 frames later.
 
 A chain reaches a target through the frames between at a stride of max(1, gap // 10) (as if the video had been

@@ -1,4 +1,4 @@
-"""Phantom version 2, "surgery" motion: every video frame exists, the camera, eye and instruments move at real
+"""Phantom version 3, "surgery" motion: every video frame exists, the camera, eye and instruments move at real
 rates (calibration: benchmarks/phantom_motion.py), `cadis phantom --video` writes the frames, "still" stays."""
 import json
 
@@ -57,7 +57,7 @@ def test_dataset_records_version_and_motion_and_still_is_version_1(tmp_path):
     generate_dataset(tmp_path / "b", videos=1, frames_per_video=2, motion="still", **SMALL)
     a = json.loads((tmp_path / "a" / "phantom.json").read_text())
     b = json.loads((tmp_path / "b" / "phantom.json").read_text())
-    assert (a["version"], a["motion"]) == (PHANTOM_VERSION, "surgery") and PHANTOM_VERSION == 2
+    assert (a["version"], a["motion"]) == (PHANTOM_VERSION, "surgery") and PHANTOM_VERSION == 3
     assert (b["version"], b["motion"]) == (1, "still")
     with pytest.raises(ValueError, match="motion"):
         VideoRenderer(0, 1, motion="wobbly")

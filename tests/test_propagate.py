@@ -182,7 +182,7 @@ def test_a_stopped_chain_names_the_frame(tmp_path, phantom, capsys):
     write_image(root / "Video01" / "Images" / "Video1_frame000020.png",
                 np.ascontiguousarray(np.flipud(VideoRenderer(11, 4, W, H).render(0)[0])))
     assert cli_main(["propagate", str(root), "--from", "1:0", "--to", "1:50", "--out-dir", str(tmp_path / "o"),
-                     "--quiet"]) == 0
+                     "--min-confidence", "0.5", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "stopped at frame Video1_frame000020 (carried from frame Video1_frame000000)" in out
     assert sorted(os.listdir(tmp_path / "o" / "Video01" / "Labels")) == ["Video1_frame000010.png"]

@@ -21,7 +21,7 @@ from engine.phantom.motion import DEFAULT_MOTION, FRAME_STEP, check_motion
 from engine.phantom.realistic import check_style
 from engine.phantom.scene import BASE_H, BASE_W
 
-PHANTOM_VERSION = 2     # 2: "surgery" motion by default (engine.phantom.motion); 1 was the "still" motion
+PHANTOM_VERSION = 3     # 3: "surgery" motion recalibrated (engine.phantom.motion); 2 its first calibration; 1 "still"
 MANIFEST = "phantom.json"
 GENERATOR = "cadis-phantom"
 MAX_VIDEOS = 99          # folder numbers have two digits
@@ -114,7 +114,7 @@ def generate_dataset(root: str | os.PathLike, videos: int = 3, frames_per_video:
     """Write a phantom CaDIS-layout dataset; returns the image paths written, in order.
 
     The same arguments always give byte-identical files. `style` is "plain" or "realistic"
-    (`engine.phantom.realistic`); the labels are the same in both. `motion` is "surgery" (version 2) or "still"
+    (`engine.phantom.realistic`); the labels are the same in both. `motion` is "surgery" (version 3) or "still"
     (version 1), `engine.phantom.motion`. `ctx` reports progress and can cancel between
     frames (files already written stay; phantom.json then says `"complete": false`).
     """

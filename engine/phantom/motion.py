@@ -1,4 +1,4 @@
-"""How a phantom video moves from one video frame to the next (phantom version 2).
+"""How a phantom video moves from one video frame to the next (phantom version 3).
 
 Two motions:
 
@@ -29,14 +29,16 @@ TAG_MOTION = 12
 FRAME_STEP = 30          # video frames between two sampled frames, as in CaDIS
 LEAVE, ENTER = 14, 8     # frames the old instruments take to leave, the new ones to enter, before a phase starts
 # Calibrated against the real label-copy figures (docs/benchmarks/phantom_motion.md): ranges drawn per video.
-EYE_INTERVAL = (25, 45)      # frames between two eye re-centrings
-CAMERA_INTERVAL = (30, 60)   # frames between two microscope moves
-TRANSITION = 10              # frames one move takes
-EYE_X, EYE_Y, EYE_ROT = (26, 62), (13, 36), (0.05, 0.2)
-DRIFT, DRIFT_PERIOD = (16, 27), (85, 95)   # px and frames of a rhythmic drift on top
-ZOOM = (0.08, 0.25)
+# Version 3 (this): slower, smoother re-centring (30-frame moves) and a stronger 85-95-frame drift, so a 10-frame
+# gap changes less and a 30-frame gap more (version 2: 10-frame moves every 25-45 frames, 0.58-0.62 mIoU at 10).
+EYE_INTERVAL = (35, 55)      # frames between two eye re-centrings
+CAMERA_INTERVAL = (35, 60)   # frames between two microscope moves
+TRANSITION = 30              # frames one move takes (at most the interval less one)
+EYE_X, EYE_Y, EYE_ROT = (21, 50), (10, 29), (0.05, 0.2)
+DRIFT, DRIFT_PERIOD = (18, 30), (85, 95)   # px and frames of a rhythmic drift on top
+ZOOM = (0.10, 0.32)
 INSTRUMENT_RATE = (1 / 20, 1 / 10)
-RETRACTOR_WIDEN = 2.0        # version 2 draws the lid speculum as thick as in real frames (version 1: thin wires)
+RETRACTOR_WIDEN = 5.0        # the lid speculum as thick as in real frames (version 2: 2.0; version 1: thin wires)
 
 
 def check_motion(motion: str) -> str:

@@ -32,13 +32,12 @@ from engine.dataset import open_dataset
 from engine.dataset.naming import frame_file_name, parse_frame_name, video_dir_name
 from engine.imageio import read_image, read_label, write_label
 from engine.jobs import JobContext
-from engine.propagate.chain import name_positions, propagate_frames
+from engine.propagate.chain import DEFAULT_MIN_CONFIDENCE, name_positions, propagate_frames
 from engine.propagate.flow import DEFAULT_METHOD, FLOW_WIDTH
 
 REPORT = "propagation.json"
 METHOD = f"{DEFAULT_METHOD} optical flow (OpenCV, {FLOW_WIDTH} px wide), frame-by-frame chain, forward-backward " \
          "consistency as confidence, two-sided fusion between key frames"
-DEFAULT_MIN_CONFIDENCE = 0.5
 _SPEC = re.compile(r"^([0-9]+):([0-9]+)$")
 
 

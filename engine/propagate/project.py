@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 
 from engine.jobs import JobContext
-from engine.propagate.chain import name_positions, propagate_frames
+from engine.propagate.chain import DEFAULT_MIN_CONFIDENCE, name_positions, propagate_frames
 from engine.taxonomy import IGNORE
 
 MODES = ("forward", "backward", "to-next-labelled")
@@ -32,7 +32,8 @@ def _is_labelled(project, key: str) -> bool:
     return bool((project.load_label(key) != IGNORE).any())
 
 
-def propagate_in_project(project, key: str, mode: str, count: int = 10, min_confidence: float = 0.5,
+def propagate_in_project(project, key: str, mode: str, count: int = 10,
+                         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                          ctx: JobContext | None = None, propagator=None) -> ProjectPropagation:
     """Propagate the label of frame `key` to `count` frames forward or backward in its video, or forward up to the
     next labelled frame (which then is a second key frame). Raises ValueError with a sentence a person can act on.

@@ -11,6 +11,7 @@ from desktop.video_import import start_import
 from desktop.workers import CANCELLED, DONE
 from engine.edits import PaintPolicy, accept_proposal
 from engine.phantom import VideoRenderer, write_video
+from engine.propagate.accept import DEFAULT_ACCEPT_CONFIDENCE
 from engine.taxonomy import IGNORE
 from tests.gui.window_helpers import make_settings
 
@@ -86,11 +87,14 @@ def test_propagate_forward_shows_and_accepts_like_a_pre_segmentation_proposal(qt
 
     before = w.doc.label.copy()
     assert (before == IGNORE).all()
+    assert panel.accept_min.value() == pytest.approx(DEFAULT_ACCEPT_CONFIDENCE)   # the measured default
+    panel.accept_min.setValue(0.5)    # a stricter threshold: the doubtful pixels must stay unlabelled
+    assert (conf < 0.5).any()
     qtbot.mouseClick(panel.accept_conf, Qt.LeftButton)
     after = w.doc.label
     changed = after != before
-    assert changed.any() and (conf[changed] >= panel.min_conf.value()).all()
-    assert not changed[conf < panel.min_conf.value()].any()
+    assert changed.any() and (conf[changed] >= panel.accept_min.value()).all()
+    assert not changed[conf < panel.accept_min.value()].any()
     made = w.doc.project.model_made_mask(keys[1], after)   # accepted model output is recorded as such
     np.testing.assert_array_equal(made, changed)
     listed = [panel.unreviewed.item(i).data(Qt.ItemDataRole.UserRole) for i in range(panel.unreviewed.count())]

@@ -27,6 +27,15 @@ MODE_TITLES = {"forward": "Propagate forward", "backward": "Propagate backward",
                "to-next-labelled": "Propagate to the next labelled frame"}
 
 
+def _threshold(value: float, tip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(0.0, 0.99)
+    box.setSingleStep(0.05)
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
+
+
 class PropagatePanel(QWidget):
     """Dock contents; `canvas` is the window's CanvasView (proposals are drawn in its scene)."""
 
@@ -53,12 +62,14 @@ class PropagatePanel(QWidget):
         self.count.setRange(1, 1000)
         self.count.setValue(10)
         self.count.setSuffix(" frames")
-        self.min_conf = QDoubleSpinBox()
-        self.min_conf.setRange(0.05, 0.99)
-        self.min_conf.setSingleStep(0.05)
-        self.min_conf.setValue(0.5)
-        self.min_conf.setToolTip("A chain stops at a frame whose mean confidence is below this; "
-                                 "'Accept confident' takes the pixels at or above it")
+        from engine.propagate.accept import DEFAULT_ACCEPT_CONFIDENCE
+        from engine.propagate.chain import DEFAULT_MIN_CONFIDENCE
+
+        self.min_conf = _threshold(DEFAULT_MIN_CONFIDENCE, "A chain stops at a frame whose mean confidence is below "
+                                   "this (the view changed too much: a proposal there would cost more to fix than "
+                                   "drawing from scratch)")
+        self.accept_min = _threshold(DEFAULT_ACCEPT_CONFIDENCE, "'Accept confident' takes the pixels whose confidence "
+                                     "is at or above this; higher leaves more doubtful pixels for you to label")
         self.backward = QPushButton(qta.icon("mdi6.chevron-double-left", color=_ICON), "Backward")
         self.forward = QPushButton(qta.icon("mdi6.chevron-double-right", color=_ICON), "Forward")
         self.to_next = QPushButton(qta.icon("mdi6.debug-step-over", color=_ICON), "To next labelled")
@@ -84,7 +95,8 @@ class PropagatePanel(QWidget):
         form = QFormLayout()
         form.addRow("Method", self.method.combo)
         form.addRow("Reach", self.count)
-        form.addRow("Min. confidence", self.min_conf)
+        form.addRow("Stop below", self.min_conf)
+        form.addRow("Confident from", self.accept_min)
         box = QVBoxLayout(self)
         box.addWidget(intro)
         box.addLayout(form)
@@ -213,7 +225,7 @@ class PropagatePanel(QWidget):
         return rec
 
     def accept_confident(self):
-        return self._accept(self.min_conf.value(), f"the pixels with confidence ≥ {self.min_conf.value():.2f}")
+        return self._accept(self.accept_min.value(), f"the pixels with confidence ≥ {self.accept_min.value():.2f}")
 
     def accept_everything(self):
         return self._accept(0.0, "the whole proposal")

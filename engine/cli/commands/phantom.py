@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--motion", choices=("surgery", "still"), default="surgery",
                         help="surgery: camera pan and zoom, eye translation and rotation, instruments entering, "
                              "leaving and crossing, light flicker, calibrated on real CaDIS label copies (phantom "
-                             "version 2, default); still: the version-1 slow drift")
+                             "version 3, default); still: the version-1 slow drift")
     parser.add_argument("--video", default=None, metavar="OUT.mp4",
                         help="also write every video frame (0 .. (frames-per-video - 1) x 30) of each video as a "
                              "video file (.mp4 or .avi): OUT.mp4 for one video, OUT_Video02.mp4 ... for more")

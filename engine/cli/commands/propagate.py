@@ -17,7 +17,7 @@ DESCRIPTION = " ".join((
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.propagate.job import DEFAULT_MIN_CONFIDENCE
+    from engine.propagate.chain import DEFAULT_MIN_CONFIDENCE
 
     parser.add_argument("data", metavar="DATA", help="CaDIS-layout dataset (e.g. made by cadis import-video)")
     parser.add_argument("--from", dest="from_frames", required=True, metavar="FRAME[,FRAME...]",
