@@ -70,10 +70,11 @@ def strokes(app, window, n: int, first: int = 0, gap_s: float = 0.4) -> tuple[li
         cls = (34, 13, 5, 4)[i % 4]
         window.palette.set_current_class(cls)
         pts = [(x + 0.5, y + 0.5) for x in range(w // 4, 3 * w // 4, max(4, w // 40))]
+        label = window.doc.label.copy()  # the brush paints while it moves: compare with the mask before the press
         _mouse(canvas, "press", *pts[0])
         for p in pts[1:]:
             _mouse(canvas, "move", *p)
-        before, label = len(shown), window.doc.label.copy()
+        before = len(shown)
         released = time.perf_counter()
         _mouse(canvas, "release", *pts[-1])
         if np.array_equal(label, window.doc.label):
