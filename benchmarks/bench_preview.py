@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from benchmarks._timing import print_table
     from benchmarks.bench_synthesis import _pipelines
-    from benchmarks.synth_judge import chosen_config
+    from benchmarks.synth_judge import chosen_config, total_steps
     from engine.distill import StudentPipeline
     from engine.models import starter_model_dir
 
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
             r, c = quality(student, pairs, size, judge, cfg)
             rows, cons = rows + r, cons + c
         judge_name = "a judge per size" if args.judge_size == "native" else f"the {args.judge_size} judge " \
-            f"({preview_judge().steps} steps of {preview_judge().crop}px crops)"
+            f"({total_steps(preview_judge())} steps of {preview_judge().crop}px crops)"
         print_table(f"quality on {len(pairs)} held-out masks (phantom seeds {args.quality_seeds}), {judge_name}; "
                     "KID on the judge's features to the real frames of the same masks, ± std over 50 subsets",
                     rows, ("size", "frames", *[f"IoU {c}" for c in THIN], "mIoU", "KID x1e3 (± std)",
