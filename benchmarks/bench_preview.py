@@ -130,13 +130,16 @@ def sharpness(images) -> float:
 
 
 def preview_judge():
-    """The judge of this benchmark: the synthesis benchmark's 480x270 network on a CPU budget that trains in
-    ~45 min on this shared 2-core CPU (load ~18): 300 steps of 192x192 crops, then 300 more with stronger
-    class weights (freq^-0.75, lr 1e-3, as the 960x540 judge's continuation), instead of 700 of 256x256; its
-    accuracy on the real held-out frames is printed beside the variants."""
+    """The judge of this benchmark: the synthesis benchmark's 480x270 network on a CPU budget that trained in
+    ~70 min on this shared 2-core CPU (load 12-20) instead of ~2 h: 300 steps of 192x192 crops (freq^-0.5,
+    lr 2e-3), continued for 300 steps (seed 0) and then 400 (seed 1) with stronger class weights (freq^-0.75,
+    lr 1e-3, as the 960x540 judge's continuation); tuning-draw mIoU 0.71 (retractors 0.43, instruments 0.46).
+    Its accuracy on the real held-out frames is printed beside the variants."""
     from benchmarks.synth_judge import JudgeConfig
 
-    return JudgeConfig(steps=300, crop=192, power=0.75, lr=1e-3, init=JudgeConfig(steps=300, crop=192))
+    first = JudgeConfig(steps=300, crop=192)
+    second = JudgeConfig(steps=300, crop=192, power=0.75, lr=1e-3, init=first)
+    return JudgeConfig(steps=400, crop=192, power=0.75, lr=1e-3, seed=1, init=second)
 
 
 def quality(student, pairs, size, judge_size, judge_cfg, log=print) -> tuple[list, list]:
