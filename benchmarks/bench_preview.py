@@ -11,13 +11,13 @@
    the preview (student sampling, the lift) and its start-up (loading the folder, first call) are timed too.
 2. Quality on held-out phantom masks never looked at while choosing the preview (`--quality-seeds`, default
    21-23, 8 masks each): the judge of `benchmarks.synth_judge` (a SmallUNet trained on real phantom frames;
-   by default one judge at 480x270, `PREVIEW_JUDGE`, every size judged on frames resized to it) gives the
+   by default one judge at 480x270, `preview_judge()`, every size judged on frames resized to it) gives the
    label consistency of each variant (per-class IoU of retractors and instruments, mIoU; the judge's own
    accuracy on the real frames and chance beside it) and the difference of each variant to today's preview
    on the same student samples with its bootstrap spread over the frames (target: within 0.02); KID on the
    judge's features to the real frames of the same masks (mean ± std over 50 subsets); sharpness (variance
    of the Laplacian) against the real frames. A judge not cached under build/judges/ is trained first
-   (`PREVIEW_JUDGE`: ~30-45 min on this loaded 2-core CPU; `--judge-size native`: the synthesis benchmark's
+   (`preview_judge()`: ~70 min on this loaded 2-core CPU; `--judge-size native`: the synthesis benchmark's
    judge per size, ~2 h). `--fidelity` (no judge): PSNR per class to the full fp32 lift of the same student
    sample, and sharpness.
 """
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--judge-size", default="480x270",
-                   help="one judge for every size, frames resized to it (default 480x270: ~40 min to train on a "
+                   help="one judge for every size, frames resized to it (default 480x270: ~70 min to train on a "
                         "loaded 2-core CPU); 'native': a judge per size (960x540: 600 more steps, ~2 h in all)")
     p.add_argument("--fidelity", action="store_true", help="quality without the judge (see `fidelity`)")
     args = p.parse_args(argv)
