@@ -9,6 +9,12 @@ Median and spread per case, all measured in one run (each preview kind in a proc
 references to None/True, see tests/gui/test_qt_references.py).
 
     python -m benchmarks.bench_preview_gui [--strokes 20] [--screenshots DIR] [--preview both|student|teacher]
+                                          [--before CHECKOUT]
+
+Each case runs in a process of its own on the app of this checkout (and, with --before, then on the app of
+another checkout: before and after in one run). Every stroke is on a row of its own and changes the mask
+(strokes that repeated an earlier one changed no pixel, so no preview was asked for: until 2026-12-06 the
+training-job strokes repeated the idle ones and no preview came in the 60 s wait, for any code).
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,28 +56,33 @@ def _wait(app, cond, timeout: float) -> bool:
     return True
 
 
-def strokes(app, window, n: int, gap_s: float = 0.4) -> list[float]:
-    """`n` strokes; returns ms from each release to its preview on screen (strokes that got none: skipped)."""
+def strokes(app, window, n: int, first: int = 0, gap_s: float = 0.4) -> tuple[list[float], int]:
+    """Strokes `first` .. `first + n - 1` (each on its own row: a stroke that repeated an earlier one would
+    change no pixel, send no preview request and wait out the 60 s); returns the ms from each release to its
+    preview on screen (strokes that got none within 60 s: left out) and how many strokes changed no pixel."""
     panel, canvas = window.model_panels.synthesis, window.canvas
     h, w = window.doc.label.shape
     shown: list[float] = []
     panel.previewShown.connect(lambda _s: shown.append(time.perf_counter()))
-    out = []
-    for i in range(n):
+    out, unchanged = [], 0
+    for i in range(first, first + n):
         y = h // 5 + (i * 37) % (3 * h // 5)
         cls = (34, 13, 5, 4)[i % 4]
         window.palette.set_current_class(cls)
         pts = [(x + 0.5, y + 0.5) for x in range(w // 4, 3 * w // 4, max(4, w // 40))]
+        label = window.doc.label.copy()  # the brush paints while it moves: compare with the mask before the press
         _mouse(canvas, "press", *pts[0])
         for p in pts[1:]:
             _mouse(canvas, "move", *p)
         before = len(shown)
         released = time.perf_counter()
         _mouse(canvas, "release", *pts[-1])
-        if _wait(app, lambda before=before: len(shown) > before, 60.0):
+        if np.array_equal(label, window.doc.label):
+            unchanged += 1
+        elif _wait(app, lambda before=before: len(shown) > before, 60.0):
             out.append((shown[before] - released) * 1000.0)
         _wait(app, lambda: False, gap_s)
-    return out
+    return out, unchanged
 
 
 def _training_job(window, data: Path, out: Path):
@@ -97,18 +110,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--strokes", type=int, default=20)
     parser.add_argument("--screenshots", type=Path, default=None, help="save window screenshots here")
     parser.add_argument("--preview", choices=("both", "student", "teacher"), default="both")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout of the app before a change (e.g. `git archive` of main): measured in the same "
+                             "run after this one, with this benchmark's strokes")
+    parser.add_argument("--tree", type=Path, default=None, help=argparse.SUPPRESS)  # a child: the app of this tree
+    parser.add_argument("--label", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv if argv is not None else [])
-    if args.preview == "both":
+    if args.tree is None:
         rows = []
-        for kind in ("student", "teacher"):
-            cmd = [sys.executable, "-m", "benchmarks.bench_preview_gui", "--preview", kind, "--strokes", str(args.strokes)]
-            if args.screenshots is not None and kind == "student":
-                cmd += ["--screenshots", str(args.screenshots)]
-            out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True).stdout
-            rows += [tuple(json.loads(line[5:])) for line in out.splitlines() if line.startswith("ROW: ")]
+        trees = [(ROOT, "")] + ([(args.before.resolve(), " (before)")] if args.before else [])
+        kinds = ("student", "teacher") if args.preview == "both" else (args.preview,)
+        for tree, label in trees:
+            for kind in kinds:
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--tree", str(tree), "--label", label,
+                       "--preview", kind, "--strokes", str(args.strokes)]
+                if args.screenshots is not None and kind == "student" and not label:
+                    cmd += ["--screenshots", str(args.screenshots)]
+                out = subprocess.run(cmd, cwd=tree, capture_output=True, text=True).stdout
+                rows += [tuple(json.loads(line[5:])) for line in out.splitlines() if line.startswith("ROW: ")]
         print_table(f"mouse release -> preview on screen (model {Path(starter_model_dir()).name}, load average "
                     f"{os.getloadavg()[0]:.1f})", rows,
-                    ("preview", "background", "strokes", "median ms", "min ms", "max ms"))
+                    ("preview", "background", "previews of strokes", "median ms", "min ms", "max ms", "load after"))
         return
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="bench_preview_gui_"))
@@ -143,14 +165,15 @@ def main(argv: list[str] | None = None) -> None:
             job = _training_job(window, data, tmp / f"train-{use_student}") if load != "idle" else None
             if job is not None:
                 _wait(app, lambda job=job: "step" in (job.message or ""), 300)  # training has really started
-            ms = strokes(app, window, args.strokes)
+            ms, unchanged = strokes(app, window, args.strokes, first=len(rows) * args.strokes)
             if args.screenshots is not None and job is not None:
                 _screenshots(app, window, args.screenshots)
             if job is not None:
                 job.cancel()
                 window.runner.wait(120_000)
-            rows.append((lane_name, load, len(ms), round(statistics.median(ms)) if ms else "-",
-                         round(min(ms)) if ms else "-", round(max(ms)) if ms else "-"))
+            rows.append((f"{lane_name}{args.label}", load, f"{len(ms)} of {args.strokes - unchanged}",
+                         round(statistics.median(ms)) if ms else "-", round(min(ms)) if ms else "-",
+                         round(max(ms)) if ms else "-", f"{os.getloadavg()[0]:.1f}"))
             print("ROW: " + json.dumps(list(rows[-1])), flush=True)
     window.runner.shutdown()
     window.close()
@@ -167,5 +190,7 @@ def _screenshots(app, window, folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
+    _tree = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(ROOT)
+    sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+    sys.path.insert(0, _tree)  # a child measures the app (desktop/, engine/) of its tree
     main(sys.argv[1:])

@@ -211,18 +211,23 @@ def check_distill(env: Env) -> Check:
 def check_preview(env: Env) -> list[Check]:
     """The full-size preview (the preview preset of `engine.services.synthesis.synthesize`, what `cadis synth
     --preset preview` and the live preview call) against the seed recipe (40 DDIM steps, guidance, fp32 full
-    lift), interleaved on one mask."""
-    from engine.distill import preview_pipeline
+    lift), interleaved on one mask. The preview is timed through that service call itself."""
+    from engine.jobs import JobContext
     from engine.pipelines import SynthesisPipeline, preset
+    from engine.services.pipelines import Pipelines
+    from engine.services.synthesis import SynthesisRequest, synthesize
 
     model = env.work / "distill-teacher"
     if not (model / "student").is_dir():
         check_distill(env)
-    pipe, why = preview_pipeline(model, device=env.device)
+    pipelines = Pipelines()
+    why = "distilled student" if getattr(pipelines.preview(str(model), env.device), "kind", "") == "student" else \
+        "no fresh student: the teacher's preview preset"
     teacher = SynthesisPipeline.from_pretrained(model, device=env.device)
     _, _, label = env.first_frame()
     seed_recipe = preset("final", sampler="ddim", steps=2 if env.dry_run else 40)
-    calls = {"preview": lambda r: pipe(label, preset_name="preview", seed=r),
+    calls = {"preview": lambda r: synthesize(JobContext(), pipelines, SynthesisRequest(
+                 label, str(model), preset="preview", seed=r, device=env.device)),
              "seed recipe": lambda r: teacher(label, settings=seed_recipe, seed=r)}
     times = {k: [] for k in calls}
     for r in range(1 + env.sizes.repeats):   # the first round warms up

@@ -16,6 +16,9 @@ re-emits progress and the end of the job there, so widgets may connect to it dir
   groups, at most one job of a group runs; a newer request cancels the running one at its next check, and
   requests still queued behind it end "cancelled" without running, so the newest runs next.
   `wait`, `cancel_all` and `shutdown` of the runner include its lanes.
+- interactive lanes: while a job of a lane made with `lane(name, interactive=True)` (the live preview) runs,
+  the jobs on the runner's shared threads wait at their next `ctx.check()` / `ctx.is_cancelled()` (at most
+  `YIELD_MAX_S` at a time), so a training job between two steps leaves the CPU (and the GIL) to the preview.
 """
 from __future__ import annotations
 
@@ -34,6 +37,29 @@ JobFn = Callable[[JobContext], Any]
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
 FINAL_STATES = (DONE, CANCELLED, FAILED)
 _PROGRESS_INTERVAL_S = 1.0 / 30.0
+YIELD_MAX_S = 5.0  # a shared-pool job waits at most this long per check for interactive work to end
+
+
+class _YieldGate:
+    """Counts the interactive jobs running; `wait_idle` blocks while any runs (bounded by `timeout`)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+
+    def enter(self) -> None:
+        with self._cond:
+            self._running += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._running -= 1
+            if not self._running:
+                self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = YIELD_MAX_S) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._running, timeout)
 
 
 def error_message(exc: BaseException) -> str:
@@ -115,13 +141,20 @@ class JobHandle(QObject):
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: JobFn, handle: JobHandle, bridge: _Bridge):
+    def __init__(self, fn: JobFn, handle: JobHandle, bridge: _Bridge, gate: Optional[_YieldGate] = None,
+                 interactive: bool = False):
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
         self._handle = handle
         self._bridge = bridge
         self._last_emit = 0.0
+        self._gate, self._interactive = gate, interactive
+
+    def _cancelled(self) -> bool:
+        if self._gate is not None and not self._interactive:
+            self._gate.wait_idle()  # interactive work first: this job pauses here between its steps
+        return self._handle._cancel.is_set()
 
     def _progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
@@ -135,7 +168,9 @@ class _Runnable(QRunnable):
             bridge.finished.emit(jid, CANCELLED, None, "")
             return
         bridge.started.emit(jid)
-        ctx = JobContext(progress=self._progress, cancelled=handle._cancel.is_set)
+        ctx = JobContext(progress=self._progress, cancelled=self._cancelled)
+        if self._interactive:
+            self._gate.enter()
         try:
             result = self._fn(ctx)
         except JobCancelled:
@@ -145,6 +180,9 @@ class _Runnable(QRunnable):
             bridge.finished.emit(jid, FAILED, None, error_message(exc))
         else:
             bridge.finished.emit(jid, CANCELLED if handle.cancelled else DONE, result, "")
+        finally:
+            if self._interactive:
+                self._gate.leave()
 
 
 class JobRunner(QObject):
@@ -154,8 +192,11 @@ class JobRunner(QObject):
     jobFinished = Signal(object)  # JobHandle
     jobRemoved = Signal(object)   # JobHandle (panel clean-up)
 
-    def __init__(self, max_threads: int = 2, keep_finished: int = 50, parent: Optional[QObject] = None):
+    def __init__(self, max_threads: int = 2, keep_finished: int = 50, parent: Optional[QObject] = None,
+                 gate: Optional[_YieldGate] = None, interactive: bool = False):
         super().__init__(parent)
+        self._is_lane, self._interactive = gate is not None, interactive
+        self._gate = gate or _YieldGate()  # shared with the lanes: interactive lanes enter it, shared threads wait
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, max_threads))
         self._ids = itertools.count(1)
@@ -168,10 +209,12 @@ class JobRunner(QObject):
         self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._lanes: dict[str, "JobRunner"] = {}
 
-    def lane(self, name: str) -> "JobRunner":
-        """The child runner `name` with one thread of its own (made on first use)."""
+    def lane(self, name: str, interactive: bool = False) -> "JobRunner":
+        """The child runner `name` with one thread of its own (made on first use); `interactive`: the shared
+        threads' jobs wait at their checks while one of its jobs runs (see the module docstring)."""
         if name not in self._lanes:
-            self._lanes[name] = JobRunner(max_threads=1, keep_finished=self._keep_finished, parent=self)
+            self._lanes[name] = JobRunner(max_threads=1, keep_finished=self._keep_finished, parent=self,
+                                          gate=self._gate, interactive=interactive)
         return self._lanes[name]
 
     # -- public API -------------------------------------------------------------------------------
@@ -190,7 +233,8 @@ class JobRunner(QObject):
         self._callbacks[handle.id] = (handle, on_result, on_error)
         self._jobs.append(handle)
         self.jobAdded.emit(handle)
-        self._pool.start(_Runnable(fn, handle, self._bridge))
+        gate = self._gate if self._interactive or not self._is_lane else None  # other lanes never wait
+        self._pool.start(_Runnable(fn, handle, self._bridge, gate, self._interactive))
         return handle
 
     def jobs(self) -> list[JobHandle]:

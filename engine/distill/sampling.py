@@ -21,7 +21,8 @@ from engine.jobs import JobContext
 from engine.pipelines.repaint import DEFAULT_MARGIN
 
 
-PREVIEW_LIFT_PIXELS = 240 * 136  # a preview's upsampler runs on at most this many pixels (see StudentSettings)
+PREVIEW_LIFT_PIXELS = 240 * 136  # a preview's upsampler runs on this many pixels (see StudentSettings) ...
+PREVIEW_LIFT_SCALE = 1 / 3       # ... or on a third of the mask's side where that is more (960x540 -> 320x180)
 # 2 steps: the second at 88% of the noise schedule (t = 879 of 1000), not LCMScheduler's evenly spaced 499:
 # KID 1.14x instead of 1.55x the teacher's final on the tuning masks at step 550 (docs/benchmarks/preview_student.md)
 SECOND_STEP_AT = 0.88
@@ -41,12 +42,14 @@ class StudentSettings:
     guidance: float = 2.0
     precision: str = "bf16"   # bf16 where the CPU computes it natively (else fp32), as the preview preset
     timesteps: Optional[tuple[int, ...]] = None  # custom timesteps (default: two_step_timesteps for 2, else LCM's)
-    # the upsampler (a bf16 copy where the student runs bf16) runs at the mask's size scaled down to at most
-    # this many pixels, the frame then brought to the mask's size with its edges drawn from the full-size mask
-    # (`lift_edges`; else bicubic); None: the final preset's lift (fp32, at the mask's size), as for an
-    # accepted preview. 240x136 + edges: docs/adr/0014-fast-full-size-preview.md (benchmarks/bench_preview.py)
+    # the upsampler (a bf16 copy where the student runs bf16) runs at the mask's size scaled down to
+    # `max_lift_pixels` pixels, or to `min_lift_scale` of its side where that is more (the retractors' wires
+    # need 320x180 at 960x540; 480x270 stays at 240x136), the frame then brought to the mask's size with its
+    # edges drawn from the full-size mask (`lift_edges`; else bicubic); None: the final preset's lift (fp32, at
+    # the mask's size), as for an accepted preview. docs/adr/0014-fast-full-size-preview.md (bench_preview.py)
     max_lift_pixels: Optional[int] = PREVIEW_LIFT_PIXELS
     lift_edges: bool = True
+    min_lift_scale: float = PREVIEW_LIFT_SCALE
 
 
 class StudentPipeline(DiffusionPipeline):
@@ -94,7 +97,7 @@ class StudentPipeline(DiffusionPipeline):
     def default_settings(self) -> StudentSettings:
         cfg = self.student.config
         return StudentSettings(steps=int(cfg.default_steps), guidance=float(cfg.default_guidance),
-                               max_lift_pixels=PREVIEW_LIFT_PIXELS)
+                               max_lift_pixels=PREVIEW_LIFT_PIXELS, min_lift_scale=PREVIEW_LIFT_SCALE)
 
     def _runner(self, precision: str):
         from engine.pipelines.synthesis import bf16_copy, runs_bf16
@@ -163,7 +166,7 @@ class StudentPipeline(DiffusionPipeline):
         if mask.ndim != 2:
             raise ValueError(f"the mask is an HxW label of CaDIS IDs, got shape {mask.shape}")
         budget = s.max_lift_pixels
-        scale = 1.0 if not budget else min(1.0, (float(budget) / max(1, mask.size)) ** 0.5)
+        scale = 1.0 if not budget else min(1.0, max((float(budget) / max(1, mask.size)) ** 0.5, s.min_lift_scale))
         small = resize_label(mask.astype(np.uint8), self.size)
         model, dtype = self._runner(s.precision)
         segmap = mask_to_segmap(small, self.class_set).to(self.device, dtype=dtype)

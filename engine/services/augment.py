@@ -66,27 +66,61 @@ class AugmentOutcome(NamedTuple):
 
 
 def model_id(pipe) -> str:
-    """The model id of augment work items and provenance: the pipeline's weights fingerprint (16 hex digits)."""
+    """The model id of augment work items and provenance (16 hex digits): the pipeline's weights fingerprint;
+    for the distilled student, its own weights' (frames of the student and of the teacher never mix in a run)."""
+    if getattr(pipe, "kind", "") == "student":
+        return str(pipe.card.get("weights_sha256", ""))[:16] or "student"
     return pipe.fingerprint
 
 
 def synthesis_generator(request: AugmentRequest) -> Generator:
-    """The synthesis model of `request.model_dir`, loaded now (in the calling thread), as a `Generator`."""
-    from engine.pipelines import preset, repaint_provenance
-    from engine.services.pipelines import Pipelines
+    """The synthesis model of `request.model_dir`, loaded now (in the calling thread), as a `Generator`.
 
-    pipe = Pipelines().synthesis(request.model_dir, request.device)
-    sampling = preset(request.preset, steps=request.steps)
+    Every frame is made by `engine.services.synthesis.synthesize`, the function `cadis synth` and the app's
+    live preview call: with the preview preset that is the folder's distilled student when it has a fresh one
+    (else the teacher's preview preset), with the final preset the teacher. The student makes whole frames
+    only: in repaint mode its frame is blended into the real frame on the changed pixels plus the margin
+    (`engine.pipelines.repaint.composite`, the last step of a repaint too), where the teacher also pins the
+    known area at every step (RePaint)."""
+    from dataclasses import replace
+
+    from engine.pipelines import changed_region, composite, preset, repaint_provenance
+    from engine.pipelines.repaint import check_changed_share
+    from engine.services.pipelines import Pipelines
+    from engine.services.synthesis import SynthesisRequest, synthesize
+
+    pipelines = Pipelines()
+    base = {"model_dir": request.model_dir, "preset": request.preset, "steps": request.steps,
+            "device": request.device}
+    pipe = pipelines.load(SynthesisRequest(None, **base))
+    student = getattr(pipe, "kind", "") == "student"
 
     def generate(label, seed, parent_image=None, parent_label=None):
+        ctx = JobContext()
         if parent_image is None:
-            return pipe(label, settings=sampling, seed=seed).images[0]
-        res = pipe(label, settings=sampling, seed=seed, image=parent_image, parent_mask=parent_label,
-                   margin=request.margin)
-        return res.images[0], repaint_provenance(res)
+            return synthesize(ctx, pipelines, SynthesisRequest(label, seed=seed, **base)).candidates[0].image
+        if not student:
+            res = synthesize(ctx, pipelines, SynthesisRequest(label, seed=seed, image=parent_image,
+                                                              parent_mask=parent_label, margin=request.margin,
+                                                              **base)).result
+            return res.images[0], repaint_provenance(res)
+        changed, region = changed_region(parent_label, label, request.margin)
+        check_changed_share(changed)
+        res = synthesize(ctx, pipelines, SynthesisRequest(label, seed=seed, **base)).result
+        frame = composite(parent_image, res.images[0], changed, region)
+        res = replace(res, images=[frame], changed=changed, region=region,
+                      settings={**res.settings, "mode": "repaint", "margin": int(request.margin),
+                                "repaint": "the student's whole frame blended in on the changed region"})
+        return frame, repaint_provenance(res)
 
-    info = {"model_dir": str(Path(request.model_dir).resolve()), "sampling": request.preset,
-            "steps": sampling.steps, "sampler": sampling.sampler, "mode": request.mode}
+    if student:
+        s = pipe.default_settings
+        steps, sampler = request.steps or s.steps, "lcm (distilled student)"
+    else:
+        sampling = preset(request.preset, steps=request.steps)
+        steps, sampler = sampling.steps, sampling.sampler
+    info = {"model_dir": str(Path(request.model_dir).resolve()), "sampling": request.preset, "steps": steps,
+            "sampler": sampler, "mode": request.mode}
     return Generator(generate, model_id(pipe), info)
 
 

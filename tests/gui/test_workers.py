@@ -209,3 +209,46 @@ def test_the_cycle_collector_runs_only_in_the_gui_thread(qtbot):
         assert ref() is None and collected_in and all(t is threading.main_thread() for t in collected_in)
     finally:
         gc.callbacks.pop()
+
+
+def test_shared_jobs_wait_at_their_checks_while_an_interactive_lane_job_runs(qtbot, runner):
+    """A long job (training) pauses between its steps while the live preview's interactive lane works, so
+    the preview gets the CPU and the GIL; a plain lane (segment) does not make it wait."""
+    preview_running, release = threading.Event(), threading.Event()
+    steps: list[tuple[float, bool]] = []
+
+    def long_job(ctx):
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            ctx.check()
+            steps.append((time.monotonic(), preview_running.is_set()))
+            time.sleep(0.01)
+
+    def preview(ctx):
+        preview_running.set()
+        release.wait(5)
+        time.sleep(0.3)  # the long job, told to wait, must not step in this time
+        t = time.monotonic()
+        preview_running.clear()
+        return t
+
+    def plain(ctx):
+        time.sleep(0.3)
+        return time.monotonic()
+
+    long = runner.submit("train", long_job)
+    qtbot.waitUntil(lambda: len(steps) > 3, timeout=5000)
+    job = runner.lane("preview", interactive=True).submit("preview", preview)
+    qtbot.waitUntil(preview_running.is_set, timeout=5000)
+    time.sleep(0.05)  # the long job reaches its next check
+    n, release_t = len(steps), time.monotonic()
+    release.set()
+    qtbot.waitUntil(job.is_finished, timeout=5000)
+    ended = job.result
+    assert all(t >= ended or t < release_t for t, _ in steps[n:])  # no step while the preview ran
+    before = len(steps)
+    other = runner.lane("segment").submit("segment", plain)
+    qtbot.waitUntil(other.is_finished, timeout=5000)
+    assert len(steps) > before + 5  # a plain lane's job leaves the long job running
+    qtbot.waitUntil(long.is_finished, timeout=10_000)
+    assert long.state == DONE

@@ -1,9 +1,10 @@
 """The Synthesize panel: the current mask -> matching frames with the SPADE diffusion model.
 
-A live preview re-renders after each stroke on the runner's own "preview" lane (one thread that long jobs
-cannot occupy; group "synth-preview": the newest request wins, a stale one is cancelled at its next step,
-so at most one preview is in flight). It uses the model folder's distilled student (1-2 steps) when it has
-a fresh one, else the teacher's "preview" preset; the newest preview is always the one in the big view.
+A live preview re-renders after each stroke on the runner's own interactive "preview" lane (one thread that
+long jobs cannot occupy; while it runs they wait at their next check; group "synth-preview": the newest
+request wins, a stale one is cancelled at its next step, so at most one preview is in flight). It uses the
+model folder's distilled student (1-2 steps) when it has a fresh one, else the teacher's "preview" preset;
+the newest preview is always the one in the big view.
 "Synthesize" runs the chosen preset/settings for K variants on the shared threads. Results collect in a gallery; "Add to curation"
 stores one in the project with full provenance, "Save as…" writes it (and its mask) to files.
 "Repaint changed region" keeps the real frame and re-synthesizes only the pixels whose label a variant sketch
@@ -203,7 +204,7 @@ class SynthesisPanel(SynthesisForm, SketchControls, StudentControls, QWidget):
             limit_torch_threads_here(PREVIEW_TORCH_THREADS)  # never wait on a core that a long job holds
             return synthesize(ctx, pipelines, request)
 
-        handle = self.runner.lane(PREVIEW_LANE).submit(
+        handle = self.runner.lane(PREVIEW_LANE, interactive=True).submit(  # long jobs pause at their checks
             "Live preview", job, group=PREVIEW_GROUP, on_result=lambda r: self._on_preview(r, asked),
             on_error=lambda msg: self.status.setText(f"Preview failed: {msg}"))
         handle.progressChanged.connect(lambda f, _m: self.progress.setValue(int(f * 1000)))
