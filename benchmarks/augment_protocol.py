@@ -16,6 +16,7 @@ the instrument classes by frames of the training videos that show them) apart; s
 
     python -m benchmarks.augment_protocol --out bench_out/augment.json            # runs, writes JSON as it goes
     python -m benchmarks.augment_protocol --summary bench_out/augment.json        # the markdown tables
+    python -m benchmarks.augment_protocol --pair-stats WORK_DIR     # rare-class share and change of the pairs
 
 A missing synthesis model, or a segmenter that cannot be built, is a failure (exit 1), never a skipped cell.
 """
@@ -258,8 +259,45 @@ def summarize(paths) -> list[str]:
     return out
 
 
+def pair_stats(work: Path, class_set: str = "2") -> list[str]:
+    """Why a source helps or not, from the pairs in `work` (no training): per N and source, the share of pairs
+    showing a rare instrument, the rare instruments' pixel share in pair labels vs the real frames', and how much
+    of the image differs from the parent frame (a repaint that changes little is nearly a copy)."""
+    from engine.project import Project
+    from engine.taxonomy import get_class_set
+
+    cs = get_class_set(class_set)
+    out = ["| style | N | source | pairs | with a rare instrument | rare pixel share (real frames) | "
+           "pixels differing from the parent frame |", "|---|---|---|---|---|---|---|"]
+    for style_dir in sorted(p for p in Path(work).iterdir() if (p / "data").is_dir()):
+        index = Project.open_or_create(style_dir / "data", project_dir=style_dir / "index", read_only=True)
+        keys_by_video: dict = {}
+        for k in index.frame_keys():
+            keys_by_video.setdefault(index.record(k).video, []).append(k)
+        rare = rare_instruments([index.load_label(k) for v in TRAIN_VIDEOS for k in keys_by_video[v]], cs)
+        share = lambda lab, r=rare: float(np.isin(cs.remap(lab), r).mean())  # noqa: E731
+        for proj in sorted(style_dir.glob("proj-*-*"), key=lambda p: (int(p.name.split("-")[2]), p.name)):
+            _, source, n = proj.name.split("-")
+            pr = Project.open_or_create(style_dir / "data", project_dir=proj, read_only=True)
+            recs = pr.pairs(source="augment")
+            pairs = [(pr.load_pair(r.id), r.parent_key) for r in recs]
+            pr.close()
+            real = [index.load_label(k) for k in dict.fromkeys(p for _, p in pairs)]
+            diff = [float((np.abs(img.astype(int) - index.load_image(k).astype(int)).max(axis=2) > 24).mean())
+                    for (img, _lab), k in pairs]
+            out.append(f"| {style_dir.name} | {n} | {source} | {len(pairs)} | "
+                       f"{np.mean([share(lab) > 0 for (_i, lab), _k in pairs]):.0%} | "
+                       f"{np.mean([share(lab) for (_i, lab), _k in pairs]):.2%} ({np.mean([share(lab) for lab in real]):.2%}) | "
+                       f"{np.mean(diff):.0%} |")
+        index.close()
+    return out
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if "--pair-stats" in argv:
+        print("\n".join(pair_stats(Path(argv[argv.index("--pair-stats") + 1]))))
+        return
     if "--summary" in argv:
         print("\n".join(summarize(argv[argv.index("--summary") + 1:])))
         return
