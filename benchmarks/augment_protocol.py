@@ -121,7 +121,7 @@ def run(args) -> dict:
     torch.set_num_threads(1)
     cs = get_class_set(args.class_set)
     recipes = {a: Recipe(arch=a, class_set=args.class_set, steps=args.steps, crop=(args.crop, args.crop),
-                         width=args.width, batch=args.batch)
+                         width=args.width, batch=args.batch, instrument_crops=args.instrument_crops)
                for a in args.archs}
     fw, fh = (int(v) for v in args.frame_size.split("x"))
     results = {"budget": {"recipes": {a: r.to_dict() for a, r in recipes.items()}, "frame_size": args.frame_size,
@@ -307,7 +307,7 @@ def main(argv=None) -> None:
     ap.add_argument("--archs", nargs="+", default=["unet", "segformer"])
     ap.add_argument("--class-set", default="2", help="full, 1, 2 or 3 (the CaDIS experiments)")
     ap.add_argument("--steps", type=int, default=400, help="segmenter training steps")
-    ap.add_argument("--crop", type=int, default=96, help="training crop side in pixels (native scale)")
+    ap.add_argument("--crop", type=int, default=64, help="training crop side in pixels (native scale)")
     ap.add_argument("--frame-size", default="256x144", help="phantom frame size WxH")
     ap.add_argument("--frames", type=int, default=13, help="frames per phantom video")
     ap.add_argument("--layouts", type=int, default=1, help="layout variants per training frame")
@@ -315,6 +315,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--seed-list", type=int, nargs="*", default=[], help="only these seeds (parallel runs)")
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--instrument-crops", type=float, default=0.8, help="share of crops centred on an instrument")
     ap.add_argument("--n", type=int, nargs="+", default=[8, 20, 50])
     ap.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
     ap.add_argument("--arms", nargs="*", default=[], help="only these arms (e.g. '+full curated'); default all")

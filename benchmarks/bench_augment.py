@@ -7,7 +7,7 @@
    variants are made at 960x540 and the pairs come out at the mask's own size (960x540: the diffusion UNet
    samples at its working size, the upsampler lifts it).
 2. The small UNet (engine.baselines.segmenters, the augmentation protocol's recipe: experiment-2 classes,
-   native-scale instrument-centred crops, class-weighted loss, 200 steps) trained on 8 real phantom frames vs
+   native-scale instrument-centred crops, class-weighted loss, 400 steps) trained on 8 real phantom frames vs
    the same frames + one synthetic pair per frame from its layout variant, IoU per class on held-out phantom
    frames, with the rare instrument classes marked.
 
@@ -100,7 +100,7 @@ def _throughput(pipe, preset_name: str, pairs: int, tmp: Path) -> tuple[float, f
     return 60.0 * n / total, 1.0 - synth_time[0] / total
 
 
-def _segmenter_rows(pipe, tmp: Path, n_real: int = 8, n_test: int = 8, steps: int = 200) -> list[tuple]:
+def _segmenter_rows(pipe, tmp: Path, n_real: int = 8, n_test: int = 8, steps: int = 400) -> list[tuple]:
     from engine.augment.batch import AugmentSettings, run_augment
     from engine.baselines.segmenters import Recipe, predict_segmenter, train_segmenter
     from engine.metrics import confusion, iou_from_confusion
@@ -108,7 +108,7 @@ def _segmenter_rows(pipe, tmp: Path, n_real: int = 8, n_test: int = 8, steps: in
     from engine.pipelines import preset
     from engine.taxonomy import get_class_set
 
-    recipe = Recipe(arch="unet", class_set="2", steps=steps, crop=(96, 96))   # the protocol's recipe (ADR 0015)
+    recipe = Recipe(arch="unet", class_set="2", steps=steps)   # the protocol's recipe (ADR 0015)
     cs = get_class_set(recipe.class_set)
     project = _project(tmp / "seg", videos=2, frames=n_real // 2, width=256, height=144)
     try:
