@@ -228,11 +228,9 @@ def summarize(paths) -> list[str]:
            "| style | segmenter | N | arm | M | seeds | mIoU real only | Δ mIoU | instruments real only | Δ instruments "
            "| rare real only | Δ rare instruments |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     inst = [c for c in range(7, cs.num_classes)]
-    keys = []
-    for c in cells:
-        k = (c["style"], c["arch"], c["n"], c["arm"])
-        if k not in keys:
-            keys.append(k)
+    arm_order = list(dict.fromkeys(c["arm"] for c in cells))
+    keys = sorted({(c["style"], c["arch"], c["n"], c["arm"]) for c in cells},
+                  key=lambda k: (k[0], k[1] != "unet", k[1], k[2], arm_order.index(k[3])))
     for style, arch, n, arm in keys:
         g = [c for c in cells if (c["style"], c["arch"], c["n"], c["arm"]) == (style, arch, n, arm)]
         r = rare.get(style, [])
