@@ -10,7 +10,7 @@ pairs from each source:
 - `paste`: full synthesis of variants made ONLY by pasting a rare instrument (issue 30 part 2: paste more often).
 Arms per source: all pairs (uncurated) and the better half by the app's label-consistency score under the
 real-only segmenter of that seed (curated). Segmenters (`engine.baselines.segmenters`): the small UNet and a
-small SegFormer trained from scratch on native-scale crops (half centred on instruments), class-weighted loss,
+small SegFormer trained from scratch on native-scale crops (80 % centred on instruments), class-weighted loss,
 experiment-2 classes by default. Per-class IoU on the held-out videos, the rare instruments (the rarer half of
 the instrument classes by frames of the training videos that show them) apart; several seeds, mean and spread.
 
