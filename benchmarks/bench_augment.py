@@ -6,9 +6,10 @@
    $CADIS_STARTER_MODEL) loaded through the app's loader (`engine.services.pipelines.Pipelines`). Layout
    variants are made at 960x540 and the pairs come out at the mask's own size (960x540: the diffusion UNet
    samples at its working size, the upsampler lifts it).
-2. A small UNet segmenter (engine.baselines.small_unet) trained on N real phantom frames vs the same N
-   frames + synthetic pairs made from their layout variants by the starter model, mIoU on held-out real
-   frames, per class, with the rare instrument classes shown separately.
+2. The small UNet (engine.baselines.segmenters, the augmentation protocol's recipe: experiment-2 classes,
+   native-scale instrument-centred crops, class-weighted loss, 400 steps) trained on 8 real phantom frames vs
+   the same frames + one synthetic pair per frame from its layout variant, IoU per class on held-out phantom
+   frames, with the rare instrument classes marked.
 
 A missing or unloadable starter model is a failure: one line on stderr and exit status 1, never a skip.
 The wider protocol (several N, sources, curation, seeds) is `python -m benchmarks.augment_protocol`.
@@ -101,32 +102,39 @@ def _throughput(pipe, preset_name: str, pairs: int, tmp: Path) -> tuple[float, f
 
 def _segmenter_rows(pipe, tmp: Path, n_real: int = 8, n_test: int = 8, steps: int = 400) -> list[tuple]:
     from engine.augment.batch import AugmentSettings, run_augment
-    from engine.baselines.small_unet import predict_small_unet, train_small_unet
+    from engine.baselines.segmenters import Recipe, predict_segmenter, train_segmenter
     from engine.metrics import confusion, iou_from_confusion
     from engine.phantom import render_frame
     from engine.pipelines import preset
+    from engine.taxonomy import get_class_set
 
+    recipe = Recipe(arch="unet", class_set="2", steps=steps)   # the protocol's recipe (ADR 0015)
+    cs = get_class_set(recipe.class_set)
     project = _project(tmp / "seg", videos=2, frames=n_real // 2, width=256, height=144)
     try:
         real = [(project.load_image(k), project.load_label(k)) for k in project.frame_keys()]
-        settings = preset("final", steps=20)
+        settings = preset("final", steps=6)
         run_augment(project, lambda lab, seed: pipe(lab, settings=settings, seed=seed).images[0],
-                    AugmentSettings(layouts=2, samples=1, seed=0))
-        synth = [project.load_pair(p.id) for p in project.pairs(source="augment")]
-        rare = set(project.pairs(source="augment")[0].provenance["rare_classes"]) if synth else set()
+                    AugmentSettings(layouts=1, samples=1, seed=0))
+        records = project.pairs(source="augment")
+        synth = [project.load_pair(p.id) for p in records]
+        rare = {int(cs.lut[c]) for c in records[0].provenance["rare_classes"]} - {255} if records else set()
     finally:
         project.close()
     test = [render_frame(1000 + i, 256, 144) for i in range(n_test)]
     results = {}
     for name, data in (("real", real), ("real+synthetic", real + synth)):
-        model = train_small_unet(data, "full", (128, 72), steps=steps, seed=0)
-        conf = sum(confusion(predict_small_unet(model, img), lab, 36) for img, lab in test)
-        results[name] = iou_from_confusion(conf)
-    rows = [(f"mIoU, {len(test)} held-out frames", f"{results['real+synthetic'][1]:.3f}",
-             f"{results['real'][1]:.3f}", f"{len(real)} real vs {len(real)} real + {len(synth)} synthetic")]
-    for c in sorted(set(np.nonzero(~np.isnan(results["real"][0]))[0]) | rare):
-        a, b = results["real+synthetic"][0][c], results["real"][0][c]
-        rows.append((f"  IoU class {c}{' (rare)' if c in rare else ''}", f"{a:.3f}", f"{b:.3f}", ""))
+        model = train_segmenter(data, recipe, seed=0)
+        conf = sum(confusion(predict_segmenter(model, img), cs.remap(lab), cs.num_classes) for img, lab in test)
+        iou, _ = iou_from_confusion(conf)
+        iou[conf.sum(axis=1) == 0] = np.nan
+        results[name] = iou
+    miou = {k: float(np.nanmean(v)) for k, v in results.items()}
+    rows = [(f"mIoU (experiment 2), {len(test)} held-out frames", f"{miou['real+synthetic']:.3f}",
+             f"{miou['real']:.3f}", f"{len(real)} real vs {len(real)} real + {len(synth)} synthetic")]
+    for c in sorted(set(np.nonzero(~np.isnan(results["real"]))[0]) | rare):
+        a, b = results["real+synthetic"][c], results["real"][c]
+        rows.append((f"  IoU {c} {cs.names[c]}{' (rare)' if c in rare else ''}", f"{a:.3f}", f"{b:.3f}", ""))
     return rows
 
 
@@ -176,7 +184,7 @@ def main() -> None:
             ("time outside synthesis", f"{100 * other_share:.0f}%", "", "", "layout variants, scoring, storing"),
         ], ("measure", "preview preset", "reference recipe", "speed-up", "note"))
         rows = _segmenter_rows(pipe, tmp)
-        print_table("small UNet: N real vs N real + synthetic (layout variants)", rows,
+        print_table("small UNet (protocol recipe): N real vs N real + synthetic (layout variants)", rows,
                     ("measure", "real + synthetic", "real only", "note"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

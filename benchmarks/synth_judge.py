@@ -124,21 +124,13 @@ def held_out_draw(seed: int, frames: int = 4) -> list:
     return [VideoRenderer(seed, v).render(3) for v in range(1, frames + 1)]
 
 
-def class_weights(ys, n: int, power: float) -> np.ndarray:
-    counts = np.zeros(n, np.float64)
-    for y in ys:
-        counts += np.bincount(y[y < n].ravel(), minlength=n)[:n]
-    freq = counts / max(1.0, counts.sum())
-    w = np.where(counts > 0, (freq + 1e-4) ** -power, 0.0)
-    return (w / w[counts > 0].mean()).astype(np.float32)
-
-
 def train_judge(pairs, cs, size, cfg: JudgeConfig, log=print):
     """SmallUNet on random `cfg.crop` crops of the frames resized to `size` (W, H), class-weighted CE."""
     import cv2
     import torch
     import torch.nn.functional as F
 
+    from engine.baselines.segmenters import class_weights, crop_batch
     from engine.baselines.small_unet import SmallUNet
 
     w, h = size
@@ -156,18 +148,7 @@ def train_judge(pairs, cs, size, cfg: JudgeConfig, log=print):
     t0 = time.perf_counter()
     net.train()
     for step in range(cfg.steps):
-        bx, by = [], []
-        for _ in range(cfg.batch):
-            i = int(rng.integers(len(xs)))
-            y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
-            x, y = xs[i][y0:y0 + ch, x0:x0 + cw], ys[i][y0:y0 + ch, x0:x0 + cw]
-            if rng.random() < 0.5:
-                x, y = x[:, ::-1], y[:, ::-1]
-            bx.append(np.ascontiguousarray(x))
-            by.append(np.ascontiguousarray(y))
-        x = torch.from_numpy(np.stack(bx)).permute(0, 3, 1, 2).float() / 127.5 - 1
-        x = x * float(1 + 0.2 * (rng.random() - 0.5))
-        y = torch.from_numpy(np.stack(by).astype(np.int64))
+        x, y = crop_batch(xs, ys, lambda: (int(rng.integers(len(xs))), None), (cw, ch), cfg.batch, rng)
         loss = F.cross_entropy(net(x), y, weight=weights, ignore_index=255)
         opt.zero_grad(set_to_none=True)
         loss.backward()

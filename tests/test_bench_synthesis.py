@@ -3,7 +3,8 @@ import numpy as np
 
 from benchmarks._timing import peak_rss_mb, reset_peak_rss
 from benchmarks.bench_repaint import _paste_instrument
-from benchmarks.synth_judge import JudgeConfig, class_weights
+from benchmarks.synth_judge import JudgeConfig
+from engine.baselines.segmenters import class_weights
 from engine.taxonomy import get_class_set
 
 
