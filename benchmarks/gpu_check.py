@@ -26,9 +26,9 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from benchmarks.gpu_checks import (Check, Env, Sizes, check_accelerate_launch, check_augment, check_cross_device,
-                                   check_distill, check_edit, check_preseg, check_preview, check_segment, check_synthesis,
-                                   check_training)
+from benchmarks.gpu_checks import (Check, Env, Sizes, check_accelerate_launch, check_augment, check_distill,
+                                   check_edit, check_preseg, check_preview, check_synthesis, check_training)
+from benchmarks.gpu_checks_models import check_cross_device, check_segment
 
 CHECKS: dict[str, Callable[[Env], object]] = {
     "train": lambda env: [check_training(env, "bf16"), check_training(env, "fp16")],
