@@ -19,6 +19,7 @@ import numpy as np
 from engine.jobs import JobContext
 from engine.propagate.flow import DEFAULT_METHOD, carry, grey_for_flow
 from engine.taxonomy import IGNORE
+from engine.keyframes import positions_to_fill
 
 FrameSource = Union[np.ndarray, Callable[[], np.ndarray]]
 #: a chain stops at a frame whose mean confidence is below this: on the tuning draw (seed 31) the frames whose
@@ -92,14 +93,7 @@ def propagate_frames(frames: Sequence[FrameSource], keys: dict[int, np.ndarray],
                      method: str = DEFAULT_METHOD) -> PropagationResult:
     """Propagate the key labels to each target position (see the module doc)."""
     ctx = ctx or JobContext()
-    if not keys:
-        raise ValueError("propagation needs at least one labelled frame to start from")
-    n = len(frames)
-    for k in list(keys) + list(targets):
-        if not 0 <= k < n:
-            raise ValueError(f"frame position {k} is outside the {n} frames")
-    key_pos = sorted(keys)
-    wanted = sorted(set(targets) - set(key_pos))
+    key_pos, wanted = positions_to_fill(len(frames), keys, targets)
     grey = _grey_loader(frames)
     result = PropagationResult()
     # segments: each run of targets between two neighbouring keys (or before the first / after the last)

@@ -35,6 +35,7 @@ from engine.jobs import JobContext
 from engine.segment.folder import SegmentFolder, SegmentFolderError, check_segment_folder, check_weights
 from engine.segment.prep import Prep
 from engine.taxonomy import IGNORE
+from engine.keyframes import positions_to_fill
 
 FrameSource = Union[np.ndarray, Callable[[], np.ndarray]]
 ABSENT_LOGIT = -100.0   # SAM 2 writes -1024 where an object is not in the frame
@@ -154,14 +155,7 @@ class Sam2Propagator:
         from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
         ctx = ctx or JobContext()
-        if not keys:
-            raise ValueError("propagation needs at least one labelled frame to start from")
-        n = len(frames)
-        for k in list(keys) + list(targets):
-            if not 0 <= k < n:
-                raise ValueError(f"frame position {k} is outside the {n} frames")
-        key_pos = sorted(keys)
-        wanted = sorted(set(targets) - set(key_pos))
+        key_pos, wanted = positions_to_fill(len(frames), keys, targets)
         result = VideoPropagation()
         if not wanted:
             return result
