@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from engine.atomic import atomic_write_bytes
-from engine.project.nofollow import is_regular, open_regular, read_regular
+from engine.project.nofollow import is_regular, open_regular, read_regular, write_new
 
 MAGIC = b"CJ01"
 _HEAD = struct.Struct("<4sII")
@@ -184,18 +184,7 @@ class Journal:
             copy = self.path.with_name(f"{self.path.name}.damaged-{stamp}" + (f"-{n}" if n > 1 else ""))
             if os.path.lexists(copy):
                 continue
-            fd = open_regular(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, "journal copy")
-            try:
-                view = memoryview(blob)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            except BaseException:
-                os.close(fd)
-                with contextlib.suppress(OSError):
-                    os.unlink(copy)
-                raise
-            os.close(fd)
+            write_new(copy, blob, "journal copy")
             self.prune_damaged_copies(keep=copy)
             return copy
         raise OSError(f"no free name for a copy of {self.path}")

@@ -8,6 +8,7 @@ appending.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -55,6 +56,23 @@ def open_regular(path: str | os.PathLike, flags: int, what: str, mode: int = 0o6
 
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
     return fd
+
+
+def write_new(path: str | os.PathLike, data: bytes, what: str) -> None:
+    """Write `data` to a file that must not exist yet (never through a link) and fsync it; on any failure the
+    partial file is removed."""
+    fd = open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, what)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    os.close(fd)
 
 
 def read_regular(path: str | os.PathLike, what: str, limit: int = MAX_PROJECT_FILE) -> bytes:

@@ -34,7 +34,7 @@ from engine.project.errors import ProjectError
 from engine.project.journal import scan_entries
 from engine.project.lock import ProjectLock
 from engine.project.locate import PROJECT_SUFFIX, find_dataset_root, open_source, record_source
-from engine.project.nofollow import is_real_dir, is_regular, open_regular, read_regular
+from engine.project.nofollow import is_real_dir, is_regular, open_regular, read_regular, write_new
 from engine.project.paths import label_relpath
 from engine.project.salvage import Rows, copy_rows, salvage_rows
 
@@ -269,18 +269,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         return
     except OSError:
         pass
-    data = read_regular(src, "damaged database")
-    fd = open_regular(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, "copy of the damaged database")
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(dst)
-        raise
-    os.close(fd)
+    write_new(dst, read_regular(src, "damaged database"), "copy of the damaged database")
 
 
 def _put_in_place(root: Path, db_path: Path, rebuilt: Path, summary: dict) -> RebuildResult:
