@@ -54,3 +54,21 @@ def close(doc: Document, runner: JobRunner) -> None:
     runner.shutdown()
     runner.wait(5000)
     doc.close_project()
+
+
+def open_textedit_panel(qtbot, phantom_root: Path, tmp_path: Path, sd_dir: Path, prompt: str, steps: int):
+    """(panel, doc, runner, settings): the Text edits panel on the first phantom frame with a Stable Diffusion
+    folder, on the CPU, shown at 420x900."""
+    from desktop.panels.textedit.panel import TextEditPanel
+
+    doc, runner, settings = open_document(qtbot, phantom_root, tmp_path)
+    settings.sd_dir = str(sd_dir)
+    settings.device = "cpu"
+    assert doc.set_frame(doc.keys()[0])
+    panel = TextEditPanel(doc, runner, settings)
+    qtbot.addWidget(panel)
+    panel.resize(420, 900)
+    panel.show()
+    panel.prompt.setText(prompt)
+    panel.steps.setValue(steps)
+    return panel, doc, runner, settings

@@ -10,7 +10,7 @@ import pytest
 
 from desktop.panels.textedit.panel import TextEditPanel, parse_alphas
 from engine.textedit.diffusion import OOM_ADVICE, TextEditMemoryError
-from tests.gui.panel_helpers import close, open_document
+from tests.gui.panel_helpers import close, open_document, open_textedit_panel
 from tests.textedit_helpers import _one_torch_thread, tiny_sd_dir  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
@@ -18,16 +18,8 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def setup(qtbot, phantom_root, tmp_path, tiny_sd_dir):  # noqa: F811
-    doc, runner, settings = open_document(qtbot, phantom_root, tmp_path)
-    settings.sd_dir = str(tiny_sd_dir)
-    settings.device = "cpu"
-    assert doc.set_frame(doc.keys()[0])
-    panel = TextEditPanel(doc, runner, settings)
-    qtbot.addWidget(panel)
-    panel.resize(420, 900)
-    panel.show()
-    panel.prompt.setText("a frame with heavy bleeding")
-    panel.steps.setValue(3)
+    panel, doc, runner, settings = open_textedit_panel(qtbot, phantom_root, tmp_path, tiny_sd_dir,
+                                                       "a frame with heavy bleeding", 3)
     yield panel, doc, runner, settings
     close(doc, runner)
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.panels.textedit.panel import TextEditPanel
-from tests.gui.panel_helpers import close, open_document
+from tests.gui.panel_helpers import close, open_textedit_panel
 from tests.textedit_helpers import _one_torch_thread, tiny_sd_dir  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
@@ -19,16 +18,7 @@ PUPIL = 0
 
 @pytest.fixture
 def setup(qtbot, phantom_root, tmp_path, tiny_sd_dir):  # noqa: F811
-    doc, runner, settings = open_document(qtbot, phantom_root, tmp_path)
-    settings.sd_dir = str(tiny_sd_dir)
-    settings.device = "cpu"
-    assert doc.set_frame(doc.keys()[0])
-    panel = TextEditPanel(doc, runner, settings)
-    qtbot.addWidget(panel)
-    panel.resize(420, 900)
-    panel.show()
-    panel.prompt.setText("a red pupil")
-    panel.steps.setValue(2)
+    panel, doc, runner, settings = open_textedit_panel(qtbot, phantom_root, tmp_path, tiny_sd_dir, "a red pupil", 2)
     panel.settings_ = settings
     yield panel, doc, runner
     close(doc, runner)
