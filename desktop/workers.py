@@ -17,7 +17,7 @@ re-emits progress and the end of the job there, so widgets may connect to it dir
   requests still queued behind it end "cancelled" without running, so the newest runs next.
   `wait`, `cancel_all` and `shutdown` of the runner include its lanes.
 - interactive lanes: while a job of a lane made with `lane(name, interactive=True)` (the live preview) runs,
-  the jobs on the runner's shared threads wait at their next `ctx.check()` / `ctx.is_cancelled()` (at most
+  every other job (shared threads and other lanes) waits at its next `ctx.check()` / `ctx.is_cancelled()` (at most
   `YIELD_MAX_S` at a time), so a training job between two steps leaves the CPU (and the GIL) to the preview.
 """
 from __future__ import annotations
@@ -152,9 +152,10 @@ class _Runnable(QRunnable):
         self._gate, self._interactive = gate, interactive
 
     def _cancelled(self) -> bool:
-        if self._gate is not None and not self._interactive:
+        cancel = self._handle._cancel
+        if self._gate is not None and not self._interactive and not cancel.is_set():
             self._gate.wait_idle()  # interactive work first: this job pauses here between its steps
-        return self._handle._cancel.is_set()
+        return cancel.is_set()
 
     def _progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
